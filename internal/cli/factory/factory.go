@@ -1,0 +1,66 @@
+// Package factory holds what every command needs from its surroundings —
+// streams, environment, clock, logger, configuration directory — so that
+// commands never reach for process globals and tests can supply their own.
+package factory
+
+import (
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/sfbridge/sfbridge/internal/iostreams"
+)
+
+// Factory is passed to every command constructor.
+type Factory struct {
+	IOStreams *iostreams.IOStreams
+	// Getenv reads an environment variable; every variable the CLI reads is
+	// listed in `sfbridge help environment`.
+	Getenv func(string) string
+	// Now is the clock.
+	Now func() time.Time
+	// Version is the build's version string for User-Agent headers.
+	Version string
+
+	logger *slog.Logger
+}
+
+// New returns a factory for the given streams and environment.
+func New(ios *iostreams.IOStreams, getenv func(string) string, version string) *Factory {
+	return &Factory{IOStreams: ios, Getenv: getenv, Now: time.Now, Version: version}
+}
+
+// EnableDebug sends debug logs to stderr as slog text. It is called when the
+// global --debug flag or SFBRIDGE_DEBUG is set.
+func (f *Factory) EnableDebug() {
+	f.logger = slog.New(slog.NewTextHandler(f.IOStreams.ErrOut, &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
+
+// Logger returns the command logger; without --debug it discards.
+func (f *Factory) Logger() *slog.Logger {
+	if f.logger == nil {
+		return slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	return f.logger
+}
+
+// ConfigDir is where sfbridge keeps profiles and its token cache:
+// $SFBRIDGE_CONFIG_DIR, else the user configuration directory.
+func (f *Factory) ConfigDir() (string, error) {
+	if d := f.Getenv("SFBRIDGE_CONFIG_DIR"); d != "" {
+		return d, nil
+	}
+	if d := f.Getenv("XDG_CONFIG_HOME"); d != "" {
+		return filepath.Join(d, "sfbridge"), nil
+	}
+	home := f.Getenv("HOME")
+	if home == "" {
+		var err error
+		if home, err = os.UserHomeDir(); err != nil {
+			return "", err
+		}
+	}
+	return filepath.Join(home, ".config", "sfbridge"), nil
+}

@@ -1,0 +1,68 @@
+// Package help holds the additional help topics of the CLI:
+// `sfbridge help environment` and `sfbridge help exit-codes`.
+package help
+
+import (
+	"fmt"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/sfbridge/sfbridge/internal/cli/exitcode"
+	"github.com/sfbridge/sfbridge/internal/cli/factory"
+)
+
+// EnvVar documents one environment variable the CLI reads.
+type EnvVar struct {
+	Name    string
+	Meaning string
+}
+
+// Environment lists every environment variable the CLI reads. A test checks
+// that every variable named in the CLI's code appears here.
+func Environment() []EnvVar {
+	return []EnvVar{
+		{"SFBRIDGE_CONFIG_DIR", "Directory for profiles and the encrypted token cache (default: $XDG_CONFIG_HOME/sfbridge or ~/.config/sfbridge)."},
+		{"SFBRIDGE_DEBUG", "Set to 1 to log debug output to stderr, like --debug."},
+		{"XDG_CONFIG_HOME", "Base of the default configuration directory."},
+		{"HOME", "Home directory, for the default configuration directory."},
+		{"NO_COLOR", "Set to anything to turn off colour in terminal output."},
+		{"TERM", "A value of \"dumb\" turns off colour."},
+		{"COLUMNS", "Terminal width used to fit tables."},
+		{"HTTPS_PROXY, HTTP_PROXY, NO_PROXY", "Proxy for requests to Salesforce, and the hosts that bypass it (standard Go semantics)."},
+	}
+}
+
+func topic(use, short, long string) *cobra.Command {
+	cmd := &cobra.Command{Use: use, Short: short, Long: long}
+	cmd.SetHelpFunc(func(c *cobra.Command, _ []string) {
+		fmt.Fprint(c.OutOrStdout(), c.Long)
+	})
+	return cmd
+}
+
+// NewEnvironmentTopic returns the `environment` help topic.
+func NewEnvironmentTopic(_ *factory.Factory) *cobra.Command {
+	var b strings.Builder
+	b.WriteString("Environment variables sfbridge reads:\n\n")
+	tw := tabwriter.NewWriter(&b, 0, 4, 2, ' ', 0)
+	for _, v := range Environment() {
+		fmt.Fprintf(tw, "  %s\t%s\n", v.Name, v.Meaning)
+	}
+	tw.Flush()
+	b.WriteString("\nSecrets (passphrases, keystore passwords) are read from files named by flags,\nnever from flag values.\n")
+	return topic("environment", "Environment variables sfbridge reads", b.String())
+}
+
+// NewExitCodesTopic returns the `exit-codes` help topic.
+func NewExitCodesTopic(_ *factory.Factory) *cobra.Command {
+	var b strings.Builder
+	b.WriteString("sfbridge exits with one of these codes:\n\n")
+	tw := tabwriter.NewWriter(&b, 0, 4, 2, ' ', 0)
+	for _, e := range exitcode.Table() {
+		fmt.Fprintf(tw, "  %d\t%s\n", e.Code, e.Meaning)
+	}
+	tw.Flush()
+	return topic("exit-codes", "Exit codes and what they mean", b.String())
+}

@@ -1,0 +1,93 @@
+// Package root assembles the sfbridge command tree and runs it: Main parses
+// the arguments, runs the command and turns its error into an exit code.
+package root
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/sfbridge/sfbridge/internal/cli/exitcode"
+	"github.com/sfbridge/sfbridge/internal/cli/factory"
+	"github.com/sfbridge/sfbridge/internal/cli/help"
+	"github.com/sfbridge/sfbridge/internal/cli/version"
+	"github.com/sfbridge/sfbridge/internal/iostreams"
+)
+
+// NewCmd returns the root command with every subcommand attached.
+func NewCmd(f *factory.Factory) *cobra.Command {
+	var debug bool
+	cmd := &cobra.Command{
+		Use:   "sfbridge <command> [flags]",
+		Short: "Server-to-server Salesforce integration over the OAuth 2.0 JWT bearer flow",
+		Long: `sfbridge connects a service to a Salesforce org with the OAuth 2.0 JWT bearer
+flow: it manages the signing keys, logs in, calls the REST API, checks that an
+integration user has the access a vendor needs, and runs a local org emulator
+for development and tests.`,
+		SilenceErrors: true,
+		SilenceUsage:  true,
+		Version:       version.Read().String(),
+		PersistentPreRun: func(*cobra.Command, []string) {
+			if debug || f.Getenv("SFBRIDGE_DEBUG") == "1" {
+				f.EnableDebug()
+			}
+		},
+	}
+	cmd.SetOut(f.IOStreams.Out)
+	cmd.SetErr(f.IOStreams.ErrOut)
+	cmd.SetIn(f.IOStreams.In)
+	cmd.SetVersionTemplate("{{.Version}}\n")
+	cmd.PersistentFlags().BoolVar(&debug, "debug", false, "Log debug output to stderr (never secrets)")
+	cmd.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		return exitcode.With(exitcode.Usage, fmt.Errorf("%w\nRun '%s --help' for usage.", err, c.CommandPath()))
+	})
+	cmd.CompletionOptions.HiddenDefaultCmd = true
+
+	cmd.AddCommand(
+		version.NewCmd(f),
+		help.NewEnvironmentTopic(f),
+		help.NewExitCodesTopic(f),
+	)
+	wrapArgs(cmd)
+	return cmd
+}
+
+// wrapArgs makes positional-argument errors usage errors (exit 2).
+func wrapArgs(cmd *cobra.Command) {
+	if v := cmd.Args; v != nil {
+		cmd.Args = func(c *cobra.Command, args []string) error {
+			if err := v(c, args); err != nil {
+				return exitcode.With(exitcode.Usage, fmt.Errorf("%w\nRun '%s --help' for usage.", err, c.CommandPath()))
+			}
+			return nil
+		}
+	}
+	for _, c := range cmd.Commands() {
+		wrapArgs(c)
+	}
+}
+
+// Main runs the CLI with args (without the program name) and returns the
+// process exit code.
+func Main(ctx context.Context, args []string, ios *iostreams.IOStreams, getenv func(string) string) int {
+	f := factory.New(ios, getenv, version.Read().String())
+	cmd := NewCmd(f)
+	cmd.SetArgs(args)
+	err := cmd.ExecuteContext(ctx)
+	if err == nil {
+		return 0
+	}
+	var silent *exitcode.Silent
+	if !errors.As(err, &silent) {
+		fmt.Fprintln(ios.ErrOut, ios.Colors().Red("Error:")+" "+err.Error())
+	}
+	code := exitcode.Of(err)
+	// cobra reports unknown commands and sub-commands as plain errors.
+	if code == exitcode.Error && (strings.HasPrefix(err.Error(), "unknown command") || strings.HasPrefix(err.Error(), "unknown shorthand flag") || strings.HasPrefix(err.Error(), "unknown flag")) {
+		code = exitcode.Usage
+	}
+	return int(code)
+}
