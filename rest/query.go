@@ -230,6 +230,7 @@ type item[T any] struct {
 	recs []T
 	page *Page[T] // set at the end of each page in page mode
 	err  error
+	end  bool // the query is complete
 }
 
 // pager fetches and decodes pages for one query.
@@ -257,10 +258,27 @@ func run[T any](ctx context.Context, c *Client, first *request, chunk, backlog i
 			for range out {
 			}
 		}()
+		complete := false
 		for it := range out {
+			if it.end {
+				complete = true
+				continue
+			}
 			if !yield(it) {
 				return
 			}
+			if it.err != nil {
+				return
+			}
+		}
+		if !complete {
+			// The producer stopped because ctx is done: say so rather than
+			// end the sequence as if the result were complete.
+			err := context.Cause(ctx)
+			if err == nil {
+				err = errors.New("rest: query stopped before its last page")
+			}
+			yield(item[T]{err: err})
 		}
 	}
 }
@@ -330,7 +348,9 @@ func (p *pager[T]) produce(ctx context.Context, first *request, chunk int, out c
 		if meta.Done {
 			if delivered > 0 && delivered < total {
 				_ = send(item[T]{err: fmt.Errorf("rest: query ended after %d records but Salesforce reported totalSize %d; records are missing, run the query again", delivered, total)})
+				return
 			}
+			_ = send(item[T]{end: true})
 			return
 		}
 		if meta.NextRecordsURL == "" {
