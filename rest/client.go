@@ -391,7 +391,7 @@ func (c *Client) pause(ctx context.Context, attempt int, atLeast time.Duration, 
 	d := max(c.retry.backoff(attempt), min(atLeast, c.retry.MaxDelay))
 	c.log.DebugContext(ctx, "rest: retrying", "method", r.method, "url", redactURL(u), "attempt", attempt, "delay", d, "cause", cause.Error())
 	if err := c.retry.Sleep(ctx, d); err != nil {
-		return fmt.Errorf("rest: %s %s: gave up waiting to retry after %v: %w", r.method, redactURL(u), cause, err)
+		return fmt.Errorf("rest: %s %s: gave up waiting to retry after %w: %w", r.method, redactURL(u), cause, err)
 	}
 	return nil
 }

@@ -559,7 +559,7 @@ func (c *Client) prefetch(ctx context.Context, r *request) *future {
 	f := &future{path: r.path, cancel: cancel, done: make(chan struct{})}
 	go func() {
 		defer close(f.done)
-		f.resp, f.err = c.send(ctx, r)
+		f.resp, f.err = c.send(ctx, r) //nolint:bodyclose // closed by whoever takes the future: fetchPage or discard
 	}()
 	return f
 }

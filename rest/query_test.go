@@ -194,7 +194,7 @@ func TestQueryFaultsInTheMiddleOfPaging(t *testing.T) {
 			name: "always 503", faults: always(fault{status: 503, body: `[{"message":"busy","errorCode":"SERVER_UNAVAILABLE"}]`}), page2Hits: 4, mints: 1,
 			wantErr: func(err error) bool {
 				var ae *APIError
-				return errors.As(err, &ae) && ae.StatusCode == 503
+				return errors.As(err, &ae) && ae.StatusCode == http.StatusServiceUnavailable
 			},
 		},
 		{
@@ -246,7 +246,7 @@ func TestQueryErrorShowsSalesforceCodeAndMessage(t *testing.T) {
 		t.Fatalf("err = %v, want MALFORMED_QUERY", err)
 	}
 	var ae *APIError
-	if !errors.As(err, &ae) || ae.StatusCode != 400 || ae.Method != "GET" {
+	if !errors.As(err, &ae) || ae.StatusCode != http.StatusBadRequest || ae.Method != http.MethodGet {
 		t.Fatalf("APIError = %+v", ae)
 	}
 	msg := err.Error()
