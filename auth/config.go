@@ -159,9 +159,8 @@ func isLoopback(host string) bool {
 }
 
 func defaultHTTPClient() *http.Client {
-	tr, ok := http.DefaultTransport.(*http.Transport)
-	var rt http.RoundTripper = http.DefaultTransport
-	if ok {
+	rt := http.DefaultTransport
+	if tr, ok := rt.(*http.Transport); ok {
 		rt = tr.Clone() // keeps Proxy: http.ProxyFromEnvironment
 	}
 	return &http.Client{
@@ -220,4 +219,3 @@ func looksLikeSandbox(loginURL string) bool {
 	h := strings.ToLower(u.Hostname())
 	return loginURL == SandboxURL || strings.Contains(h, ".sandbox.") || strings.Contains(strings.SplitN(h, ".", 2)[0], "--")
 }
-

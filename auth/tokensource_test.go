@@ -510,7 +510,7 @@ func runTokenSourceExpiry(tb testing.TB, n int) {
 	})
 	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if c := current.Load(); c == nil || r.Header.Get("Authorization") != "Bearer "+*c {
-			w.WriteHeader(401)
+			w.WriteHeader(http.StatusUnauthorized)
 			io.WriteString(w, expiredBody)
 			return
 		}
@@ -539,7 +539,7 @@ func runTokenSourceExpiry(tb testing.TB, n int) {
 			}
 			b, _ := io.ReadAll(resp.Body)
 			resp.Body.Close()
-			if resp.StatusCode != 200 || string(b) != "body" {
+			if resp.StatusCode != http.StatusOK || string(b) != "body" {
 				failed.Add(1)
 			}
 		})
