@@ -67,7 +67,7 @@ func (e *Error) Error() string {
 		b.WriteString(")")
 	}
 	if e.Fix != "" {
-		b.WriteString(". ")
+		b.WriteString("; ")
 		b.WriteString(e.Fix)
 	}
 	return b.String()
