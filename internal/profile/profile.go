@@ -76,7 +76,7 @@ func (s Store) read() (*file, error) {
 	}
 	var f file
 	if err := json.Unmarshal(b, &f); err != nil {
-		return nil, fmt.Errorf("%s is not valid JSON (%v); fix or delete it and log in again", s.path(), err)
+		return nil, fmt.Errorf("%s is not valid JSON (%w); fix or delete it and log in again", s.path(), err)
 	}
 	return &f, nil
 }

@@ -93,10 +93,10 @@ func (s *Session) FromCache() bool {
 // Open, and clears the cache if the session was invalidated.
 func (s *Session) Persist() error {
 	cur := s.Source.Cached()
-	switch {
-	case cur == s.loaded:
+	switch cur {
+	case s.loaded:
 		return nil
-	case cur == nil:
+	case nil:
 		return s.Cache.Clear()
 	default:
 		s.loaded = cur

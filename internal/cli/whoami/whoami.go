@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
@@ -97,7 +98,7 @@ func run(ctx context.Context, opts *Options) error {
 			res.OrgID = ui.OrganizationID
 		}
 		res.Name, res.Email, res.UserType, res.Locale, res.ZoneInfo = ui.Name, ui.Email, ui.UserType, ui.Locale, ui.ZoneInfo
-	case errors.As(uiErr, &apiErr) && apiErr.StatusCode != 401:
+	case errors.As(uiErr, &apiErr) && apiErr.StatusCode != http.StatusUnauthorized:
 		fmt.Fprintf(opts.IO.ErrOut, "warning: userinfo unavailable (%d); showing what the session says. Add the openid scope to the app for more.\n", apiErr.StatusCode)
 	default:
 		return uiErr
