@@ -64,7 +64,7 @@ once when Salesforce refuses for a reason other than the audience.`,
 				{"--client-id", opts.ClientID}, {"--jwt-key-file", opts.KeyFile}, {"--username", opts.Username},
 			} {
 				if req.val == "" {
-					return exitcode.UsageErrorf("%s is required\nRun '%s --help' for usage.", req.flag, cmd.CommandPath())
+					return exitcode.UsageErrorf("%s is required (see '%s --help')", req.flag, cmd.CommandPath())
 				}
 			}
 			dir, err := f.ConfigDir()
