@@ -47,7 +47,7 @@ for development and tests.`,
 	cmd.SetVersionTemplate("{{.Version}}\n")
 	cmd.PersistentFlags().BoolVar(&debug, "debug", false, "Log debug output to stderr (never secrets)")
 	cmd.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
-		return exitcode.With(exitcode.Usage, fmt.Errorf("%w\nRun '%s --help' for usage.", err, c.CommandPath()))
+		return exitcode.With(exitcode.Usage, fmt.Errorf("%w (see '%s --help')", err, c.CommandPath()))
 	})
 	cmd.CompletionOptions.HiddenDefaultCmd = true
 
@@ -70,7 +70,7 @@ func wrapArgs(cmd *cobra.Command) {
 	if v := cmd.Args; v != nil {
 		cmd.Args = func(c *cobra.Command, args []string) error {
 			if err := v(c, args); err != nil {
-				return exitcode.With(exitcode.Usage, fmt.Errorf("%w\nRun '%s --help' for usage.", err, c.CommandPath()))
+				return exitcode.With(exitcode.Usage, fmt.Errorf("%w (see '%s --help')", err, c.CommandPath()))
 			}
 			return nil
 		}
