@@ -51,7 +51,7 @@ func TestFetchUserInfoAndRevoke(t *testing.T) {
 	if err := Revoke(t.Context(), nil, &Token{AccessToken: "good", InstanceURL: srv.URL}); err != nil || revoked != "good" {
 		t.Errorf("Revoke: %v, server saw %q", err, revoked)
 	}
-	if err := Revoke(t.Context(), nil, &Token{AccessToken: "bad", InstanceURL: srv.URL}); !errors.As(err, &apiErr) || apiErr.StatusCode != 400 {
+	if err := Revoke(t.Context(), nil, &Token{AccessToken: "bad", InstanceURL: srv.URL}); !errors.As(err, &apiErr) || apiErr.StatusCode != http.StatusBadRequest {
 		t.Errorf("Revoke(bad) = %v", err)
 	}
 	srv.Close()
