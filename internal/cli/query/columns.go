@@ -56,7 +56,26 @@ func Columns(soql string) (cols []string, ok bool) {
 			}
 		}
 	}
+	for _, c := range cols {
+		if !isPath(c) {
+			return nil, false
+		}
+	}
 	return cols, len(cols) > 0
+}
+
+// isPath accepts field names, dotted paths and aliases.
+func isPath(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if (c < 'a' || c > 'z') && (c < 'A' || c > 'Z') && (c < '0' || c > '9') && c != '_' && c != '.' {
+			return false
+		}
+	}
+	return true
 }
 
 // selectList returns the text between the leading SELECT and its FROM.
