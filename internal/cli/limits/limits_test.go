@@ -17,7 +17,9 @@ import (
 
 func open(srv *httptest.Server) orgclient.Opener {
 	return func(context.Context, string) (*orgclient.Conn, error) {
-		src := auth.NewCachedSource(func(context.Context) (*auth.Token, error) { return &auth.Token{AccessToken: "tok", InstanceURL: srv.URL}, nil })
+		src := auth.NewCachedSource(func(context.Context) (*auth.Token, error) {
+			return &auth.Token{AccessToken: "tok", InstanceURL: srv.URL}, nil
+		})
 		c, err := rest.New(src, rest.WithAPIVersion("66.0"))
 		return &orgclient.Conn{Client: c, Close: func() error { return nil }}, err
 	}

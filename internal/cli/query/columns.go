@@ -100,9 +100,10 @@ func indexWord(s, word string) int {
 		c := s[i]
 		switch {
 		case quoted:
-			if c == '\\' {
+			switch c {
+			case '\\':
 				i++
-			} else if c == '\'' {
+			case '\'':
 				quoted = false
 			}
 		case c == '\'':
@@ -132,9 +133,10 @@ func splitTopLevel(s string) []string {
 		c := s[i]
 		switch {
 		case quoted:
-			if c == '\\' {
+			switch c {
+			case '\\':
 				i++
-			} else if c == '\'' {
+			case '\'':
 				quoted = false
 			}
 		case c == '\'':

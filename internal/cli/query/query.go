@@ -98,27 +98,28 @@ func run(ctx context.Context, opts *Options) (err error) {
 // writeJSON streams the records as a JSON array, each record exactly as
 // Salesforce sent it (field order kept), one per line.
 func writeJSON(ctx context.Context, w io.Writer, c *rest.Client, soql string, qo *rest.QueryOptions) error {
+	// bufio.Writer errors are sticky: the Flush at the end reports any.
 	bw := bufio.NewWriterSize(w, 64<<10)
-	defer bw.Flush()
-	bw.WriteString("[")
+	_, _ = bw.WriteString("[")
 	n := 0
 	for rec, err := range rest.Query[json.RawMessage](ctx, c, soql, qo) {
 		if err != nil {
-			bw.WriteString("\n")
+			_, _ = bw.WriteString("\n")
+			_ = bw.Flush()
 			return err
 		}
 		if n > 0 {
-			bw.WriteString(",")
+			_, _ = bw.WriteString(",")
 		}
-		bw.WriteString("\n  ")
-		bw.Write(rec)
+		_, _ = bw.WriteString("\n  ")
+		_, _ = bw.Write(rec)
 		n++
 	}
 	if n > 0 {
-		bw.WriteString("\n")
+		_, _ = bw.WriteString("\n")
 	}
-	_, err := bw.WriteString("]\n")
-	return err
+	_, _ = bw.WriteString("]\n")
+	return bw.Flush()
 }
 
 // flushEvery bounds what a terminal table holds for alignment.

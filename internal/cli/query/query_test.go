@@ -176,11 +176,11 @@ func TestQueryFailureMidwayKeepsRowsAndFails(t *testing.T) {
 
 func TestColumns(t *testing.T) {
 	for soql, want := range map[string][]string{
-		"SELECT Id, Contact.Email FROM Case":                                           {"Id", "Contact.Email"},
-		"select id,subject from case where subject = 'a, from b'":                      {"id", "subject"},
+		"SELECT Id, Contact.Email FROM Case":                                          {"Id", "Contact.Email"},
+		"select id,subject from case where subject = 'a, from b'":                     {"id", "subject"},
 		"SELECT Id, (SELECT Id, CommentBody FROM CaseComments) FROM Case":             {"Id", "CaseComments"},
 		"SELECT COUNT(Id), Status, MAX(CreatedDate) latest FROM Case GROUP BY Status": {"expr0", "Status", "latest"},
-		"SELECT Status s, COUNT(Id) n FROM Case GROUP BY Status":                       {"s", "n"},
+		"SELECT Status s, COUNT(Id) n FROM Case GROUP BY Status":                      {"s", "n"},
 	} {
 		got, ok := Columns(soql)
 		if !ok || !slices.Equal(got, want) {

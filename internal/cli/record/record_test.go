@@ -117,7 +117,9 @@ func runRecord(t *testing.T, srv *httptest.Server, opts *Options) (string, strin
 	ios, _, out, errOut := iostreams.Test()
 	opts.IO = ios
 	opts.Open = func(context.Context, string) (*orgclient.Conn, error) {
-		src := auth.NewCachedSource(func(context.Context) (*auth.Token, error) { return &auth.Token{AccessToken: "tok", InstanceURL: srv.URL}, nil })
+		src := auth.NewCachedSource(func(context.Context) (*auth.Token, error) {
+			return &auth.Token{AccessToken: "tok", InstanceURL: srv.URL}, nil
+		})
 		c, err := rest.New(src, rest.WithAPIVersion("66.0"))
 		if err != nil {
 			return nil, err

@@ -122,7 +122,7 @@ func isNumber(s string) bool {
 	}
 	// No leading zeros (they are likely codes such as a postal code).
 	t := strings.TrimPrefix(s, "-")
-	return !(len(t) > 1 && t[0] == '0' && t[1] != '.')
+	return len(t) <= 1 || t[0] != '0' || t[1] == '.'
 }
 
 func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
