@@ -28,6 +28,11 @@ func BenchmarkDecodePage(b *testing.B) {
 	b.Run("struct", func(b *testing.B) {
 		benchDecode[caseRow](b, page)
 	})
+	// The same records through encoding/json into map[string]any: the
+	// baseline the Record decoder is measured against.
+	b.Run("map-encoding-json", func(b *testing.B) {
+		benchDecode[map[string]any](b, page)
+	})
 }
 
 func benchDecode[T any](b *testing.B, page []byte) {

@@ -515,9 +515,21 @@ func decodeRecords[T any](dec *json.Decoder, skip int, n *int, emit func(T) erro
 	if d, ok := t.(json.Delim); !ok || d != '[' {
 		return fmt.Errorf("records is %v, not an array", t)
 	}
+	var raw json.RawMessage
+	var rd recordDecoder
 	for dec.More() {
 		var v T
-		if err := dec.Decode(&v); err != nil {
+		if p, ok := any(&v).(*Record); ok {
+			// The common case gets a decoder without reflection.
+			if err := dec.Decode(&raw); err != nil {
+				return err
+			}
+			r, err := rd.decode(raw)
+			if err != nil {
+				return err
+			}
+			*p = r
+		} else if err := dec.Decode(&v); err != nil {
 			return err
 		}
 		*n++

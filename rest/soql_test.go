@@ -234,3 +234,36 @@ func FuzzDecodePage(f *testing.F) {
 		}
 	})
 }
+
+// FuzzRecordDecoder checks the fast Record decoder against encoding/json
+// on every object encoding/json accepts.
+func FuzzRecordDecoder(f *testing.F) {
+	f.Add([]byte(`{"attributes":{"type":"Case","url":"/x"},"Id":"500","N":1.5e3,"B":true,"Z":null,"A":[1,"x",{"k":"v"}],"S":"a\"b\u00e9\n"}`))
+	f.Add([]byte(`{}`))
+	f.Add([]byte(` { "a" : [ ] , "b" : { } } `))
+	f.Add([]byte(`null`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var want map[string]any
+		dec := json.NewDecoder(bytes.NewReader(b))
+		dec.UseNumber()
+		if err := dec.Decode(&want); err != nil || dec.More() {
+			return
+		}
+		var raw json.RawMessage
+		if err := json.Unmarshal(b, &raw); err != nil {
+			return
+		}
+		var d recordDecoder
+		for range 2 { // the second pass uses interned names
+			got, err := d.decode(raw)
+			if err != nil {
+				t.Fatalf("decode(%q): %v", b, err)
+			}
+			gb, _ := json.Marshal(got)
+			wb, _ := json.Marshal(want)
+			if !bytes.Equal(gb, wb) {
+				t.Fatalf("decode(%q) = %s, encoding/json gives %s", b, gb, wb)
+			}
+		}
+	})
+}
