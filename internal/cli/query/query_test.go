@@ -70,7 +70,7 @@ func pagedOrg(t *testing.T, total, failAt int) *httptest.Server {
 	return srv
 }
 
-func opener(t *testing.T, srv *httptest.Server) orgclient.Opener {
+func opener(t testing.TB, srv *httptest.Server) orgclient.Opener {
 	return func(_ context.Context, target string) (*orgclient.Conn, error) {
 		if target != "" && target != "myorg" {
 			return nil, errors.New("no such org profile")
