@@ -166,6 +166,9 @@ func New(src auth.Source, opts ...Option) (*Client, error) {
 	}
 	base := http.DefaultTransport.(*http.Transport).Clone()
 	base.MaxIdleConnsPerHost = 8
+	// SOQL may run up to 120 s before the first byte; a silent server
+	// beyond that is a broken connection, and GETs are then retried.
+	base.ResponseHeaderTimeout = 150 * time.Second
 	c := &Client{
 		src:       src,
 		hc:        &http.Client{Transport: &auth.Transport{Source: src, Base: base}},
