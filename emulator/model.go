@@ -87,6 +87,7 @@ func (u *user) name() string { return strings.TrimSpace(u.FirstName + " " + u.La
 
 // effective is a user's combined permissions; immutable once built.
 type effective struct {
+	names   map[string]bool // API names, as the data layer wants them
 	perms   map[string]bool
 	objects map[string]ObjectPerms // lower-case object name
 }
@@ -105,10 +106,11 @@ func (e *effective) object(name string) ObjectPerms {
 }
 
 func (u *user) computeEffective() {
-	e := &effective{perms: map[string]bool{}, objects: map[string]ObjectPerms{}}
+	e := &effective{names: map[string]bool{}, perms: map[string]bool{}, objects: map[string]ObjectPerms{}}
 	add := func(h *permissionHolder) {
-		for k := range h.Perms {
+		for k, name := range h.Perms {
 			e.perms[k] = true
+			e.names[name] = true
 		}
 		for k, o := range h.Objects {
 			e.objects[k] = e.objects[k].or(o.Perms)

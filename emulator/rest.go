@@ -73,7 +73,6 @@ type caller struct {
 	username string
 	orgID    sfid.ID
 	eff      *effective
-	p        any // data-layer principal, built once per user snapshot
 }
 
 // authenticate resolves the request's session. It returns false for an
