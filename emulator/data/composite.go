@@ -339,7 +339,7 @@ func (c *call) collections(rest []string) {
 			}
 			id, err := c.s.createLocked(ctx, c.p, typ, rec)
 			if err != nil {
-				record("", err)
+				record("", err.withoutNil())
 				continue
 			}
 			record(string(id), nil)
@@ -358,7 +358,7 @@ func (c *call) collections(rest []string) {
 				continue
 			}
 			if err := c.s.updateAs(ctx, c.p, typ, id, rec); err != nil {
-				record(id, err)
+				record(id, err.withoutNil())
 				continue
 			}
 			record(id, nil)
@@ -371,7 +371,7 @@ func (c *call) collections(rest []string) {
 				continue
 			}
 			if err := c.s.deleteAs(ctx, c.p, t, id); err != nil {
-				record(id, err)
+				record(id, err.withoutNil())
 				continue
 			}
 			record(id, nil)

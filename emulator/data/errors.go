@@ -43,3 +43,6 @@ func notFound() *Error {
 func insufficientAccess() *Error {
 	return badRequest("INSUFFICIENT_ACCESS_OR_READONLY", "insufficient access rights on object id")
 }
+
+// withoutNil returns e as an error (called only on non-nil e).
+func (e *Error) withoutNil() error { return e }

@@ -99,6 +99,9 @@ func kindOf(typ string) soql.Kind {
 // labelOf turns an API name into a label: LastModifiedDate → Last Modified Date.
 func labelOf(name string) string {
 	name = strings.TrimSuffix(name, "__c")
+	if base, ok := strings.CutSuffix(name, "Id"); ok && base != "" {
+		return labelOf(base) + " ID"
+	}
 	var b strings.Builder
 	for i, r := range name {
 		if r == '_' {

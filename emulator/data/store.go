@@ -198,11 +198,19 @@ func (s *Store) Upsert(object string, id sfid.ID, fields map[string]any) error {
 	}
 	if id != "" {
 		if old := s.lookup(t, string(id)); old != nil {
-			return s.updateLocked(t, old, fields, writeOpts{system: true, user: s.defaultUser(t, string(id))})
+			return asErr(s.updateLocked(t, old, fields, writeOpts{system: true, user: s.defaultUser(t, string(id))}))
 		}
 	}
 	_, err := s.insertLocked(t, id, fields, writeOpts{system: true})
-	return err
+	return asErr(err)
+}
+
+// asErr turns a nil *Error into a nil error interface.
+func asErr(e *Error) error {
+	if e == nil {
+		return nil
+	}
+	return e
 }
 
 // defaultUser is the user recorded as creator for system writes.
@@ -685,7 +693,8 @@ func (s *Store) Create(ctx context.Context, object string, fields map[string]any
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.createLocked(ctx, p, object, fields)
+	id, err := s.createLocked(ctx, p, object, fields)
+	return id, asErr(err)
 }
 
 func (s *Store) createLocked(ctx context.Context, p *Principal, object string, fields map[string]any) (sfid.ID, *Error) {
@@ -743,7 +752,7 @@ func (s *Store) Update(ctx context.Context, object, id string, fields map[string
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.updateAs(ctx, p, object, id, fields)
+	return asErr(s.updateAs(ctx, p, object, id, fields))
 }
 
 func (s *Store) updateAs(ctx context.Context, p *Principal, object, id string, fields map[string]any) *Error {
@@ -771,7 +780,7 @@ func (s *Store) Delete(ctx context.Context, object, id string) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.deleteAs(ctx, p, object, id)
+	return asErr(s.deleteAs(ctx, p, object, id))
 }
 
 func (s *Store) deleteAs(ctx context.Context, p *Principal, object, id string) *Error {
