@@ -27,6 +27,7 @@ func (o *Org) adminMux() *http.ServeMux {
 	m := http.NewServeMux()
 	p := strings.TrimSuffix(AdminPrefix, "/")
 	m.HandleFunc("GET "+p+"/org", o.adminOrg)
+	m.HandleFunc("PATCH "+p+"/org", o.adminPatchOrg)
 	m.HandleFunc("POST "+p+"/users", adminPut(o.AddUserSpec))
 	m.HandleFunc("POST "+p+"/users/{username}/revoke-sessions", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]int{"revoked": o.RevokeUserSessions(r.PathValue("username"))})
@@ -175,6 +176,48 @@ func (o *Org) Summary(r *http.Request) OrgSummary {
 }
 
 func (o *Org) adminOrg(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, o.Summary(r))
+}
+
+// OrgLimits changes the org's allocations; nil fields stay as they are.
+type OrgLimits struct {
+	// DailyAPIRequests is the daily API request allocation.
+	DailyAPIRequests *int `json:"daily_api_requests,omitempty"`
+	// LoginsPerHour is the per-user login limit; negative turns it off.
+	LoginsPerHour *int `json:"logins_per_hour,omitempty"`
+}
+
+// SetLimits changes the org's allocations (load tests raise them).
+func (o *Org) SetLimits(l OrgLimits) error {
+	if l.DailyAPIRequests != nil {
+		if *l.DailyAPIRequests <= 0 {
+			return fmt.Errorf("daily_api_requests must be positive")
+		}
+		o.mu.Lock()
+		o.m.org.DailyAPIRequests = *l.DailyAPIRequests
+		o.mu.Unlock()
+	}
+	if l.LoginsPerHour != nil {
+		o.logins.mu.Lock()
+		o.logins.max = *l.LoginsPerHour
+		if o.logins.max == 0 {
+			o.logins.max = 3600
+		}
+		o.logins.mu.Unlock()
+	}
+	return nil
+}
+
+func (o *Org) adminPatchOrg(w http.ResponseWriter, r *http.Request) {
+	var l OrgLimits
+	if err := decodeStrict(r.Body, &l); err != nil {
+		writeAdminError(w, http.StatusBadRequest, "bad JSON body: %v", err)
+		return
+	}
+	if err := o.SetLimits(l); err != nil {
+		writeAdminError(w, http.StatusBadRequest, "%v", err)
+		return
+	}
 	writeJSON(w, http.StatusOK, o.Summary(r))
 }
 

@@ -136,12 +136,12 @@ type hourCount struct {
 }
 
 func (l *loginLimiter) allow(id sfid.ID, now time.Time) bool {
-	if l.max < 0 {
-		return true
-	}
 	h := now.Unix() / 3600
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if l.max < 0 {
+		return true
+	}
 	if l.m == nil {
 		l.m = map[sfid.ID]*hourCount{}
 	}
