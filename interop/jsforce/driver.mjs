@@ -86,7 +86,7 @@ async function main() {
       const map = await conn.request(`/services/data/v${API_VERSION}/`);
       out.resources = Object.keys(map || {});
       try {
-        const r = await conn.query('SELECT Id FROM Organization');
+        const r = await conn.query('SELECT Id FROM Case LIMIT 1');
         out.query = { ok: true, totalSize: r.totalSize };
       } catch (err) {
         out.query = { ok: false, error: String(err && (err.errorCode || err.name)), message: String(err && err.message) };

@@ -70,6 +70,7 @@ install_clients() {
   fi
 
   npm_install_into "$INTEROP_CACHE/sf-$SF_CLI_VERSION" "@salesforce/cli@$SF_CLI_VERSION"
+  # shellcheck disable=SC2034 # used by interop/run
   SF_BIN="$INTEROP_CACHE/sf-$SF_CLI_VERSION/node_modules/.bin/sf"
   export PATH="$INTEROP_CACHE/sf-$SF_CLI_VERSION/node_modules/.bin:$PATH"
 
