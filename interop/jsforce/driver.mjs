@@ -5,7 +5,8 @@
 // signs the RS256 assertion with node:crypto and hands it to
 // conn.authorize({grant_type: jwt-bearer, assertion}). Then, per mode:
 //   login  conn.identity()
-//   probe  the resource map and a query, to tell whether the emulator serves the data API
+//   probe  a Case query (and the resource map, for the log), to tell whether
+//          the emulator serves the data API
 //   data   sobject('Case').create, query, describe, retrieve
 // It prints one JSON object on stdout; failures go to stderr with exit status 1.
 //
@@ -89,7 +90,9 @@ async function main() {
         const r = await conn.query('SELECT Id FROM Case LIMIT 1');
         out.query = { ok: true, totalSize: r.totalSize };
       } catch (err) {
-        out.query = { ok: false, error: String(err && (err.errorCode || err.name)), message: String(err && err.message) };
+        const code = String(err && (err.errorCode || err.name));
+        // Only "not found" means the emulator has no data API at all.
+        out.query = { ok: false, absent: code === 'NOT_FOUND' || code === 'ERROR_HTTP_404', error: code, message: String(err && err.message) };
       }
       break;
     }
