@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	clemulator "github.com/sfbridge/sfbridge/internal/cli/emulator"
 	"github.com/sfbridge/sfbridge/internal/cli/exitcode"
 	"github.com/sfbridge/sfbridge/internal/cli/factory"
 	"github.com/sfbridge/sfbridge/internal/cli/help"
@@ -58,6 +59,7 @@ for development and tests.`,
 		whoami.NewCmd(f),
 		logout.NewCmd(f),
 		org.NewCmd(f),
+		clemulator.NewCmd(f),
 		help.NewEnvironmentTopic(f),
 		help.NewExitCodesTopic(f),
 	)
