@@ -75,7 +75,7 @@ func TestTransportReplaysOnceWithBody(t *testing.T) {
 	}
 	b, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	if resp.StatusCode != 200 || string(b) != "ok:payload" {
+	if resp.StatusCode != http.StatusOK || string(b) != "ok:payload" {
 		t.Fatalf("got %d %q", resp.StatusCode, b)
 	}
 	if mints.Load() != 2 || ss.calls.Load() != 2 {
@@ -94,7 +94,7 @@ func TestTransportReplaysOnlyOnce(t *testing.T) {
 	}
 	b, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	if resp.StatusCode != 401 || string(b) != expiredBody {
+	if resp.StatusCode != http.StatusUnauthorized || string(b) != expiredBody {
 		t.Fatalf("got %d %q", resp.StatusCode, b)
 	}
 	if ss.calls.Load() != 2 || mints.Load() != 2 {
@@ -115,7 +115,7 @@ func TestTransportNonReplayableBodyReturns401(t *testing.T) {
 	}
 	b, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	if resp.StatusCode != 401 || string(b) != expiredBody {
+	if resp.StatusCode != http.StatusUnauthorized || string(b) != expiredBody {
 		t.Fatalf("got %d %q, want the 401 with its body", resp.StatusCode, b)
 	}
 	if ss.calls.Load() != 1 {
@@ -128,7 +128,7 @@ func TestTransportNonReplayableBodyReturns401(t *testing.T) {
 		t.Fatal(err)
 	}
 	resp2.Body.Close()
-	if resp2.StatusCode != 200 || mints.Load() != 2 {
+	if resp2.StatusCode != http.StatusOK || mints.Load() != 2 {
 		t.Fatalf("next call: %d, mints %d", resp2.StatusCode, mints.Load())
 	}
 }
@@ -143,7 +143,7 @@ func TestTransportOther401NotReplayed(t *testing.T) {
 		var calls atomic.Int64
 		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			calls.Add(1)
-			w.WriteHeader(401)
+			w.WriteHeader(http.StatusUnauthorized)
 			io.WriteString(w, body)
 		}))
 		var mints atomic.Int64
@@ -165,7 +165,7 @@ func TestTransportOther401NotReplayed(t *testing.T) {
 func TestTransportLargeBodyIntact(t *testing.T) {
 	big := bytes.Repeat([]byte("x"), 3*maxSessionErrorBody)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.WriteHeader(401)
+		w.WriteHeader(http.StatusUnauthorized)
 		w.Write(big)
 	}))
 	defer srv.Close()
@@ -227,7 +227,7 @@ func runConcurrentExpiry(tb testing.TB, n int) {
 			}
 			io.Copy(io.Discard, resp.Body)
 			resp.Body.Close()
-			if resp.StatusCode != 200 {
+			if resp.StatusCode != http.StatusOK {
 				failed.Add(1)
 			}
 		})

@@ -10,10 +10,16 @@ import (
 
 	"github.com/spf13/cobra"
 
+	clemulator "github.com/sfbridge/sfbridge/internal/cli/emulator"
 	"github.com/sfbridge/sfbridge/internal/cli/exitcode"
 	"github.com/sfbridge/sfbridge/internal/cli/factory"
 	"github.com/sfbridge/sfbridge/internal/cli/help"
+	"github.com/sfbridge/sfbridge/internal/cli/login"
+	"github.com/sfbridge/sfbridge/internal/cli/logout"
+	"github.com/sfbridge/sfbridge/internal/cli/org"
+	"github.com/sfbridge/sfbridge/internal/cli/token"
 	"github.com/sfbridge/sfbridge/internal/cli/version"
+	"github.com/sfbridge/sfbridge/internal/cli/whoami"
 	"github.com/sfbridge/sfbridge/internal/iostreams"
 )
 
@@ -48,6 +54,12 @@ for development and tests.`,
 
 	cmd.AddCommand(
 		version.NewCmd(f),
+		login.NewCmd(f),
+		token.NewCmd(f),
+		whoami.NewCmd(f),
+		logout.NewCmd(f),
+		org.NewCmd(f),
+		clemulator.NewCmd(f),
 		help.NewEnvironmentTopic(f),
 		help.NewExitCodesTopic(f),
 	)
