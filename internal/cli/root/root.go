@@ -11,12 +11,16 @@ import (
 	"github.com/spf13/cobra"
 
 	clemulator "github.com/sfbridge/sfbridge/internal/cli/emulator"
+	"github.com/sfbridge/sfbridge/internal/cli/describe"
 	"github.com/sfbridge/sfbridge/internal/cli/exitcode"
 	"github.com/sfbridge/sfbridge/internal/cli/factory"
 	"github.com/sfbridge/sfbridge/internal/cli/help"
+	"github.com/sfbridge/sfbridge/internal/cli/limits"
 	"github.com/sfbridge/sfbridge/internal/cli/login"
 	"github.com/sfbridge/sfbridge/internal/cli/logout"
 	"github.com/sfbridge/sfbridge/internal/cli/org"
+	"github.com/sfbridge/sfbridge/internal/cli/query"
+	"github.com/sfbridge/sfbridge/internal/cli/record"
 	"github.com/sfbridge/sfbridge/internal/cli/token"
 	"github.com/sfbridge/sfbridge/internal/cli/version"
 	"github.com/sfbridge/sfbridge/internal/cli/whoami"
@@ -60,6 +64,10 @@ for development and tests.`,
 		logout.NewCmd(f),
 		org.NewCmd(f),
 		clemulator.NewCmd(f),
+		query.NewCmd(f),
+		record.NewCmd(f),
+		describe.NewCmd(f),
+		limits.NewCmd(f),
 		help.NewEnvironmentTopic(f),
 		help.NewExitCodesTopic(f),
 	)
