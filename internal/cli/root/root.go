@@ -10,8 +10,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	clemulator "github.com/sfbridge/sfbridge/internal/cli/emulator"
 	"github.com/sfbridge/sfbridge/internal/cli/describe"
+	clemulator "github.com/sfbridge/sfbridge/internal/cli/emulator"
 	"github.com/sfbridge/sfbridge/internal/cli/exitcode"
 	"github.com/sfbridge/sfbridge/internal/cli/factory"
 	"github.com/sfbridge/sfbridge/internal/cli/help"
