@@ -340,7 +340,11 @@ func (r *runner) checkToken(ctx context.Context) bool {
 		return false
 	}
 	r.src = src
-	opts := append([]rest.Option{rest.WithTransport(r.hc.Transport)}, r.opts.RESTOptions...)
+	var opts []rest.Option
+	if r.hc.Transport != nil {
+		opts = append(opts, rest.WithTransport(r.hc.Transport))
+	}
+	opts = append(opts, r.opts.RESTOptions...)
 	if r.client, err = rest.New(src, opts...); err != nil {
 		r.add(Result{ID: "token", Title: title, Status: Fail, Required: true, Detail: err.Error()})
 		return false

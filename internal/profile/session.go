@@ -22,15 +22,25 @@ type KeySpec struct {
 	PasswordFile string
 }
 
-// Load reads the key. The password file's trailing line break is dropped.
-func (k KeySpec) Load() (*rsa.PrivateKey, error) {
+// LoadOptions returns the options that open the key, reading the password
+// file (its trailing line break dropped).
+func (k KeySpec) LoadOptions() (keys.LoadOptions, error) {
 	opts := keys.LoadOptions{Alias: k.Alias}
 	if k.PasswordFile != "" {
 		b, err := os.ReadFile(k.PasswordFile)
 		if err != nil {
-			return nil, fmt.Errorf("reading the keystore password file: %w", err)
+			return opts, fmt.Errorf("reading the keystore password file: %w", err)
 		}
 		opts.Passphrase = []byte(strings.TrimRight(string(b), "\r\n"))
+	}
+	return opts, nil
+}
+
+// Load reads the key.
+func (k KeySpec) Load() (*rsa.PrivateKey, error) {
+	opts, err := k.LoadOptions()
+	if err != nil {
+		return nil, err
 	}
 	return keys.LoadPrivateKeyFile(k.File, opts)
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/sfbridge/sfbridge/internal/cli/describe"
+	cldoctor "github.com/sfbridge/sfbridge/internal/cli/doctor"
 	clemulator "github.com/sfbridge/sfbridge/internal/cli/emulator"
 	"github.com/sfbridge/sfbridge/internal/cli/exitcode"
 	"github.com/sfbridge/sfbridge/internal/cli/factory"
@@ -68,6 +69,7 @@ for development and tests.`,
 		record.NewCmd(f),
 		describe.NewCmd(f),
 		limits.NewCmd(f),
+		cldoctor.NewCmd(f),
 		help.NewEnvironmentTopic(f),
 		help.NewExitCodesTopic(f),
 	)
