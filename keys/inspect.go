@@ -101,6 +101,10 @@ func InspectFile(path string, opts LoadOptions, now time.Time) (*Report, error) 
 // no alias, is reported with a warning rather than an error; a wrong
 // passphrase, an unknown alias or unreadable input is an error.
 func Inspect(data []byte, name string, opts LoadOptions, now time.Time) (*Report, error) {
+	return inspect(data, name, withLimits(opts), now)
+}
+
+func inspect(data []byte, name string, opts loadOpts, now time.Time) (*Report, error) {
 	c, err := decode(data, opts)
 	if err != nil {
 		return nil, withName(err, name)

@@ -256,5 +256,3 @@ func hasWarning(r *Report, code string) bool {
 	}
 	return false
 }
-
-

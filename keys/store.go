@@ -21,11 +21,15 @@ func recoverAsCorrupt(what string, err *error) {
 	}
 }
 
-func decodeJKS(data []byte, opts LoadOptions) (c *contents, err error) {
+func decodeJKS(data []byte, opts loadOpts) (c *contents, err error) {
 	defer recoverAsCorrupt("JKS keystore", &err)
 	if len(opts.Passphrase) == 0 {
 		return nil, &Error{Err: ErrPassphraseRequired, Found: "a JKS keystore",
 			Fix: "supply the keystore password (the one entered when exporting it)"}
+	}
+	if err := scanJKS(data); err != nil {
+		return nil, &Error{Err: ErrTruncated, Found: "a JKS keystore whose structure is cut short or damaged (" + err.Error() + ")",
+			Fix: "export or download the keystore again"}
 	}
 	ks := keystore.New(keystore.WithOrderedAliases())
 	if err := ks.Load(bytes.NewReader(data), opts.Passphrase); err != nil {
@@ -141,7 +145,7 @@ func isPKCS12(data []byte) bool {
 	return err == nil && len(ci.ContentType) > 0
 }
 
-func decodePKCS12(data []byte, opts LoadOptions) (c *contents, err error) {
+func decodePKCS12(data []byte, opts loadOpts) (c *contents, err error) {
 	defer recoverAsCorrupt("PKCS#12 file", &err)
 	key, leaf, chain, err := pkcs12.DecodeChain(data, string(opts.Passphrase))
 	if err != nil {
@@ -192,4 +196,82 @@ func pkcs12FriendlyName(data, password []byte) string {
 		}
 	}
 	return ""
+}
+
+// scanJKS walks the JKS layout (magic, version, entries, SHA-1 digest) and
+// checks that every declared length fits in the data. The keystore library
+// allocates whatever a length field says, so a crafted or truncated file
+// must be refused before it gets there.
+func scanJKS(data []byte) error {
+	p := 4 // magic
+	u32 := func() (uint32, bool) {
+		if len(data)-p < 4 {
+			return 0, false
+		}
+		v := uint32(data[p])<<24 | uint32(data[p+1])<<16 | uint32(data[p+2])<<8 | uint32(data[p+3])
+		p += 4
+		return v, true
+	}
+	skip := func(n uint64) bool {
+		if uint64(len(data)-p) < n {
+			return false
+		}
+		p += int(n)
+		return true
+	}
+	str := func() bool {
+		if len(data)-p < 2 {
+			return false
+		}
+		n := uint64(data[p])<<8 | uint64(data[p+1])
+		p += 2
+		return skip(n)
+	}
+	version, ok := u32()
+	if !ok || (version != 1 && version != 2) {
+		return errors.New("unknown version")
+	}
+	cert := func() bool {
+		if version == 2 && !str() {
+			return false
+		}
+		n, ok := u32()
+		return ok && skip(uint64(n))
+	}
+	count, ok := u32()
+	if !ok {
+		return errors.New("no entry count")
+	}
+	for i := uint32(0); i < count; i++ {
+		tag, ok := u32()
+		if !ok || !str() || !skip(8) {
+			return fmt.Errorf("entry %d cut short", i)
+		}
+		switch tag {
+		case 1:
+			n, ok := u32()
+			if !ok || !skip(uint64(n)) {
+				return fmt.Errorf("entry %d key cut short", i)
+			}
+			chain, ok := u32()
+			if !ok {
+				return fmt.Errorf("entry %d chain cut short", i)
+			}
+			for j := uint32(0); j < chain; j++ {
+				if !cert() {
+					return fmt.Errorf("entry %d certificate %d cut short", i, j)
+				}
+			}
+		case 2:
+			if !cert() {
+				return fmt.Errorf("entry %d certificate cut short", i)
+			}
+		default:
+			return fmt.Errorf("entry %d has unknown tag %d", i, tag)
+		}
+	}
+	if len(data)-p != 20 {
+		return errors.New("integrity digest missing or followed by extra data")
+	}
+	return nil
 }
