@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"runtime"
 	"time"
@@ -230,11 +231,12 @@ func (r *Report) certInfo(cert *x509.Certificate, now time.Time) Cert {
 	return ci
 }
 
-// daysLeft counts whole days until t, negative once t is past.
+// daysLeft counts the days until t, a part day counting as one (a
+// certificate made now for 30 days has 30 left); negative once t is past.
 func daysLeft(t, now time.Time) int {
 	d := t.Sub(now)
 	if d < 0 {
 		return -int((-d).Hours() / 24)
 	}
-	return int(d.Hours() / 24)
+	return int(math.Ceil(d.Hours() / 24))
 }

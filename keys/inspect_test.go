@@ -115,7 +115,7 @@ func TestWriteKeyPairRefusesOverwrite(t *testing.T) {
 	k2 := testKey(t)
 	c2, _ := SelfSignedCertificate(k2, "", 0, time.Now())
 	_, _, err = WriteKeyPair(dir, "sf", k2, c2, WriteOptions{})
-	wantErr(t, err, ErrExists, keyPath, "", "--force")
+	wantErr(t, err, ErrExists, keyPath, "", "replace it deliberately")
 	after, _ := os.ReadFile(keyPath)
 	if string(before) != string(after) {
 		t.Fatal("refused write changed the key")

@@ -2,12 +2,14 @@ package keys
 
 import (
 	"bytes"
+	"crypto/rsa"
 	"crypto/x509"
 	"encoding/asn1"
 	"errors"
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	keystore "github.com/pavlo-v-chernykh/keystore-go/v4"
 	pkcs12 "software.sslmate.com/src/go-pkcs12"
@@ -274,4 +276,58 @@ func scanJKS(data []byte) error {
 		return errors.New("integrity digest missing or followed by extra data")
 	}
 	return nil
+}
+
+// MarshalPKCS12 encodes key and its certificate chain (leaf first) as a
+// PKCS#12 file protected by password, with modern algorithms (PBES2
+// AES-256-CBC, PBKDF2-HMAC-SHA256, HMAC-SHA256 MAC) that OpenSSL 3 and
+// Java 11+ read.
+func MarshalPKCS12(key *rsa.PrivateKey, chain []*x509.Certificate, password []byte) ([]byte, error) {
+	if err := checkStoreInput(key, chain, password); err != nil {
+		return nil, err
+	}
+	return pkcs12.Modern.Encode(key, chain[0], chain[1:], string(password))
+}
+
+// MarshalJKS encodes key and its certificate chain (leaf first) as a Java
+// KeyStore with one private key entry named alias, whose key password is
+// the store password: the form Provar and Salesforce's "Export to Keystore"
+// use.
+func MarshalJKS(key *rsa.PrivateKey, chain []*x509.Certificate, alias string, password []byte, now time.Time) ([]byte, error) {
+	if err := checkStoreInput(key, chain, password); err != nil {
+		return nil, err
+	}
+	if alias == "" {
+		return nil, &Error{Err: ErrInvalidParameter, Found: "an empty alias", Fix: "name the keystore entry"}
+	}
+	der, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		return nil, err
+	}
+	defer clear(der)
+	entry := keystore.PrivateKeyEntry{CreationTime: now, PrivateKey: der}
+	for _, c := range chain {
+		entry.CertificateChain = append(entry.CertificateChain, keystore.Certificate{Type: "X.509", Content: c.Raw})
+	}
+	ks := keystore.New()
+	if err := ks.SetPrivateKeyEntry(alias, entry, password); err != nil {
+		return nil, fmt.Errorf("keys: JKS entry: %w", err)
+	}
+	var b bytes.Buffer
+	if err := ks.Store(&b, password); err != nil {
+		return nil, fmt.Errorf("keys: JKS: %w", err)
+	}
+	return b.Bytes(), nil
+}
+
+func checkStoreInput(key *rsa.PrivateKey, chain []*x509.Certificate, password []byte) error {
+	if key == nil || len(chain) == 0 {
+		return &Error{Err: ErrNoCertificate, Found: "a key without its certificate",
+			Fix: "a keystore entry needs the certificate too: give the certificate file as well"}
+	}
+	if len(password) < 6 {
+		return &Error{Err: ErrInvalidParameter, Found: "a keystore password shorter than 6 characters",
+			Fix: "use at least 6 characters (keytool refuses shorter ones)"}
+	}
+	return Match(key, chain[0])
 }

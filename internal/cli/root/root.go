@@ -13,6 +13,7 @@ import (
 	"github.com/sfbridge/sfbridge/internal/cli/exitcode"
 	"github.com/sfbridge/sfbridge/internal/cli/factory"
 	"github.com/sfbridge/sfbridge/internal/cli/help"
+	"github.com/sfbridge/sfbridge/internal/cli/keys"
 	"github.com/sfbridge/sfbridge/internal/cli/version"
 	"github.com/sfbridge/sfbridge/internal/iostreams"
 )
@@ -48,6 +49,7 @@ for development and tests.`,
 
 	cmd.AddCommand(
 		version.NewCmd(f),
+		keys.NewCmd(f),
 		help.NewEnvironmentTopic(f),
 		help.NewExitCodesTopic(f),
 	)
