@@ -172,7 +172,7 @@ func (c *contents) rsaKey() (*rsa.PrivateKey, error) {
 	case c.keyErr != nil:
 		return nil, c.keyErr
 	case other != nil:
-		return nil, &Error{Err: ErrNotRSA, Found: "a " + describeKey(other) + " private key", Fix: fixNeedRSA}
+		return nil, &Error{Err: ErrNotRSA, Found: article(describeKey(other)) + " private key", Fix: fixNeedRSA}
 	}
 	return nil, &Error{Err: ErrNoPrivateKey, Found: c.describe(), Fix: c.fixNoKey()}
 }
@@ -200,7 +200,7 @@ func (c *contents) describe() string {
 		parts = append(parts, s)
 	}
 	for _, p := range c.pubs {
-		parts = append(parts, "a "+describeKey(p)+" public key")
+		parts = append(parts, article(describeKey(p))+" public key")
 	}
 	if c.csrs > 0 {
 		parts = append(parts, "a certificate signing request")
@@ -634,4 +634,13 @@ func decodeDER(data []byte, opts loadOpts) (*contents, error) {
 		return c, nil
 	}
 	return nil, &Error{Err: ErrUnrecognized}
+}
+
+// article prefixes a key description with "a" or "an" as it is spoken
+// ("an RSA", "an EC", "an Ed25519", "a DSA").
+func article(desc string) string {
+	if desc != "" && strings.ContainsRune("AEIORX", rune(desc[0])) {
+		return "an " + desc
+	}
+	return "a " + desc
 }
