@@ -33,7 +33,7 @@ func TestReadSecret(t *testing.T) {
 
 	cases := []struct {
 		file, env, stdin, want string
-		wantErr               string
+		wantErr                string
 	}{
 		{file: p, env: "from env", want: "from file"},
 		{env: "from env", want: "from env"},
