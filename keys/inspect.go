@@ -159,7 +159,7 @@ func inspect(data []byte, name string, opts loadOpts, now time.Time) (*Report, e
 func (c *contents) kind() string {
 	hasKey := len(c.keys) > 0 || c.keyErr != nil
 	switch {
-	case len(c.aliases) > 0 && !hasKey:
+	case len(c.aliases) > 0 && len(c.keys) == 0:
 		return "keystore"
 	case hasKey && len(c.certs) > 0:
 		return "private key and certificate"

@@ -317,7 +317,7 @@ func normalize(data []byte) []byte {
 // line breaks. It returns false for anything that is not base64.
 func decodeBase64(data []byte) ([]byte, bool) {
 	compact := make([]byte, 0, len(data))
-	for _, b := range data {
+	for _, b := range bytes.ReplaceAll(data, []byte(`\n`), nil) {
 		if b == '\n' || b == '\r' || b == ' ' || b == '\t' {
 			continue
 		}
