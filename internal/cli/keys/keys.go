@@ -152,7 +152,7 @@ func loadKey(f *factory.Factory, file, flag string, lf *loadFlags) (*rsa.Private
 		return nil, nil, "", err
 	}
 	if data == nil {
-		if data, err = os.ReadFile(file); err != nil {
+		if data, err = readKeyFile(file); err != nil {
 			return nil, nil, "", err
 		}
 	}
@@ -163,6 +163,26 @@ func loadKey(f *factory.Factory, file, flag string, lf *loadFlags) (*rsa.Private
 	// Certificates next to the key (combined PEM, keystores) are optional.
 	certs, _ := libkeys.ParseCertificates(data, name, opts)
 	return k, certs, name, nil
+}
+
+// maxKeyFile bounds what is read as a key file; keys and keystores are
+// kilobytes.
+const maxKeyFile = 4 << 20
+
+func readKeyFile(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, maxKeyFile+1))
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	if len(data) > maxKeyFile {
+		return nil, fmt.Errorf("%s is larger than %d MiB: give the key, certificate or keystore file itself", path, maxKeyFile>>20)
+	}
+	return data, nil
 }
 
 // withHint adds the CLI's way to fix a library error.
