@@ -16,6 +16,7 @@ import (
 	"github.com/sfbridge/sfbridge/internal/cli/exitcode"
 	"github.com/sfbridge/sfbridge/internal/cli/factory"
 	"github.com/sfbridge/sfbridge/internal/cli/help"
+	"github.com/sfbridge/sfbridge/internal/cli/keys"
 	"github.com/sfbridge/sfbridge/internal/cli/limits"
 	"github.com/sfbridge/sfbridge/internal/cli/login"
 	"github.com/sfbridge/sfbridge/internal/cli/logout"
@@ -59,6 +60,7 @@ for development and tests.`,
 
 	cmd.AddCommand(
 		version.NewCmd(f),
+		keys.NewCmd(f),
 		login.NewCmd(f),
 		token.NewCmd(f),
 		whoami.NewCmd(f),
