@@ -16,15 +16,11 @@ import (
 
 	"github.com/rogpeppe/go-internal/testscript"
 
-	"github.com/sfbridge/sfbridge/internal/cli/root"
-	"github.com/sfbridge/sfbridge/internal/iostreams"
 )
 
 func TestMain(m *testing.M) {
 	testscript.Main(m, map[string]func(){
-		"sfbridge": func() {
-			os.Exit(root.Main(context.Background(), os.Args[1:], iostreams.System(os.Getenv), os.Getenv))
-		},
+		"sfbridge": func() { os.Exit(run()) },
 	})
 }
 
