@@ -23,6 +23,7 @@ import (
 	"github.com/sfbridge/sfbridge/internal/cli/org"
 	"github.com/sfbridge/sfbridge/internal/cli/query"
 	"github.com/sfbridge/sfbridge/internal/cli/record"
+	"github.com/sfbridge/sfbridge/internal/cli/serve"
 	"github.com/sfbridge/sfbridge/internal/cli/token"
 	"github.com/sfbridge/sfbridge/internal/cli/version"
 	"github.com/sfbridge/sfbridge/internal/cli/whoami"
@@ -72,6 +73,7 @@ for development and tests.`,
 		describe.NewCmd(f),
 		limits.NewCmd(f),
 		cldoctor.NewCmd(f),
+		serve.NewCmd(f),
 		help.NewEnvironmentTopic(f),
 		help.NewExitCodesTopic(f),
 	)
