@@ -3,6 +3,7 @@ package keys
 import (
 	"crypto/x509"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"math/big"
 	"os"
@@ -257,4 +258,54 @@ func hasWarning(r *Report, code string) bool {
 	return false
 }
 
+// Keystores sfbridge writes are read by keytool and openssl, and hold the
+// same key and certificate.
+func TestToolsReadOurKeystores(t *testing.T) {
+	t.Parallel()
+	requireTool(t, "keytool")
+	dir := t.TempDir()
+	k := testKey(t)
+	cert, err := SelfSignedCertificate(k, "CN=ours", 0, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	jks, err := MarshalJKS(k, []*x509.Certificate{cert}, "Salesforce_Cert", []byte("store-pass"), time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	p12, err := MarshalPKCS12(k, []*x509.Certificate{cert}, []byte("store-pass"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, dir, "ours.jks", jks)
+	writeFile(t, dir, "ours.p12", p12)
+	writeFile(t, dir, "pass.txt", []byte("store-pass"))
 
+	list := run(t, dir, "keytool", "-list", "-v", "-keystore", "ours.jks", "-storetype", "JKS", "-storepass", "store-pass")
+	for _, want := range []string{"Keystore type: JKS", "Alias name: salesforce_cert", "Entry type: PrivateKeyEntry", "Owner: CN=ours"} {
+		if !strings.Contains(list, want) {
+			t.Errorf("keytool -list lacks %q:\n%s", want, list)
+		}
+	}
+	// keytool re-exports the JKS entry to PKCS#12; openssl then extracts the key.
+	run(t, dir, "keytool", "-importkeystore", "-noprompt", "-srckeystore", "ours.jks", "-srcstoretype", "JKS",
+		"-srcstorepass", "store-pass", "-destkeystore", "via-keytool.p12", "-deststoretype", "PKCS12", "-deststorepass", "store-pass")
+	for _, f := range []string{"ours.p12", "via-keytool.p12"} {
+		run(t, dir, "openssl", "pkcs12", "-in", f, "-passin", "file:pass.txt", "-nodes", "-nocerts", "-out", f+".key")
+		mod := strings.TrimSpace(run(t, dir, "openssl", "rsa", "-in", f+".key", "-noout", "-modulus"))
+		if want := fmt.Sprintf("Modulus=%X", k.N); mod != want {
+			t.Errorf("%s: openssl modulus %s, want %s", f, mod, want)
+		}
+		got, err := LoadPrivateKeyFile(filepath.Join(dir, f), LoadOptions{Passphrase: []byte("store-pass")})
+		if err != nil || !got.Equal(k) {
+			t.Errorf("%s: reload: %v", f, err)
+		}
+	}
+	if _, err := MarshalJKS(k, []*x509.Certificate{cert}, "a", []byte("short"), time.Now()); !errors.Is(err, ErrInvalidParameter) {
+		t.Errorf("short password: %v", err)
+	}
+	other := testKey(t)
+	if _, err := MarshalPKCS12(other, []*x509.Certificate{cert}, []byte("store-pass")); !errors.Is(err, ErrKeyMismatch) {
+		t.Errorf("mismatched chain: %v", err)
+	}
+}

@@ -51,6 +51,7 @@ func TestParsePrivateKeyForms(t *testing.T) {
 		{"base64 of PEM", base64.StdEncoding.EncodeToString(pkcs1), LoadOptions{}},
 		{"base64 of PEM wrapped", wrap(base64.StdEncoding.EncodeToString(pkcs8)), LoadOptions{}},
 		{"base64 of DER", base64.StdEncoding.EncodeToString(der8), LoadOptions{}},
+		{"base64 with literal backslash-n", strings.ReplaceAll(wrap(base64.StdEncoding.EncodeToString(pkcs1)), "\n", `\n`), LoadOptions{}},
 		{"base64 of encrypted PEM", base64.StdEncoding.EncodeToString(enc), pass},
 		{"key after certificate", string(MarshalCertificatesPEM(mustCert(t, k))) + string(pkcs8), LoadOptions{}},
 	}
