@@ -76,8 +76,8 @@ func (s *QueryService) Count(ctx context.Context, soql string, opts *QueryOption
 // which is yielded with a zero T; records are never skipped silently.
 //
 // Each page is decoded as a stream while it arrives, and the next page is
-// requested as soon as its locator is known, so that the network, the
-// decoding and the caller's work overlap. At most one page of decoded
+// requested as soon as the current one has been read, so that the network,
+// the decoding and the caller's work overlap. At most one page of decoded
 // records waits ahead of the caller, and one more response is open.
 // Stopping the loop early cancels the outstanding request.
 func Query[T any](ctx context.Context, c *Client, soql string, opts *QueryOptions) iter.Seq2[T, error] {
@@ -157,7 +157,7 @@ func fetchOne[T any](ctx context.Context, c *Client, r *request) (*Page[T], erro
 	meta, err := p.fetchPage(ctx, r, nil, func(v T) error {
 		page.Records = append(page.Records, v)
 		return nil
-	}, nil)
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -312,18 +312,9 @@ func (p *pager[T]) produce(ctx context.Context, first *request, chunk int, out c
 			}
 			return nil
 		}
-		onNext := func(next string) {
-			if ahead == nil {
-				if nr, err := p.c.locatorRequest(next, p.batch); err == nil {
-					ahead = p.c.prefetch(ctx, nr)
-				}
-			}
-		}
-		var pre *future
-		if ahead != nil && ahead.path == r.path {
-			pre, ahead = ahead, nil
-		}
-		meta, err := p.fetchPage(ctx, r, pre, emit, onNext)
+		pre := ahead
+		ahead = nil
+		meta, err := p.fetchPage(ctx, r, pre, emit)
 		if err != nil {
 			if !errors.Is(err, errConsumerGone) {
 				_ = send(item[T]{recs: buf, err: err})
@@ -332,6 +323,24 @@ func (p *pager[T]) produce(ctx context.Context, first *request, chunk int, out c
 		}
 		if total < 0 {
 			total = meta.TotalSize
+		}
+		var next *request
+		switch {
+		case meta.Done:
+		case meta.NextRecordsURL == "":
+			_ = send(item[T]{recs: buf, err: fmt.Errorf("rest: page %s says done=false but has no nextRecordsUrl; the result is incomplete after %d records", redactPath(r.path), delivered)})
+			return
+		default:
+			if next, err = p.c.locatorRequest(meta.NextRecordsURL, p.batch); err != nil {
+				_ = send(item[T]{recs: buf, err: err})
+				return
+			}
+			// Request the next page now, while the caller works through
+			// this one. Only now: the body of this page has been read
+			// completely, so it never has to be fetched again after
+			// Salesforce moved its cursor on (fetching the last page
+			// closes the cursor).
+			ahead = p.c.prefetch(ctx, next)
 		}
 		it := item[T]{recs: buf}
 		if chunk == 0 {
@@ -345,7 +354,7 @@ func (p *pager[T]) produce(ctx context.Context, first *request, chunk int, out c
 				return
 			}
 		}
-		if meta.Done {
+		if next == nil {
 			if delivered > 0 && delivered < total {
 				_ = send(item[T]{err: fmt.Errorf("rest: query ended after %d records but Salesforce reported totalSize %d; records are missing, run the query again", delivered, total)})
 				return
@@ -353,20 +362,7 @@ func (p *pager[T]) produce(ctx context.Context, first *request, chunk int, out c
 			_ = send(item[T]{end: true})
 			return
 		}
-		if meta.NextRecordsURL == "" {
-			_ = send(item[T]{err: fmt.Errorf("rest: page %s says done=false but has no nextRecordsUrl; the result is incomplete after %d records", redactPath(r.path), delivered)})
-			return
-		}
-		nr, err := p.c.locatorRequest(meta.NextRecordsURL, p.batch)
-		if err != nil {
-			_ = send(item[T]{err: err})
-			return
-		}
-		if ahead != nil && ahead.path != nr.path {
-			ahead.discard()
-			ahead = nil
-		}
-		r = nr
+		r = next
 	}
 }
 
@@ -399,7 +395,7 @@ func (e *PageError) Unwrap() error { return e.Err }
 // fetched again from the same URL — GET on a query locator is idempotent —
 // and the records already emitted are skipped, so emit sees each record
 // once and in order.
-func (p *pager[T]) fetchPage(ctx context.Context, r *request, pre *future, emit func(T) error, onNext func(string)) (pageMeta, error) {
+func (p *pager[T]) fetchPage(ctx context.Context, r *request, pre *future, emit func(T) error) (pageMeta, error) {
 	emitted := 0
 	for attempt := 1; ; attempt++ {
 		var resp *http.Response
@@ -412,9 +408,14 @@ func (p *pager[T]) fetchPage(ctx context.Context, r *request, pre *future, emit 
 			resp, err = p.c.send(ctx, r)
 		}
 		if err != nil {
+			if attempt > 1 {
+				// The page broke off and cannot be read again (for example,
+				// Salesforce closed the cursor after sending the last page).
+				return pageMeta{}, &PageError{URL: redactPath(r.path), Delivered: emitted, Err: err}
+			}
 			return pageMeta{}, err
 		}
-		meta, n, err := decodePage(resp.Body, emitted, emit, onNext)
+		meta, n, err := decodePage(resp.Body, emitted, emit)
 		resp.Body.Close()
 		if err == nil {
 			if n < emitted {
@@ -446,10 +447,9 @@ func (e *bodyError) Error() string { return "reading the query result: " + e.err
 func (e *bodyError) Unwrap() error { return e.err }
 
 // decodePage reads one query result object from body with a token-streaming
-// decoder, calling emit for each record after the first skip, and onNext as
-// soon as nextRecordsUrl is read (Salesforce sends it before the records).
+// decoder, calling emit for each record after the first skip.
 // n is the number of records decoded completely, skipped ones included.
-func decodePage[T any](body io.Reader, skip int, emit func(T) error, onNext func(string)) (meta pageMeta, n int, err error) {
+func decodePage[T any](body io.Reader, skip int, emit func(T) error) (meta pageMeta, n int, err error) {
 	dec := json.NewDecoder(body)
 	dec.UseNumber()
 	fail := func(e error) (pageMeta, int, error) {
@@ -481,9 +481,6 @@ func decodePage[T any](body io.Reader, skip int, emit func(T) error, onNext func
 			var s *string
 			if err = dec.Decode(&s); err == nil && s != nil {
 				meta.NextRecordsURL = *s
-				if onNext != nil && *s != "" {
-					onNext(*s)
-				}
 			}
 		case "records":
 			err = decodeRecords(dec, skip, &n, emit)

@@ -211,7 +211,7 @@ func FuzzDecodePage(f *testing.F) {
 			return
 		}
 		var got []Record
-		meta, n, err := decodePage(bytes.NewReader(body), skip, func(r Record) error { got = append(got, r); return nil }, nil)
+		meta, n, err := decodePage(bytes.NewReader(body), skip, func(r Record) error { got = append(got, r); return nil })
 		if err != nil {
 			if len(got) > max(0, n-skip) {
 				t.Fatalf("emitted %d records but decoded only %d", len(got), n)
