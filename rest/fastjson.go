@@ -8,12 +8,12 @@ import (
 	"unicode/utf8"
 )
 
-// recordDecoder turns one JSON object, already validated by encoding/json's
-// scanner, into a [Record] with the same values encoding/json would produce
-// (with UseNumber). It is several times faster than reflection-based
-// decoding into map[string]any because it makes one string of the record
-// and slices every unescaped string value and number out of it, and it
-// reuses one copy of each field name across the records of a query.
+// recordDecoder turns the bytes of one JSON object into a [Record] with the
+// same values encoding/json would produce (with UseNumber), and rejects
+// what encoding/json rejects. It validates and decodes in one pass, makes
+// one string of the record and slices every unescaped string value and
+// number out of it, and reuses one copy of each field name across the
+// records of a query. FuzzRecordDecoder holds it to encoding/json.
 type recordDecoder struct {
 	names map[string]string
 	hint  int
@@ -21,20 +21,26 @@ type recordDecoder struct {
 
 const maxInternedNames = 4096
 
+// maxDepth is encoding/json's nesting limit.
+const maxDepth = 10000
+
 func (d *recordDecoder) decode(raw []byte) (Record, error) {
 	s := string(raw)
-	v, _, err := d.value(s, skipSpace(s, 0), 0)
+	v, i, err := d.value(s, skipSpace(s, 0), 0)
 	if err != nil {
 		return nil, err
 	}
-	m, ok := v.(map[string]any)
-	if !ok {
-		if v == nil {
-			return nil, nil
-		}
-		return nil, fmt.Errorf("record is %T, not an object", v)
+	if i = skipSpace(s, i); i != len(s) {
+		return nil, syntaxErr(s, i, "after the record")
 	}
-	return Record(m), nil
+	switch m := v.(type) {
+	case map[string]any:
+		return Record(m), nil
+	case nil:
+		return nil, nil
+	default:
+		return nil, fmt.Errorf("record is a JSON %T, not an object", v)
+	}
 }
 
 func skipSpace(s string, i int) int {
@@ -44,54 +50,119 @@ func skipSpace(s string, i int) int {
 	return i
 }
 
+func syntaxErr(s string, i int, what string) error {
+	if i >= len(s) {
+		return fmt.Errorf("record JSON ends early (%s): %w", what, errShortJSON)
+	}
+	return fmt.Errorf("invalid character %q in record JSON at offset %d (%s)", s[i], i, what)
+}
+
 func (d *recordDecoder) value(s string, i, depth int) (any, int, error) {
 	if i >= len(s) {
-		return nil, i, errShortJSON
-	}
-	if depth > 10000 {
-		return nil, i, fmt.Errorf("record nests too deeply")
+		return nil, i, syntaxErr(s, i, "value")
 	}
 	switch c := s[i]; {
 	case c == '{':
+		if depth >= maxDepth {
+			return nil, i, errors.New("record JSON nests too deeply")
+		}
 		return d.object(s, i, depth)
 	case c == '[':
-		var arr []any
-		i = skipSpace(s, i+1)
-		if i < len(s) && s[i] == ']' {
-			return []any{}, i + 1, nil
+		if depth >= maxDepth {
+			return nil, i, errors.New("record JSON nests too deeply")
 		}
-		for {
-			v, j, err := d.value(s, skipSpace(s, i), depth+1)
-			if err != nil {
-				return nil, j, err
-			}
-			arr = append(arr, v)
-			j = skipSpace(s, j)
-			if j >= len(s) {
-				return nil, j, errShortJSON
-			}
-			if s[j] == ']' {
-				return arr, j + 1, nil
-			}
-			i = j + 1 // ','
-		}
+		return d.array(s, i, depth)
 	case c == '"':
-		return d.str(s, i, false)
-	case c == 't':
-		return true, i + 4, nil
-	case c == 'f':
-		return false, i + 5, nil
-	case c == 'n':
-		return nil, i + 4, nil
-	default:
-		j := i
-		for j < len(s) && (s[j] >= '0' && s[j] <= '9' || s[j] == '-' || s[j] == '+' || s[j] == '.' || s[j] == 'e' || s[j] == 'E') {
-			j++
+		str, j, err := d.str(s, i, false)
+		if err != nil {
+			return nil, j, err
 		}
-		if j == i {
-			return nil, i, fmt.Errorf("unexpected %q in record", c)
+		return str, j, nil
+	case c == 't':
+		return literal(s, i, "true", true)
+	case c == 'f':
+		return literal(s, i, "false", false)
+	case c == 'n':
+		return literal(s, i, "null", nil)
+	case c == '-' || c >= '0' && c <= '9':
+		j, ok := scanNumber(s, i)
+		if !ok {
+			return nil, j, syntaxErr(s, j, "number")
 		}
 		return json.Number(s[i:j]), j, nil
+	default:
+		return nil, i, syntaxErr(s, i, "value")
+	}
+}
+
+func literal(s string, i int, word string, v any) (any, int, error) {
+	if !strings.HasPrefix(s[i:], word) {
+		return nil, i, syntaxErr(s, i, "literal")
+	}
+	return v, i + len(word), nil
+}
+
+// scanNumber reads a JSON number: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
+func scanNumber(s string, i int) (int, bool) {
+	digits := func(j int) int {
+		for j < len(s) && s[j] >= '0' && s[j] <= '9' {
+			j++
+		}
+		return j
+	}
+	if s[i] == '-' {
+		i++
+	}
+	switch {
+	case i < len(s) && s[i] == '0':
+		i++
+	case i < len(s) && s[i] >= '1' && s[i] <= '9':
+		i = digits(i + 1)
+	default:
+		return i, false
+	}
+	if i < len(s) && s[i] == '.' {
+		j := digits(i + 1)
+		if j == i+1 {
+			return j, false
+		}
+		i = j
+	}
+	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
+		i++
+		if i < len(s) && (s[i] == '+' || s[i] == '-') {
+			i++
+		}
+		j := digits(i)
+		if j == i {
+			return j, false
+		}
+		i = j
+	}
+	return i, true
+}
+
+func (d *recordDecoder) array(s string, i, depth int) (any, int, error) {
+	arr := []any{}
+	i = skipSpace(s, i+1)
+	if i < len(s) && s[i] == ']' {
+		return arr, i + 1, nil
+	}
+	for {
+		v, j, err := d.value(s, skipSpace(s, i), depth+1)
+		if err != nil {
+			return nil, j, err
+		}
+		arr = append(arr, v)
+		j = skipSpace(s, j)
+		switch {
+		case j < len(s) && s[j] == ']':
+			return arr, j + 1, nil
+		case j < len(s) && s[j] == ',':
+			i = j + 1
+		default:
+			return nil, j, syntaxErr(s, j, "after an array element")
+		}
 	}
 }
 
@@ -112,7 +183,7 @@ func (d *recordDecoder) object(s string, i, depth int) (any, int, error) {
 		}
 		j = skipSpace(s, j)
 		if j >= len(s) || s[j] != ':' {
-			return nil, j, errShortJSON
+			return nil, j, syntaxErr(s, j, "after a field name")
 		}
 		v, j, err := d.value(s, skipSpace(s, j+1), depth+1)
 		if err != nil {
@@ -120,39 +191,43 @@ func (d *recordDecoder) object(s string, i, depth int) (any, int, error) {
 		}
 		m[k] = v
 		j = skipSpace(s, j)
-		if j >= len(s) {
-			return nil, j, errShortJSON
-		}
-		if s[j] == '}' {
+		switch {
+		case j < len(s) && s[j] == '}':
 			if depth == 0 {
 				d.hint = len(m)
 			}
 			return m, j + 1, nil
+		case j < len(s) && s[j] == ',':
+			i = j + 1
+		default:
+			return nil, j, syntaxErr(s, j, "after a field value")
 		}
-		i = skipSpace(s, j+1) // ','
 	}
 }
 
-// str reads the string starting at the quote at i. Without escapes it is a
-// substring of s; with escapes encoding/json unquotes it. Names are interned.
+// str reads the string starting at the quote at i. A plain ASCII string
+// without escapes is a substring of s; anything else is unquoted by
+// encoding/json, which also validates it. Names are interned.
 func (d *recordDecoder) str(s string, i int, name bool) (string, int, error) {
 	if i >= len(s) || s[i] != '"' {
-		return "", i, errShortJSON
+		return "", i, syntaxErr(s, i, "string")
 	}
 	j := i + 1
 	slow := false // escapes, or bytes that may be invalid UTF-8
 	for j < len(s) && s[j] != '"' {
-		switch {
-		case s[j] == '\\':
+		switch c := s[j]; {
+		case c == '\\':
 			slow = true
 			j++
-		case s[j] >= utf8.RuneSelf:
+		case c < 0x20:
+			return "", j, syntaxErr(s, j, "control character in a string")
+		case c >= utf8.RuneSelf:
 			slow = true
 		}
 		j++
 	}
 	if j >= len(s) {
-		return "", j, errShortJSON
+		return "", j, syntaxErr(s, j, "string")
 	}
 	out := s[i+1 : j]
 	if slow && (strings.IndexByte(out, '\\') >= 0 || !utf8.ValidString(out)) {
@@ -180,6 +255,5 @@ func (d *recordDecoder) str(s string, i int, name bool) (string, int, error) {
 	return out, j + 1, nil
 }
 
-// errShortJSON means the input ended inside a value; it cannot happen for
-// input that encoding/json's scanner accepted.
-var errShortJSON = errors.New("record JSON ends early")
+// errShortJSON means the input ended inside a value.
+var errShortJSON = errors.New("unexpected end of JSON input")

@@ -1,6 +1,7 @@
 package rest
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -440,18 +441,22 @@ func (p *pager[T]) fetchPage(ctx context.Context, r *request, pre *future, emit 
 	}
 }
 
-// errBody marks a body that is not a query result.
+// bodyError marks a body that is not (or not entirely) a query result.
 type bodyError struct{ err error }
 
 func (e *bodyError) Error() string { return "reading the query result: " + e.err.Error() }
 func (e *bodyError) Unwrap() error { return e.err }
 
-// decodePage reads one query result object from body with a token-streaming
-// decoder, calling emit for each record after the first skip.
-// n is the number of records decoded completely, skipped ones included.
+// decodePage reads one query result object from body as a stream, calling
+// emit for each record after the first skip. n is the number of records
+// decoded completely, skipped ones included.
+//
+// The page is split into values by a byte scanner that buffers one record
+// at a time; each record is then validated and decoded in one pass
+// ([recordDecoder] for [Record], encoding/json otherwise). A body that ends
+// early fails with io.ErrUnexpectedEOF.
 func decodePage[T any](body io.Reader, skip int, emit func(T) error) (meta pageMeta, n int, err error) {
-	dec := json.NewDecoder(body)
-	dec.UseNumber()
+	ps := &pageScanner{r: bufio.NewReaderSize(body, 32<<10)}
 	fail := func(e error) (pageMeta, int, error) {
 		if errors.Is(e, errConsumerGone) {
 			return meta, n, e
@@ -461,39 +466,50 @@ func decodePage[T any](body io.Reader, skip int, emit func(T) error) (meta pageM
 		}
 		return meta, n, &bodyError{e}
 	}
-	if err := expectDelim(dec, '{'); err != nil {
+	if err := ps.expect('{'); err != nil {
 		return fail(err)
 	}
 	sawDone := false
-	for dec.More() {
-		t, err := dec.Token()
+	for first := true; ; first = false {
+		c, err := ps.peek()
 		if err != nil {
 			return fail(err)
 		}
-		key, _ := t.(string)
+		if c == '}' {
+			ps.r.ReadByte()
+			break
+		}
+		if !first {
+			if err := ps.expect(','); err != nil {
+				return fail(err)
+			}
+		}
+		key, err := ps.key()
+		if err != nil {
+			return fail(err)
+		}
 		switch key {
+		case "records":
+			err = decodeRecords(ps, skip, &n, emit)
 		case "totalSize":
-			err = dec.Decode(&meta.TotalSize)
+			err = ps.scalar(&meta.TotalSize)
 		case "done":
-			err = dec.Decode(&meta.Done)
+			err = ps.scalar(&meta.Done)
 			sawDone = true
 		case "nextRecordsUrl":
-			var s *string
-			if err = dec.Decode(&s); err == nil && s != nil {
-				meta.NextRecordsURL = *s
+			var u *string
+			if err = ps.scalar(&u); err == nil && u != nil {
+				meta.NextRecordsURL = *u
 			}
-		case "records":
-			err = decodeRecords(dec, skip, &n, emit)
 		default:
-			var skipVal json.RawMessage
-			err = dec.Decode(&skipVal)
+			var raw []byte
+			if raw, err = ps.value(nil); err == nil && !json.Valid(raw) {
+				err = fmt.Errorf("invalid JSON in field %q", key)
+			}
 		}
 		if err != nil {
 			return fail(err)
 		}
-	}
-	if err := expectDelim(dec, '}'); err != nil {
-		return fail(err)
 	}
 	if !sawDone {
 		return fail(errors.New(`the object has no "done" field`))
@@ -501,33 +517,52 @@ func decodePage[T any](body io.Reader, skip int, emit func(T) error) (meta pageM
 	return meta, n, nil
 }
 
-func decodeRecords[T any](dec *json.Decoder, skip int, n *int, emit func(T) error) error {
-	t, err := dec.Token()
+func decodeRecords[T any](ps *pageScanner, skip int, n *int, emit func(T) error) error {
+	c, err := ps.peek()
 	if err != nil {
 		return err
 	}
-	if t == nil {
-		return nil
+	if c == 'n' {
+		var null any
+		return ps.scalar(&null)
 	}
-	if d, ok := t.(json.Delim); !ok || d != '[' {
-		return fmt.Errorf("records is %v, not an array", t)
+	if err := ps.expect('['); err != nil {
+		return err
 	}
-	var raw json.RawMessage
 	var rd recordDecoder
-	for dec.More() {
-		var v T
-		if p, ok := any(&v).(*Record); ok {
-			// The common case gets a decoder without reflection.
-			if err := dec.Decode(&raw); err != nil {
-				return err
-			}
-			r, err := rd.decode(raw)
-			if err != nil {
-				return err
-			}
-			*p = r
-		} else if err := dec.Decode(&v); err != nil {
+	var raw []byte
+	for first := true; ; first = false {
+		c, err := ps.peek()
+		if err != nil {
 			return err
+		}
+		if c == ']' {
+			ps.r.ReadByte()
+			return nil
+		}
+		if !first {
+			if err := ps.expect(','); err != nil {
+				return err
+			}
+		}
+		if raw, err = ps.value(raw[:0]); err != nil {
+			return err
+		}
+		var v T
+		switch p := any(&v).(type) {
+		case *Record:
+			if *p, err = rd.decode(raw); err != nil {
+				return err
+			}
+		case *json.RawMessage:
+			if !json.Valid(raw) {
+				return errors.New("invalid JSON in a record")
+			}
+			*p = append(json.RawMessage(nil), raw...)
+		default:
+			if err := json.Unmarshal(raw, &v); err != nil {
+				return err
+			}
 		}
 		*n++
 		if *n <= skip {
@@ -537,19 +572,118 @@ func decodeRecords[T any](dec *json.Decoder, skip int, n *int, emit func(T) erro
 			return err
 		}
 	}
-	_, err = dec.Token() // ']'
-	return err
 }
 
-func expectDelim(dec *json.Decoder, want json.Delim) error {
-	t, err := dec.Token()
+// pageScanner splits a JSON stream into values without decoding them.
+type pageScanner struct {
+	r *bufio.Reader
+}
+
+// peek returns the next byte that is not white space, without consuming it.
+func (ps *pageScanner) peek() (byte, error) {
+	for {
+		c, err := ps.r.ReadByte()
+		if err != nil {
+			return 0, err
+		}
+		if c != ' ' && c != '\t' && c != '\n' && c != '\r' {
+			return c, ps.r.UnreadByte()
+		}
+	}
+}
+
+func (ps *pageScanner) expect(want byte) error {
+	c, err := ps.peek()
 	if err != nil {
 		return err
 	}
-	if d, ok := t.(json.Delim); !ok || d != want {
-		return fmt.Errorf("want %q, found %v", want, t)
+	if c != want {
+		return fmt.Errorf("want %q, found %q", want, c)
 	}
-	return nil
+	_, err = ps.r.ReadByte()
+	return err
+}
+
+// key reads a field name and the colon after it.
+func (ps *pageScanner) key() (string, error) {
+	raw, err := ps.value(nil)
+	if err != nil {
+		return "", err
+	}
+	var k string
+	if err := json.Unmarshal(raw, &k); err != nil {
+		return "", fmt.Errorf("field name: %w", err)
+	}
+	return k, ps.expect(':')
+}
+
+// scalar reads one value into v with encoding/json.
+func (ps *pageScanner) scalar(v any) error {
+	raw, err := ps.value(nil)
+	if err != nil {
+		return err
+	}
+	return json.Unmarshal(raw, v)
+}
+
+// value appends the bytes of the next JSON value to dst. It tracks strings
+// and nesting only; validation is left to the decoder of the bytes.
+func (ps *pageScanner) value(dst []byte) ([]byte, error) {
+	c, err := ps.peek()
+	if err != nil {
+		return dst, err
+	}
+	switch c {
+	case '{', '[', '"':
+		depth, inString := 0, false
+		for {
+			b, err := ps.r.ReadByte()
+			if err != nil {
+				return dst, err
+			}
+			dst = append(dst, b)
+			switch {
+			case inString:
+				switch b {
+				case '\\':
+					e, err := ps.r.ReadByte()
+					if err != nil {
+						return dst, err
+					}
+					dst = append(dst, e)
+				case '"':
+					inString = false
+					if depth == 0 {
+						return dst, nil
+					}
+				}
+			case b == '"':
+				inString = true
+			case b == '{' || b == '[':
+				depth++
+			case b == '}' || b == ']':
+				depth--
+				if depth == 0 {
+					return dst, nil
+				}
+			}
+		}
+	default:
+		for {
+			b, err := ps.r.ReadByte()
+			if err != nil {
+				if errors.Is(err, io.EOF) && len(dst) > 0 {
+					return dst, io.ErrUnexpectedEOF
+				}
+				return dst, err
+			}
+			switch b {
+			case ',', '}', ']', ' ', '\t', '\n', '\r':
+				return dst, ps.r.UnreadByte()
+			}
+			dst = append(dst, b)
+		}
+	}
 }
 
 // future is a response being fetched in the background.

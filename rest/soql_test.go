@@ -7,7 +7,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-	"unicode/utf8"
 )
 
 // unquoteSOQL reads one SOQL string literal at the start of s the way
@@ -218,51 +217,74 @@ func FuzzDecodePage(f *testing.F) {
 			}
 			return
 		}
-		var doc struct {
-			Done    *bool             `json:"done"`
-			Records []json.RawMessage `json:"records"`
+		// The oracle: encoding/json with exact key matching, as Salesforce
+		// sends "done" and "records" in lower case.
+		var doc map[string]json.RawMessage
+		if err := json.NewDecoder(bytes.NewReader(body)).Decode(&doc); err != nil {
+			t.Fatalf("accepted a body encoding/json rejects: %q: %v", body, err)
 		}
-		dec := json.NewDecoder(bytes.NewReader(body))
-		if err := dec.Decode(&doc); err != nil || doc.Done == nil {
-			if utf8.Valid(body) {
-				t.Fatalf("accepted a body encoding/json rejects: %q: %v", body, err)
+		var done bool
+		if err := json.Unmarshal(doc["done"], &done); err != nil {
+			t.Fatalf("accepted %q with a bad done: %v", body, err)
+		}
+		var recs []json.RawMessage
+		if r, ok := doc["records"]; ok {
+			if err := json.Unmarshal(r, &recs); err != nil {
+				t.Fatalf("accepted %q with bad records: %v", body, err)
 			}
-			return
 		}
-		if *doc.Done != meta.Done || n != len(doc.Records) || len(got) != max(0, n-skip) {
-			t.Fatalf("decoded n=%d emitted=%d done=%t; body has %d records done=%t", n, len(got), meta.Done, len(doc.Records), *doc.Done)
+		if done != meta.Done || n != len(recs) || len(got) != max(0, n-skip) {
+			t.Fatalf("decoded n=%d emitted=%d done=%t; body has %d records done=%t", n, len(got), meta.Done, len(recs), done)
 		}
 	})
 }
 
-// FuzzRecordDecoder checks the fast Record decoder against encoding/json
-// on every object encoding/json accepts.
+// FuzzRecordDecoder holds the fast Record decoder to encoding/json: it
+// accepts exactly the objects encoding/json accepts and yields the same
+// values.
 func FuzzRecordDecoder(f *testing.F) {
 	f.Add([]byte(`{"attributes":{"type":"Case","url":"/x"},"Id":"500","N":1.5e3,"B":true,"Z":null,"A":[1,"x",{"k":"v"}],"S":"a\"b\u00e9\n"}`))
 	f.Add([]byte(`{}`))
 	f.Add([]byte(` { "a" : [ ] , "b" : { } } `))
 	f.Add([]byte(`null`))
+	f.Add([]byte(`{"a":01}`))
+	f.Add([]byte(`{"a":tru}`))
+	f.Add([]byte(`{"a":1,}`))
+	f.Add([]byte("{\"a\":\"\x01\"}"))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		var want map[string]any
-		dec := json.NewDecoder(bytes.NewReader(b))
-		dec.UseNumber()
-		if err := dec.Decode(&want); err != nil || dec.More() {
-			return
-		}
-		var raw json.RawMessage
-		if err := json.Unmarshal(b, &raw); err != nil {
-			return
-		}
 		var d recordDecoder
 		for range 2 { // the second pass uses interned names
-			got, err := d.decode(raw)
-			if err != nil {
-				t.Fatalf("decode(%q): %v", b, err)
+			got, err := d.decode(b)
+			if !json.Valid(b) {
+				if err == nil {
+					t.Fatalf("decode(%q) accepted JSON that encoding/json rejects", b)
+				}
+				return
 			}
-			gb, _ := json.Marshal(got)
-			wb, _ := json.Marshal(want)
-			if !bytes.Equal(gb, wb) {
-				t.Fatalf("decode(%q) = %s, encoding/json gives %s", b, gb, wb)
+			var want any
+			dec := json.NewDecoder(bytes.NewReader(b))
+			dec.UseNumber()
+			if err := dec.Decode(&want); err != nil {
+				t.Fatal(err)
+			}
+			switch w := want.(type) {
+			case map[string]any:
+				if err != nil {
+					t.Fatalf("decode(%q): %v", b, err)
+				}
+				gb, _ := json.Marshal(got)
+				wb, _ := json.Marshal(w)
+				if !bytes.Equal(gb, wb) {
+					t.Fatalf("decode(%q) = %s, encoding/json gives %s", b, gb, wb)
+				}
+			case nil:
+				if err != nil || got != nil {
+					t.Fatalf("decode(null) = %v, %v", got, err)
+				}
+			default:
+				if err == nil {
+					t.Fatalf("decode(%q) accepted a %T as a record", b, w)
+				}
 			}
 		}
 	})
