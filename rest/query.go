@@ -635,37 +635,49 @@ func (ps *pageScanner) value(dst []byte) ([]byte, error) {
 	}
 	switch c {
 	case '{', '[', '"':
-		depth, inString := 0, false
+		// Scan the reader's buffer in place; copy what belongs to the value.
+		depth, inString, escaped := 0, false, false
 		for {
-			b, err := ps.r.ReadByte()
-			if err != nil {
-				return dst, err
+			if ps.r.Buffered() == 0 {
+				if _, err := ps.r.Peek(1); err != nil {
+					return dst, err
+				}
 			}
-			dst = append(dst, b)
-			switch {
-			case inString:
-				switch b {
-				case '\\':
-					e, err := ps.r.ReadByte()
-					if err != nil {
-						return dst, err
+			buf, _ := ps.r.Peek(ps.r.Buffered())
+			for i, b := range buf {
+				switch {
+				case escaped:
+					escaped = false
+					continue
+				case inString:
+					if b == '\\' {
+						escaped = true
+						continue
 					}
-					dst = append(dst, e)
-				case '"':
+					if b != '"' {
+						continue
+					}
 					inString = false
-					if depth == 0 {
-						return dst, nil
-					}
+				case b == '"':
+					inString = true
+					continue
+				case b == '{' || b == '[':
+					depth++
+					continue
+				case b == '}' || b == ']':
+					depth--
+				default:
+					continue
 				}
-			case b == '"':
-				inString = true
-			case b == '{' || b == '[':
-				depth++
-			case b == '}' || b == ']':
-				depth--
 				if depth == 0 {
-					return dst, nil
+					dst = append(dst, buf[:i+1]...)
+					_, err := ps.r.Discard(i + 1)
+					return dst, err
 				}
+			}
+			dst = append(dst, buf...)
+			if _, err := ps.r.Discard(len(buf)); err != nil {
+				return dst, err
 			}
 		}
 	default:
