@@ -218,7 +218,8 @@ func (c *call) servePage(rs *resultSet, from, n int, locator string) {
 		locator = string(c.s.ids.New("01g"))
 		c.s.cursors.put(locator, rs, c.s.now())
 	}
-	enc := &encoder{s: c.s, version: c.version, b: make([]byte, 0, 256*min(n, max(len(rs.rows)-from, 1)))}
+	buf := c.s.buffers.Get().(*[]byte)
+	enc := &encoder{s: c.s, version: c.version, b: (*buf)[:0]}
 	c.s.mu.RLock()
 	enc.page(rs, from, n, locator)
 	c.s.mu.RUnlock()
@@ -226,6 +227,10 @@ func (c *call) servePage(rs *resultSet, from, n int, locator string) {
 		c.s.cursors.drop(locator)
 	}
 	writeRaw(c.w, http.StatusOK, enc.b)
+	if cap(enc.b) <= 8<<20 {
+		*buf = enc.b
+		c.s.buffers.Put(buf)
+	}
 }
 
 func (c *call) more(loc string) {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/sfbridge/sfbridge/emulator/sfid"
+	"github.com/sfbridge/sfbridge/emulator/soql"
 )
 
 var testNow = time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
@@ -557,5 +558,17 @@ func TestNoPrincipal(t *testing.T) {
 	NewAPI(s, APIOptions{}).ServeHTTP(rec, req)
 	if !strings.Contains(rec.Body.String(), `"url":"/services/data/v58.0/sobjects/Case/`) {
 		t.Fatalf("%s", rec.Body)
+	}
+}
+
+func TestAppendDateTimeFast(t *testing.T) {
+	for _, tm := range []time.Time{
+		time.Date(1970, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2000, 2, 29, 23, 59, 59, 999e6, time.UTC),
+		time.Date(2026, 11, 20, 10, 0, 0, 7e6, time.UTC), time.Date(2100, 3, 1, 1, 2, 3, 0, time.UTC), time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC),
+	} {
+		d := soql.DateTimeOf(tm)
+		if got, want := string(appendDateTimeFast(nil, d)), string(soql.AppendDateTime(nil, d)); got != want {
+			t.Errorf("%v: got %s want %s", tm, got, want)
+		}
 	}
 }

@@ -46,6 +46,7 @@ type Store struct {
 	articleNum int
 	lastStamp  int64
 	cursors    *cursorCache
+	buffers    sync.Pool // *[]byte page buffers, reused so paging does not churn the heap
 }
 
 type table struct {
@@ -91,6 +92,7 @@ func NewStore(opts StoreOptions) (*Store, error) {
 	}
 	s := &Store{ids: ids, now: now, orgID: opts.OrgID, tables: map[string]*table{}, byPrefix: map[string]*table{},
 		caseNumber: 1000, articleNum: 1000, cursors: newCursorCache(ttl, maxc)}
+	s.buffers.New = func() any { b := make([]byte, 0, 1<<20); return &b }
 	for _, o := range standardObjects() {
 		t := &table{def: o, byID: map[string]int32{}}
 		s.tables[strings.ToLower(o.Name)] = t
@@ -458,10 +460,7 @@ func (s *Store) checkUnique(t *table, vals []any, self string) *Error {
 	return nil
 }
 
-func deletedIndex(def *ObjectDef) int {
-	fd, _ := def.Field("IsDeleted")
-	return fd.index
-}
+func deletedIndex(def *ObjectDef) int { return def.deletedIdx }
 
 // convert turns an input value (from JSON, CSV or Go) into the stored form
 // of fd's type.
