@@ -543,7 +543,7 @@ func TestCompositeSObjects(t *testing.T) {
 func TestNoPrincipal(t *testing.T) {
 	s, _ := NewStore(StoreOptions{})
 	rec := httptest.NewRecorder()
-	NewAPI(s, APIOptions{}).ServeHTTP(rec, httptest.NewRequest("GET", "/query?q=SELECT+Id+FROM+Case", nil))
+	NewAPI(s, APIOptions{}).ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/query?q=SELECT+Id+FROM+Case", nil))
 	if rec.Code != 401 || !strings.Contains(rec.Body.String(), "INVALID_SESSION_ID") {
 		t.Fatalf("%d %s", rec.Code, rec.Body)
 	}
@@ -552,7 +552,7 @@ func TestNoPrincipal(t *testing.T) {
 	if err := s.Generate(ObjCase, 1, 1); err != nil {
 		t.Fatal(err)
 	}
-	req := httptest.NewRequest("GET", "/query?q=SELECT+Id+FROM+Case", nil)
+	req := httptest.NewRequest(http.MethodGet, "/query?q=SELECT+Id+FROM+Case", nil)
 	req = req.WithContext(WithAPIVersion(WithPrincipal(req.Context(), p), "v58.0"))
 	rec = httptest.NewRecorder()
 	NewAPI(s, APIOptions{}).ServeHTTP(rec, req)

@@ -67,7 +67,7 @@ func pageAll(b *testing.B, h http.Handler, p *Principal, src string) int {
 	path := "/services/data/v62.0/query?q=" + url.QueryEscape(src)
 	n := 0
 	for {
-		req := httptest.NewRequest("GET", path, nil)
+		req := httptest.NewRequest(http.MethodGet, path, nil)
 		req = req.WithContext(WithPrincipal(req.Context(), p))
 		w := &discard{h: http.Header{}}
 		h.ServeHTTP(w, req)

@@ -3,6 +3,7 @@ package data
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"regexp"
@@ -187,7 +188,7 @@ func (c *call) composite() {
 		if !strings.HasPrefix(sub.URL.Path, "/services/data/v") {
 			writeErr(rec, notFound())
 		} else {
-			c.api.ServeHTTP(rec, sub)
+			c.ServeHTTP(rec, sub)
 		}
 		decoded := jsonRawNumber(rec.body.Bytes())
 		headers := map[string]string{}
@@ -252,8 +253,8 @@ type recordError struct {
 }
 
 func toRecordErrors(err error) []recordError {
-	e, ok := err.(*Error)
-	if !ok {
+	var e *Error
+	if !errors.As(err, &e) {
 		return []recordError{{StatusCode: "UNKNOWN_EXCEPTION", Message: err.Error(), Fields: []string{}}}
 	}
 	out := make([]recordError, len(e.Errors))

@@ -206,7 +206,7 @@ func (s *Store) Generate(object string, n int, seed uint64) error {
 		createdV := any(created)
 		modV := createdV
 		if rng.IntN(3) == 0 {
-			modV = any(created + soql.DateTime(rng.Int64N(int64(now.UnixMilli())-int64(created)+1)))
+			modV = any(created + soql.DateTime(rng.Int64N(now.UnixMilli()-int64(created)+1)))
 		}
 		user := users[rng.IntN(len(users))]
 		vals[idx("IsDeleted")] = falseV

@@ -1,7 +1,6 @@
 package data
 
 import (
-	"encoding/json"
 	"net/http"
 	"sort"
 	"strings"
@@ -148,7 +147,7 @@ func (s *Store) retrieveJSON(p *Principal, object, id string, fields []string, v
 // upserts, DELETE deletes the record whose external id field matches.
 func (c *call) byExternalID(def *ObjectDef, field, value string) {
 	fd, ok := def.Field(field)
-	if !ok || !(fd.ExternalID || fd.IDLookup) {
+	if !ok || (!fd.ExternalID && !fd.IDLookup) {
 		writeErr(c.w, newErr(http.StatusNotFound, "NOT_FOUND", "Provided external ID field does not exist or is not accessible: "+field))
 		return
 	}
@@ -438,16 +437,4 @@ func (c *call) describe(def *ObjectDef, a ObjectAccess) map[string]any {
 	urls["uiNewRecord"] = "/" + def.KeyPrefix + "/e"
 	d["urls"] = urls
 	return d
-}
-
-// jsonRaw decodes b for composite responses.
-func jsonRaw(b []byte) any {
-	if len(b) == 0 {
-		return nil
-	}
-	var v any
-	if err := json.Unmarshal(b, &v); err != nil {
-		return string(b)
-	}
-	return v
 }

@@ -511,7 +511,7 @@ func (s *Store) convert(fd *FieldDef, v any) (any, *Error) {
 			return nil, badRequest("MALFORMED_ID", fmt.Sprintf("%s: id value of incorrect type: %s", fd.Label, str), fd.Name)
 		}
 		if len(fd.ReferenceTo) > 0 {
-			if rt, ok := s.tables[strings.ToLower(fd.ReferenceTo[0])]; ok && rt.def.KeyPrefix != id.Prefix() && !(fd.Name == "OwnerId" && id.Prefix() == "00G") {
+			if rt, ok := s.tables[strings.ToLower(fd.ReferenceTo[0])]; ok && rt.def.KeyPrefix != id.Prefix() && (fd.Name != "OwnerId" || id.Prefix() != "00G") {
 				return nil, badRequest("FIELD_INTEGRITY_EXCEPTION", fmt.Sprintf("%s: id value of incorrect type: %s", fd.Label, str), fd.Name)
 			}
 		}
@@ -704,7 +704,7 @@ func (s *Store) createLocked(ctx context.Context, p *Principal, object string, f
 	if !t.def.Createable {
 		return "", badRequest("INVALID_TYPE", fmt.Sprintf("entity type cannot be inserted: %s", t.def.Name))
 	}
-	if !a.Create && !(t.def.Name == ObjCaseComment && a.Read) {
+	if !a.Create && (t.def.Name != ObjCaseComment || !a.Read) {
 		return "", insufficientAccess()
 	}
 	var comment string
