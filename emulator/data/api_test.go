@@ -572,3 +572,28 @@ func TestAppendDateTimeFast(t *testing.T) {
 		}
 	}
 }
+
+func TestRetrieveManyAndNotModified(t *testing.T) {
+	f := newFixture(t)
+	a := f.do(t, "POST", v+"/sobjects/Account", `{"Name":"A"}`).obj(t)["id"].(string)
+	b := f.do(t, "POST", v+"/sobjects/Account", `{"Name":"B"}`).obj(t)["id"].(string)
+	r := f.do(t, "GET", v+"/composite/sobjects/Account?ids="+a+","+string(sfid.Make("001", "xx", 9999))+","+b+"&fields=Id,Name", "")
+	var recs []map[string]any
+	if err := json.Unmarshal(r.body, &recs); err != nil || len(recs) != 3 {
+		t.Fatalf("%d %s", r.status, r.body)
+	}
+	if recs[0]["Name"] != "A" || recs[1] != nil || recs[2]["Name"] != "B" {
+		t.Fatalf("records %v", recs)
+	}
+	r = f.do(t, "POST", v+"/composite/sobjects/Account", `{"ids":["`+b+`"],"fields":["Nope"]}`)
+	if code, _ := r.errCode(t); code != "INVALID_FIELD" {
+		t.Fatalf("bad field: %s", r.body)
+	}
+	r = f.do(t, "GET", v+"/sobjects/Account/describe", "", "If-Modified-Since", testNow.Add(time.Hour).Format(http.TimeFormat))
+	if r.status != http.StatusNotModified || len(r.body) != 0 {
+		t.Fatalf("If-Modified-Since: %d", r.status)
+	}
+	if r = f.do(t, "GET", v+"/sobjects/Account/describe", "", "If-Modified-Since", testNow.Add(-time.Hour).Format(http.TimeFormat)); r.status != 200 {
+		t.Fatalf("older If-Modified-Since: %d", r.status)
+	}
+}

@@ -42,6 +42,11 @@ func (c *call) sobjects(seg []string) {
 			c.methodNotAllowed("HEAD", "GET")
 			return
 		}
+		if since, err := http.ParseTime(c.r.Header.Get("If-Modified-Since")); err == nil && !c.s.schemaTime.After(since) {
+			c.w.WriteHeader(http.StatusNotModified)
+			return
+		}
+		c.w.Header().Set("Last-Modified", c.s.schemaTime.UTC().Format(http.TimeFormat))
 		writeJSON(c.w, http.StatusOK, c.describe(def, access))
 	case len(seg) == 2 && (seg[1] == "updated" || seg[1] == "deleted"):
 		c.changes(t, seg[1] == "deleted")

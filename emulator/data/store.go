@@ -47,6 +47,7 @@ type Store struct {
 	lastStamp  int64
 	cursors    *cursorCache
 	buffers    sync.Pool // *[]byte page buffers, reused so paging does not churn the heap
+	schemaTime time.Time // when the schemas were made, for describe's If-Modified-Since
 }
 
 type table struct {
@@ -92,6 +93,7 @@ func NewStore(opts StoreOptions) (*Store, error) {
 	}
 	s := &Store{ids: ids, now: now, orgID: opts.OrgID, tables: map[string]*table{}, byPrefix: map[string]*table{},
 		caseNumber: 1000, articleNum: 1000, cursors: newCursorCache(ttl, maxc)}
+	s.schemaTime = now().Truncate(time.Second)
 	s.buffers.New = func() any { b := make([]byte, 0, 1<<20); return &b }
 	for _, o := range standardObjects() {
 		t := &table{def: o, byID: map[string]int32{}}
