@@ -256,6 +256,7 @@ func TestCreateErrors(t *testing.T) {
 		{"bad json", "/sobjects/Case", `{"Subject":`, "", 400, "JSON_PARSER_ERROR", ""},
 		{"empty body", "/sobjects/Case", ``, "", 400, "JSON_PARSER_ERROR", "The HTTP entity body is required, but this request has no entity body."},
 		{"no create permission", "/sobjects/Case", `{"Subject":"x"}`, "limited", 400, "INSUFFICIENT_ACCESS_OR_READONLY", "insufficient access rights on object id"},
+		{"comment on a read-only case", "/sobjects/CaseComment", `{"ParentId":"` + string(sfid.Make("500", "xx", 1)) + `","CommentBody":"x"}`, "limited", 400, "INSUFFICIENT_ACCESS_OR_READONLY", "insufficient access rights on object id"},
 		{"unreadable object", "/sobjects/Knowledge__kav", `{"Title":"x"}`, "limited", 404, "NOT_FOUND", "The requested resource does not exist"},
 		{"unknown object", "/sobjects/Nope__c", `{}`, "", 404, "NOT_FOUND", "The requested resource does not exist"},
 		{"read-only object", "/sobjects/Organization", `{"Name":"x"}`, "", 400, "INVALID_TYPE", "entity type cannot be inserted: Organization"},
@@ -299,6 +300,15 @@ func TestQueryErrorsAndPermissions(t *testing.T) {
 	if !bytes.Contains(r.body, []byte(`"PermissionsApiEnabled":true,"PermissionsViewEventLogFiles":true,"PermissionsViewAllData":false`)) {
 		t.Fatalf("UserPermissionAccess: %s", r.body)
 	}
+	r = f.do(t, "GET", v+"/query?q="+q("SELECT Id FROM PermissionSetAssignment"), "", "X-Test-User", "limited")
+	if code, _ := r.errCode(t); code != "INVALID_TYPE" {
+		t.Fatalf("PermissionSetAssignment without View Setup: %s", r.body)
+	}
+	f.limited.Permissions = map[string]bool{"ViewSetup": true}
+	if r = f.do(t, "GET", v+"/query?q="+q("SELECT Id FROM PermissionSetAssignment"), "", "X-Test-User", "limited"); r.status != 200 {
+		t.Fatalf("PermissionSetAssignment with View Setup: %s", r.body)
+	}
+	f.limited.Permissions = nil
 	// Describe flags follow the principal's access.
 	d := f.do(t, "GET", v+"/sobjects/Case/describe", "", "X-Test-User", "limited").obj(t)
 	if d["queryable"] != true || d["createable"] != false || d["updateable"] != false || d["deletable"] != false {

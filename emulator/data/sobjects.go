@@ -312,7 +312,7 @@ func (c *call) describeSummary(def *ObjectDef, a ObjectAccess) map[string]any {
 	return map[string]any{
 		"name": def.Name, "label": def.Label, "labelPlural": def.LabelPlural, "keyPrefix": prefix,
 		"custom": def.Custom, "customSetting": false,
-		"createable": def.Createable && (a.Create || (def.Name == ObjCaseComment && a.Read)),
+		"createable": def.Createable && (a.Create || (def.Name == ObjCaseComment && a.Edit)),
 		"updateable": def.Updateable && a.Edit, "deletable": def.Deletable && a.Delete,
 		"queryable": def.Queryable && a.Read, "retrieveable": a.Read && def.KeyPrefix != "",
 		"searchable": def.KeyPrefix != "" && !strings.HasPrefix(def.Name, "Permission"), "triggerable": def.Createable,

@@ -706,7 +706,7 @@ func (s *Store) createLocked(ctx context.Context, p *Principal, object string, f
 	if !t.def.Createable {
 		return "", badRequest("INVALID_TYPE", fmt.Sprintf("entity type cannot be inserted: %s", t.def.Name))
 	}
-	if !a.Create && (t.def.Name != ObjCaseComment || !a.Read) {
+	if !a.Create && (t.def.Name != ObjCaseComment || !a.Edit) {
 		return "", insufficientAccess()
 	}
 	var comment string
