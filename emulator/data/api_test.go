@@ -79,8 +79,11 @@ func newFixture(t *testing.T) *fixture {
 	h := NewAPI(s, APIOptions{})
 	f.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p := f.admin
-		if r.Header.Get("X-Test-User") == "limited" {
+		switch r.Header.Get("X-Test-User") {
+		case "limited":
 			p = f.limited
+		case "setup":
+			p = &Principal{UserID: f.limited.UserID, Object: f.limited.Object, Permissions: map[string]bool{"ViewSetup": true}}
 		}
 		h.ServeHTTP(w, r.WithContext(WithPrincipal(r.Context(), p)))
 	}))
@@ -304,11 +307,9 @@ func TestQueryErrorsAndPermissions(t *testing.T) {
 	if code, _ := r.errCode(t); code != "INVALID_TYPE" {
 		t.Fatalf("PermissionSetAssignment without View Setup: %s", r.body)
 	}
-	f.limited.Permissions = map[string]bool{"ViewSetup": true}
-	if r = f.do(t, "GET", v+"/query?q="+q("SELECT Id FROM PermissionSetAssignment"), "", "X-Test-User", "limited"); r.status != 200 {
+	if r = f.do(t, "GET", v+"/query?q="+q("SELECT Id FROM PermissionSetAssignment"), "", "X-Test-User", "setup"); r.status != 200 {
 		t.Fatalf("PermissionSetAssignment with View Setup: %s", r.body)
 	}
-	f.limited.Permissions = nil
 	// Describe flags follow the principal's access.
 	d := f.do(t, "GET", v+"/sobjects/Case/describe", "", "X-Test-User", "limited").obj(t)
 	if d["queryable"] != true || d["createable"] != false || d["updateable"] != false || d["deletable"] != false {
