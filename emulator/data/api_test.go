@@ -185,7 +185,7 @@ func TestCreateRetrieveUpdateDelete(t *testing.T) {
 	}
 	r = f.do(t, "GET", v+"/sobjects/Case/"+id+"?fields=CaseNumber,Status,IsClosed,ContactEmail,Priority,OwnerId,CreatedDate", "")
 	rec := r.obj(t)
-	if rec["CaseNumber"] != "00001001" || rec["Status"] != "New" || rec["IsClosed"] != false || rec["ContactEmail"] != "jane@example.com" || rec["Priority"] != "Medium" || rec["OwnerId"] != string(f.user) {
+	if rec["CaseNumber"] != "00001000" || rec["Status"] != "New" || rec["IsClosed"] != false || rec["ContactEmail"] != "jane@example.com" || rec["Priority"] != "Medium" || rec["OwnerId"] != string(f.user) {
 		t.Fatalf("retrieved %s", r.body)
 	}
 	if cd := rec["CreatedDate"].(string); !strings.HasSuffix(cd, ".000+0000") || !strings.HasPrefix(cd, "2026-11-20T10:00:") {

@@ -42,7 +42,7 @@ func TestLoadJSONAndCSV(t *testing.T) {
 	if get(rs.rows[0], "IsClosed") != true || get(rs.rows[0], "CreatedDate") != soql.DateTimeOf(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)) {
 		t.Errorf("first case: %v", rs.rows[0].vals)
 	}
-	if get(rs.rows[2], "Subject") != "CSV, two" || get(rs.rows[2], "Priority") != "Medium" || get(rs.rows[1], "CaseNumber") != "00001002" {
+	if get(rs.rows[2], "Subject") != "CSV, two" || get(rs.rows[2], "Priority") != "Medium" || get(rs.rows[1], "CaseNumber") != "00001001" {
 		t.Errorf("csv cases: %v / %v", rs.rows[1].vals, rs.rows[2].vals)
 	}
 	rs, err = s.runQuery(p, "SELECT Name, Account.Name FROM Contact WHERE Birthdate < 2000-01-01", false)

@@ -92,7 +92,7 @@ func NewStore(opts StoreOptions) (*Store, error) {
 		maxc = 256
 	}
 	s := &Store{ids: ids, now: now, orgID: opts.OrgID, tables: map[string]*table{}, byPrefix: map[string]*table{},
-		caseNumber: 1000, articleNum: 1000, cursors: newCursorCache(ttl, maxc)}
+		caseNumber: 999, articleNum: 999, cursors: newCursorCache(ttl, maxc)}
 	s.schemaTime = now().Truncate(time.Second)
 	s.buffers.New = func() any { b := make([]byte, 0, 1<<20); return &b }
 	for _, o := range standardObjects() {
