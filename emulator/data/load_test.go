@@ -1,6 +1,7 @@
 package data
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -114,4 +115,25 @@ func FuzzLoadCSV(f *testing.F) {
 			t.Fatal("empty JSON accepted")
 		}
 	})
+}
+
+func TestSortRowsMatchesPlanOrder(t *testing.T) {
+	s, _ := NewStore(StoreOptions{Now: func() time.Time { return testNow }})
+	if err := s.Generate(ObjCase, 3000, 9); err != nil {
+		t.Fatal(err)
+	}
+	p := &Principal{UserID: sfid.Make("005", "xx", 1), Object: fullAccess}
+	for _, order := range []string{"SystemModstamp, Id", "ClosedDate DESC NULLS FIRST, CaseNumber", "ClosedDate NULLS LAST, Id DESC", "Status, SystemModstamp DESC"} {
+		rs, err := s.runQuery(p, "SELECT Id FROM Case ORDER BY "+order, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := slices.Clone(s.tables["case"].recs)
+		slices.SortStableFunc(want, func(a, b *record) int { return rs.plan.CompareRecords(a, b, s) })
+		for i := range want {
+			if want[i] != rs.rows[i] {
+				t.Fatalf("ORDER BY %s: row %d differs", order, i)
+			}
+		}
+	}
 }

@@ -1,6 +1,7 @@
 package data
 
 import (
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -182,6 +183,7 @@ func sortRows(rows []*record, plan *soql.Plan, s *Store) {
 		r    *record
 		pos  int
 		keys []any
+		prim int64 // first key as an ordered integer, when it is a dateTime, date or number that fits
 	}
 	items := make([]item, len(rows))
 	var keys []any
@@ -193,7 +195,39 @@ func sortRows(rows []*record, plan *soql.Plan, s *Store) {
 		keys = plan.SortKeys(r, s, keys)
 		items[i] = item{r: r, pos: i, keys: keys[n:len(keys):len(keys)]}
 	}
+	// The sync pattern ORDER BY SystemModstamp, Id sorts a million rows: when
+	// the first key is a dateTime (or date), compare it as an integer first.
+	desc, nullsLast := plan.OrderKey(0)
+	fast := true
+	for i := range items {
+		var p int64
+		switch x := items[i].keys[0].(type) {
+		case nil:
+			p = math.MinInt64
+			if nullsLast {
+				p = math.MaxInt64
+			}
+			items[i].prim = p
+			continue
+		case soql.DateTime:
+			p = int64(x)
+		case soql.Date:
+			p = int64(x)
+		default:
+			fast = false
+		}
+		if desc {
+			p = -p
+		}
+		items[i].prim = p
+	}
 	slices.SortFunc(items, func(a, b item) int {
+		if fast && a.prim != b.prim {
+			if a.prim < b.prim {
+				return -1
+			}
+			return 1
+		}
 		if c := plan.CompareKeys(a.keys, b.keys); c != 0 {
 			return c
 		}

@@ -263,6 +263,11 @@ func (p *Plan) Less(a, b Record, res Resolver) bool {
 	return p.CompareRecords(a, b, res) < 0
 }
 
+// OrderKey reports the direction of the i-th ORDER BY key.
+func (p *Plan) OrderKey(i int) (desc, nullsLast bool) {
+	return p.order[i].desc, p.order[i].nullsLast
+}
+
 // SortKeys appends r's ORDER BY key values to dst, for sorting many
 // records with CompareKeys without evaluating paths again.
 func (p *Plan) SortKeys(r Record, res Resolver, dst []any) []any {
