@@ -2,6 +2,7 @@ package data
 
 import (
 	"bytes"
+	"compress/gzip"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -606,5 +607,47 @@ func TestRetrieveManyAndNotModified(t *testing.T) {
 	}
 	if r = f.do(t, "GET", v+"/sobjects/Account/describe", "", "If-Modified-Since", testNow.Add(-time.Hour).Format(http.TimeFormat)); r.status != 200 {
 		t.Fatalf("older If-Modified-Since: %d", r.status)
+	}
+}
+
+func TestGzip(t *testing.T) {
+	f := newFixture(t)
+	// A gzip request body, and a gzip answer for a client that asks for one.
+	var zb bytes.Buffer
+	zw := gzip.NewWriter(&zb)
+	zw.Write([]byte(`{"Subject":"zipped"}`))
+	zw.Close()
+	req, _ := http.NewRequest(http.MethodPost, f.srv.URL+v+"/sobjects/Case", &zb)
+	req.Header.Set("Content-Encoding", "gzip")
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept-Encoding", "gzip")
+	res, err := http.DefaultTransport.RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	if res.StatusCode != 201 || res.Header.Get("Content-Encoding") != "gzip" {
+		t.Fatalf("status %d, Content-Encoding %q", res.StatusCode, res.Header.Get("Content-Encoding"))
+	}
+	zr, err := gzip.NewReader(res.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(zr)
+	if !bytes.Contains(body, []byte(`"success":true`)) {
+		t.Fatalf("body %s", body)
+	}
+	// 204 stays empty and uncompressed.
+	var id struct{ ID string }
+	json.Unmarshal(body, &id)
+	req, _ = http.NewRequest(http.MethodPatch, f.srv.URL+v+"/sobjects/Case/"+id.ID, strings.NewReader(`{"Status":"Working"}`))
+	req.Header.Set("Accept-Encoding", "gzip")
+	res2, err := http.DefaultTransport.RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res2.Body.Close()
+	if res2.StatusCode != 204 || res2.Header.Get("Content-Encoding") != "" {
+		t.Fatalf("PATCH: %d %q", res2.StatusCode, res2.Header.Get("Content-Encoding"))
 	}
 }
