@@ -626,7 +626,7 @@ func TestGzip(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer res.Body.Close()
-	if res.StatusCode != 201 || res.Header.Get("Content-Encoding") != "gzip" {
+	if res.StatusCode != http.StatusCreated || res.Header.Get("Content-Encoding") != "gzip" {
 		t.Fatalf("status %d, Content-Encoding %q", res.StatusCode, res.Header.Get("Content-Encoding"))
 	}
 	zr, err := gzip.NewReader(res.Body)
@@ -647,7 +647,7 @@ func TestGzip(t *testing.T) {
 		t.Fatal(err)
 	}
 	res2.Body.Close()
-	if res2.StatusCode != 204 || res2.Header.Get("Content-Encoding") != "" {
+	if res2.StatusCode != http.StatusNoContent || res2.Header.Get("Content-Encoding") != "" {
 		t.Fatalf("PATCH: %d %q", res2.StatusCode, res2.Header.Get("Content-Encoding"))
 	}
 }
