@@ -651,3 +651,61 @@ func TestGzip(t *testing.T) {
 		t.Fatalf("PATCH: %d %q", res2.StatusCode, res2.Header.Get("Content-Encoding"))
 	}
 }
+
+func TestContactChangeReachesCase(t *testing.T) {
+	f := newFixture(t)
+	con := f.do(t, "POST", v+"/sobjects/Contact", `{"LastName":"Doe","Email":"old@x.com"}`).obj(t)["id"].(string)
+	cs := f.do(t, "POST", v+"/sobjects/Case", `{"Subject":"S","ContactId":"`+con+`"}`).obj(t)["id"].(string)
+	if r := f.do(t, "PATCH", v+"/sobjects/Contact/"+con, `{"Email":"new@x.com"}`); r.status != 204 {
+		t.Fatalf("%d %s", r.status, r.body)
+	}
+	if got := f.do(t, "GET", v+"/sobjects/Case/"+cs+"?fields=ContactEmail", "").obj(t)["ContactEmail"]; got != "new@x.com" {
+		t.Fatalf("ContactEmail %v", got)
+	}
+}
+
+func TestRoutingDetails(t *testing.T) {
+	f := newFixture(t)
+	id := f.do(t, "POST", v+"/sobjects/Account", `{"Name":"A"}`).obj(t)["id"].(string)
+	// POST with _HttpMethod=PATCH is an update.
+	if r := f.do(t, "POST", v+"/sobjects/Account/"+id+"?_HttpMethod=PATCH", `{"Name":"B"}`); r.status != 204 {
+		t.Fatalf("_HttpMethod: %d %s", r.status, r.body)
+	}
+	r := f.do(t, "PUT", v+"/sobjects/Account/"+id, `{}`)
+	if code, msg := r.errCode(t); r.status != 405 || code != "METHOD_NOT_ALLOWED" || msg != "HTTP Method 'PUT' not allowed. Allowed are HEAD,GET,PATCH,DELETE" {
+		t.Fatalf("PUT: %d %s", r.status, r.body)
+	}
+	if r := f.do(t, "HEAD", v+"/sobjects/Account/"+id, ""); r.status != 200 || len(r.body) != 0 {
+		t.Fatalf("HEAD: %d %q", r.status, r.body)
+	}
+	r = f.do(t, "GET", v+"/sobjects/Account/not-an-id", "")
+	if code, msg := r.errCode(t); r.status != 404 || code != "NOT_FOUND" || !strings.HasPrefix(msg, "Provided external ID field does not exist or is not accessible: ") {
+		t.Fatalf("malformed id: %d %s", r.status, r.body)
+	}
+	if r := f.do(t, "GET", v+"/nope", ""); r.status != 404 {
+		t.Fatalf("unknown resource: %d", r.status)
+	}
+	var reqs []string
+	for i := 0; i < 26; i++ {
+		reqs = append(reqs, fmt.Sprintf(`{"method":"GET","url":"/services/data/v62.0/sobjects/Account/%s","referenceId":"r%d"}`, id, i))
+	}
+	r = f.do(t, "POST", v+"/composite", `{"compositeRequest":[`+strings.Join(reqs, ",")+`]}`)
+	if r.status != 400 {
+		t.Fatalf("26 subrequests: %d %s", r.status, r.body)
+	}
+	recs := strings.Repeat(`{"attributes":{"type":"Account"},"Name":"x"},`, 201)
+	r = f.do(t, "POST", v+"/composite/sobjects", `{"records":[`+strings.TrimSuffix(recs, ",")+`]}`)
+	if code, _ := r.errCode(t); r.status != 400 || code != "EXCEEDED_ID_LIMIT" {
+		t.Fatalf("201 records: %d %s", r.status, r.body)
+	}
+	// A queryAll locator pages through /queryAll/ too.
+	if err := f.store.Generate(ObjAccount, 300, 1); err != nil {
+		t.Fatal(err)
+	}
+	m := f.do(t, "GET", v+"/queryAll?q="+q("SELECT Id FROM Account"), "", "Sforce-Query-Options", "batchSize=200").obj(t)
+	next := strings.Replace(m["nextRecordsUrl"].(string), "/query/", "/queryAll/", 1)
+	m = f.do(t, "GET", next, "").obj(t)
+	if m["done"] != true || len(m["records"].([]any)) != 101 {
+		t.Fatalf("queryAll page 2: done=%v n=%d", m["done"], len(m["records"].([]any)))
+	}
+}
