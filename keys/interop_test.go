@@ -231,6 +231,16 @@ func TestKeytoolJKS(t *testing.T) {
 	_, err = LoadPrivateKeyFile(jks, LoadOptions{})
 	wantErr(t, err, ErrPassphraseRequired, jks, "")
 
+	// A certificate-only entry: its certificate loads, its key does not.
+	run(t, dir, "keytool", "-importcert", "-noprompt", "-keystore", "sf.jks", "-storetype", "JKS", "-storepass", "store-password",
+		"-alias", "uploaded", "-file", "sf.crt")
+	certs, err = LoadCertificatesFile(jks, LoadOptions{Passphrase: []byte("store-password"), Alias: "uploaded"})
+	if err != nil || len(certs) != 1 || certs[0].Subject.CommonName != "provar" {
+		t.Fatalf("trusted entry certs %v %v", certs, err)
+	}
+	_, err = LoadPrivateKeyFile(jks, LoadOptions{Passphrase: []byte("store-password"), Alias: "uploaded"})
+	wantErr(t, err, ErrUnknownAlias, jks, "", `entry "uploaded" holds only a certificate`, "sf_cert, uploaded")
+
 	multi := filepath.Join(dir, "multi.jks")
 	_, err = LoadPrivateKeyFile(multi, LoadOptions{Passphrase: []byte("store-password")})
 	wantErr(t, err, ErrAliasRequired, multi, "", "first, second")
