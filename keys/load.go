@@ -16,6 +16,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"unicode/utf8"
 )
 
 // LoadOptions holds the secrets and the entry choice for loading a key or
@@ -334,17 +335,21 @@ func decodeBase64(data []byte) ([]byte, bool) {
 	return nil, false
 }
 
+// isText reports whether data is printable text (a leading '0' is also a
+// DER SEQUENCE tag, so text must not be mistaken for cut-off DER).
+func isText(data []byte) bool {
+	for _, b := range data {
+		if (b < 0x20 && b != '\n' && b != '\r' && b != '\t') || b == 0x7f {
+			return false
+		}
+	}
+	return utf8.Valid(data)
+}
+
 // describeData characterises unrecognised input without quoting it (it may
 // be a secret pasted in the wrong place).
 func describeData(data []byte) string {
-	printable := true
-	for _, b := range data {
-		if (b < 0x20 && b != '\n' && b != '\r' && b != '\t') || b == 0x7f {
-			printable = false
-			break
-		}
-	}
-	if printable {
+	if isText(data) {
 		return fmt.Sprintf("%d bytes of text that are neither PEM nor base64", len(data))
 	}
 	return fmt.Sprintf("%d bytes of binary data that are not DER, JKS or PKCS#12", len(data))
@@ -588,7 +593,7 @@ func decodeDER(data []byte, opts loadOpts) (*contents, error) {
 	rest, err := asn1.Unmarshal(data, &raw)
 	if err != nil {
 		var se asn1.SyntaxError
-		if errors.As(err, &se) && strings.Contains(se.Msg, "data truncated") {
+		if errors.As(err, &se) && strings.Contains(se.Msg, "data truncated") && !isText(data) {
 			return nil, &Error{Err: ErrTruncated, Found: fmt.Sprintf("%d bytes of DER that end early", len(data)),
 				Fix: "copy or download the file again"}
 		}
