@@ -215,7 +215,10 @@ func (c *contents) describe() string {
 	if len(parts) == 0 {
 		return "a " + c.format + " with nothing sfbridge can use"
 	}
-	return strings.Join(parts, " and ") + " (" + c.format + ")"
+	if len(c.aliases) > 0 {
+		return strings.Join(parts, " and ")
+	}
+	return strings.Join(parts, " and ") + " in " + c.format
 }
 
 // describeKey names a key's algorithm and size without revealing it.
