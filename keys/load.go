@@ -43,6 +43,10 @@ const maxInput = 4 << 20
 // package reads: PEM PKCS#1 or PKCS#8 (plain, encrypted PKCS#8, or legacy
 // Proc-Type encrypted), DER, JKS, PKCS#12, base64 of any of those, and PEM
 // whose line breaks were pasted as literal `\n`.
+//
+// Keystore aliases match case-insensitively, as keytool's do. A PKCS#12
+// file holds one key; opts.Alias is checked against its friendlyName when
+// the file carries one.
 func LoadPrivateKeyFile(path string, opts LoadOptions) (*rsa.PrivateKey, error) {
 	data, err := readFile(path)
 	if err != nil {
