@@ -385,6 +385,10 @@ func TestQueryShapes(t *testing.T) {
 	if comments["totalSize"].(float64) != 2 || cr[0].(map[string]any)["CommentBody"] != "two" {
 		t.Fatalf("children: %v", comments)
 	}
+	semi := f.do(t, "GET", v+"/query?q="+q("SELECT Subject FROM Case WHERE Id IN (SELECT ParentId FROM CaseComment WHERE IsPublished = false)"), "").obj(t)
+	if semi["totalSize"].(float64) != 1 || semi["records"].([]any)[0].(map[string]any)["Subject"] != "A" {
+		t.Fatalf("semi-join: %v", semi)
+	}
 	b := recs[1].(map[string]any)
 	if b["Contact"] != nil || b["CaseComments"] != nil {
 		t.Fatalf("empty relations must be null: %v", b)

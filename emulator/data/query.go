@@ -81,6 +81,20 @@ func (s *Store) Lookup(obj soql.Object, id string) soql.Record {
 	return nil
 }
 
+// Scan implements soql.Resolver: it visits the live records of obj.
+func (s *Store) Scan(obj soql.Object, fn func(soql.Record)) {
+	ov, ok := obj.(objView)
+	if !ok {
+		return
+	}
+	del := deletedIndex(ov.t.def)
+	for _, r := range ov.t.recs {
+		if r.vals[del] != true {
+			fn(r)
+		}
+	}
+}
+
 // resultSet is an evaluated query: the rows in order, ready to be served
 // page by page without evaluating the query again.
 type resultSet struct {

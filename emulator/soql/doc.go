@@ -1,7 +1,7 @@
 // Package soql parses and evaluates the subset of Salesforce's SOQL that the
 // emulator serves: field lists with parent relationship paths, COUNT(), one
 // level of child subquery, WHERE with comparison, IN, LIKE and date
-// literals, ORDER BY, LIMIT and OFFSET. Errors carry Salesforce's error codes
+// literals and semi-joins (Id IN (SELECT …)), ORDER BY, LIMIT and OFFSET. Errors carry Salesforce's error codes
 // and its "ERROR at Row:R:Column:C" message shape.
 //
 // Parse checks syntax; Compile resolves names against a Schema (which also

@@ -28,9 +28,10 @@ func Parse(src string) (*Query, error) {
 }
 
 type parser struct {
-	lex *lexer
-	src string
-	tok token
+	lex        *lexer
+	src        string
+	tok        token
+	inSemiJoin bool
 }
 
 func (p *parser) advance() { p.tok = p.lex.next() }
@@ -307,6 +308,23 @@ func (p *parser) comparison() (Expr, error) {
 			return nil, p.unexpected()
 		}
 		p.advance()
+		if p.isKeyword("SELECT") {
+			if p.inSemiJoin {
+				return nil, p.unexpected()
+			}
+			p.inSemiJoin = true
+			sq, err := p.query(true)
+			p.inSemiJoin = false
+			if err != nil {
+				return nil, err
+			}
+			if p.tok.kind != tRParen {
+				return nil, p.unexpected()
+			}
+			p.advance()
+			c.Sub = sq
+			return c, nil
+		}
 		for {
 			v, err := p.literal()
 			if err != nil {
