@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -711,5 +712,45 @@ func TestRoutingDetails(t *testing.T) {
 	m = f.do(t, "GET", next, "").obj(t)
 	if m["done"] != true || len(m["records"].([]any)) != 101 {
 		t.Fatalf("queryAll page 2: done=%v n=%d", m["done"], len(m["records"].([]any)))
+	}
+}
+
+// TestReferenceQueries runs the example queries sfbridge issues (from the
+// REST reference) against generated data.
+func TestReferenceQueries(t *testing.T) {
+	f := newFixture(t)
+	for _, o := range []string{ObjAccount, ObjContact, ObjCase, ObjCaseComment, ObjKnowledge} {
+		if err := f.store.Generate(o, 40, 5); err != nil {
+			t.Fatal(err)
+		}
+	}
+	caseID := f.store.tables["case"].recs[0].id()
+	emailField, _ := f.store.tables["contact"].def.Field("Email")
+	for _, tt := range []struct {
+		soql string
+		min  int
+	}{
+		{"SELECT Id, CaseNumber, Subject, Status, Priority, Origin, OwnerId, ContactId, ContactEmail, IsClosed, CreatedDate, LastModifiedDate, SystemModstamp FROM Case WHERE SystemModstamp >= 2025-06-01T10:00:00Z ORDER BY SystemModstamp ASC, Id ASC LIMIT 2000", 40},
+		{"SELECT Id, FirstName, LastName, Email, AccountId FROM Contact WHERE Email = '" + f.store.tables["contact"].recs[0].vals[emailField.index].(string) + "'", 1},
+		{"SELECT Id, Username, Email, IsActive, ProfileId FROM User WHERE Email IN ('a@x.com','integration@sfbridge.test') AND IsActive = true", 1},
+		{"SELECT Id, ParentId, CommentBody, IsPublished, CreatedById, CreatedDate FROM CaseComment WHERE ParentId = '" + caseID + "' ORDER BY CreatedDate", 0},
+		{"SELECT ApiName, MasterLabel, IsClosed, IsDefault FROM CaseStatus", 4},
+		{"SELECT Id, KnowledgeArticleId, ArticleNumber, Title, UrlName, Summary, Language, VersionNumber, LastPublishedDate, LastModifiedDate, SystemModstamp, Answer__c FROM Knowledge__kav WHERE PublishStatus = 'Online' AND Language = 'en_US' AND LastPublishedDate > 2025-01-01T00:00:00Z", 1},
+		{"SELECT Id, Username, IsActive, ProfileId, Profile.Name FROM User WHERE Username = 'integration@sfbridge.test'", 1},
+		{"SELECT PermissionsApiEnabled, PermissionsViewAllData, PermissionsViewEventLogFiles FROM UserPermissionAccess", 1},
+		{"SELECT Id, Subject, (SELECT Id, CommentBody, CreatedDate FROM CaseComments ORDER BY CreatedDate) FROM Case WHERE IsClosed = false AND CreatedDate = LAST_N_DAYS:90", 1},
+	} {
+		r := f.do(t, "GET", v+"/query?q="+url.QueryEscape(tt.soql), "")
+		if r.status != 200 {
+			t.Errorf("%s: %d %s", tt.soql, r.status, r.body)
+			continue
+		}
+		if n := r.obj(t)["totalSize"].(float64); int(n) < tt.min {
+			t.Errorf("%s: totalSize %v, want at least %d", tt.soql, n, tt.min)
+		}
+	}
+	st := f.do(t, "GET", v+"/query?q="+q("SELECT ApiName FROM CaseStatus WHERE IsDefault = true"), "").obj(t)
+	if st["records"].([]any)[0].(map[string]any)["ApiName"] != "New" {
+		t.Fatalf("default status: %v", st)
 	}
 }

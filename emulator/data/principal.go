@@ -45,7 +45,7 @@ func (p *Principal) Access(object string) ObjectAccess {
 	switch object {
 	case ObjCaseComment:
 		object = ObjCase
-	case ObjOrganization, ObjUserPermissionAccess, ObjProfile:
+	case ObjOrganization, ObjUserPermissionAccess, ObjProfile, ObjCaseStatus:
 		return ObjectAccess{Read: true}
 	}
 	var a ObjectAccess

@@ -103,6 +103,12 @@ func NewStore(opts StoreOptions) (*Store, error) {
 			s.byPrefix[o.KeyPrefix] = t
 		}
 	}
+	// The Case status values of a fresh org; closedStatus agrees with them.
+	for i, st := range caseStatusValues() {
+		if _, err := s.Insert(ObjCaseStatus, "", map[string]any{"ApiName": st, "MasterLabel": st, "IsClosed": closedStatus(st), "IsDefault": i == 0, "SortOrder": i + 1}); err != nil {
+			return nil, err
+		}
+	}
 	return s, nil
 }
 
