@@ -323,11 +323,11 @@ func (c *call) columns(q string) {
 		writeErr(c.w, err)
 		return
 	}
-	var build func(nodes []*node) []columnMeta
-	build = func(nodes []*node) []columnMeta {
+	var build func(nodes []*node, prefix string) []columnMeta
+	build = func(nodes []*node, prefix string) []columnMeta {
 		out := []columnMeta{}
 		for _, n := range nodes {
-			m := columnMeta{ColumnName: n.key, DisplayName: n.key, JoinColumns: []columnMeta{}}
+			m := columnMeta{ColumnName: n.key, DisplayName: prefix + n.key, JoinColumns: []columnMeta{}}
 			switch {
 			case n.count:
 				m.Aggregate, m.NumberType = true, true
@@ -338,16 +338,14 @@ func (c *call) columns(q string) {
 				m.ApexType = &t
 				m.BooleanType = n.field.Type == "boolean"
 				m.NumberType = n.field.kind == soql.KindNumber
-				m.TextType = n.field.kind == soql.KindString || n.field.kind == soql.KindID
+				m.TextType = n.field.kind == soql.KindString
 				m.Custom = n.field.Custom
 				m.Insertable, m.Updatable = n.field.Createable, n.field.Updateable
 			case n.step != nil:
-				m.JoinColumns = build(n.kids)
-				fk := n.step.FK.Name
-				m.ForeignKeyName = &fk
+				m.JoinColumns = build(n.kids, prefix+n.key+".")
 			case n.isSub:
 				m.Aggregate = true
-				m.JoinColumns = build(n.sub)
+				m.JoinColumns = build(n.sub, "")
 			}
 			out = append(out, m)
 		}
@@ -364,7 +362,7 @@ func (c *call) columns(q string) {
 		entity, prefix = nil, nil
 	}
 	writeJSON(c.w, http.StatusOK, map[string]any{
-		"columnMetadata": build(rs.tree), "entityName": entity, "groupBy": false, "idSelect": idSelect, "keyPrefix": prefix,
+		"columnMetadata": build(rs.tree, ""), "entityName": entity, "groupBy": false, "idSelect": idSelect, "keyPrefix": prefix,
 	})
 }
 

@@ -404,7 +404,7 @@ func TestQueryShapes(t *testing.T) {
 		t.Fatalf("columns: %v", cols)
 	}
 	join := cm[2].(map[string]any)["joinColumns"].([]any)
-	if cm[2].(map[string]any)["columnName"] != "Contact" || join[0].(map[string]any)["columnName"] != "Email" {
+	if cm[2].(map[string]any)["columnName"] != "Contact" || join[0].(map[string]any)["columnName"] != "Email" || join[0].(map[string]any)["displayName"] != "Contact.Email" {
 		t.Fatalf("join columns: %v", cm[2])
 	}
 	tq := f.do(t, "GET", "/services/data/v51.0/query?q="+q("SELECT Id FROM ScratchOrgInfo limit 1"), "")
