@@ -731,7 +731,7 @@ func TestReferenceQueries(t *testing.T) {
 		min  int
 	}{
 		{"SELECT Id, CaseNumber, Subject, Status, Priority, Origin, OwnerId, ContactId, ContactEmail, IsClosed, CreatedDate, LastModifiedDate, SystemModstamp FROM Case WHERE SystemModstamp >= 2025-06-01T10:00:00Z ORDER BY SystemModstamp ASC, Id ASC LIMIT 2000", 40},
-		{"SELECT Id, FirstName, LastName, Email, AccountId FROM Contact WHERE Email = '" + f.store.tables["contact"].recs[0].vals[emailField.index].(string) + "'", 1},
+		{"SELECT Id, FirstName, LastName, Email, AccountId FROM Contact WHERE Email = '" + f.store.tables["contact"].recs[0].Get(emailField.index).(string) + "'", 1},
 		{"SELECT Id, Username, Email, IsActive, ProfileId FROM User WHERE Email IN ('a@x.com','integration@sfbridge.test') AND IsActive = true", 1},
 		{"SELECT Id, ParentId, CommentBody, IsPublished, CreatedById, CreatedDate FROM CaseComment WHERE ParentId = '" + caseID + "' ORDER BY CreatedDate", 0},
 		{"SELECT ApiName, MasterLabel, IsClosed, IsDefault FROM CaseStatus", 4},

@@ -39,7 +39,7 @@ func TestLoadJSONAndCSV(t *testing.T) {
 	if len(rs.rows) != 3 {
 		t.Fatalf("%d cases", len(rs.rows))
 	}
-	get := func(r *record, f string) any { fd, _ := rs.def.Field(f); return r.vals[fd.index] }
+	get := func(r *record, f string) any { fd, _ := rs.def.Field(f); return r.Get(fd.index) }
 	if get(rs.rows[0], "IsClosed") != true || get(rs.rows[0], "CreatedDate") != soql.DateTimeOf(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)) {
 		t.Errorf("first case: %v", rs.rows[0].vals)
 	}
@@ -50,8 +50,8 @@ func TestLoadJSONAndCSV(t *testing.T) {
 	if err != nil || len(rs.rows) != 1 {
 		t.Fatalf("contact: %v %v", rs, err)
 	}
-	if fd, _ := rs.def.Field("Name"); rs.rows[0].vals[fd.index] != "Jane Doe" {
-		t.Errorf("derived Name: %v", rs.rows[0].vals[fd.index])
+	if fd, _ := rs.def.Field("Name"); rs.rows[0].Get(fd.index) != "Jane Doe" {
+		t.Errorf("derived Name: %v", rs.rows[0].Get(fd.index))
 	}
 	for _, bad := range []string{`{"Case":[{"Nope":1}]}`, `[{"Subject":"no type"}]`, `{"Case":{}}`, `nope`, `{"Contact":[{"Id":"zzz","LastName":"x"}]}`} {
 		if _, err := s.LoadJSON(strings.NewReader(bad)); err == nil {
@@ -90,9 +90,9 @@ func TestGenerate(t *testing.T) {
 	}
 	a, b := s.tables["case"].recs, s2.tables["case"].recs
 	for i := range b {
-		for j := range b[i].vals {
-			if a[i].vals[j] != b[i].vals[j] {
-				t.Fatalf("case %d field %d differs: %v vs %v", i, j, a[i].vals[j], b[i].vals[j])
+		for j := range s.tables["case"].def.Fields {
+			if a[i].Get(j) != b[i].Get(j) {
+				t.Fatalf("case %d field %d differs: %v vs %v", i, j, a[i].Get(j), b[i].Get(j))
 			}
 		}
 	}
@@ -135,5 +135,26 @@ func TestSortRowsMatchesPlanOrder(t *testing.T) {
 				t.Fatalf("ORDER BY %s: row %d differs", order, i)
 			}
 		}
+	}
+}
+
+func TestRecordPacking(t *testing.T) {
+	full := []any{"a", nil, true, nil, nil, 1.5, nil}
+	r := newRecord(full)
+	if len(r.vals) != 3 {
+		t.Fatalf("packed %d values, want 3", len(r.vals))
+	}
+	for i, want := range full {
+		if got := r.Get(i); got != want {
+			t.Errorf("Get(%d) = %v, want %v", i, got, want)
+		}
+	}
+	if got := r.full(len(full)); !slices.Equal(got, full) {
+		t.Errorf("full = %v", got)
+	}
+	wide := make([]any, 70)
+	wide[69] = "last"
+	if w := newRecord(wide); !w.dense || w.Get(69) != "last" || w.Get(3) != nil {
+		t.Error("dense record for more than 64 fields")
 	}
 }

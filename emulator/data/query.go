@@ -89,7 +89,7 @@ func (s *Store) Scan(obj soql.Object, fn func(soql.Record)) {
 	}
 	del := deletedIndex(ov.t.def)
 	for _, r := range ov.t.recs {
-		if r.vals[del] != true {
+		if r.Get(del) != true {
 			fn(r)
 		}
 	}
@@ -152,7 +152,7 @@ func (s *Store) runQuery(p *Principal, src string, all bool) (*resultSet, error)
 			}
 			agg[i] = float64(n)
 		}
-		rs.rows = []*record{{vals: agg}}
+		rs.rows = []*record{newRecord(agg)}
 		rs.total = 1
 		rs.tree = buildTree(s, plan)
 		return rs, nil
@@ -167,7 +167,7 @@ func (s *Store) runQuery(p *Principal, src string, all bool) (*resultSet, error)
 		ct := c.Sub.Object.(objView).t
 		m := map[string][]*record{}
 		for _, r := range s.filter(c.Sub, ct.def, ct.recs, all) {
-			if pid, ok := r.vals[c.ChildFK.Index].(string); ok {
+			if pid, ok := r.Get(c.ChildFK.Index).(string); ok {
 				m[pid] = append(m[pid], r)
 			}
 		}
@@ -256,7 +256,7 @@ func (s *Store) filter(plan *soql.Plan, def *ObjectDef, recs []*record, all bool
 	del := deletedIndex(def)
 	var rows []*record
 	for _, r := range recs {
-		if !all && r.vals[del] == true {
+		if !all && r.Get(del) == true {
 			continue
 		}
 		if plan.Match(r, s) {
@@ -287,7 +287,7 @@ func (s *Store) permissionAccessRow(def *ObjectDef, p *Principal) *record {
 		vals[fd.index] = v
 	}
 	vals[deletedIndex(def)] = false
-	return &record{vals: vals}
+	return newRecord(vals)
 }
 
 // node is one key of an output record: a field, a parent relationship
@@ -504,7 +504,7 @@ func (e *encoder) row(rs *resultSet, def *ObjectDef, r *record, nodes []*node, c
 			e.b = append(e.b, ',')
 			e.b = appendJSONString(e.b, n.key)
 			e.b = append(e.b, ':')
-			e.value(nil, r.vals[n.col])
+			e.value(nil, r.Get(n.col))
 		}
 		e.b = append(e.b, '}')
 		return
@@ -516,9 +516,9 @@ func (e *encoder) row(rs *resultSet, def *ObjectDef, r *record, nodes []*node, c
 		e.b = append(e.b, ':')
 		switch {
 		case n.field != nil:
-			e.value(n.field, r.vals[n.field.index])
+			e.value(n.field, r.Get(n.field.index))
 		case n.step != nil:
-			id, _ := r.vals[n.step.FK.Index].(string)
+			id, _ := r.Get(n.step.FK.Index).(string)
 			var pr *record
 			if id != "" {
 				pr = e.s.lookup(n.step.Target.(objView).t, id)

@@ -142,7 +142,7 @@ func (s *Store) retrieveJSON(p *Principal, object, id string, fields []string, v
 		enc.b = append(enc.b, ',')
 		enc.b = appendJSONString(enc.b, fd.Name)
 		enc.b = append(enc.b, ':')
-		enc.value(fd, r.vals[fd.index])
+		enc.value(fd, r.Get(fd.index))
 	}
 	enc.b = append(enc.b, '}')
 	return enc.b, nil
@@ -215,7 +215,7 @@ func (s *Store) matchField(object string, fd *FieldDef, value string) []string {
 		if err != nil {
 			return nil
 		}
-		if r := s.lookup(t, string(id)); r != nil && r.vals[deletedIndex(t.def)] == false {
+		if r := s.lookup(t, string(id)); r != nil && r.Get(deletedIndex(t.def)) == false {
 			return []string{r.id()}
 		}
 		return nil
@@ -223,7 +223,7 @@ func (s *Store) matchField(object string, fd *FieldDef, value string) []string {
 	var out []string
 	del := deletedIndex(t.def)
 	for _, r := range t.recs {
-		if v, ok := r.vals[fd.index].(string); ok && strings.EqualFold(v, value) && r.vals[del] == false {
+		if v, ok := r.Get(fd.index).(string); ok && strings.EqualFold(v, value) && r.Get(del) == false {
 			out = append(out, r.id())
 		}
 	}
@@ -283,10 +283,10 @@ func (c *call) changes(t *table, deleted bool) {
 	del := deletedIndex(t.def)
 	ids := []string{}
 	for _, r := range t.recs {
-		if r.vals[del] == true {
+		if r.Get(del) == true {
 			continue
 		}
-		if v, ok := r.vals[stamp.index].(soql.DateTime); ok && v >= lo && v < hi {
+		if v, ok := r.Get(stamp.index).(soql.DateTime); ok && v >= lo && v < hi {
 			ids = append(ids, r.id())
 		}
 	}
