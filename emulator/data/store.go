@@ -123,7 +123,6 @@ func (r *record) full(width int) []any {
 	return out
 }
 
-
 func (r *record) id() string { s, _ := r.Get(0).(string); return s }
 
 // NewStore returns an empty store with the standard objects' schemas.
