@@ -1,0 +1,66 @@
+package data
+
+import (
+	"context"
+
+	"github.com/sfbridge/sfbridge/emulator/sfid"
+)
+
+// ObjectAccess is a user's object permissions on one sObject type.
+type ObjectAccess struct{ Read, Create, Edit, Delete, ViewAll, ModifyAll bool }
+
+// Principal is the authenticated caller of the data API.
+type Principal struct {
+	UserID sfid.ID
+	OrgID  sfid.ID
+	// Object returns the caller's access to an object (from profile +
+	// permission sets). Nil means no object permissions.
+	Object                     func(apiName string) ObjectAccess
+	ViewAllData, ModifyAllData bool
+	// Permissions holds the caller's other system permissions by name
+	// without the "Permissions" prefix (ApiEnabled, ViewSetup,
+	// ViewEventLogFiles, …); the UserPermissionAccess object reports them.
+	Permissions map[string]bool
+}
+
+type principalKey struct{}
+
+// WithPrincipal returns a context carrying p.
+func WithPrincipal(ctx context.Context, p *Principal) context.Context {
+	return context.WithValue(ctx, principalKey{}, p)
+}
+
+// PrincipalFrom returns the principal WithPrincipal stored in ctx.
+func PrincipalFrom(ctx context.Context) (*Principal, bool) {
+	p, ok := ctx.Value(principalKey{}).(*Principal)
+	return p, ok && p != nil
+}
+
+// Access returns the caller's effective access to object, folding in View
+// All Data and Modify All Data, the objects every user may read, and the
+// objects whose access derives from a parent (CaseComment from Case).
+func (p *Principal) Access(object string) ObjectAccess {
+	switch object {
+	case ObjCaseComment:
+		object = ObjCase
+	case ObjOrganization, ObjUserPermissionAccess, ObjProfile:
+		return ObjectAccess{Read: true}
+	}
+	var a ObjectAccess
+	if p.Object != nil {
+		a = p.Object(object)
+	}
+	if object == ObjUser {
+		a.Read = true
+	}
+	if p.ViewAllData || a.ViewAll || a.ModifyAll || p.ModifyAllData {
+		a.Read = true
+	}
+	if p.ModifyAllData || a.ModifyAll {
+		a = ObjectAccess{Read: true, Create: true, Edit: true, Delete: true, ViewAll: true, ModifyAll: true}
+	}
+	if !a.Read {
+		return ObjectAccess{}
+	}
+	return a
+}

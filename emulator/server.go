@@ -1,0 +1,99 @@
+package emulator
+
+import (
+	"net/http"
+	"strings"
+	"time"
+)
+
+func (o *Org) routes() {
+	o.versions = versionsBody()
+	mux := http.NewServeMux()
+	mux.HandleFunc("/services/oauth2/token", o.handleToken)
+	mux.HandleFunc("/services/oauth2/userinfo", o.handleUserinfo)
+	mux.HandleFunc("/services/oauth2/revoke", o.handleRevoke)
+	mux.HandleFunc("/services/oauth2/introspect", o.handleIntrospect)
+	mux.HandleFunc("/id/{org}/{user}", o.handleIdentity)
+	mux.HandleFunc("/services/data", o.handleServicesData)
+	mux.HandleFunc("/services/data/", o.handleServicesData)
+	mux.HandleFunc(AdminPrefix, o.handleAdmin)
+	mux.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) {
+		writeJSONBytes(w, http.StatusNotFound, bodyNotFound)
+	})
+	o.mux = mux
+}
+
+// ServeHTTP serves the org: the OAuth endpoints, the identity URL, the REST
+// API and the admin API. Faults are applied first, the request log last.
+func (o *Org) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	rec := &responseRecorder{ResponseWriter: w}
+	var faultID string
+	defer func() {
+		if strings.HasPrefix(r.URL.Path, AdminPrefix) {
+			return
+		}
+		o.reqlog.add(RequestEntry{
+			Time: o.Now(), Method: r.Method, Path: r.URL.Path, Query: redactQuery(r.URL.RawQuery),
+			Status: rec.status, Bytes: rec.bytes, DurationMS: float64(time.Since(start).Microseconds()) / 1000,
+			User: rec.username, Remote: r.RemoteAddr, UserAgent: r.UserAgent(), Fault: faultID,
+		})
+	}()
+	if o.faults.active.Load() > 0 && !strings.HasPrefix(r.URL.Path, AdminPrefix) {
+		if f, ok := o.faults.match(r.Method, r.URL.Path, o.Now()); ok {
+			faultID = f.spec.ID
+			if !o.applyFault(rec, r, f) {
+				return
+			}
+		}
+	}
+	o.mux.ServeHTTP(rec, r)
+}
+
+// applyFault carries out a fault; it returns whether the request should
+// still be served normally.
+func (o *Org) applyFault(w *responseRecorder, r *http.Request, f firing) bool {
+	switch f.spec.Action {
+	case FaultLatency:
+		t := time.NewTimer(f.latency)
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-r.Context().Done():
+			return false
+		}
+		return true
+	case FaultError:
+		status, body := f.errorBody(r.URL.Path, http.StatusServiceUnavailable, "SERVER_UNAVAILABLE", "Server is unavailable")
+		writeJSONBytes(w, status, body)
+		return false
+	case FaultRateLimit:
+		if !f.limited {
+			return true
+		}
+		status, body := f.errorBody(r.URL.Path, http.StatusForbidden, "REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded.")
+		writeJSONBytes(w, status, body)
+		return false
+	case FaultReset:
+		w.status = -1
+		resetConnection(w.ResponseWriter)
+		return false
+	case FaultTruncate:
+		tw := &truncatingWriter{ResponseWriter: w.ResponseWriter, n: f.spec.TruncateAfter}
+		inner := &responseRecorder{ResponseWriter: tw}
+		o.mux.ServeHTTP(inner, r)
+		w.status, w.username, w.bytes = inner.status, inner.username, int64(min(tw.n, tw.buf.Len()))
+		tw.finish()
+		return false
+	case FaultExpireSession, FaultRevokeSession:
+		if s, ok := o.sessions.get(identityToken(r)); ok {
+			if f.spec.Action == FaultExpireSession {
+				s.expired.Store(true)
+			} else {
+				s.revoked.Store(true)
+			}
+		}
+		return true
+	}
+	return true
+}

@@ -1,0 +1,400 @@
+package soql
+
+import (
+	"strconv"
+	"strings"
+	"time"
+)
+
+// MaxOffset is the largest OFFSET Salesforce accepts.
+const MaxOffset = 2000
+
+// Parse parses one SOQL statement. It checks syntax only; Compile checks
+// names against a schema.
+func Parse(src string) (*Query, error) {
+	if strings.TrimSpace(src) == "" {
+		return nil, &Error{Code: CodeMalformedQuery, Message: "SOQL statements cannot be empty or null"}
+	}
+	p := &parser{lex: newLexer(src), src: src}
+	p.advance()
+	q, err := p.query(false)
+	if err != nil {
+		return nil, err
+	}
+	if p.tok.kind != tEOF {
+		return nil, p.unexpected()
+	}
+	return q, nil
+}
+
+type parser struct {
+	lex *lexer
+	src string
+	tok token
+}
+
+func (p *parser) advance() { p.tok = p.lex.next() }
+
+func (p *parser) unexpected() *Error {
+	if p.tok.kind == tIllegal && p.tok.err != "" {
+		return errAt(p.src, p.tok.pos, CodeMalformedQuery, "%s", p.tok.err)
+	}
+	return errAt(p.src, p.tok.pos, CodeMalformedQuery, "unexpected token: %s", p.tok.text)
+}
+
+func (p *parser) isKeyword(kw string) bool {
+	return p.tok.kind == tIdent && strings.EqualFold(p.tok.text, kw)
+}
+
+func (p *parser) expectKeyword(kw string) error {
+	if !p.isKeyword(kw) {
+		return p.unexpected()
+	}
+	p.advance()
+	return nil
+}
+
+// reserved words that cannot be field names or aliases.
+var reserved = map[string]bool{
+	"SELECT": true, "FROM": true, "WHERE": true, "ORDER": true, "BY": true, "LIMIT": true,
+	"OFFSET": true, "AND": true, "OR": true, "NOT": true, "IN": true, "LIKE": true,
+	"NULL": true, "TRUE": true, "FALSE": true, "ASC": true, "DESC": true, "NULLS": true,
+	"GROUP": true, "HAVING": true, "WITH": true, "FOR": true, "USING": true, "INCLUDES": true, "EXCLUDES": true,
+}
+
+func isReserved(s string) bool { return reserved[strings.ToUpper(s)] }
+
+func (p *parser) query(sub bool) (*Query, error) {
+	q := &Query{Limit: -1, Offset: -1, Src: p.src}
+	if err := p.expectKeyword("SELECT"); err != nil {
+		return nil, err
+	}
+	for {
+		item, err := p.selectItem(sub)
+		if err != nil {
+			return nil, err
+		}
+		q.Select = append(q.Select, item)
+		if p.tok.kind != tComma {
+			break
+		}
+		p.advance()
+	}
+	if err := p.expectKeyword("FROM"); err != nil {
+		return nil, err
+	}
+	if p.tok.kind != tIdent || isReserved(p.tok.text) || strings.Contains(p.tok.text, ".") {
+		return nil, p.unexpected()
+	}
+	q.From = Name{p.tok.text, p.tok.pos}
+	p.advance()
+	if p.isKeyword("WHERE") {
+		p.advance()
+		e, err := p.orExpr()
+		if err != nil {
+			return nil, err
+		}
+		q.Where = e
+	}
+	if p.isKeyword("ORDER") {
+		p.advance()
+		if err := p.expectKeyword("BY"); err != nil {
+			return nil, err
+		}
+		for {
+			o, err := p.orderItem()
+			if err != nil {
+				return nil, err
+			}
+			q.OrderBy = append(q.OrderBy, o)
+			if p.tok.kind != tComma {
+				break
+			}
+			p.advance()
+		}
+	}
+	if p.isKeyword("LIMIT") {
+		p.advance()
+		n, err := p.nonNegInt()
+		if err != nil {
+			return nil, err
+		}
+		q.Limit = n
+	}
+	if p.isKeyword("OFFSET") {
+		p.advance()
+		pos := p.tok.pos
+		n, err := p.nonNegInt()
+		if err != nil {
+			return nil, err
+		}
+		if n > MaxOffset && !sub {
+			return nil, &Error{Code: CodeNumberOutsideRange, Message: "Maximum SOQL offset allowed is 2000", Pos: pos}
+		}
+		q.Offset = n
+	}
+	return q, nil
+}
+
+func (p *parser) nonNegInt() (int, error) {
+	if p.tok.kind != tNumber || strings.ContainsAny(p.tok.text, ".-+") {
+		return 0, p.unexpected()
+	}
+	n, err := strconv.Atoi(p.tok.text)
+	if err != nil {
+		return 0, p.unexpected()
+	}
+	p.advance()
+	return n, nil
+}
+
+func (p *parser) selectItem(sub bool) (SelectItem, error) {
+	pos := p.tok.pos
+	if p.tok.kind == tLParen {
+		if sub {
+			return SelectItem{}, p.unexpected()
+		}
+		p.advance()
+		sq, err := p.query(true)
+		if err != nil {
+			return SelectItem{}, err
+		}
+		if p.tok.kind != tRParen {
+			return SelectItem{}, p.unexpected()
+		}
+		p.advance()
+		return SelectItem{Kind: SelectSubquery, Sub: sq, Pos: pos}, nil
+	}
+	if p.tok.kind != tIdent || isReserved(p.tok.text) {
+		return SelectItem{}, p.unexpected()
+	}
+	name := Name{p.tok.text, p.tok.pos}
+	p.advance()
+	if strings.EqualFold(name.Text, "COUNT") && p.tok.kind == tLParen {
+		p.advance()
+		item := SelectItem{Kind: SelectCount, Pos: pos}
+		if p.tok.kind == tIdent && !isReserved(p.tok.text) {
+			item.Field = Name{p.tok.text, p.tok.pos}
+			p.advance()
+		}
+		if p.tok.kind != tRParen {
+			return SelectItem{}, p.unexpected()
+		}
+		p.advance()
+		if p.tok.kind == tIdent && !isReserved(p.tok.text) && item.Field.Text != "" {
+			item.Alias = p.tok.text
+			p.advance()
+		}
+		return item, nil
+	}
+	return SelectItem{Kind: SelectField, Field: name, Pos: pos}, nil
+}
+
+func (p *parser) orderItem() (OrderItem, error) {
+	if p.tok.kind != tIdent || isReserved(p.tok.text) {
+		return OrderItem{}, p.unexpected()
+	}
+	o := OrderItem{Field: Name{p.tok.text, p.tok.pos}}
+	p.advance()
+	if p.isKeyword("ASC") {
+		p.advance()
+	} else if p.isKeyword("DESC") {
+		o.Desc = true
+		p.advance()
+	}
+	if p.isKeyword("NULLS") {
+		p.advance()
+		switch {
+		case p.isKeyword("FIRST"):
+		case p.isKeyword("LAST"):
+			o.NullsLast = true
+		default:
+			return OrderItem{}, p.unexpected()
+		}
+		o.NullsGiven = true
+		p.advance()
+	}
+	return o, nil
+}
+
+func (p *parser) orExpr() (Expr, error) {
+	l, err := p.andExpr()
+	if err != nil {
+		return nil, err
+	}
+	for p.isKeyword("OR") {
+		p.advance()
+		r, err := p.andExpr()
+		if err != nil {
+			return nil, err
+		}
+		l = &Logical{Or: true, L: l, R: r}
+	}
+	return l, nil
+}
+
+func (p *parser) andExpr() (Expr, error) {
+	l, err := p.unary()
+	if err != nil {
+		return nil, err
+	}
+	for p.isKeyword("AND") {
+		p.advance()
+		r, err := p.unary()
+		if err != nil {
+			return nil, err
+		}
+		l = &Logical{L: l, R: r}
+	}
+	return l, nil
+}
+
+func (p *parser) unary() (Expr, error) {
+	if p.isKeyword("NOT") {
+		p.advance()
+		x, err := p.unary()
+		if err != nil {
+			return nil, err
+		}
+		return &Not{X: x}, nil
+	}
+	if p.tok.kind == tLParen {
+		p.advance()
+		e, err := p.orExpr()
+		if err != nil {
+			return nil, err
+		}
+		if p.tok.kind != tRParen {
+			return nil, p.unexpected()
+		}
+		p.advance()
+		return e, nil
+	}
+	return p.comparison()
+}
+
+func (p *parser) comparison() (Expr, error) {
+	if p.tok.kind != tIdent || isReserved(p.tok.text) {
+		return nil, p.unexpected()
+	}
+	c := &Comparison{Field: Name{p.tok.text, p.tok.pos}}
+	p.advance()
+	switch {
+	case p.tok.kind == tOp:
+		c.Op = p.tok.text
+		if c.Op == "<>" {
+			c.Op = "!="
+		}
+		p.advance()
+	case p.isKeyword("LIKE"):
+		c.Op = "LIKE"
+		p.advance()
+	case p.isKeyword("IN"):
+		c.Op = "IN"
+		p.advance()
+	case p.isKeyword("NOT"):
+		p.advance()
+		if !p.isKeyword("IN") {
+			return nil, p.unexpected()
+		}
+		c.Op = "NOT IN"
+		p.advance()
+	default:
+		return nil, p.unexpected()
+	}
+	if c.Op == "IN" || c.Op == "NOT IN" {
+		if p.tok.kind != tLParen {
+			return nil, p.unexpected()
+		}
+		p.advance()
+		for {
+			v, err := p.literal()
+			if err != nil {
+				return nil, err
+			}
+			c.Values = append(c.Values, v)
+			if p.tok.kind != tComma {
+				break
+			}
+			p.advance()
+		}
+		if p.tok.kind != tRParen {
+			return nil, p.unexpected()
+		}
+		p.advance()
+		return c, nil
+	}
+	v, err := p.literal()
+	if err != nil {
+		return nil, err
+	}
+	c.Value = v
+	return c, nil
+}
+
+func (p *parser) literal() (Literal, error) {
+	t := p.tok
+	lit := Literal{Text: t.text, Pos: t.pos}
+	switch t.kind {
+	case tString:
+		lit.Kind, lit.Str = LitString, t.val
+	case tNumber:
+		f, err := strconv.ParseFloat(t.text, 64)
+		if err != nil {
+			return lit, p.unexpected()
+		}
+		lit.Kind, lit.Num = LitNumber, f
+	case tDate:
+		d, err := time.Parse("2006-01-02", t.text)
+		if err != nil {
+			return lit, errAt(p.src, t.pos, CodeMalformedQuery, "line %d:%d no viable alternative at character '%s'", t.pos.Row, t.pos.Col-1, t.text)
+		}
+		lit.Kind, lit.Time = LitDate, d
+	case tDateTime:
+		d, err := parseDateTimeLiteral(t.text)
+		if err != nil {
+			return lit, errAt(p.src, t.pos, CodeMalformedQuery, "line %d:%d no viable alternative at character '%s'", t.pos.Row, t.pos.Col-1, t.text)
+		}
+		lit.Kind, lit.Time = LitDateTime, d
+	case tIdent:
+		u := strings.ToUpper(t.text)
+		switch u {
+		case "NULL":
+			lit.Kind = LitNull
+		case "TRUE", "FALSE":
+			lit.Kind, lit.Bool = LitBool, u == "TRUE"
+		default:
+			spec, ok := dateLiterals[u]
+			if !ok {
+				return lit, p.unexpected()
+			}
+			lit.Kind = LitDateRange
+			lit.Text = u
+			if spec.takesN {
+				p.advance()
+				if p.tok.kind != tColon {
+					return lit, p.unexpected()
+				}
+				p.advance()
+				n, err := p.nonNegInt()
+				if err != nil {
+					return lit, err
+				}
+				lit.N = n
+				return lit, nil
+			}
+		}
+	default:
+		return lit, p.unexpected()
+	}
+	p.advance()
+	return lit, nil
+}
+
+func parseDateTimeLiteral(s string) (time.Time, error) {
+	s = strings.ToUpper(s)
+	if strings.HasSuffix(s, "Z") {
+		return time.Parse("2006-01-02T15:04:05.999999999Z", s)
+	}
+	return time.Parse("2006-01-02T15:04:05.999999999-07:00", s)
+}
