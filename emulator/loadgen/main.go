@@ -114,7 +114,7 @@ func inProcess() (target, func(), error) {
 	id := selfsigned.ConsumerKey(pair.Cert)
 	fx := emulator.DefaultFixture(id, pair.CertPEM)
 	fx.Org.DailyAPIRequests = 1 << 40
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ln, err := new(net.ListenConfig).Listen(context.Background(), "tcp", "127.0.0.1:0")
 	if err != nil {
 		return target{}, nil, err
 	}
@@ -125,7 +125,7 @@ func inProcess() (target, func(), error) {
 		return target{}, nil, err
 	}
 	srv := &http.Server{Handler: org, ReadHeaderTimeout: 10 * time.Second}
-	go srv.Serve(ln)
+	go func() { _ = srv.Serve(ln) }() // ends with ErrServerClosed at stop
 	return target{base: base, clientID: id, key: pair.Key, username: emulator.UserIntegration, adminToken: org.AdminToken()},
 		func() { srv.Close() }, nil
 }

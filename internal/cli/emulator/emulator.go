@@ -128,7 +128,7 @@ func run(ctx context.Context, opts *Options) error {
 		}
 	}
 
-	ln, err := net.Listen("tcp", opts.Addr)
+	ln, err := new(net.ListenConfig).Listen(ctx, "tcp", opts.Addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w (is another emulator running? use --addr 127.0.0.1:0 for a free port)", opts.Addr, err)
 	}
@@ -213,7 +213,8 @@ func printBanner(opts *Options, info Info, defaultOrg bool) {
 // shellQuote quotes a path for a POSIX shell when it needs quoting.
 func shellQuote(s string) string {
 	for _, c := range s {
-		if !(c == '/' || c == '.' || c == '-' || c == '_' || c == ':' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z') {
+		safe := c == '/' || c == '.' || c == '-' || c == '_' || c == ':' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
+		if !safe {
 			return strconv.Quote(s)
 		}
 	}

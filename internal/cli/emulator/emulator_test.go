@@ -64,7 +64,7 @@ func login(t *testing.T, client *http.Client, info Info, username string) (int, 
 	if err != nil {
 		t.Fatal(err)
 	}
-	req, _ := http.NewRequestWithContext(t.Context(), "POST", info.TokenURL, strings.NewReader(url.Values{
+	req, _ := http.NewRequestWithContext(t.Context(), http.MethodPost, info.TokenURL, strings.NewReader(url.Values{
 		"grant_type": {"urn:ietf:params:oauth:grant-type:jwt-bearer"}, "assertion": {a}}.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	resp, err := client.Do(req)
