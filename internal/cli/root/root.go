@@ -14,7 +14,12 @@ import (
 	"github.com/sfbridge/sfbridge/internal/cli/exitcode"
 	"github.com/sfbridge/sfbridge/internal/cli/factory"
 	"github.com/sfbridge/sfbridge/internal/cli/help"
+	"github.com/sfbridge/sfbridge/internal/cli/login"
+	"github.com/sfbridge/sfbridge/internal/cli/logout"
+	"github.com/sfbridge/sfbridge/internal/cli/org"
+	"github.com/sfbridge/sfbridge/internal/cli/token"
 	"github.com/sfbridge/sfbridge/internal/cli/version"
+	"github.com/sfbridge/sfbridge/internal/cli/whoami"
 	"github.com/sfbridge/sfbridge/internal/iostreams"
 )
 
@@ -43,12 +48,17 @@ for development and tests.`,
 	cmd.SetVersionTemplate("{{.Version}}\n")
 	cmd.PersistentFlags().BoolVar(&debug, "debug", false, "Log debug output to stderr (never secrets)")
 	cmd.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
-		return exitcode.With(exitcode.Usage, fmt.Errorf("%w\nRun '%s --help' for usage.", err, c.CommandPath()))
+		return exitcode.With(exitcode.Usage, fmt.Errorf("%w (see '%s --help')", err, c.CommandPath()))
 	})
 	cmd.CompletionOptions.HiddenDefaultCmd = true
 
 	cmd.AddCommand(
 		version.NewCmd(f),
+		login.NewCmd(f),
+		token.NewCmd(f),
+		whoami.NewCmd(f),
+		logout.NewCmd(f),
+		org.NewCmd(f),
 		clemulator.NewCmd(f),
 		help.NewEnvironmentTopic(f),
 		help.NewExitCodesTopic(f),
@@ -62,7 +72,7 @@ func wrapArgs(cmd *cobra.Command) {
 	if v := cmd.Args; v != nil {
 		cmd.Args = func(c *cobra.Command, args []string) error {
 			if err := v(c, args); err != nil {
-				return exitcode.With(exitcode.Usage, fmt.Errorf("%w\nRun '%s --help' for usage.", err, c.CommandPath()))
+				return exitcode.With(exitcode.Usage, fmt.Errorf("%w (see '%s --help')", err, c.CommandPath()))
 			}
 			return nil
 		}

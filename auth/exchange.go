@@ -1,0 +1,206 @@
+package auth
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// maxTokenBody caps how much of a token response is read.
+const maxTokenBody = 1 << 20
+
+const grantType = "urn:ietf:params:oauth:grant-type:jwt-bearer"
+
+// exchange signs an assertion for ep and trades it for a session, retrying
+// network errors and 5xx answers with jittered backoff.
+func (s *TokenSource) exchange(ctx context.Context, ep Endpoint) (*Token, error) {
+	var err error
+	for attempt := 1; ; attempt++ {
+		var tok *Token
+		var retry bool
+		tok, retry, err = s.exchangeOnce(ctx, ep)
+		if err == nil {
+			return tok, nil
+		}
+		if !retry || attempt >= s.cfg.MaxAttempts {
+			return nil, err
+		}
+		d := backoff(s.cfg.RetryDelay, attempt)
+		s.cfg.Logger.DebugContext(ctx, "auth: token request failed, retrying", "endpoint", ep.String(), "attempt", attempt, "delay", d, "err", err)
+		t := time.NewTimer(d)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil, errors.Join(ctx.Err(), err)
+		case <-t.C:
+		}
+	}
+}
+
+// backoff is the delay before try attempt+1: base·2^(attempt-1), with full
+// jitter over its upper half.
+func backoff(base time.Duration, attempt int) time.Duration {
+	d := base << (attempt - 1)
+	return d/2 + rand.N(d/2+1)
+}
+
+// exchangeOnce makes one token request. retry says whether the failure is
+// transient (network error or 5xx).
+func (s *TokenSource) exchangeOnce(ctx context.Context, ep Endpoint) (tok *Token, retry bool, err error) {
+	assertion, err := SignAssertion(s.cfg.PrivateKey, s.cfg.ConsumerKey, s.cfg.Username, ep.Audience, s.cfg.Now())
+	if err != nil {
+		return nil, false, fmt.Errorf("auth: signing the assertion: %w", err)
+	}
+	form := url.Values{"grant_type": {grantType}, "assertion": {assertion}}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, ep.TokenURL(), strings.NewReader(form.Encode()))
+	if err != nil {
+		return nil, false, fmt.Errorf("auth: token request: %w", err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Accept", "application/json")
+	sent := s.cfg.Now()
+	resp, err := s.cfg.HTTPClient.Do(req)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, false, ctx.Err()
+		}
+		return nil, true, &NetworkError{URL: ep.TokenURL(), Err: unwrapURLError(err)}
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxTokenBody))
+	if err != nil {
+		return nil, true, &NetworkError{URL: ep.TokenURL(), Err: err}
+	}
+	skew, skewKnown := measureSkew(resp.Header.Get("Date"), sent, s.cfg.Now())
+	if skewKnown {
+		s.skew.Store(int64(skew))
+		s.skewKnown.Store(true)
+	}
+	s.cfg.Logger.DebugContext(ctx, "auth: token response", "endpoint", ep.String(), "status", resp.StatusCode)
+	if resp.StatusCode == http.StatusOK {
+		tok, err := ParseTokenResponse(body)
+		if err == nil {
+			return tok, false, nil
+		}
+		e := s.newError(resp.StatusCode, body, ep, skew, skewKnown)
+		e.Diagnosis = Diagnosis{ProblemUnexpected,
+			"the token response could not be read (" + err.Error() + "): a proxy, captive portal or a wrong login URL answered",
+			"check the login URL and HTTPS_PROXY/NO_PROXY; the raw body is kept in the error"}
+		return nil, false, e
+	}
+	e := s.newError(resp.StatusCode, body, ep, skew, skewKnown)
+	return nil, resp.StatusCode >= 500, e
+}
+
+func (s *TokenSource) newError(status int, body []byte, ep Endpoint, skew time.Duration, skewKnown bool) *Error {
+	var r struct {
+		Error       string `json:"error"`
+		Description string `json:"error_description"`
+	}
+	_ = json.Unmarshal(body, &r) // a non-JSON body leaves Code empty
+	kept := body
+	if len(kept) > maxErrorBody {
+		kept = kept[:maxErrorBody]
+	}
+	return &Error{
+		StatusCode:     status,
+		Code:           r.Error,
+		Description:    r.Description,
+		Body:           append([]byte(nil), kept...),
+		Username:       s.cfg.Username,
+		Endpoint:       ep,
+		ClockSkew:      skew,
+		ClockSkewKnown: skewKnown,
+		Diagnosis:      diagnose(status, r.Error, r.Description, skew, skewKnown),
+	}
+}
+
+// unwrapURLError drops the *url.Error layer, whose message repeats the URL.
+func unwrapURLError(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err
+	}
+	return err
+}
+
+// measureSkew returns Salesforce's clock minus ours from a Date header,
+// taking our time as the midpoint of the request.
+func measureSkew(date string, sent, received time.Time) (time.Duration, bool) {
+	if date == "" {
+		return 0, false
+	}
+	t, err := http.ParseTime(date)
+	if err != nil {
+		return 0, false
+	}
+	mid := sent.Add(received.Sub(sent) / 2)
+	// Date has whole seconds: Salesforce's time lies in [t, t+1s).
+	return t.Add(time.Second / 2).Sub(mid), true
+}
+
+// ParseTokenResponse reads a successful token response. Unknown fields are
+// ignored; access_token, instance_url and id are required, and the org and
+// user ids are parsed from id.
+func ParseTokenResponse(body []byte) (*Token, error) {
+	var r struct {
+		AccessToken string          `json:"access_token"`
+		InstanceURL string          `json:"instance_url"`
+		ID          string          `json:"id"`
+		Scope       string          `json:"scope"`
+		TokenType   string          `json:"token_type"`
+		Signature   string          `json:"signature"`
+		IssuedAt    json.RawMessage `json:"issued_at"`
+	}
+	if err := json.Unmarshal(body, &r); err != nil {
+		return nil, fmt.Errorf("not a JSON token response: %w", err)
+	}
+	if r.AccessToken == "" {
+		return nil, errors.New("token response has no access_token")
+	}
+	u, err := url.Parse(r.InstanceURL)
+	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
+		return nil, fmt.Errorf("token response has no usable instance_url (%q)", r.InstanceURL)
+	}
+	org, user, err := ParseIdentityURL(r.ID)
+	if err != nil {
+		return nil, err
+	}
+	issued, err := parseIssuedAt(r.IssuedAt)
+	if err != nil {
+		return nil, err
+	}
+	return &Token{
+		AccessToken: r.AccessToken,
+		InstanceURL: strings.TrimRight(r.InstanceURL, "/"),
+		IdentityURL: r.ID,
+		OrgID:       org,
+		UserID:      user,
+		Scope:       r.Scope,
+		TokenType:   r.TokenType,
+		Signature:   r.Signature,
+		IssuedAt:    issued,
+	}, nil
+}
+
+// parseIssuedAt accepts issued_at as milliseconds since the epoch, in a
+// string (the classic form) or a number (JWT-format tokens).
+func parseIssuedAt(raw json.RawMessage) (time.Time, error) {
+	s := strings.Trim(string(raw), `"`)
+	if s == "" || s == "null" {
+		return time.Time{}, nil
+	}
+	ms, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || ms < 0 {
+		return time.Time{}, fmt.Errorf("token response has an unreadable issued_at %s", raw)
+	}
+	return time.UnixMilli(ms).UTC(), nil
+}

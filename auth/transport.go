@@ -1,0 +1,147 @@
+package auth
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"strings"
+)
+
+// maxSessionErrorBody caps how much of a 401 body Transport reads to look
+// for INVALID_SESSION_ID; the caller still receives the whole body.
+const maxSessionErrorBody = 64 << 10
+
+// Transport is an [http.RoundTripper] that authenticates requests with the
+// session from Source.
+//
+// It sets "Authorization: Bearer <access token>" on a clone of each request.
+// When Salesforce answers 401 with errorCode INVALID_SESSION_ID, Transport
+// invalidates the session it used and, if the request has no body or its body
+// can be obtained again through req.GetBody, obtains a new session and sends
+// the request once more. Otherwise the 401 response is returned to the
+// caller, its body intact. Requests built with [http.NewRequestWithContext]
+// over a bytes.Reader, bytes.Buffer or strings.Reader have GetBody set.
+//
+// A 401 whose message says the session is not valid for the REST API is not
+// treated as expiry: a new session would be refused the same way.
+type Transport struct {
+	// Source provides the session. Required.
+	Source Source
+	// Base sends the requests; nil means [http.DefaultTransport].
+	Base http.RoundTripper
+}
+
+// RoundTrip implements [http.RoundTripper].
+func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if t.Source == nil {
+		closeRequestBody(req)
+		return nil, errNoSource
+	}
+	ctx := req.Context()
+	tok, err := t.Source.Token(ctx)
+	if err != nil {
+		closeRequestBody(req)
+		return nil, err
+	}
+	canReplay := req.Body == nil || req.Body == http.NoBody || req.GetBody != nil
+	resp, err := t.base().RoundTrip(withBearer(req, tok, req.Body))
+	if err != nil || resp.StatusCode != http.StatusUnauthorized {
+		return resp, err
+	}
+	if !sessionExpired(resp) {
+		return resp, nil
+	}
+	t.Source.Invalidate(tok)
+	if !canReplay {
+		return resp, nil
+	}
+	body := req.Body
+	if req.GetBody != nil && req.Body != nil && req.Body != http.NoBody {
+		if body, err = req.GetBody(); err != nil {
+			return resp, nil
+		}
+	}
+	fresh, err := t.Source.Token(ctx)
+	if err != nil {
+		closeBody(body)
+		resp.Body.Close()
+		return nil, err
+	}
+	resp.Body.Close()
+	return t.base().RoundTrip(withBearer(req, fresh, body))
+}
+
+func (t *Transport) base() http.RoundTripper {
+	if t.Base != nil {
+		return t.Base
+	}
+	return http.DefaultTransport
+}
+
+// withBearer returns a shallow clone of req with its own header map, the
+// bearer header set and body as its body.
+func withBearer(req *http.Request, tok *Token, body io.ReadCloser) *http.Request {
+	r := req.Clone(req.Context())
+	r.Body = body
+	r.Header.Set("Authorization", "Bearer "+tok.AccessToken)
+	return r
+}
+
+// sessionExpired reports whether a 401 response says INVALID_SESSION_ID.
+// It reads at most maxSessionErrorBody bytes and puts them back in front of
+// the rest of the body.
+func sessionExpired(resp *http.Response) bool {
+	if resp.Body == nil {
+		return false
+	}
+	head, err := io.ReadAll(io.LimitReader(resp.Body, maxSessionErrorBody))
+	resp.Body = struct {
+		io.Reader
+		io.Closer
+	}{io.MultiReader(bytes.NewReader(head), resp.Body), resp.Body}
+	if err != nil {
+		return false
+	}
+	return IsSessionExpired(head)
+}
+
+// IsSessionExpired reports whether a Salesforce REST error body (a JSON
+// array of {"message","errorCode"}) names INVALID_SESSION_ID, excluding the
+// variant "This session is not valid for use with the REST API", which a new
+// session does not cure.
+func IsSessionExpired(body []byte) bool {
+	var errs []struct {
+		Message   string `json:"message"`
+		ErrorCode string `json:"errorCode"`
+	}
+	if err := json.Unmarshal(body, &errs); err != nil {
+		// Some proxies and older endpoints wrap the error in an object.
+		var one struct {
+			Message   string `json:"message"`
+			ErrorCode string `json:"errorCode"`
+		}
+		if err := json.Unmarshal(body, &one); err != nil {
+			return false
+		}
+		errs = append(errs, one)
+	}
+	for _, e := range errs {
+		if e.ErrorCode == "INVALID_SESSION_ID" && !strings.Contains(strings.ToLower(e.Message), "not valid for use with the rest api") {
+			return true
+		}
+	}
+	return false
+}
+
+func closeRequestBody(req *http.Request) { closeBody(req.Body) }
+
+func closeBody(b io.ReadCloser) {
+	if b != nil && b != http.NoBody {
+		b.Close()
+	}
+}
+
+// errNoSource is returned when a Transport has no Source.
+var errNoSource = errors.New("auth: Transport.Source is nil")

@@ -1,0 +1,239 @@
+package auth
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+)
+
+const expiredBody = `[{"message":"Session expired or invalid","errorCode":"INVALID_SESSION_ID"}]`
+
+// sessionServer accepts only the bearer token in valid and echoes the body.
+type sessionServer struct {
+	valid atomic.Pointer[string]
+	calls atomic.Int64
+}
+
+func (s *sessionServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.calls.Add(1)
+	if r.Header.Get("Authorization") != "Bearer "+*s.valid.Load() {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusUnauthorized)
+		io.WriteString(w, expiredBody)
+		return
+	}
+	b, _ := io.ReadAll(r.Body)
+	w.Write(append([]byte("ok:"), b...))
+}
+
+func newSessionServer(t *testing.T, valid string) (*sessionServer, *httptest.Server) {
+	s := &sessionServer{}
+	s.valid.Store(&valid)
+	srv := httptest.NewServer(s)
+	t.Cleanup(srv.Close)
+	return s, srv
+}
+
+func TestTransportAddsBearer(t *testing.T) {
+	var got string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got = r.Header.Get("Authorization")
+	}))
+	defer srv.Close()
+	src := NewCachedSource(func(context.Context) (*Token, error) { return &Token{AccessToken: "abc"}, nil })
+	c := &http.Client{Transport: &Transport{Source: src}}
+	req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, srv.URL, nil)
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if got != "Bearer abc" {
+		t.Fatalf("Authorization = %q", got)
+	}
+	if req.Header.Get("Authorization") != "" {
+		t.Fatal("Transport modified the caller's request")
+	}
+}
+
+func TestTransportReplaysOnceWithBody(t *testing.T) {
+	ss, srv := newSessionServer(t, "tok-2")
+	var mints atomic.Int64
+	src := NewCachedSource(counterMint(&mints, 0))
+	c := &http.Client{Transport: &Transport{Source: src}}
+	req, _ := http.NewRequestWithContext(t.Context(), http.MethodPost, srv.URL, strings.NewReader("payload"))
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || string(b) != "ok:payload" {
+		t.Fatalf("got %d %q", resp.StatusCode, b)
+	}
+	if mints.Load() != 2 || ss.calls.Load() != 2 {
+		t.Fatalf("mints = %d, calls = %d; want 2, 2", mints.Load(), ss.calls.Load())
+	}
+}
+
+func TestTransportReplaysOnlyOnce(t *testing.T) {
+	ss, srv := newSessionServer(t, "never")
+	var mints atomic.Int64
+	c := &http.Client{Transport: &Transport{Source: NewCachedSource(counterMint(&mints, 0))}}
+	req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, srv.URL, nil)
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized || string(b) != expiredBody {
+		t.Fatalf("got %d %q", resp.StatusCode, b)
+	}
+	if ss.calls.Load() != 2 || mints.Load() != 2 {
+		t.Fatalf("calls = %d, mints = %d; want 2, 2", ss.calls.Load(), mints.Load())
+	}
+}
+
+func TestTransportNonReplayableBodyReturns401(t *testing.T) {
+	ss, srv := newSessionServer(t, "tok-2")
+	var mints atomic.Int64
+	src := NewCachedSource(counterMint(&mints, 0))
+	c := &http.Client{Transport: &Transport{Source: src}}
+	body := io.NopCloser(io.MultiReader(strings.NewReader("stream"))) // no GetBody
+	req, _ := http.NewRequestWithContext(t.Context(), http.MethodPost, srv.URL, body)
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized || string(b) != expiredBody {
+		t.Fatalf("got %d %q, want the 401 with its body", resp.StatusCode, b)
+	}
+	if ss.calls.Load() != 1 {
+		t.Fatalf("calls = %d, want 1", ss.calls.Load())
+	}
+	// The session was still invalidated: the next call mints tok-2 and works.
+	req2, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, srv.URL, nil)
+	resp2, err := c.Do(req2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp2.Body.Close()
+	if resp2.StatusCode != http.StatusOK || mints.Load() != 2 {
+		t.Fatalf("next call: %d, mints %d", resp2.StatusCode, mints.Load())
+	}
+}
+
+func TestTransportOther401NotReplayed(t *testing.T) {
+	for _, body := range []string{
+		`[{"message":"This session is not valid for use with the REST API","errorCode":"INVALID_SESSION_ID"}]`,
+		`[{"message":"nope","errorCode":"INSUFFICIENT_ACCESS"}]`,
+		`<html>proxy says no</html>`,
+		``,
+	} {
+		var calls atomic.Int64
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			calls.Add(1)
+			w.WriteHeader(http.StatusUnauthorized)
+			io.WriteString(w, body)
+		}))
+		var mints atomic.Int64
+		c := &http.Client{Transport: &Transport{Source: NewCachedSource(counterMint(&mints, 0))}}
+		req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, srv.URL, nil)
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		srv.Close()
+		if string(b) != body || calls.Load() != 1 || mints.Load() != 1 {
+			t.Errorf("body %q: got %q, calls %d, mints %d", body, b, calls.Load(), mints.Load())
+		}
+	}
+}
+
+func TestTransportLargeBodyIntact(t *testing.T) {
+	big := bytes.Repeat([]byte("x"), 3*maxSessionErrorBody)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusUnauthorized)
+		w.Write(big)
+	}))
+	defer srv.Close()
+	c := &http.Client{Transport: &Transport{Source: NewCachedSource(func(context.Context) (*Token, error) { return &Token{AccessToken: "a"}, nil })}}
+	req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, srv.URL, nil)
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !bytes.Equal(b, big) {
+		t.Fatalf("body length %d, want %d", len(b), len(big))
+	}
+}
+
+func TestTransportSourceError(t *testing.T) {
+	boom := errors.New("refused")
+	c := &http.Client{Transport: &Transport{Source: NewCachedSource(func(context.Context) (*Token, error) { return nil, boom })}}
+	req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, "http://127.0.0.1:1", nil)
+	_, err := c.Do(req)
+	if !errors.Is(err, boom) {
+		t.Fatalf("err = %v, want it to wrap the source's error", err)
+	}
+	if _, err := (&Transport{}).RoundTrip(req); !errors.Is(err, errNoSource) {
+		t.Fatalf("nil Source: err = %v", err)
+	}
+}
+
+// TestTransportConcurrentExpiry: 1,000 concurrent calls while the session
+// has expired cause exactly one token request and no failed call.
+func TestTransportConcurrentExpiry(t *testing.T) {
+	runConcurrentExpiry(t, 1000)
+}
+
+func runConcurrentExpiry(tb testing.TB, n int) {
+	ss := &sessionServer{}
+	fresh := "tok-2"
+	ss.valid.Store(&fresh)
+	srv := httptest.NewServer(ss)
+	defer srv.Close()
+	var mints atomic.Int64
+	src := NewCachedSource(counterMint(&mints, 0))
+	src.Set(&Token{AccessToken: "tok-1"}) // the expired session
+	mints.Store(1)
+	base := srv.Client().Transport.(*http.Transport).Clone()
+	base.MaxIdleConnsPerHost = 64
+	defer base.CloseIdleConnections()
+	c := &http.Client{Transport: &Transport{Source: src, Base: base}}
+	var wg sync.WaitGroup
+	var failed atomic.Int64
+	for range n {
+		wg.Go(func() {
+			req, _ := http.NewRequestWithContext(context.Background(), http.MethodPost, srv.URL, strings.NewReader("p"))
+			resp, err := c.Do(req)
+			if err != nil {
+				failed.Add(1)
+				return
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				failed.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	if got := mints.Load() - 1; got != 1 || failed.Load() != 0 {
+		tb.Fatalf("token requests = %d, failed calls = %d; want 1, 0", got, failed.Load())
+	}
+}

@@ -1,0 +1,181 @@
+// Package login implements `sfbridge login`: it logs in to an org with the
+// JWT bearer flow to prove the connection, and stores a profile (the key's
+// path, never the key) and the encrypted session for later commands.
+package login
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/sfbridge/sfbridge/auth"
+	"github.com/sfbridge/sfbridge/internal/cli/exitcode"
+	"github.com/sfbridge/sfbridge/internal/cli/factory"
+	"github.com/sfbridge/sfbridge/internal/iostreams"
+	"github.com/sfbridge/sfbridge/internal/output"
+	"github.com/sfbridge/sfbridge/internal/profile"
+)
+
+// Options holds the flags of `sfbridge login`.
+type Options struct {
+	IO     *iostreams.IOStreams
+	Env    profile.Env
+	Output output.Flags
+
+	ClientID             string
+	KeyFile              string
+	Username             string
+	InstanceURL          string
+	Audience             string
+	Alias                string
+	SetDefault           bool
+	KeystoreAlias        string
+	KeystorePasswordFile string
+}
+
+// NewCmd returns the login command.
+func NewCmd(f *factory.Factory) *cobra.Command {
+	opts := &Options{IO: f.IOStreams}
+	cmd := &cobra.Command{
+		Use:   "login --client-id ID --jwt-key-file FILE --username USER [flags]",
+		Short: "Log in to an org with the JWT bearer flow and remember it",
+		Long: `Log in to a Salesforce org with the OAuth 2.0 JWT bearer flow, as
+` + "`sf org login jwt`" + ` does, to prove that the app, the user and the key fit together.
+
+On success sfbridge stores a profile in its configuration directory (the path
+of the key file, never the key) and the session, encrypted with a key derived
+from the signing key, so later commands reuse it until Salesforce refuses it.
+
+--jwt-key-file accepts PEM (PKCS#1 or PKCS#8, plain or encrypted), DER, a Java
+keystore (JKS) or PKCS#12; give the password of an encrypted key or keystore
+with --keystore-password-file and the entry with --keystore-alias.
+
+Without --audience, sfbridge tries the usual login URL/audience pairs (My
+Domain, sandbox, production) and remembers the one that works; it stops at
+once when Salesforce refuses for a reason other than the audience.`,
+		Example: `  sfbridge login --client-id 3MVG9... --jwt-key-file server.key \
+    --username integration@acme.com --instance-url https://acme.my.salesforce.com --alias acme --set-default`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			for _, req := range []struct{ flag, val string }{
+				{"--client-id", opts.ClientID}, {"--jwt-key-file", opts.KeyFile}, {"--username", opts.Username},
+			} {
+				if req.val == "" {
+					return exitcode.UsageErrorf("%s is required (see '%s --help')", req.flag, cmd.CommandPath())
+				}
+			}
+			dir, err := f.ConfigDir()
+			if err != nil {
+				return err
+			}
+			opts.Env = profile.Env{Dir: dir, Now: f.Now, Logger: f.Logger()}
+			return run(cmd.Context(), opts)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVarP(&opts.ClientID, "client-id", "i", "", "Consumer key of the Connected App or External Client App (required)")
+	fl.StringVarP(&opts.KeyFile, "jwt-key-file", "f", "", "Private key or keystore whose certificate is uploaded to the app (required)")
+	fl.StringVarP(&opts.Username, "username", "o", "", "Username of the integration user (required)")
+	fl.StringVarP(&opts.InstanceURL, "instance-url", "r", "", "Login URL: My Domain, sandbox or site URL (default https://login.salesforce.com)")
+	fl.StringVar(&opts.Audience, "audience", "", "Audience (aud) of the assertion; empty tries the usual ones")
+	fl.StringVarP(&opts.Alias, "alias", "a", "", "Alias for the org profile")
+	fl.BoolVarP(&opts.SetDefault, "set-default", "s", false, "Make this org the default of -o/--target-org")
+	fl.StringVar(&opts.KeystoreAlias, "keystore-alias", "", "Entry of a JKS or PKCS#12 keystore (default: its only key)")
+	fl.StringVar(&opts.KeystorePasswordFile, "keystore-password-file", "", "File holding the password of the keystore or encrypted key")
+	output.AddJSONFlag(fl, &opts.Output)
+	return cmd
+}
+
+// Result is what login prints with --json.
+type Result struct {
+	Username    string `json:"username"`
+	Alias       string `json:"alias,omitempty"`
+	OrgID       string `json:"org_id"`
+	UserID      string `json:"user_id"`
+	InstanceURL string `json:"instance_url"`
+	LoginURL    string `json:"login_url"`
+	Audience    string `json:"audience"`
+	Default     bool   `json:"default"`
+}
+
+func run(ctx context.Context, opts *Options) error {
+	keyFile, err := filepath.Abs(opts.KeyFile)
+	if err != nil {
+		return err
+	}
+	passFile := opts.KeystorePasswordFile
+	if passFile != "" {
+		if passFile, err = filepath.Abs(passFile); err != nil {
+			return err
+		}
+	}
+	spec := profile.KeySpec{File: keyFile, Alias: opts.KeystoreAlias, PasswordFile: passFile}
+	key, err := spec.Load()
+	if err != nil {
+		return err
+	}
+	src, err := auth.NewTokenSource(auth.Config{
+		ConsumerKey: opts.ClientID,
+		Username:    opts.Username,
+		PrivateKey:  key,
+		LoginURL:    opts.InstanceURL,
+		Audience:    opts.Audience,
+		HTTPClient:  opts.Env.HTTPClient,
+		Now:         opts.Env.Now,
+		Logger:      opts.Env.Logger,
+	})
+	if err != nil {
+		return exitcode.With(exitcode.Usage, err)
+	}
+	tok, err := src.Login(ctx)
+	if err != nil {
+		return err // *auth.Error exits 3, *auth.NetworkError exits 4
+	}
+	ep, _ := src.Endpoint()
+	p := &profile.Profile{
+		Alias: opts.Alias, Username: opts.Username, ClientID: opts.ClientID,
+		KeyFile: keyFile, KeystoreAlias: opts.KeystoreAlias, KeystorePasswordFile: passFile,
+		LoginURL: ep.LoginURL, Audience: ep.Audience,
+		InstanceURL: tok.InstanceURL, OrgID: tok.OrgID, UserID: tok.UserID,
+	}
+	store := profile.Store{Dir: opts.Env.Dir}
+	if err := store.Save(p, opts.SetDefault); err != nil {
+		return fmt.Errorf("saving the org profile: %w", err)
+	}
+	cache, err := profile.NewTokenCache(opts.Env.Dir, p, key)
+	if err != nil {
+		return err
+	}
+	if err := cache.Save(tok); err != nil {
+		return fmt.Errorf("saving the session: %w", err)
+	}
+	_, def, err := store.List()
+	if err != nil {
+		return err
+	}
+	res := Result{
+		Username: p.Username, Alias: p.Alias, OrgID: tok.OrgID, UserID: tok.UserID,
+		InstanceURL: tok.InstanceURL, LoginURL: ep.LoginURL, Audience: ep.Audience, Default: def == p.Username,
+	}
+	if opts.Output.JSON {
+		return output.WriteJSON(opts.IO.Out, res)
+	}
+	cs := opts.IO.Colors()
+	fmt.Fprintf(opts.IO.Out, "%s Logged in to org %s as %s\n", cs.Green("✓"), res.OrgID, res.Username)
+	tw := tabwriter.NewWriter(opts.IO.Out, 0, 4, 2, ' ', 0)
+	fmt.Fprintf(tw, "Org ID:\t%s\n", res.OrgID)
+	fmt.Fprintf(tw, "User ID:\t%s\n", res.UserID)
+	fmt.Fprintf(tw, "Username:\t%s\n", res.Username)
+	fmt.Fprintf(tw, "Instance URL:\t%s\n", res.InstanceURL)
+	fmt.Fprintf(tw, "Login URL:\t%s (audience %s)\n", res.LoginURL, res.Audience)
+	if res.Alias != "" {
+		fmt.Fprintf(tw, "Alias:\t%s\n", res.Alias)
+	}
+	if res.Default {
+		fmt.Fprintf(tw, "Default:\tyes\n")
+	}
+	return tw.Flush()
+}

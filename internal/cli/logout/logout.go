@@ -1,0 +1,98 @@
+// Package logout implements `sfbridge logout`: it revokes an org profile's
+// cached session, clears the token cache and, with --forget, drops the
+// profile.
+package logout
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/sfbridge/sfbridge/auth"
+	"github.com/sfbridge/sfbridge/internal/cli/factory"
+	"github.com/sfbridge/sfbridge/internal/iostreams"
+	"github.com/sfbridge/sfbridge/internal/profile"
+)
+
+// Options holds the flags of `sfbridge logout`.
+type Options struct {
+	IO        *iostreams.IOStreams
+	Env       profile.Env
+	TargetOrg string
+	Forget    bool
+}
+
+// NewCmd returns the logout command.
+func NewCmd(f *factory.Factory) *cobra.Command {
+	opts := &Options{IO: f.IOStreams}
+	cmd := &cobra.Command{
+		Use:   "logout [-o ORG] [--forget]",
+		Short: "Revoke an org's session and clear its token cache",
+		Long: `Revoke the cached session of an org at Salesforce and delete the token cache.
+With --forget the org profile is removed too; otherwise the next command logs
+in again with the stored key path.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			dir, err := f.ConfigDir()
+			if err != nil {
+				return err
+			}
+			opts.Env = profile.Env{Dir: dir, Now: f.Now, Logger: f.Logger()}
+			return run(cmd.Context(), opts)
+		},
+	}
+	cmd.Flags().StringVarP(&opts.TargetOrg, "target-org", "o", "", "Alias or username of the org (default: the default org)")
+	cmd.Flags().BoolVar(&opts.Forget, "forget", false, "Also remove the org profile")
+	return cmd
+}
+
+func run(ctx context.Context, opts *Options) error {
+	store := profile.Store{Dir: opts.Env.Dir}
+	p, err := store.Find(opts.TargetOrg)
+	if err != nil {
+		return err
+	}
+	revoked := false
+	s, openErr := profile.Open(opts.Env, p)
+	if openErr == nil {
+		if tok := s.Source.Cached(); tok != nil {
+			if err := auth.Revoke(ctx, opts.Env.HTTPClient, tok); err != nil {
+				var apiErr *auth.APIError
+				if !errors.As(err, &apiErr) {
+					return fmt.Errorf("the session was not revoked and the cache is kept: %w", err)
+				}
+				// 400 invalid_token: the session had already ended.
+				fmt.Fprintf(opts.IO.ErrOut, "warning: Salesforce did not revoke the session (%d); it has probably ended already\n", apiErr.StatusCode)
+			} else {
+				revoked = true
+			}
+		}
+		if err := s.Cache.Clear(); err != nil {
+			return err
+		}
+	} else {
+		// Without the key the cache can be neither read nor revoked.
+		fmt.Fprintf(opts.IO.ErrOut, "warning: cannot open the key (%v); the session was not revoked\n", openErr)
+		if err := profile.ClearCache(opts.Env.Dir, p); err != nil {
+			return err
+		}
+	}
+	if opts.Forget {
+		if err := store.Remove(p.Username); err != nil {
+			return err
+		}
+	}
+	switch {
+	case revoked && opts.Forget:
+		fmt.Fprintf(opts.IO.Out, "Logged out of %s: session revoked, profile removed\n", p.Name())
+	case revoked:
+		fmt.Fprintf(opts.IO.Out, "Logged out of %s: session revoked\n", p.Name())
+	case opts.Forget:
+		fmt.Fprintf(opts.IO.Out, "Logged out of %s: profile removed\n", p.Name())
+	default:
+		fmt.Fprintf(opts.IO.Out, "Logged out of %s: no session was cached\n", p.Name())
+	}
+	return nil
+}

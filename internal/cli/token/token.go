@@ -1,0 +1,80 @@
+// Package token implements `sfbridge token`: it prints the access token and
+// instance URL of an org profile, for curl and scripts, reusing the cached
+// session so that no login is spent when one is still held.
+package token
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/sfbridge/sfbridge/internal/cli/factory"
+	"github.com/sfbridge/sfbridge/internal/iostreams"
+	"github.com/sfbridge/sfbridge/internal/output"
+	"github.com/sfbridge/sfbridge/internal/profile"
+)
+
+// Options holds the flags of `sfbridge token`.
+type Options struct {
+	IO        *iostreams.IOStreams
+	Env       profile.Env
+	Output    output.Flags
+	TargetOrg string
+}
+
+// NewCmd returns the token command.
+func NewCmd(f *factory.Factory) *cobra.Command {
+	opts := &Options{IO: f.IOStreams}
+	cmd := &cobra.Command{
+		Use:   "token [-o ORG] [--json]",
+		Short: "Print the access token and instance URL of an org",
+		Long: `Print the access token and instance URL of a logged-in org, for curl and
+scripts. The session cached by the last command is reused; sfbridge logs in
+again only when there is none. The token is a secret: do not log it.`,
+		Example: `  curl -H "Authorization: Bearer $(sfbridge token --json | jq -r .access_token)" \
+    "$(sfbridge token --json | jq -r .instance_url)/services/data/v62.0/limits"`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			dir, err := f.ConfigDir()
+			if err != nil {
+				return err
+			}
+			opts.Env = profile.Env{Dir: dir, Now: f.Now, Logger: f.Logger()}
+			return run(cmd.Context(), opts)
+		},
+	}
+	cmd.Flags().StringVarP(&opts.TargetOrg, "target-org", "o", "", "Alias or username of the org (default: the default org)")
+	output.AddJSONFlag(cmd.Flags(), &opts.Output)
+	return cmd
+}
+
+// Result is what token prints with --json.
+type Result struct {
+	AccessToken string `json:"access_token"`
+	InstanceURL string `json:"instance_url"`
+	Username    string `json:"username"`
+	OrgID       string `json:"org_id"`
+	Cached      bool   `json:"cached"`
+}
+
+func run(ctx context.Context, opts *Options) error {
+	s, err := profile.OpenTarget(opts.Env, opts.TargetOrg)
+	if err != nil {
+		return err
+	}
+	tok, err := s.Source.Token(ctx)
+	if err != nil {
+		return err
+	}
+	cached := s.FromCache()
+	if err := s.Persist(); err != nil {
+		return fmt.Errorf("saving the session: %w", err)
+	}
+	res := Result{AccessToken: tok.AccessToken, InstanceURL: tok.InstanceURL, Username: s.Profile.Username, OrgID: tok.OrgID, Cached: cached}
+	if opts.Output.JSON {
+		return output.WriteJSON(opts.IO.Out, res)
+	}
+	fmt.Fprintf(opts.IO.Out, "Access token: %s\nInstance URL: %s\n", res.AccessToken, res.InstanceURL)
+	return nil
+}

@@ -1,0 +1,124 @@
+// Package whoami implements `sfbridge whoami`: it shows the identity of an
+// org profile's user as Salesforce reports it (OpenID Connect userinfo).
+package whoami
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/sfbridge/sfbridge/auth"
+	"github.com/sfbridge/sfbridge/internal/cli/factory"
+	"github.com/sfbridge/sfbridge/internal/iostreams"
+	"github.com/sfbridge/sfbridge/internal/output"
+	"github.com/sfbridge/sfbridge/internal/profile"
+)
+
+// Options holds the flags of `sfbridge whoami`.
+type Options struct {
+	IO        *iostreams.IOStreams
+	Env       profile.Env
+	Output    output.Flags
+	TargetOrg string
+}
+
+// NewCmd returns the whoami command.
+func NewCmd(f *factory.Factory) *cobra.Command {
+	opts := &Options{IO: f.IOStreams}
+	cmd := &cobra.Command{
+		Use:   "whoami [-o ORG] [--json]",
+		Short: "Show the user and org a profile logs in as",
+		Long: `Show the user and org a profile logs in as, from Salesforce's userinfo
+endpoint. The cached session is reused; if Salesforce reports it expired,
+sfbridge logs in again once. The userinfo endpoint needs the app's openid
+(or id) scope; without it only what the session itself says is shown.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			dir, err := f.ConfigDir()
+			if err != nil {
+				return err
+			}
+			opts.Env = profile.Env{Dir: dir, Now: f.Now, Logger: f.Logger()}
+			return run(cmd.Context(), opts)
+		},
+	}
+	cmd.Flags().StringVarP(&opts.TargetOrg, "target-org", "o", "", "Alias or username of the org (default: the default org)")
+	output.AddJSONFlag(cmd.Flags(), &opts.Output)
+	return cmd
+}
+
+// Result is what whoami prints with --json.
+type Result struct {
+	Username    string `json:"username"`
+	Name        string `json:"name,omitempty"`
+	Email       string `json:"email,omitempty"`
+	UserID      string `json:"user_id"`
+	OrgID       string `json:"org_id"`
+	InstanceURL string `json:"instance_url"`
+	Alias       string `json:"alias,omitempty"`
+	UserType    string `json:"user_type,omitempty"`
+	Locale      string `json:"locale,omitempty"`
+	ZoneInfo    string `json:"zoneinfo,omitempty"`
+	// Source is "userinfo" or, when the endpoint is not available, "session".
+	Source string `json:"source"`
+}
+
+func run(ctx context.Context, opts *Options) error {
+	s, err := profile.OpenTarget(opts.Env, opts.TargetOrg)
+	if err != nil {
+		return err
+	}
+	tok, err := s.Source.Token(ctx)
+	if err != nil {
+		return err
+	}
+	ui, uiErr := auth.FetchUserInfo(ctx, s.Source.Client(opts.Env.HTTPClient), tok.InstanceURL)
+	if err := s.Persist(); err != nil {
+		return fmt.Errorf("saving the session: %w", err)
+	}
+	if cur := s.Source.Cached(); cur != nil {
+		tok = cur
+	}
+	res := Result{Username: s.Profile.Username, UserID: tok.UserID, OrgID: tok.OrgID, InstanceURL: tok.InstanceURL, Alias: s.Profile.Alias, Source: "session"}
+	var apiErr *auth.APIError
+	switch {
+	case uiErr == nil:
+		res.Source = "userinfo"
+		if ui.PreferredUsername != "" {
+			res.Username = ui.PreferredUsername
+		}
+		if ui.UserID != "" {
+			res.UserID = ui.UserID
+		}
+		if ui.OrganizationID != "" {
+			res.OrgID = ui.OrganizationID
+		}
+		res.Name, res.Email, res.UserType, res.Locale, res.ZoneInfo = ui.Name, ui.Email, ui.UserType, ui.Locale, ui.ZoneInfo
+	case errors.As(uiErr, &apiErr) && apiErr.StatusCode != http.StatusUnauthorized:
+		fmt.Fprintf(opts.IO.ErrOut, "warning: userinfo unavailable (%d); showing what the session says. Add the openid scope to the app for more.\n", apiErr.StatusCode)
+	default:
+		return uiErr
+	}
+	if opts.Output.JSON {
+		return output.WriteJSON(opts.IO.Out, res)
+	}
+	tw := tabwriter.NewWriter(opts.IO.Out, 0, 4, 2, ' ', 0)
+	fmt.Fprintf(tw, "Username:\t%s\n", res.Username)
+	if res.Name != "" {
+		fmt.Fprintf(tw, "Name:\t%s\n", res.Name)
+	}
+	if res.Email != "" {
+		fmt.Fprintf(tw, "Email:\t%s\n", res.Email)
+	}
+	fmt.Fprintf(tw, "User ID:\t%s\n", res.UserID)
+	fmt.Fprintf(tw, "Org ID:\t%s\n", res.OrgID)
+	fmt.Fprintf(tw, "Instance URL:\t%s\n", res.InstanceURL)
+	if res.Alias != "" {
+		fmt.Fprintf(tw, "Alias:\t%s\n", res.Alias)
+	}
+	return tw.Flush()
+}

@@ -1,0 +1,195 @@
+package keys
+
+import (
+	"bytes"
+	"crypto/x509"
+	"encoding/asn1"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	keystore "github.com/pavlo-v-chernykh/keystore-go/v4"
+	pkcs12 "software.sslmate.com/src/go-pkcs12"
+)
+
+// recoverAsCorrupt turns a panic inside a third-party keystore parser into a
+// "damaged input" error: a crafted file must never crash the caller.
+func recoverAsCorrupt(what string, err *error) {
+	if r := recover(); r != nil {
+		*err = &Error{Err: ErrTruncated, Found: "a " + what + " the parser could not read", Fix: "export the keystore again"}
+	}
+}
+
+func decodeJKS(data []byte, opts LoadOptions) (c *contents, err error) {
+	defer recoverAsCorrupt("JKS keystore", &err)
+	if len(opts.Passphrase) == 0 {
+		return nil, &Error{Err: ErrPassphraseRequired, Found: "a JKS keystore",
+			Fix: "supply the keystore password (the one entered when exporting it)"}
+	}
+	ks := keystore.New(keystore.WithOrderedAliases())
+	if err := ks.Load(bytes.NewReader(data), opts.Passphrase); err != nil {
+		if strings.Contains(err.Error(), "invalid digest") {
+			return nil, &Error{Err: ErrWrongPassphrase, Found: "a JKS keystore whose integrity check fails with this store password",
+				Fix: "supply the keystore password (the one entered when exporting it from Salesforce or keytool)"}
+		}
+		return nil, &Error{Err: ErrTruncated, Found: "a JKS keystore that does not parse", Cause: err,
+			Fix: "export or download the keystore again"}
+	}
+	c = &contents{format: "JKS keystore", encrypted: true, aliases: ks.Aliases()}
+	var keyAliases []string
+	for _, a := range c.aliases {
+		if ks.IsPrivateKeyEntry(a) {
+			keyAliases = append(keyAliases, a)
+		}
+	}
+	chosen, keyErr := chooseAlias(opts.Alias, keyAliases, c.aliases, "JKS keystore")
+	c.keyErr = keyErr
+	for _, a := range c.aliases {
+		if chosen != "" && a != chosen {
+			continue
+		}
+		var raw []keystore.Certificate
+		if ks.IsPrivateKeyEntry(a) {
+			raw, _ = ks.GetPrivateKeyEntryCertificateChain(a)
+		} else if e, err := ks.GetTrustedCertificateEntry(a); err == nil {
+			raw = []keystore.Certificate{e.Certificate}
+		}
+		for _, rc := range raw {
+			cert, err := x509.ParseCertificate(rc.Content)
+			if err != nil {
+				return nil, &Error{Err: ErrTruncated, Found: fmt.Sprintf("entry %q with a certificate that does not parse", a), Cause: err}
+			}
+			c.certs = append(c.certs, cert)
+		}
+	}
+	if chosen == "" {
+		return c, nil
+	}
+	c.alias = chosen
+	pw := opts.KeyPassword
+	if len(pw) == 0 {
+		pw = opts.Passphrase
+	}
+	entry, err := ks.GetPrivateKeyEntry(chosen, pw)
+	if err != nil {
+		c.keyErr = &Error{Err: ErrWrongPassphrase, Found: fmt.Sprintf("JKS entry %q, whose key password differs from the one given", chosen),
+			Fix: "supply the entry's key password (it is the store password unless it was set separately)"}
+		return c, nil
+	}
+	defer clear(entry.PrivateKey)
+	k, err := x509.ParsePKCS8PrivateKey(entry.PrivateKey)
+	if err != nil {
+		return nil, &Error{Err: ErrTruncated, Found: fmt.Sprintf("JKS entry %q whose key does not parse", chosen), Cause: err}
+	}
+	c.keys = append(c.keys, foundKey{key: k, alias: chosen, chain: c.certs})
+	c.keyForms = append(c.keyForms, "JKS private key entry")
+	return c, nil
+}
+
+// chooseAlias picks the private-key entry named by want (case-insensitively,
+// as keytool does), or the only one when want is empty.
+func chooseAlias(want string, keyAliases, all []string, store string) (string, error) {
+	if want != "" {
+		for _, a := range keyAliases {
+			if strings.EqualFold(a, want) {
+				return a, nil
+			}
+		}
+		found := fmt.Sprintf("a %s without a private key entry %q", store, want)
+		if slices.ContainsFunc(all, func(a string) bool { return strings.EqualFold(a, want) }) {
+			found = fmt.Sprintf("a %s whose entry %q holds only a certificate, not a private key", store, want)
+		}
+		return "", &Error{Err: ErrUnknownAlias, Found: found, Aliases: all,
+			Fix: "choose one of the private key entries: " + listOrNone(keyAliases)}
+	}
+	switch len(keyAliases) {
+	case 0:
+		return "", &Error{Err: ErrNoPrivateKey, Found: fmt.Sprintf("a %s with certificates only", store), Aliases: all,
+			Fix: "export the keystore again including the private key (in Salesforce: Certificate and Key Management > Export to Keystore)"}
+	case 1:
+		return keyAliases[0], nil
+	}
+	return "", &Error{Err: ErrAliasRequired, Found: fmt.Sprintf("a %s with %d private key entries", store, len(keyAliases)), Aliases: keyAliases,
+		Fix: "choose one by its alias (the certificate's unique name in Salesforce)"}
+}
+
+func listOrNone(s []string) string {
+	if len(s) == 0 {
+		return "(none)"
+	}
+	return strings.Join(s, ", ")
+}
+
+// isPKCS12 reports whether data starts like a PFX PDU: a SEQUENCE whose
+// first element is INTEGER 3 followed by a ContentInfo.
+func isPKCS12(data []byte) bool {
+	var outer asn1.RawValue
+	if _, err := asn1.Unmarshal(data, &outer); err != nil {
+		return false
+	}
+	var version int
+	rest, err := asn1.Unmarshal(outer.Bytes, &version)
+	if err != nil || version != 3 || len(rest) == 0 {
+		return false
+	}
+	var ci struct {
+		ContentType asn1.ObjectIdentifier
+		Content     asn1.RawValue `asn1:"explicit,optional,tag:0"`
+	}
+	_, err = asn1.Unmarshal(rest, &ci)
+	return err == nil && len(ci.ContentType) > 0
+}
+
+func decodePKCS12(data []byte, opts LoadOptions) (c *contents, err error) {
+	defer recoverAsCorrupt("PKCS#12 file", &err)
+	key, leaf, chain, err := pkcs12.DecodeChain(data, string(opts.Passphrase))
+	if err != nil {
+		switch {
+		case errors.Is(err, pkcs12.ErrIncorrectPassword) && len(opts.Passphrase) == 0:
+			return nil, &Error{Err: ErrPassphraseRequired, Found: "a password-protected PKCS#12 file",
+				Fix: "supply the password it was exported with"}
+		case errors.Is(err, pkcs12.ErrIncorrectPassword), errors.Is(err, pkcs12.ErrDecryption):
+			return nil, &Error{Err: ErrWrongPassphrase, Found: "a PKCS#12 file whose integrity check fails with this password",
+				Fix: "supply the password it was exported with"}
+		case strings.Contains(err.Error(), "exactly one key bag"):
+			return nil, &Error{Err: ErrUnsupported, Found: "a PKCS#12 file with several private keys",
+				Fix: "export the one entry you need, e.g. `keytool -importkeystore -srckeystore IN.p12 -srcalias ALIAS -destkeystore ONE.p12`"}
+		case strings.Contains(err.Error(), "private key missing"), strings.Contains(err.Error(), "certificate missing"):
+			return nil, &Error{Err: ErrUnsupported, Found: "a PKCS#12 file without both a private key and its certificate", Cause: err,
+				Fix: "export the key together with its certificate, e.g. `openssl pkcs12 -export -inkey salesforce.key -in salesforce.crt -out salesforce.p12`"}
+		}
+		return nil, &Error{Err: ErrTruncated, Found: "a PKCS#12 file that does not parse", Cause: err,
+			Fix: "export it again; keys protected with other schemes can be re-exported with `openssl pkcs12 -export`"}
+	}
+	c = &contents{format: "PKCS#12", encrypted: true, certs: append([]*x509.Certificate{leaf}, chain...)}
+	name := pkcs12FriendlyName(data, opts.Passphrase)
+	if name != "" {
+		c.aliases = []string{name}
+	}
+	if opts.Alias != "" && name != "" && !strings.EqualFold(opts.Alias, name) {
+		return nil, &Error{Err: ErrUnknownAlias, Found: fmt.Sprintf("a PKCS#12 file without an entry %q", opts.Alias), Aliases: c.aliases,
+			Fix: "choose the entry it holds: " + name}
+	}
+	c.alias = name
+	c.keys = append(c.keys, foundKey{key: key, alias: name, chain: c.certs})
+	c.keyForms = append(c.keyForms, "PKCS#12 key bag")
+	return c, nil
+}
+
+// pkcs12FriendlyName returns the friendlyName attribute of the key bag, or ""
+// when the file does not carry one in a form ToPEM reads.
+func pkcs12FriendlyName(data, password []byte) string {
+	//nolint:staticcheck // SA1019: ToPEM is go-pkcs12's only API that exposes bag attributes; we read the friendlyName header and discard the blocks.
+	blocks, err := pkcs12.ToPEM(data, string(password))
+	if err != nil {
+		return ""
+	}
+	for _, b := range blocks {
+		if b.Type == "PRIVATE KEY" {
+			clear(b.Bytes)
+			return b.Headers["friendlyName"]
+		}
+	}
+	return ""
+}
