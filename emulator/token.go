@@ -75,6 +75,9 @@ func (o *Org) handleToken(w http.ResponseWriter, r *http.Request) {
 	}
 	raw := r.Form.Get("assertion")
 	resp, username, appName, e, why := o.grant(r, raw)
+	if rec, ok := w.(*responseRecorder); ok {
+		rec.username = username
+	}
 	if e.Code != "" {
 		o.recordLogin(r, username, appName, "Failed: "+why)
 		writeOAuthError(w, e)

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -34,6 +35,7 @@ type Options struct {
 
 	Out, ErrOut io.Writer
 	Now         func() time.Time
+	Logger      *slog.Logger
 	// ready, when set, receives the info once the org is serving (tests).
 	ready func(Info)
 }
@@ -75,7 +77,10 @@ not-preauthorized@sfbridge.test and inactive@sfbridge.test.
 
 With --tls it serves HTTPS with a generated certificate for 127.0.0.1 and
 localhost, written to the state directory as tls.crt: point
-NODE_EXTRA_CA_CERTS (sf, jsforce) or SSL_CERT_FILE (Go) at it.`,
+NODE_EXTRA_CA_CERTS (sf, jsforce) or SSL_CERT_FILE (Go) at it.
+
+With --debug every request (never a token or an assertion) and every login
+attempt with its precise outcome is logged to stderr.`,
 		Example: `  sfbridge emulator
   sfbridge emulator --addr 127.0.0.1:0 --info-file emulator.json
   sfbridge emulator --tls --fixture org.yaml`,
@@ -88,6 +93,7 @@ NODE_EXTRA_CA_CERTS (sf, jsforce) or SSL_CERT_FILE (Go) at it.`,
 				}
 				opts.StateDir = filepath.Join(dir, "emulator")
 			}
+			opts.Logger = f.Logger()
 			return run(cmd.Context(), opts)
 		},
 	}
@@ -151,7 +157,7 @@ func run(ctx context.Context, opts *Options) error {
 		ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
 	}
 	base := scheme + "://" + net.JoinHostPort(host, port)
-	org, err := sfemu.New(sfemu.Config{Fixture: fixture, BaseURL: base, InstanceURL: base, Now: opts.Now})
+	org, err := sfemu.New(sfemu.Config{Fixture: fixture, BaseURL: base, InstanceURL: base, Now: opts.Now, Logger: opts.Logger})
 	if err != nil {
 		return err
 	}
