@@ -10,7 +10,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"regexp"
 	"strconv"
 	"strings"
 
@@ -63,7 +62,19 @@ func NewAPI(store *Store, opts APIOptions) http.Handler {
 	return &api{s: store, opts: opts}
 }
 
-var versionPrefix = regexp.MustCompile(`^/services/data/v(\d+\.\d)(/|$)`)
+// splitVersion splits /services/data/vNN.N/rest into "NN.N" and "/rest".
+func splitVersion(path string) (version, rest string, ok bool) {
+	after, found := strings.CutPrefix(path, "/services/data/v")
+	if !found {
+		return "", "", false
+	}
+	v, rest, _ := strings.Cut(after, "/")
+	major, minor, dot := strings.Cut(v, ".")
+	if !dot || major == "" || minor == "" || strings.Trim(major, "0123456789") != "" || strings.Trim(minor, "0123456789") != "" {
+		return "", "", false
+	}
+	return v, "/" + rest, true
+}
 
 func (a *api) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	path := r.URL.Path
@@ -71,9 +82,8 @@ func (a *api) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if v, ok := r.Context().Value(versionKey{}).(string); ok && v != "" {
 		version = v
 	}
-	if m := versionPrefix.FindStringSubmatch(path); m != nil {
-		version = m[1]
-		path = path[len("/services/data/v")+len(m[1]):]
+	if v, rest, ok := splitVersion(path); ok {
+		version, path = v, rest
 	}
 	path = strings.TrimPrefix(path, "/")
 	method := r.Method
@@ -218,7 +228,8 @@ func (c *call) servePage(rs *resultSet, from, n int, locator string) {
 		locator = string(c.s.ids.New("01g"))
 		c.s.cursors.put(locator, rs, c.s.now())
 	}
-	enc := &encoder{s: c.s, version: c.version, b: make([]byte, 0, 256*min(n, max(len(rs.rows)-from, 1)))}
+	buf := c.s.buffers.Get().(*[]byte)
+	enc := &encoder{s: c.s, version: c.version, b: (*buf)[:0]}
 	c.s.mu.RLock()
 	enc.page(rs, from, n, locator)
 	c.s.mu.RUnlock()
@@ -226,6 +237,10 @@ func (c *call) servePage(rs *resultSet, from, n int, locator string) {
 		c.s.cursors.drop(locator)
 	}
 	writeRaw(c.w, http.StatusOK, enc.b)
+	if cap(enc.b) <= 8<<20 {
+		*buf = enc.b
+		c.s.buffers.Put(buf)
+	}
 }
 
 func (c *call) more(loc string) {
