@@ -237,3 +237,24 @@ func runConcurrentExpiry(tb testing.TB, n int) {
 		tb.Fatalf("token requests = %d, failed calls = %d; want 1, 0", got, failed.Load())
 	}
 }
+
+// TestTransportReauthRefused: when the re-authentication after
+// INVALID_SESSION_ID is refused, the caller gets the refusal, not the 401.
+func TestTransportReauthRefused(t *testing.T) {
+	_, srv := newSessionServer(t, "never")
+	refused := &Error{StatusCode: http.StatusBadRequest, Code: "inactive_user"}
+	var mints atomic.Int64
+	src := NewCachedSource(func(context.Context) (*Token, error) {
+		if mints.Add(1) == 1 {
+			return &Token{AccessToken: "old"}, nil
+		}
+		return nil, refused
+	})
+	c := &http.Client{Transport: &Transport{Source: src}}
+	req, _ := http.NewRequestWithContext(t.Context(), http.MethodPost, srv.URL, strings.NewReader("x"))
+	_, err := c.Do(req)
+	var ae *Error
+	if !errors.As(err, &ae) || ae != refused || ae.ExitCode() != 3 {
+		t.Fatalf("err = %v, want the refusal", err)
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"text/tabwriter"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -135,6 +136,13 @@ func run(ctx context.Context, opts *Options) error {
 		return err // *auth.Error exits 3, *auth.NetworkError exits 4
 	}
 	ep, _ := src.Endpoint()
+	if skew, ok := src.ClockSkew(); ok && (skew > time.Minute || skew < -time.Minute) {
+		rel := skew.Round(time.Second).String() + " behind"
+		if skew < 0 {
+			rel = (-skew).Round(time.Second).String() + " ahead of"
+		}
+		fmt.Fprintf(opts.IO.ErrOut, "warning: this machine's clock is %s Salesforce's; logins fail once the gap exceeds the assertion's 3 minutes: synchronise it with NTP\n", rel)
+	}
 	p := &profile.Profile{
 		Alias: opts.Alias, Username: opts.Username, ClientID: opts.ClientID,
 		KeyFile: keyFile, KeystoreAlias: opts.KeystoreAlias, KeystorePasswordFile: passFile,

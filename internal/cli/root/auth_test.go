@@ -19,6 +19,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/sfbridge/sfbridge/internal/iostreams"
 	"github.com/sfbridge/sfbridge/keys"
@@ -46,6 +47,7 @@ type fakeOrg struct {
 	pub        *rsa.PublicKey
 	tokenCalls atomic.Int64
 	refuse     atomic.Pointer[string] // a token-endpoint error body, when set
+	skew       atomic.Int64           // added to the Date header
 	mu         sync.Mutex
 	valid      map[string]bool
 	revoked    []string
@@ -66,6 +68,7 @@ func (o *fakeOrg) expireAll() {
 
 func (o *fakeOrg) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Date", time.Now().Add(time.Duration(o.skew.Load())).UTC().Format(http.TimeFormat))
 	switch r.URL.Path {
 	case "/services/oauth2/token":
 		n := o.tokenCalls.Add(1)
@@ -326,5 +329,18 @@ func TestLoginUsageErrors(t *testing.T) {
 		if code, _, errOut := e.run(args...); code != 2 {
 			t.Errorf("%v: exit %d, want 2: %s", args, code, errOut)
 		}
+	}
+}
+
+func TestLoginWarnsAboutClockSkew(t *testing.T) {
+	o := newFakeOrg(t)
+	e := newCLIEnv(t)
+	if code, _, errOut := e.login(o); code != 0 || strings.Contains(errOut, "clock") {
+		t.Fatalf("no skew: exit %d, stderr %q", code, errOut)
+	}
+	o.skew.Store(int64(-2 * time.Minute))
+	code, _, errOut := e.login(o)
+	if code != 0 || !strings.Contains(errOut, "clock is 2m0s ahead of Salesforce's") {
+		t.Fatalf("exit %d, stderr %q", code, errOut)
 	}
 }
