@@ -69,6 +69,7 @@ type Org struct {
 	instURL    string
 	now        func() time.Time
 	offset     atomic.Int64 // nanoseconds added to cfg.Now by the admin API
+	ownClock   bool         // cfg.Now was given: the Date header follows it
 	log        *slog.Logger
 	debug      bool // log one line per request
 
@@ -99,6 +100,7 @@ func New(cfg Config) (*Org, error) {
 		o.instURL = o.baseURL
 	}
 	o.now = cfg.Now
+	o.ownClock = cfg.Now != nil
 	if o.now == nil {
 		o.now = time.Now
 	}

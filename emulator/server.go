@@ -28,6 +28,11 @@ func (o *Org) routes() {
 func (o *Org) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	rec := &responseRecorder{ResponseWriter: w}
+	// Salesforce's Date header is what clients measure clock skew against;
+	// when the org's clock is injected or advanced, send that clock.
+	if o.ownClock || o.offset.Load() != 0 {
+		w.Header().Set("Date", o.Now().UTC().Format(http.TimeFormat))
+	}
 	var faultID string
 	defer func() {
 		if strings.HasPrefix(r.URL.Path, AdminPrefix) {

@@ -218,8 +218,8 @@ func WriteKeyPair(dir, name string, key *rsa.PrivateKey, cert *x509.Certificate,
 				continue
 			}
 			if _, err := os.Lstat(p); err == nil {
-				return "", "", &Error{Name: p, Err: ErrExists, Found: "an existing file",
-					Fix: "choose another name or directory, or replace it on purpose (--force); replacing a key breaks every integration that uses the old one"}
+				return "", "", &Error{Name: p, Err: ErrExists,
+					Fix: "choose another name or directory, or replace it deliberately (replacing a key breaks every integration that still uses the old one)"}
 			}
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"runtime"
 	"time"
@@ -101,6 +102,10 @@ func InspectFile(path string, opts LoadOptions, now time.Time) (*Report, error) 
 // no alias, is reported with a warning rather than an error; a wrong
 // passphrase, an unknown alias or unreadable input is an error.
 func Inspect(data []byte, name string, opts LoadOptions, now time.Time) (*Report, error) {
+	return inspect(data, name, withLimits(opts), now)
+}
+
+func inspect(data []byte, name string, opts loadOpts, now time.Time) (*Report, error) {
 	c, err := decode(data, opts)
 	if err != nil {
 		return nil, withName(err, name)
@@ -154,7 +159,7 @@ func Inspect(data []byte, name string, opts LoadOptions, now time.Time) (*Report
 func (c *contents) kind() string {
 	hasKey := len(c.keys) > 0 || c.keyErr != nil
 	switch {
-	case len(c.aliases) > 0 && !hasKey:
+	case len(c.aliases) > 0 && len(c.keys) == 0:
 		return "keystore"
 	case hasKey && len(c.certs) > 0:
 		return "private key and certificate"
@@ -226,11 +231,12 @@ func (r *Report) certInfo(cert *x509.Certificate, now time.Time) Cert {
 	return ci
 }
 
-// daysLeft counts whole days until t, negative once t is past.
+// daysLeft counts the days until t, a part day counting as one (a
+// certificate made now for 30 days has 30 left); negative once t is past.
 func daysLeft(t, now time.Time) int {
 	d := t.Sub(now)
 	if d < 0 {
 		return -int((-d).Hours() / 24)
 	}
-	return int(d.Hours() / 24)
+	return int(math.Ceil(d.Hours() / 24))
 }

@@ -3,9 +3,11 @@ package keys
 import (
 	"crypto/x509"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"math/big"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -65,8 +67,18 @@ func TestOpenSSLEncryptedForms(t *testing.T) {
 	run(t, dir, "openssl", "rsa", "-in", "plain.key", "-outform", "DER", "-out", "pkcs1.der")
 	run(t, dir, "openssl", "pkcs12", "-export", "-inkey", "plain.key", "-in", "plain.crt", "-name", "salesforce",
 		"-passout", "file:pass.txt", "-out", "bundle.p12")
-	run(t, dir, "openssl", "pkcs12", "-export", "-inkey", "plain.key", "-in", "plain.crt", "-name", "salesforce",
+	files := []string{"pkcs8-aes256.key", "pkcs8-aes128.key", "pkcs8-des3.key", "pkcs8-aes256.der",
+		"legacy-aes256.key", "legacy-des3.key", "bundle.p12"}
+	// RC2/3DES PKCS#12 (what OpenSSL 1.x and older Java wrote) needs
+	// OpenSSL 3's legacy provider, which some builds leave out.
+	legacy := exec.Command("openssl", "pkcs12", "-export", "-inkey", "plain.key", "-in", "plain.crt", "-name", "salesforce",
 		"-legacy", "-passout", "file:pass.txt", "-out", "legacy.p12")
+	legacy.Dir = dir
+	if out, err := legacy.CombinedOutput(); err != nil {
+		t.Logf("openssl has no legacy provider; not testing an RC2 PKCS#12: %v\n%s", err, out)
+	} else {
+		files = append(files, "legacy.p12")
+	}
 
 	want, err := LoadPrivateKeyFile(filepath.Join(dir, "plain.key"), LoadOptions{})
 	if err != nil {
@@ -78,8 +90,7 @@ func TestOpenSSLEncryptedForms(t *testing.T) {
 			t.Errorf("%s: %v", f, err)
 		}
 	}
-	for _, f := range []string{"pkcs8-aes256.key", "pkcs8-aes128.key", "pkcs8-des3.key", "pkcs8-aes256.der",
-		"legacy-aes256.key", "legacy-des3.key", "bundle.p12", "legacy.p12"} {
+	for _, f := range files {
 		path := filepath.Join(dir, f)
 		got, err := LoadPrivateKeyFile(path, LoadOptions{Passphrase: []byte(pass)})
 		if err != nil {
@@ -230,6 +241,16 @@ func TestKeytoolJKS(t *testing.T) {
 	_, err = LoadPrivateKeyFile(jks, LoadOptions{})
 	wantErr(t, err, ErrPassphraseRequired, jks, "")
 
+	// A certificate-only entry: its certificate loads, its key does not.
+	run(t, dir, "keytool", "-importcert", "-noprompt", "-keystore", "sf.jks", "-storetype", "JKS", "-storepass", "store-password",
+		"-alias", "uploaded", "-file", "sf.crt")
+	certs, err = LoadCertificatesFile(jks, LoadOptions{Passphrase: []byte("store-password"), Alias: "uploaded"})
+	if err != nil || len(certs) != 1 || certs[0].Subject.CommonName != "provar" {
+		t.Fatalf("trusted entry certs %v %v", certs, err)
+	}
+	_, err = LoadPrivateKeyFile(jks, LoadOptions{Passphrase: []byte("store-password"), Alias: "uploaded"})
+	wantErr(t, err, ErrUnknownAlias, jks, "", `entry "uploaded" holds only a certificate`, "sf_cert, uploaded")
+
 	multi := filepath.Join(dir, "multi.jks")
 	_, err = LoadPrivateKeyFile(multi, LoadOptions{Passphrase: []byte("store-password")})
 	wantErr(t, err, ErrAliasRequired, multi, "", "first, second")
@@ -255,4 +276,56 @@ func hasWarning(r *Report, code string) bool {
 		}
 	}
 	return false
+}
+
+// Keystores sfbridge writes are read by keytool and openssl, and hold the
+// same key and certificate.
+func TestToolsReadOurKeystores(t *testing.T) {
+	t.Parallel()
+	requireTool(t, "keytool")
+	dir := t.TempDir()
+	k := testKey(t)
+	cert, err := SelfSignedCertificate(k, "CN=ours", 0, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	jks, err := MarshalJKS(k, []*x509.Certificate{cert}, "Salesforce_Cert", []byte("store-pass"), time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	p12, err := MarshalPKCS12(k, []*x509.Certificate{cert}, []byte("store-pass"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, dir, "ours.jks", jks)
+	writeFile(t, dir, "ours.p12", p12)
+	writeFile(t, dir, "pass.txt", []byte("store-pass"))
+
+	list := run(t, dir, "keytool", "-list", "-v", "-keystore", "ours.jks", "-storetype", "JKS", "-storepass", "store-pass")
+	for _, want := range []string{"Keystore type: JKS", "Alias name: salesforce_cert", "Entry type: PrivateKeyEntry", "Owner: CN=ours"} {
+		if !strings.Contains(list, want) {
+			t.Errorf("keytool -list lacks %q:\n%s", want, list)
+		}
+	}
+	// keytool re-exports the JKS entry to PKCS#12; openssl then extracts the key.
+	run(t, dir, "keytool", "-importkeystore", "-noprompt", "-srckeystore", "ours.jks", "-srcstoretype", "JKS",
+		"-srcstorepass", "store-pass", "-destkeystore", "via-keytool.p12", "-deststoretype", "PKCS12", "-deststorepass", "store-pass")
+	for _, f := range []string{"ours.p12", "via-keytool.p12"} {
+		run(t, dir, "openssl", "pkcs12", "-in", f, "-passin", "file:pass.txt", "-nodes", "-nocerts", "-out", f+".key")
+		mod := strings.TrimSpace(run(t, dir, "openssl", "rsa", "-in", f+".key", "-noout", "-modulus"))
+		if want := fmt.Sprintf("Modulus=%X", k.N); mod != want {
+			t.Errorf("%s: openssl modulus %s, want %s", f, mod, want)
+		}
+		got, err := LoadPrivateKeyFile(filepath.Join(dir, f), LoadOptions{Passphrase: []byte("store-pass")})
+		if err != nil || !got.Equal(k) {
+			t.Errorf("%s: reload: %v", f, err)
+		}
+	}
+	if _, err := MarshalJKS(k, []*x509.Certificate{cert}, "a", []byte("short"), time.Now()); !errors.Is(err, ErrInvalidParameter) {
+		t.Errorf("short password: %v", err)
+	}
+	other := testKey(t)
+	if _, err := MarshalPKCS12(other, []*x509.Certificate{cert}, []byte("store-pass")); !errors.Is(err, ErrKeyMismatch) {
+		t.Errorf("mismatched chain: %v", err)
+	}
 }

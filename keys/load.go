@@ -16,6 +16,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"unicode/utf8"
 )
 
 // LoadOptions holds the secrets and the entry choice for loading a key or
@@ -26,6 +27,14 @@ type LoadOptions struct {
 	Alias       string // JKS/PKCS#12 entry; empty = the only private-key entry
 }
 
+// loadOpts is LoadOptions with the limits that bound a crafted input's cost.
+type loadOpts struct {
+	LoadOptions
+	maxIter int // PBKDF2 iterations
+}
+
+func withLimits(o LoadOptions) loadOpts { return loadOpts{LoadOptions: o, maxIter: maxKDFIterations} }
+
 // maxInput bounds what is read from a file: keys, certificate chains and
 // keystores are kilobytes, not megabytes.
 const maxInput = 4 << 20
@@ -34,6 +43,10 @@ const maxInput = 4 << 20
 // package reads: PEM PKCS#1 or PKCS#8 (plain, encrypted PKCS#8, or legacy
 // Proc-Type encrypted), DER, JKS, PKCS#12, base64 of any of those, and PEM
 // whose line breaks were pasted as literal `\n`.
+//
+// Keystore aliases match case-insensitively, as keytool's do. A PKCS#12
+// file holds one key; opts.Alias is checked against its friendlyName when
+// the file carries one.
 func LoadPrivateKeyFile(path string, opts LoadOptions) (*rsa.PrivateKey, error) {
 	data, err := readFile(path)
 	if err != nil {
@@ -59,6 +72,10 @@ func LoadPrivateKeyEnv(lookup func(string) (string, bool), name string, opts Loa
 // LoadPrivateKeyFile reads. name is used in errors (a path, or a description
 // such as "environment variable X"); it never includes the data.
 func ParsePrivateKey(data []byte, name string, opts LoadOptions) (*rsa.PrivateKey, error) {
+	return parsePrivateKey(data, name, withLimits(opts))
+}
+
+func parsePrivateKey(data []byte, name string, opts loadOpts) (*rsa.PrivateKey, error) {
 	c, err := decode(data, opts)
 	if err != nil {
 		return nil, withName(err, name)
@@ -83,6 +100,10 @@ func LoadCertificatesFile(path string, opts LoadOptions) ([]*x509.Certificate, e
 
 // ParseCertificates parses the certificates in data; see LoadCertificatesFile.
 func ParseCertificates(data []byte, name string, opts LoadOptions) ([]*x509.Certificate, error) {
+	return parseCertificates(data, name, withLimits(opts))
+}
+
+func parseCertificates(data []byte, name string, opts loadOpts) ([]*x509.Certificate, error) {
 	c, err := decode(data, opts)
 	if err != nil {
 		return nil, withName(err, name)
@@ -156,7 +177,7 @@ func (c *contents) rsaKey() (*rsa.PrivateKey, error) {
 	case c.keyErr != nil:
 		return nil, c.keyErr
 	case other != nil:
-		return nil, &Error{Err: ErrNotRSA, Found: "a " + describeKey(other) + " private key", Fix: fixNeedRSA}
+		return nil, &Error{Err: ErrNotRSA, Found: article(describeKey(other)) + " private key", Fix: fixNeedRSA}
 	}
 	return nil, &Error{Err: ErrNoPrivateKey, Found: c.describe(), Fix: c.fixNoKey()}
 }
@@ -184,7 +205,7 @@ func (c *contents) describe() string {
 		parts = append(parts, s)
 	}
 	for _, p := range c.pubs {
-		parts = append(parts, "a "+describeKey(p)+" public key")
+		parts = append(parts, article(describeKey(p))+" public key")
 	}
 	if c.csrs > 0 {
 		parts = append(parts, "a certificate signing request")
@@ -198,7 +219,10 @@ func (c *contents) describe() string {
 	if len(parts) == 0 {
 		return "a " + c.format + " with nothing sfbridge can use"
 	}
-	return strings.Join(parts, " and ") + " (" + c.format + ")"
+	if len(c.aliases) > 0 {
+		return strings.Join(parts, " and ")
+	}
+	return strings.Join(parts, " and ") + " in " + c.format
 }
 
 // describeKey names a key's algorithm and size without revealing it.
@@ -222,7 +246,7 @@ func describeKey(k any) string {
 
 // decode recognises the input's format and extracts what it holds. Secrets
 // are needed only for encrypted parts; without them, keyErr says so.
-func decode(data []byte, opts LoadOptions) (*contents, error) {
+func decode(data []byte, opts loadOpts) (*contents, error) {
 	data = normalize(data)
 	if len(data) == 0 {
 		return nil, &Error{Err: ErrEmpty, Found: "no data", Fix: "check the path, and that the file or variable was written completely"}
@@ -254,7 +278,7 @@ func decode(data []byte, opts LoadOptions) (*contents, error) {
 }
 
 // decodeBinary handles keystores and DER. ok is false when data is none of them.
-func decodeBinary(data []byte, opts LoadOptions) (*contents, bool, error) {
+func decodeBinary(data []byte, opts loadOpts) (*contents, bool, error) {
 	switch {
 	case bytes.HasPrefix(data, []byte{0xfe, 0xed, 0xfe, 0xed}):
 		c, err := decodeJKS(data, opts)
@@ -301,7 +325,7 @@ func normalize(data []byte) []byte {
 // line breaks. It returns false for anything that is not base64.
 func decodeBase64(data []byte) ([]byte, bool) {
 	compact := make([]byte, 0, len(data))
-	for _, b := range data {
+	for _, b := range bytes.ReplaceAll(data, []byte(`\n`), nil) {
 		if b == '\n' || b == '\r' || b == ' ' || b == '\t' {
 			continue
 		}
@@ -318,17 +342,21 @@ func decodeBase64(data []byte) ([]byte, bool) {
 	return nil, false
 }
 
+// isText reports whether data is printable text (a leading '0' is also a
+// DER SEQUENCE tag, so text must not be mistaken for cut-off DER).
+func isText(data []byte) bool {
+	for _, b := range data {
+		if (b < 0x20 && b != '\n' && b != '\r' && b != '\t') || b == 0x7f {
+			return false
+		}
+	}
+	return utf8.Valid(data)
+}
+
 // describeData characterises unrecognised input without quoting it (it may
 // be a secret pasted in the wrong place).
 func describeData(data []byte) string {
-	printable := true
-	for _, b := range data {
-		if (b < 0x20 && b != '\n' && b != '\r' && b != '\t') || b == 0x7f {
-			printable = false
-			break
-		}
-	}
-	if printable {
+	if isText(data) {
 		return fmt.Sprintf("%d bytes of text that are neither PEM nor base64", len(data))
 	}
 	return fmt.Sprintf("%d bytes of binary data that are not DER, JKS or PKCS#12", len(data))
@@ -353,12 +381,12 @@ func repairPEM(data []byte) []byte {
 		label := rest[len("-----BEGIN ") : len("-----BEGIN ")+labelEnd]
 		begin := "-----BEGIN " + label + "-----"
 		end := "-----END " + label + "-----"
-		j := strings.Index(rest, end)
+		j := strings.Index(rest[len(begin):], end)
 		if j < 0 {
 			break
 		}
-		body := rest[len(begin):j]
-		rest = rest[j+len(end):]
+		body := rest[len(begin) : len(begin)+j]
+		rest = rest[len(begin)+j+len(end):]
 		if strings.Contains(body, ":") {
 			out.WriteString(begin + body + end + "\n")
 			continue
@@ -377,7 +405,7 @@ func repairPEM(data []byte) []byte {
 	return out.Bytes()
 }
 
-func decodePEM(data []byte, opts LoadOptions) (*contents, error) {
+func decodePEM(data []byte, opts loadOpts) (*contents, error) {
 	c := &contents{format: "PEM"}
 	blocks, truncated := pemBlocks(data)
 	if len(blocks) == 0 || truncated != "" {
@@ -426,7 +454,7 @@ func pemBlocks(data []byte) ([]*pem.Block, string) {
 	return blocks, ""
 }
 
-func (c *contents) addPEMBlock(b *pem.Block, opts LoadOptions) error {
+func (c *contents) addPEMBlock(b *pem.Block, opts loadOpts) error {
 	damaged := func(err error) error {
 		return &Error{Err: ErrTruncated, Found: fmt.Sprintf("a PEM %q block whose contents do not parse", b.Type), Cause: err,
 			Fix: "copy the whole file again; if it was produced by a tool, re-export it"}
@@ -471,7 +499,7 @@ func (c *contents) addPEMBlock(b *pem.Block, opts LoadOptions) error {
 	case "ENCRYPTED PRIVATE KEY":
 		c.encrypted = true
 		c.keyForms = append(c.keyForms, "encrypted PKCS#8")
-		k, err := decryptKey(b.Bytes, opts.Passphrase)
+		k, err := decryptKey(b.Bytes, opts)
 		if err != nil {
 			if errors.Is(err, ErrPassphraseRequired) || errors.Is(err, ErrWrongPassphrase) {
 				c.keyErr = err
@@ -525,7 +553,8 @@ func wrongPassphrase(what string) error {
 }
 
 // decryptKey decrypts an encrypted PKCS#8 DER and parses the key inside.
-func decryptKey(der, passphrase []byte) (crypto.PrivateKey, error) {
+func decryptKey(der []byte, opts loadOpts) (crypto.PrivateKey, error) {
+	passphrase := opts.Passphrase
 	if len(passphrase) == 0 {
 		// Fail on structure before asking for a passphrase that would not help.
 		var info encryptedPrivateKeyInfo
@@ -535,7 +564,7 @@ func decryptKey(der, passphrase []byte) (crypto.PrivateKey, error) {
 		return nil, &Error{Err: ErrPassphraseRequired, Found: "an encrypted PKCS#8 private key",
 			Fix: "supply the passphrase the key was encrypted with"}
 	}
-	plain, err := decryptPKCS8(der, passphrase)
+	plain, err := decryptPKCS8(der, passphrase, opts.maxIter)
 	if errors.Is(err, errDecrypt) {
 		return nil, wrongPassphrase("an encrypted PKCS#8 private key")
 	}
@@ -566,12 +595,12 @@ func parseKeyDER(der []byte) (crypto.PrivateKey, error) {
 }
 
 // decodeDER recognises a single DER structure.
-func decodeDER(data []byte, opts LoadOptions) (*contents, error) {
+func decodeDER(data []byte, opts loadOpts) (*contents, error) {
 	var raw asn1.RawValue
 	rest, err := asn1.Unmarshal(data, &raw)
 	if err != nil {
 		var se asn1.SyntaxError
-		if errors.As(err, &se) && strings.Contains(se.Msg, "data truncated") {
+		if errors.As(err, &se) && strings.Contains(se.Msg, "data truncated") && !isText(data) {
 			return nil, &Error{Err: ErrTruncated, Found: fmt.Sprintf("%d bytes of DER that end early", len(data)),
 				Fix: "copy or download the file again"}
 		}
@@ -605,7 +634,7 @@ func decodeDER(data []byte, opts LoadOptions) (*contents, error) {
 	if rest, err := asn1.Unmarshal(der, &info); err == nil && len(rest) == 0 && len(info.Algorithm.Algorithm) > 0 && len(info.EncryptedData) > 0 {
 		c.encrypted = true
 		c.keyForms = append(c.keyForms, "DER encrypted PKCS#8")
-		k, err := decryptKey(der, opts.Passphrase)
+		k, err := decryptKey(der, opts)
 		if err != nil {
 			if errors.Is(err, ErrPassphraseRequired) || errors.Is(err, ErrWrongPassphrase) {
 				c.keyErr = err
@@ -617,4 +646,13 @@ func decodeDER(data []byte, opts LoadOptions) (*contents, error) {
 		return c, nil
 	}
 	return nil, &Error{Err: ErrUnrecognized}
+}
+
+// article prefixes a key description with "a" or "an" as it is spoken
+// ("an RSA", "an EC", "an Ed25519", "a DSA").
+func article(desc string) string {
+	if desc != "" && strings.ContainsRune("AEIORX", rune(desc[0])) {
+		return "an " + desc
+	}
+	return "a " + desc
 }

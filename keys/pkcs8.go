@@ -74,7 +74,7 @@ func unsupportedPKCS8(what string) error {
 
 // decryptPKCS8 decrypts an EncryptedPrivateKeyInfo and returns the inner
 // PKCS#8 PrivateKeyInfo DER. A wrong passphrase returns errDecrypt.
-func decryptPKCS8(der, passphrase []byte) ([]byte, error) {
+func decryptPKCS8(der, passphrase []byte, maxIter int) ([]byte, error) {
 	var info encryptedPrivateKeyInfo
 	rest, err := asn1.Unmarshal(der, &info)
 	if err != nil || len(rest) != 0 {
@@ -97,9 +97,9 @@ func decryptPKCS8(der, passphrase []byte) ([]byte, error) {
 	if rest, err := asn1.Unmarshal(params.KeyDerivationFunc.Parameters.FullBytes, &kdf); err != nil || len(rest) != 0 {
 		return nil, &Error{Err: ErrTruncated, Found: "PBKDF2 parameters that do not parse", Cause: err}
 	}
-	if kdf.IterationCount < 1 || kdf.IterationCount > maxKDFIterations {
+	if kdf.IterationCount < 1 || kdf.IterationCount > maxIter {
 		return nil, &Error{Err: ErrUnsupported, Found: fmt.Sprintf("a PBKDF2 iteration count of %d", kdf.IterationCount),
-			Fix: fmt.Sprintf("re-encrypt the key with between 1 and %d iterations", maxKDFIterations)}
+			Fix: fmt.Sprintf("re-encrypt the key with between 1 and %d iterations", maxIter)}
 	}
 	prf, prfName := prfFor(kdf.PRF.Algorithm)
 	if prf == nil {

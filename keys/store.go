@@ -2,12 +2,14 @@ package keys
 
 import (
 	"bytes"
+	"crypto/rsa"
 	"crypto/x509"
 	"encoding/asn1"
 	"errors"
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	keystore "github.com/pavlo-v-chernykh/keystore-go/v4"
 	pkcs12 "software.sslmate.com/src/go-pkcs12"
@@ -21,11 +23,15 @@ func recoverAsCorrupt(what string, err *error) {
 	}
 }
 
-func decodeJKS(data []byte, opts LoadOptions) (c *contents, err error) {
+func decodeJKS(data []byte, opts loadOpts) (c *contents, err error) {
 	defer recoverAsCorrupt("JKS keystore", &err)
 	if len(opts.Passphrase) == 0 {
 		return nil, &Error{Err: ErrPassphraseRequired, Found: "a JKS keystore",
 			Fix: "supply the keystore password (the one entered when exporting it)"}
+	}
+	if err := scanJKS(data); err != nil {
+		return nil, &Error{Err: ErrTruncated, Found: "a JKS keystore whose structure is cut short or damaged (" + err.Error() + ")",
+			Fix: "export or download the keystore again"}
 	}
 	ks := keystore.New(keystore.WithOrderedAliases())
 	if err := ks.Load(bytes.NewReader(data), opts.Passphrase); err != nil {
@@ -45,8 +51,16 @@ func decodeJKS(data []byte, opts LoadOptions) (c *contents, err error) {
 	}
 	chosen, keyErr := chooseAlias(opts.Alias, keyAliases, c.aliases, "JKS keystore")
 	c.keyErr = keyErr
+	// Certificates: the chosen entry's chain; or the entry the alias names
+	// even when it holds only a certificate; or, with no alias, all of them.
+	certAlias := chosen
+	if certAlias == "" && opts.Alias != "" {
+		if i := slices.IndexFunc(c.aliases, func(a string) bool { return strings.EqualFold(a, opts.Alias) }); i >= 0 {
+			certAlias = c.aliases[i]
+		}
+	}
 	for _, a := range c.aliases {
-		if chosen != "" && a != chosen {
+		if certAlias != "" && a != certAlias {
 			continue
 		}
 		var raw []keystore.Certificate
@@ -141,7 +155,7 @@ func isPKCS12(data []byte) bool {
 	return err == nil && len(ci.ContentType) > 0
 }
 
-func decodePKCS12(data []byte, opts LoadOptions) (c *contents, err error) {
+func decodePKCS12(data []byte, opts loadOpts) (c *contents, err error) {
 	defer recoverAsCorrupt("PKCS#12 file", &err)
 	key, leaf, chain, err := pkcs12.DecodeChain(data, string(opts.Passphrase))
 	if err != nil {
@@ -192,4 +206,136 @@ func pkcs12FriendlyName(data, password []byte) string {
 		}
 	}
 	return ""
+}
+
+// scanJKS walks the JKS layout (magic, version, entries, SHA-1 digest) and
+// checks that every declared length fits in the data. The keystore library
+// allocates whatever a length field says, so a crafted or truncated file
+// must be refused before it gets there.
+func scanJKS(data []byte) error {
+	p := 4 // magic
+	u32 := func() (uint32, bool) {
+		if len(data)-p < 4 {
+			return 0, false
+		}
+		v := uint32(data[p])<<24 | uint32(data[p+1])<<16 | uint32(data[p+2])<<8 | uint32(data[p+3])
+		p += 4
+		return v, true
+	}
+	skip := func(n uint64) bool {
+		if uint64(len(data)-p) < n {
+			return false
+		}
+		p += int(n)
+		return true
+	}
+	str := func() bool {
+		if len(data)-p < 2 {
+			return false
+		}
+		n := uint64(data[p])<<8 | uint64(data[p+1])
+		p += 2
+		return skip(n)
+	}
+	version, ok := u32()
+	if !ok || (version != 1 && version != 2) {
+		return errors.New("unknown version")
+	}
+	cert := func() bool {
+		if version == 2 && !str() {
+			return false
+		}
+		n, ok := u32()
+		return ok && skip(uint64(n))
+	}
+	count, ok := u32()
+	if !ok {
+		return errors.New("no entry count")
+	}
+	for i := uint32(0); i < count; i++ {
+		tag, ok := u32()
+		if !ok || !str() || !skip(8) {
+			return fmt.Errorf("entry %d cut short", i)
+		}
+		switch tag {
+		case 1:
+			n, ok := u32()
+			if !ok || !skip(uint64(n)) {
+				return fmt.Errorf("entry %d key cut short", i)
+			}
+			chain, ok := u32()
+			if !ok {
+				return fmt.Errorf("entry %d chain cut short", i)
+			}
+			for j := uint32(0); j < chain; j++ {
+				if !cert() {
+					return fmt.Errorf("entry %d certificate %d cut short", i, j)
+				}
+			}
+		case 2:
+			if !cert() {
+				return fmt.Errorf("entry %d certificate cut short", i)
+			}
+		default:
+			return fmt.Errorf("entry %d has unknown tag %d", i, tag)
+		}
+	}
+	if len(data)-p != 20 {
+		return errors.New("integrity digest missing or followed by extra data")
+	}
+	return nil
+}
+
+// MarshalPKCS12 encodes key and its certificate chain (leaf first) as a
+// PKCS#12 file protected by password, with modern algorithms (PBES2
+// AES-256-CBC, PBKDF2-HMAC-SHA256, HMAC-SHA256 MAC) that OpenSSL 3 and
+// Java 11+ read.
+func MarshalPKCS12(key *rsa.PrivateKey, chain []*x509.Certificate, password []byte) ([]byte, error) {
+	if err := checkStoreInput(key, chain, password); err != nil {
+		return nil, err
+	}
+	return pkcs12.Modern.Encode(key, chain[0], chain[1:], string(password))
+}
+
+// MarshalJKS encodes key and its certificate chain (leaf first) as a Java
+// KeyStore with one private key entry named alias, whose key password is
+// the store password: the form Provar and Salesforce's "Export to Keystore"
+// use.
+func MarshalJKS(key *rsa.PrivateKey, chain []*x509.Certificate, alias string, password []byte, now time.Time) ([]byte, error) {
+	if err := checkStoreInput(key, chain, password); err != nil {
+		return nil, err
+	}
+	if alias == "" {
+		return nil, &Error{Err: ErrInvalidParameter, Found: "an empty alias", Fix: "name the keystore entry"}
+	}
+	der, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		return nil, err
+	}
+	defer clear(der)
+	entry := keystore.PrivateKeyEntry{CreationTime: now, PrivateKey: der}
+	for _, c := range chain {
+		entry.CertificateChain = append(entry.CertificateChain, keystore.Certificate{Type: "X.509", Content: c.Raw})
+	}
+	ks := keystore.New()
+	if err := ks.SetPrivateKeyEntry(alias, entry, password); err != nil {
+		return nil, fmt.Errorf("keys: JKS entry: %w", err)
+	}
+	var b bytes.Buffer
+	if err := ks.Store(&b, password); err != nil {
+		return nil, fmt.Errorf("keys: JKS: %w", err)
+	}
+	return b.Bytes(), nil
+}
+
+func checkStoreInput(key *rsa.PrivateKey, chain []*x509.Certificate, password []byte) error {
+	if key == nil || len(chain) == 0 {
+		return &Error{Err: ErrNoCertificate, Found: "a key without its certificate",
+			Fix: "a keystore entry needs the certificate too: give the certificate file as well"}
+	}
+	if len(password) < 6 {
+		return &Error{Err: ErrInvalidParameter, Found: "a keystore password shorter than 6 characters",
+			Fix: "use at least 6 characters (keytool refuses shorter ones)"}
+	}
+	return Match(key, chain[0])
 }

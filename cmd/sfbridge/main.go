@@ -12,9 +12,12 @@ import (
 	"github.com/sfbridge/sfbridge/internal/iostreams"
 )
 
-func main() {
+func main() { os.Exit(run()) }
+
+// run executes the CLI with the process's arguments and streams; SIGINT and
+// SIGTERM cancel its context, so long-running commands shut down cleanly.
+func run() int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := root.Main(ctx, os.Args[1:], iostreams.System(os.Getenv), os.Getenv)
-	stop()
-	os.Exit(code)
+	defer stop()
+	return root.Main(ctx, os.Args[1:], iostreams.System(os.Getenv), os.Getenv)
 }

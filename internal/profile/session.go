@@ -20,17 +20,37 @@ type KeySpec struct {
 	File         string
 	Alias        string
 	PasswordFile string
+	// KeyPasswordFile holds a JKS entry's own password when it differs from
+	// the store password; optional.
+	KeyPasswordFile string
 }
 
-// Load reads the key. The password file's trailing line break is dropped.
-func (k KeySpec) Load() (*rsa.PrivateKey, error) {
+// LoadOptions returns the options that open the key, reading the password
+// file (its trailing line break dropped).
+func (k KeySpec) LoadOptions() (keys.LoadOptions, error) {
 	opts := keys.LoadOptions{Alias: k.Alias}
 	if k.PasswordFile != "" {
 		b, err := os.ReadFile(k.PasswordFile)
 		if err != nil {
-			return nil, fmt.Errorf("reading the keystore password file: %w", err)
+			return opts, fmt.Errorf("reading the keystore password file: %w", err)
 		}
 		opts.Passphrase = []byte(strings.TrimRight(string(b), "\r\n"))
+	}
+	if k.KeyPasswordFile != "" {
+		b, err := os.ReadFile(k.KeyPasswordFile)
+		if err != nil {
+			return opts, fmt.Errorf("reading the key password file: %w", err)
+		}
+		opts.KeyPassword = []byte(strings.TrimRight(string(b), "\r\n"))
+	}
+	return opts, nil
+}
+
+// Load reads the key.
+func (k KeySpec) Load() (*rsa.PrivateKey, error) {
+	opts, err := k.LoadOptions()
+	if err != nil {
+		return nil, err
 	}
 	return keys.LoadPrivateKeyFile(k.File, opts)
 }
@@ -54,7 +74,7 @@ type Session struct {
 
 // Open loads p's key and returns its session. No request is made.
 func Open(env Env, p *Profile) (*Session, error) {
-	key, err := KeySpec{p.KeyFile, p.KeystoreAlias, p.KeystorePasswordFile}.Load()
+	key, err := KeySpec{File: p.KeyFile, Alias: p.KeystoreAlias, PasswordFile: p.KeystorePasswordFile}.Load()
 	if err != nil {
 		return nil, err
 	}

@@ -27,6 +27,10 @@ func Environment() []EnvVar {
 		{"SFBRIDGE_DEBUG", "Set to 1 to log debug output to stderr, like --debug."},
 		{"XDG_CONFIG_HOME", "Base of the default configuration directory."},
 		{"HOME", "Home directory, for the default configuration directory."},
+		{"SFBRIDGE_JWT_KEY", "The JWT signing key itself (PEM, PEM with literal \\n, or base64), used by `keys` commands when no key file is given."},
+		{"SFBRIDGE_KEY_PASSWORD", "Passphrase of an encrypted key, or the JKS/PKCS#12 store password, when --password-file is not given."},
+		{"SFBRIDGE_KEY_ENTRY_PASSWORD", "Key password of a JKS entry when it differs from the store password and --key-password-file is not given."},
+		{"SFBRIDGE_NEW_KEY_PASSPHRASE", "Passphrase for a key or keystore that `keys generate` or `keys convert` writes, when --passphrase-file is not given."},
 		{"NO_COLOR", "Set to anything to turn off colour in terminal output."},
 		{"TERM", "A value of \"dumb\" turns off colour."},
 		{"COLUMNS", "Terminal width used to fit tables."},
@@ -51,7 +55,7 @@ func NewEnvironmentTopic(_ *factory.Factory) *cobra.Command {
 		fmt.Fprintf(tw, "  %s\t%s\n", v.Name, v.Meaning)
 	}
 	tw.Flush()
-	b.WriteString("\nSecrets (passphrases, keystore passwords) are read from files named by flags,\nnever from flag values.\n")
+	b.WriteString("\nSecrets (passphrases, keystore passwords) are read from files named by flags or\nfrom the variables above, never from flag values, and are never printed.\n")
 	return topic("environment", "Environment variables sfbridge reads", b.String())
 }
 

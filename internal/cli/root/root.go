@@ -10,13 +10,20 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/sfbridge/sfbridge/internal/cli/describe"
+	cldoctor "github.com/sfbridge/sfbridge/internal/cli/doctor"
 	clemulator "github.com/sfbridge/sfbridge/internal/cli/emulator"
 	"github.com/sfbridge/sfbridge/internal/cli/exitcode"
 	"github.com/sfbridge/sfbridge/internal/cli/factory"
 	"github.com/sfbridge/sfbridge/internal/cli/help"
+	"github.com/sfbridge/sfbridge/internal/cli/keys"
+	"github.com/sfbridge/sfbridge/internal/cli/limits"
 	"github.com/sfbridge/sfbridge/internal/cli/login"
 	"github.com/sfbridge/sfbridge/internal/cli/logout"
 	"github.com/sfbridge/sfbridge/internal/cli/org"
+	"github.com/sfbridge/sfbridge/internal/cli/query"
+	"github.com/sfbridge/sfbridge/internal/cli/record"
+	"github.com/sfbridge/sfbridge/internal/cli/serve"
 	"github.com/sfbridge/sfbridge/internal/cli/token"
 	"github.com/sfbridge/sfbridge/internal/cli/version"
 	"github.com/sfbridge/sfbridge/internal/cli/whoami"
@@ -54,12 +61,19 @@ for development and tests.`,
 
 	cmd.AddCommand(
 		version.NewCmd(f),
+		keys.NewCmd(f),
 		login.NewCmd(f),
 		token.NewCmd(f),
 		whoami.NewCmd(f),
 		logout.NewCmd(f),
 		org.NewCmd(f),
 		clemulator.NewCmd(f),
+		query.NewCmd(f),
+		record.NewCmd(f),
+		describe.NewCmd(f),
+		limits.NewCmd(f),
+		cldoctor.NewCmd(f),
+		serve.NewCmd(f),
 		help.NewEnvironmentTopic(f),
 		help.NewExitCodesTopic(f),
 	)

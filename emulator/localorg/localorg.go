@@ -1,0 +1,205 @@
+// Package localorg runs an emulated Salesforce org on a local listener, with
+// its credentials kept in a state directory: the JWT signing pair its default
+// app trusts (reused across starts) and, for HTTPS, a certificate for
+// 127.0.0.1 and localhost. `sfbridge emulator` and `sfbridge serve --dev`
+// both start their org through it.
+package localorg
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/sfbridge/sfbridge/emulator"
+	"github.com/sfbridge/sfbridge/internal/jsonfile"
+	"github.com/sfbridge/sfbridge/internal/selfsigned"
+)
+
+// Options say how to start the org.
+type Options struct {
+	// Addr to listen on; port 0 picks a free one.
+	Addr string
+	// Fixture is a JSON or YAML fixture file; empty serves the default org
+	// whose app trusts the pair in StateDir.
+	Fixture string
+	// StateDir holds the key pair and TLS certificate. Required.
+	StateDir string
+	// TLS serves HTTPS with a certificate for 127.0.0.1 and localhost.
+	TLS bool
+	// Sample adds generated records (Accounts, Contacts, Cases, comments,
+	// Knowledge articles) to the org, deterministic for the seed.
+	Sample bool
+	Now    func() time.Time
+}
+
+// Info describes a running org: everything a script or a client needs. It
+// holds the admin token, so files containing it must stay private.
+type Info struct {
+	BaseURL     string            `json:"base_url"`
+	LoginURL    string            `json:"login_url"`
+	InstanceURL string            `json:"instance_url"`
+	TokenURL    string            `json:"token_url"`
+	OrgID       string            `json:"org_id"`
+	ClientID    string            `json:"client_id"`
+	KeyFile     string            `json:"key_file"`
+	CertFile    string            `json:"cert_file"`
+	TLSCertFile string            `json:"tls_cert_file,omitempty"`
+	AdminToken  string            `json:"admin_token"`
+	Users       map[string]string `json:"users"`
+	PID         int               `json:"pid"`
+}
+
+// Org is a running emulated org.
+type Org struct {
+	Info Info
+	Org  *emulator.Org
+
+	srv  *http.Server
+	errc chan error
+}
+
+// SampleCounts are the records Options.Sample adds.
+func SampleCounts() []struct {
+	Object string
+	N      int
+} {
+	return []struct {
+		Object string
+		N      int
+	}{{"Account", 10}, {"Contact", 40}, {"Case", 120}, {"CaseComment", 240}, {"Knowledge__kav", 15}}
+}
+
+// Start listens, builds the org and serves it in the background until
+// Shutdown.
+func Start(ctx context.Context, opts Options) (*Org, error) {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.StateDir == "" {
+		return nil, errors.New("localorg: a state directory is required")
+	}
+	if err := os.MkdirAll(opts.StateDir, 0o700); err != nil {
+		return nil, fmt.Errorf("create state directory: %w", err)
+	}
+	pair, keyFile, certFile, err := LoadOrCreatePair(opts.StateDir, "server", selfsigned.Options{CommonName: "sfbridge emulator", Days: 3650, Now: opts.Now()})
+	if err != nil {
+		return nil, err
+	}
+	clientID := selfsigned.ConsumerKey(pair.Cert)
+	fixture := emulator.DefaultFixture(clientID, pair.CertPEM)
+	users := emulator.DefaultUsers()
+	if opts.Fixture != "" {
+		if fixture, err = emulator.LoadFixture(opts.Fixture); err != nil {
+			return nil, err
+		}
+		clientID = ""
+		if len(fixture.Apps) > 0 {
+			clientID = fixture.Apps[0].ConsumerKey
+		}
+		users = map[string]string{}
+		for _, u := range fixture.Users {
+			users[u.Username] = u.Username
+		}
+	}
+
+	ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", opts.Addr)
+	if err != nil {
+		return nil, fmt.Errorf("listen on %s: %w (is another emulator running? use port 0 for a free port)", opts.Addr, err)
+	}
+	host, port, _ := net.SplitHostPort(ln.Addr().String())
+	if ip := net.ParseIP(host); ip == nil || ip.IsUnspecified() {
+		host = "127.0.0.1"
+	}
+	scheme := "http"
+	var tlsCertFile string
+	if opts.TLS {
+		scheme = "https"
+		tp, _, cf, err := LoadOrCreatePair(opts.StateDir, "tls", selfsigned.Options{CommonName: "127.0.0.1", Days: 825, Now: opts.Now(),
+			Hosts: []string{"127.0.0.1", "localhost", "::1"}})
+		if err != nil {
+			ln.Close()
+			return nil, err
+		}
+		tlsCertFile = cf
+		cert := tls.Certificate{Certificate: [][]byte{tp.Cert.Raw}, PrivateKey: tp.Key}
+		ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
+	}
+	base := scheme + "://" + net.JoinHostPort(host, port)
+	org, err := emulator.New(emulator.Config{Fixture: fixture, BaseURL: base, InstanceURL: base, Now: opts.Now})
+	if err != nil {
+		ln.Close()
+		return nil, err
+	}
+	if opts.Sample {
+		for i, c := range SampleCounts() {
+			if err := org.Store().Generate(c.Object, c.N, uint64(i+1)); err != nil {
+				ln.Close()
+				return nil, fmt.Errorf("sample data: %w", err)
+			}
+		}
+	}
+	o := &Org{
+		Info: Info{BaseURL: base, LoginURL: base, InstanceURL: base, TokenURL: base + "/services/oauth2/token",
+			OrgID: string(org.OrgID()), ClientID: clientID, KeyFile: keyFile, CertFile: certFile, TLSCertFile: tlsCertFile,
+			AdminToken: org.AdminToken(), Users: users, PID: os.Getpid()},
+		Org:  org,
+		srv:  &http.Server{Handler: org, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute},
+		errc: make(chan error, 1),
+	}
+	go func() { o.errc <- o.srv.Serve(ln) }()
+	return o, nil
+}
+
+// Err delivers the error that stopped the server early, if one does.
+func (o *Org) Err() <-chan error { return o.errc }
+
+// Shutdown stops serving, letting in-flight requests finish within ctx.
+func (o *Org) Shutdown(ctx context.Context) error {
+	err := o.srv.Shutdown(ctx)
+	if errors.Is(err, context.DeadlineExceeded) {
+		return nil
+	}
+	return err
+}
+
+// WriteInfo writes info as JSON to path, privately (0600) and atomically.
+func WriteInfo(path string, info Info) error { return jsonfile.Write(path, info, 0o600) }
+
+// LoadOrCreatePair reuses <dir>/<name>.key and .crt while the certificate is
+// valid, or generates a new pair.
+func LoadOrCreatePair(dir, name string, opts selfsigned.Options) (*selfsigned.Pair, string, string, error) {
+	keyFile := filepath.Join(dir, name+".key")
+	certFile := filepath.Join(dir, name+".crt")
+	keyPEM, kerr := os.ReadFile(keyFile)
+	certPEM, cerr := os.ReadFile(certFile)
+	if kerr == nil && cerr == nil {
+		key, err := selfsigned.ParseKeyPEM(keyPEM)
+		if err != nil {
+			return nil, "", "", fmt.Errorf("%s: %w (delete it and %s to generate a new pair)", keyFile, err, certFile)
+		}
+		cert, err := selfsigned.ParseCertPEM(certPEM)
+		if err != nil {
+			return nil, "", "", fmt.Errorf("%s: %w (delete it and %s to generate a new pair)", certFile, err, keyFile)
+		}
+		if opts.Now.Before(cert.NotAfter) {
+			return &selfsigned.Pair{Key: key, Cert: cert, KeyPEM: keyPEM, CertPEM: certPEM}, keyFile, certFile, nil
+		}
+	}
+	pair, err := selfsigned.Generate(opts)
+	if err != nil {
+		return nil, "", "", err
+	}
+	if err := os.WriteFile(keyFile, pair.KeyPEM, 0o600); err != nil {
+		return nil, "", "", fmt.Errorf("write key: %w", err)
+	}
+	if err := os.WriteFile(certFile, pair.CertPEM, 0o644); err != nil {
+		return nil, "", "", fmt.Errorf("write certificate: %w", err)
+	}
+	return pair, keyFile, certFile, nil
+}

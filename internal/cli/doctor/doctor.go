@@ -1,0 +1,185 @@
+// Package doctor implements `sfbridge doctor`: it checks, in order, that a
+// JWT bearer connection works and that the integration user has the access
+// a vendor's setup guide asks for, and prints each check with its fix.
+package doctor
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/sfbridge/sfbridge/auth"
+	"github.com/sfbridge/sfbridge/doctor"
+	"github.com/sfbridge/sfbridge/internal/cli/exitcode"
+	"github.com/sfbridge/sfbridge/internal/cli/factory"
+	"github.com/sfbridge/sfbridge/internal/iostreams"
+	"github.com/sfbridge/sfbridge/internal/output"
+	"github.com/sfbridge/sfbridge/internal/profile"
+)
+
+// Options holds the flags of `sfbridge doctor`.
+type Options struct {
+	IO     *iostreams.IOStreams
+	Env    profile.Env
+	Output output.Flags
+
+	TargetOrg            string
+	ClientID             string
+	KeyFile              string
+	CertFile             string
+	Username             string
+	InstanceURL          string
+	Audience             string
+	KeystoreAlias        string
+	KeystorePasswordFile string
+	Require              []string
+}
+
+// NewCmd returns the doctor command.
+func NewCmd(f *factory.Factory) *cobra.Command {
+	opts := &Options{IO: f.IOStreams}
+	cmd := &cobra.Command{
+		Use:   "doctor [-o ALIAS | --client-id ID --jwt-key-file FILE --username USER] [--require servicedesk,eventlogs]",
+		Short: "Check a connection and the integration user's access, with fixes",
+		Long: `Check, in order, everything a JWT bearer integration needs, and print each
+check as passed, warned or failed with the fix in the words of the setup guides:
+
+  key          the private key loads, is RSA of 2048 bits or more, is private
+  certificate  the certificate (--cert-file) matches the key and is not expiring
+  login        the login host resolves and answers; the clocks agree
+  token        Salesforce grants a token (else: why, and what to change)
+  identity     the integration user is active
+  api          API Enabled; the instance URL answers
+
+and, with --require:
+
+  servicedesk  Contact and Knowledge__kav readable; Case readable, creatable,
+               editable; CaseComment readable and creatable
+  eventlogs    View Event Log Files (and View All Data); EventLogFile readable
+
+Use a stored profile (-o ALIAS, see sfbridge login) or the login flags. The
+checks need no admin rights. Exit status 5 when a required check fails.`,
+		Example: `  sfbridge doctor -o acme --require servicedesk
+  sfbridge doctor --client-id 3MVG9... --jwt-key-file salesforce.key --cert-file salesforce.crt \
+    --username integration@acme.com --require eventlogs --json`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			for _, r := range opts.Require {
+				if !slices.Contains(doctor.Groups(), r) {
+					return exitcode.UsageErrorf("--require: unknown check group %q (known: %s)", r, strings.Join(doctor.Groups(), ", "))
+				}
+			}
+			loginFlags := opts.ClientID != "" || opts.KeyFile != "" || opts.Username != ""
+			if loginFlags && opts.TargetOrg != "" {
+				return exitcode.UsageErrorf("use either -o/--target-org or the login flags, not both")
+			}
+			if loginFlags && (opts.ClientID == "" || opts.KeyFile == "" || opts.Username == "") {
+				return exitcode.UsageErrorf("the login flags need --client-id, --jwt-key-file and --username together")
+			}
+			dir, err := f.ConfigDir()
+			if err != nil {
+				return err
+			}
+			opts.Env = profile.Env{Dir: dir, Now: f.Now, Logger: f.Logger()}
+			return run(cmd.Context(), opts)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVarP(&opts.TargetOrg, "target-org", "o", "", "Alias or username of a stored profile (default: the default profile)")
+	fl.StringVarP(&opts.ClientID, "client-id", "i", "", "Consumer key of the app (instead of -o)")
+	fl.StringVarP(&opts.KeyFile, "jwt-key-file", "f", "", "Private key or keystore (instead of -o)")
+	fl.StringVar(&opts.CertFile, "cert-file", "", "Certificate uploaded to the app, to match against the key")
+	fl.StringVar(&opts.Username, "username", "", "Username of the integration user (instead of -o)")
+	fl.StringVarP(&opts.InstanceURL, "instance-url", "r", "", "Login URL (default https://login.salesforce.com)")
+	fl.StringVar(&opts.Audience, "audience", "", "Audience (aud) of the assertion; empty tries the usual ones")
+	fl.StringVar(&opts.KeystoreAlias, "keystore-alias", "", "Entry of a JKS or PKCS#12 keystore")
+	fl.StringVar(&opts.KeystorePasswordFile, "keystore-password-file", "", "File holding the password of the keystore or encrypted key")
+	fl.StringSliceVar(&opts.Require, "require", nil, "Check groups that must pass: "+strings.Join(doctor.Groups(), ", "))
+	output.AddJSONFlag(fl, &opts.Output)
+	return cmd
+}
+
+// resolve turns the flags or the profile into doctor options.
+func resolve(opts *Options) (doctor.Options, error) {
+	spec := profile.KeySpec{File: opts.KeyFile, Alias: opts.KeystoreAlias, PasswordFile: opts.KeystorePasswordFile}
+	cfg := auth.Config{ConsumerKey: opts.ClientID, Username: opts.Username, LoginURL: opts.InstanceURL, Audience: opts.Audience,
+		HTTPClient: opts.Env.HTTPClient, Now: opts.Env.Now, Logger: opts.Env.Logger}
+	if opts.ClientID == "" {
+		p, err := profile.Store{Dir: opts.Env.Dir}.Find(opts.TargetOrg)
+		if err != nil {
+			return doctor.Options{}, err
+		}
+		spec = profile.KeySpec{File: p.KeyFile, Alias: p.KeystoreAlias, PasswordFile: p.KeystorePasswordFile}
+		cfg.ConsumerKey, cfg.Username, cfg.LoginURL, cfg.Audience = p.ClientID, p.Username, p.LoginURL, p.Audience
+	}
+	if !filepath.IsAbs(spec.File) {
+		abs, err := filepath.Abs(spec.File)
+		if err != nil {
+			return doctor.Options{}, err
+		}
+		spec.File = abs
+	}
+	lo, err := spec.LoadOptions()
+	if err != nil {
+		return doctor.Options{}, err
+	}
+	return doctor.Options{KeyFile: spec.File, KeyOptions: lo, CertFile: opts.CertFile, Auth: cfg, Require: opts.Require}, nil
+}
+
+func run(ctx context.Context, opts *Options) error {
+	dopts, err := resolve(opts)
+	if err != nil {
+		return err
+	}
+	report := doctor.Run(ctx, dopts)
+	if opts.Output.JSON {
+		if err := output.WriteJSON(opts.IO.Out, struct {
+			OK bool `json:"ok"`
+			*doctor.Report
+		}{report.OK(), report}); err != nil {
+			return err
+		}
+	} else {
+		Print(opts.IO, report)
+	}
+	if !report.OK() {
+		return &exitcode.Silent{Code: exitcode.CheckFailed}
+	}
+	return nil
+}
+
+// Print writes a report for people: one line a check, the detail, and for
+// each problem its fix.
+func Print(io *iostreams.IOStreams, r *doctor.Report) {
+	cs := io.Colors()
+	for _, c := range r.Checks {
+		var mark string
+		switch c.Status {
+		case doctor.Pass:
+			mark = cs.Green("✓ pass")
+		case doctor.Warn:
+			mark = cs.Yellow("! warn")
+		case doctor.Fail:
+			mark = cs.Red("✗ FAIL")
+		default:
+			mark = cs.Gray("- skip")
+		}
+		line := fmt.Sprintf("%s  %s", mark, c.Title)
+		if c.Detail != "" {
+			line += cs.Gray(": " + c.Detail)
+		}
+		fmt.Fprintln(io.Out, line)
+		if c.Fix != "" && c.Status != doctor.Pass {
+			fmt.Fprintf(io.Out, "        fix: %s\n", c.Fix)
+		}
+	}
+	verdict := cs.Green("ready")
+	if !r.OK() {
+		verdict = cs.Red("not ready")
+	}
+	fmt.Fprintf(io.Out, "\n%s — %s\n", verdict, r.Summary())
+}

@@ -1,0 +1,216 @@
+// Package query implements `sfbridge query`: it runs a SOQL query and
+// streams the records out as the pages arrive — a table on a terminal, TSV
+// on a pipe, CSV or a JSON array when asked — in constant memory whatever
+// the size of the result.
+package query
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"slices"
+	"strconv"
+
+	"github.com/spf13/cobra"
+
+	"github.com/sfbridge/sfbridge/internal/cli/exitcode"
+	"github.com/sfbridge/sfbridge/internal/cli/factory"
+	"github.com/sfbridge/sfbridge/internal/cli/orgclient"
+	"github.com/sfbridge/sfbridge/internal/iostreams"
+	"github.com/sfbridge/sfbridge/internal/output"
+	"github.com/sfbridge/sfbridge/rest"
+)
+
+// Options holds the flags and arguments of `sfbridge query`.
+type Options struct {
+	IO     *iostreams.IOStreams
+	Open   orgclient.Opener
+	Conn   orgclient.Flags
+	Output output.Flags
+	SOQL   string
+	All    bool
+}
+
+// NewCmd returns the query command.
+func NewCmd(f *factory.Factory) *cobra.Command {
+	opts := &Options{IO: f.IOStreams}
+	cmd := &cobra.Command{
+		Use:   `query "SOQL" [-o ORG] [--all] [--json | --csv | --tsv]`,
+		Short: "Run a SOQL query and print the records",
+		Long: `Run a SOQL query and print the records as the pages arrive: an aligned table
+on a terminal, tab-separated values on a pipe, or CSV or a JSON array when
+asked. Rows are written as they come, so results of any size stream in
+constant memory. With --all, deleted and archived rows are included
+(queryAll).
+
+Columns follow the SELECT list; parent fields appear as Contact.Email.
+When a query fails, Salesforce's error code and message are shown; a
+failure after some rows were written still exits non-zero, and a JSON
+array is then left unterminated so that it cannot pass for a complete one.`,
+		Example: `  sfbridge query "SELECT Id, CaseNumber, Subject FROM Case WHERE IsClosed = false" -o prod
+  sfbridge query "SELECT Id, Email FROM Contact" --csv > contacts.csv
+  sfbridge query "SELECT Id FROM Case WHERE IsDeleted = true" --all --json`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.SOQL = args[0]
+			if opts.Open == nil {
+				opts.Open = orgclient.FromProfiles(f, &opts.Conn)
+			}
+			return run(cmd.Context(), opts)
+		},
+	}
+	orgclient.AddFlags(cmd.Flags(), &opts.Conn)
+	cmd.Flags().BoolVar(&opts.All, "all", false, "Include deleted and archived records (queryAll)")
+	output.AddFlags(cmd.Flags(), &opts.Output)
+	return cmd
+}
+
+func run(ctx context.Context, opts *Options) (err error) {
+	format, err := opts.Output.Resolve(opts.IO)
+	if err != nil {
+		return exitcode.With(exitcode.Usage, err)
+	}
+	conn, err := opts.Open(ctx, opts.Conn.TargetOrg)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if cerr := conn.Close(); cerr != nil && err == nil {
+			err = cerr
+		}
+	}()
+	qo := &rest.QueryOptions{All: opts.All}
+	if format == output.JSON {
+		return writeJSON(ctx, opts.IO.Out, conn.Client, opts.SOQL, qo)
+	}
+	n, err := writeRows(ctx, opts.IO, format, conn.Client, opts.SOQL, qo)
+	if err != nil {
+		return err
+	}
+	if format == output.Table {
+		fmt.Fprintf(opts.IO.ErrOut, "%d records\n", n)
+	}
+	return nil
+}
+
+// writeJSON streams the records as a JSON array, each record exactly as
+// Salesforce sent it (field order kept), one per line.
+func writeJSON(ctx context.Context, w io.Writer, c *rest.Client, soql string, qo *rest.QueryOptions) error {
+	bw := bufio.NewWriterSize(w, 64<<10)
+	defer bw.Flush()
+	bw.WriteString("[")
+	n := 0
+	for rec, err := range rest.Query[json.RawMessage](ctx, c, soql, qo) {
+		if err != nil {
+			bw.WriteString("\n")
+			return err
+		}
+		if n > 0 {
+			bw.WriteString(",")
+		}
+		bw.WriteString("\n  ")
+		bw.Write(rec)
+		n++
+	}
+	if n > 0 {
+		bw.WriteString("\n")
+	}
+	_, err := bw.WriteString("]\n")
+	return err
+}
+
+// flushEvery bounds what a terminal table holds for alignment.
+const flushEvery = 2000
+
+func writeRows(ctx context.Context, ios *iostreams.IOStreams, format output.Format, c *rest.Client, soql string, qo *rest.QueryOptions) (int, error) {
+	cols, known := Columns(soql)
+	var rw *output.RowWriter
+	bw := bufio.NewWriterSize(ios.Out, 64<<10)
+	defer bw.Flush()
+	sink := *ios
+	sink.Out = bw
+	n := 0
+	cells := []string{}
+	for rec, err := range c.Query.Records(ctx, soql, qo) {
+		if err != nil {
+			if rw != nil {
+				rw.Flush()
+			}
+			return n, err
+		}
+		if rw == nil {
+			if !known {
+				cols = recordColumns(rec)
+			}
+			if rw, err = output.NewRowWriter(&sink, format, cols...); err != nil {
+				return n, err
+			}
+		}
+		cells = cells[:0]
+		for _, col := range cols {
+			v, _ := rec.Field(col)
+			cells = append(cells, Cell(v))
+		}
+		if err := rw.Write(cells...); err != nil {
+			return n, err
+		}
+		if n++; format == output.Table && n%flushEvery == 0 {
+			if err := rw.Flush(); err != nil {
+				return n, err
+			}
+			if err := bw.Flush(); err != nil {
+				return n, err
+			}
+		}
+	}
+	if rw == nil {
+		if !known {
+			return 0, nil
+		}
+		var err error
+		if rw, err = output.NewRowWriter(&sink, format, cols...); err != nil {
+			return 0, err
+		}
+	}
+	return n, rw.Flush()
+}
+
+// recordColumns lists a record's fields (without attributes), sorted, for
+// queries whose SELECT list Columns cannot read.
+func recordColumns(rec rest.Record) []string {
+	var cols []string
+	for k := range rec {
+		if k != "attributes" {
+			cols = append(cols, k)
+		}
+	}
+	slices.Sort(cols)
+	return cols
+}
+
+// Cell renders one value for a table, CSV or TSV cell: null is empty,
+// numbers as Salesforce sent them, a child subquery's records as JSON.
+func Cell(v any) string {
+	switch x := v.(type) {
+	case nil:
+		return ""
+	case string:
+		return x
+	case json.Number:
+		return x.String()
+	case bool:
+		return strconv.FormatBool(x)
+	case map[string]any:
+		if recs, ok := x["records"]; ok {
+			b, _ := json.Marshal(recs)
+			return string(b)
+		}
+		b, _ := json.Marshal(x)
+		return string(b)
+	default:
+		b, _ := json.Marshal(x)
+		return string(b)
+	}
+}

@@ -1,0 +1,323 @@
+// Package serve implements `sfbridge serve`, the connector daemon: one
+// session keeper per configured org with doctor checks at start and on an
+// interval, and an HTTP API with health, readiness, metrics and org status.
+// With --dev it first starts an emulated org with sample data and generated
+// credentials, so the daemon can be seen working with one command.
+package serve
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/sfbridge/sfbridge/auth"
+	"github.com/sfbridge/sfbridge/doctor"
+	"github.com/sfbridge/sfbridge/emulator/localorg"
+	"github.com/sfbridge/sfbridge/internal/cli/exitcode"
+	"github.com/sfbridge/sfbridge/internal/cli/factory"
+	"github.com/sfbridge/sfbridge/internal/config"
+	"github.com/sfbridge/sfbridge/internal/daemon"
+	"github.com/sfbridge/sfbridge/internal/iostreams"
+	"github.com/sfbridge/sfbridge/internal/jsonfile"
+	"github.com/sfbridge/sfbridge/internal/profile"
+	"github.com/sfbridge/sfbridge/rest"
+)
+
+// Options holds the flags of `sfbridge serve`.
+type Options struct {
+	IO        *iostreams.IOStreams
+	ConfigDir string
+	Now       func() time.Time
+	Version   string
+
+	ConfigFile string
+	Dev        bool
+	Listen     string
+	StateDir   string
+	InfoFile   string
+	LogLevel   string
+}
+
+// NewCmd returns the serve command.
+func NewCmd(f *factory.Factory) *cobra.Command {
+	opts := &Options{IO: f.IOStreams, Now: f.Now, Version: f.Version}
+	cmd := &cobra.Command{
+		Use:   "serve (--config FILE | --dev) [--listen ADDR] [--state-dir DIR]",
+		Short: "Run the connector daemon for one or more orgs",
+		Long: `Run the sfbridge connector daemon until interrupted (SIGINT or SIGTERM).
+
+For every org in the configuration the daemon keeps a Salesforce session
+(logging in when needed and again when Salesforce refuses the session) and
+runs the doctor checks at start and on an interval. Its HTTP API:
+
+  /healthz    200 while the process is alive
+  /readyz     503 until every org has a session and passed its required checks
+  /metrics    Prometheus metrics, all named sfbridge_*
+  /v1/orgs    status of every org as JSON (/v1/orgs/ALIAS for one)
+
+The listener is loopback only unless the configuration names a bearer token
+(auth_token_file), which every endpoint but /healthz then requires. Logs are
+JSON on stderr.
+
+--dev starts an emulated org in-process with sample data and generated
+credentials, configures one org "dev" against it, stores a CLI profile "dev"
+and runs the daemon: try ` + "`sfbridge query ... -o dev`" + ` while it runs.
+
+Configuration (YAML; unknown keys are errors):
+
+  listen: 127.0.0.1:8421
+  auth_token_file: token        # required beyond loopback
+  state_dir: state              # session cache (encrypted with each org's key)
+  doctor_interval: 15m
+  orgs:
+    - alias: acme
+      client_id: 3MVG9...
+      username: integration@acme.com
+      login_url: https://acme.my.salesforce.com
+      key: {file: salesforce.key}  # or JKS: {file: x.jks, passphrase_file: p, keystore_alias: a}
+      require: [servicedesk]       # servicedesk, eventlogs`,
+		Example: `  sfbridge serve --dev
+  sfbridge serve --config /etc/sfbridge/sfbridge.yaml`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if opts.Dev == (opts.ConfigFile != "") {
+				return exitcode.UsageErrorf("give exactly one of --config FILE and --dev")
+			}
+			dir, err := f.ConfigDir()
+			if err != nil {
+				return err
+			}
+			opts.ConfigDir = dir
+			return run(cmd.Context(), opts)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&opts.ConfigFile, "config", "", "Daemon configuration file (YAML)")
+	fl.BoolVar(&opts.Dev, "dev", false, "Run against an in-process emulated org with sample data and generated credentials")
+	fl.StringVar(&opts.Listen, "listen", "", "HTTP address (default: the config's listen, else "+config.DefaultListen+")")
+	fl.StringVar(&opts.StateDir, "state-dir", "", "Directory for session caches and, with --dev, the emulator's credentials")
+	fl.StringVar(&opts.InfoFile, "info-file", "", "Write the daemon's URLs as JSON to this file once it listens (for scripts)")
+	fl.StringVar(&opts.LogLevel, "log-level", "info", "Log level: debug, info, warn or error")
+	return cmd
+}
+
+// Info is what --info-file holds.
+type Info struct {
+	URL         string `json:"url"`
+	MetricsURL  string `json:"metrics_url"`
+	ReadyURL    string `json:"ready_url"`
+	OrgsURL     string `json:"orgs_url"`
+	EmulatorURL string `json:"emulator_url,omitempty"`
+	PID         int    `json:"pid"`
+}
+
+func run(ctx context.Context, opts *Options) error {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(opts.LogLevel)); err != nil {
+		return exitcode.UsageErrorf("--log-level: %v", err)
+	}
+	logger := slog.New(slog.NewJSONHandler(opts.IO.ErrOut, &slog.HandlerOptions{Level: level})).With("version", opts.Version)
+
+	var cfg *config.Config
+	var emu *localorg.Org
+	if opts.Dev {
+		var err error
+		if cfg, emu, err = startDev(ctx, opts, logger); err != nil {
+			return err
+		}
+		defer func() {
+			shut, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			defer cancel()
+			if err := emu.Shutdown(shut); err != nil {
+				logger.Warn("emulator shutdown", "err", err)
+			}
+		}()
+	} else {
+		var err error
+		if cfg, err = config.Load(opts.ConfigFile); err != nil {
+			return err
+		}
+	}
+	if opts.Listen != "" {
+		cfg.Listen = opts.Listen
+	}
+	if opts.StateDir != "" {
+		cfg.StateDir = opts.StateDir
+	}
+	if cfg.StateDir == "" {
+		cfg.StateDir = filepath.Join(opts.ConfigDir, "daemon")
+	}
+
+	metrics := daemon.NewMetrics()
+	var orgs []daemon.OrgSpec
+	for _, o := range cfg.Orgs {
+		spec, err := buildOrg(o, cfg.StateDir, metrics, logger, opts.Now)
+		if err != nil {
+			return fmt.Errorf("org %s: %w", o.Alias, err)
+		}
+		orgs = append(orgs, spec)
+	}
+	d, err := daemon.New(ctx, daemon.Options{
+		Listen: cfg.Listen, AuthToken: cfg.AuthToken.Reveal(), DoctorInterval: cfg.DoctorInterval.Duration,
+		Orgs: orgs, Metrics: metrics, Logger: logger, Now: opts.Now,
+	})
+	if err != nil {
+		return err
+	}
+	base := "http://" + d.Addr()
+	info := Info{URL: base, MetricsURL: base + "/metrics", ReadyURL: base + "/readyz", OrgsURL: base + "/v1/orgs", PID: os.Getpid()}
+	if emu != nil {
+		info.EmulatorURL = emu.Info.BaseURL
+		printDevBanner(opts.IO.Out, info, emu)
+	} else {
+		fmt.Fprintf(opts.IO.Out, "sfbridge serve: %d org(s); listening on %s (ready: %s, metrics: %s)\n", len(orgs), base, info.ReadyURL, info.MetricsURL)
+	}
+	if opts.InfoFile != "" {
+		if err := jsonfile.Write(opts.InfoFile, info, 0o600); err != nil {
+			return err
+		}
+	}
+	if emu != nil {
+		runCtx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		go func() {
+			select {
+			case err := <-emu.Err():
+				logger.Error("emulator stopped", "err", err)
+				cancel()
+			case <-runCtx.Done():
+			}
+		}()
+		ctx = runCtx
+	}
+	return d.Run(ctx)
+}
+
+// buildOrg opens an org's key and wires its session, cache and checks.
+func buildOrg(o config.Org, stateDir string, m *daemon.Metrics, logger *slog.Logger, now func() time.Time) (daemon.OrgSpec, error) {
+	spec := profile.KeySpec{File: o.Key.File, Alias: o.Key.KeystoreAlias, PasswordFile: o.Key.PassphraseFile, KeyPasswordFile: o.Key.KeyPasswordFile}
+	keyOpts, err := spec.LoadOptions()
+	if err != nil {
+		return daemon.OrgSpec{}, err
+	}
+	key, err := spec.Load()
+	if err != nil {
+		return daemon.OrgSpec{}, err
+	}
+	log := logger.With("org", o.Alias)
+	base := http.DefaultTransport
+	cfg := auth.Config{
+		ConsumerKey: o.ClientID, Username: o.Username, PrivateKey: key, LoginURL: o.LoginURL, Audience: o.Audience,
+		HTTPClient: &http.Client{Transport: m.TokenTransport(o.Alias, base), Timeout: 30 * time.Second,
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }},
+		Now: now, Logger: log,
+	}
+	src, err := auth.NewTokenSource(cfg)
+	if err != nil {
+		return daemon.OrgSpec{}, err
+	}
+	cache, err := profile.NewTokenCache(filepath.Join(stateDir, "sessions"), &profile.Profile{
+		Alias: o.Alias, Username: o.Username, ClientID: o.ClientID, LoginURL: o.LoginURL, Audience: o.Audience}, key)
+	if err != nil {
+		return daemon.OrgSpec{}, err
+	}
+	saved := cache.Load()
+	if saved != nil {
+		src.SetToken(saved)
+	}
+	api := m.APITransport(o.Alias, base, func(resp *http.Response) {
+		if h := resp.Header.Get("Sforce-Limit-Info"); h != "" {
+			if li, err := rest.ParseLimitInfo(h); err == nil && li.Max > 0 {
+				m.ObserveAPIUsage(o.Alias, int(li.Used), int(li.Max))
+			}
+		}
+	})
+	// Doctor's own probes (the login host, the clock) are not token
+	// requests: they get a plain client, and the source keeps the counted one.
+	probeCfg := cfg
+	probeCfg.HTTPClient = &http.Client{Transport: base, Timeout: 30 * time.Second}
+	check := func(ctx context.Context) *doctor.Report {
+		r := doctor.Run(ctx, doctor.Options{
+			KeyFile: o.Key.File, KeyOptions: keyOpts, Auth: probeCfg, Source: src, Require: o.Require,
+			RESTOptions: []rest.Option{rest.WithTransport(api), rest.WithCallOptionsClient("sfbridge-daemon")},
+		})
+		if tok := src.Cached(); tok != nil && tok != saved {
+			if err := cache.Save(tok); err != nil {
+				log.Warn("could not cache the session", "err", err)
+			} else {
+				saved = tok
+			}
+		}
+		return r
+	}
+	return daemon.OrgSpec{Alias: o.Alias, Session: src, Doctor: check}, nil
+}
+
+// startDev starts the emulated org and returns the configuration of the
+// one org "dev" against it; it also stores the CLI profile "dev".
+func startDev(ctx context.Context, opts *Options, logger *slog.Logger) (*config.Config, *localorg.Org, error) {
+	stateDir := opts.StateDir
+	if stateDir == "" {
+		stateDir = filepath.Join(opts.ConfigDir, "dev")
+	}
+	emu, err := localorg.Start(ctx, localorg.Options{Addr: "127.0.0.1:0", StateDir: filepath.Join(stateDir, "emulator"), Sample: true, Now: opts.Now})
+	if err != nil {
+		return nil, nil, fmt.Errorf("starting the emulated org: %w", err)
+	}
+	logger.Info("emulated org started", "url", emu.Info.BaseURL, "org_id", emu.Info.OrgID)
+	user := emu.Info.Users["integration"]
+	cfg := &config.Config{
+		Listen:         config.DefaultListen,
+		StateDir:       stateDir,
+		DoctorInterval: config.Duration{Duration: time.Minute},
+		Orgs: []config.Org{{
+			Alias: "dev", ClientID: emu.Info.ClientID, Username: user, LoginURL: emu.Info.LoginURL, Audience: emu.Info.LoginURL,
+			Key: config.KeySpec{File: emu.Info.KeyFile}, Require: doctor.Groups(),
+		}},
+	}
+	store := profile.Store{Dir: opts.ConfigDir}
+	_, def, err := store.List()
+	if err != nil {
+		return nil, nil, err
+	}
+	p := &profile.Profile{Alias: "dev", Username: user, ClientID: emu.Info.ClientID, KeyFile: emu.Info.KeyFile,
+		LoginURL: emu.Info.LoginURL, Audience: emu.Info.LoginURL, InstanceURL: emu.Info.InstanceURL, OrgID: emu.Info.OrgID}
+	if err := store.Save(p, def == ""); err != nil {
+		return nil, nil, fmt.Errorf("storing the dev profile: %w", err)
+	}
+	// A session cached for an earlier emulator run is not valid here.
+	if err := profile.ClearCache(opts.ConfigDir, p); err != nil {
+		return nil, nil, err
+	}
+	return cfg, emu, nil
+}
+
+func printDevBanner(w io.Writer, info Info, emu *localorg.Org) {
+	fmt.Fprintf(w, `sfbridge serve --dev
+
+  Emulated org   %s  (org %s; admin token %s)
+  Daemon         %s
+    ready        %s
+    metrics      %s
+    org status   %s
+
+  Org "dev": %s via the connected app %s,
+  key %s
+
+Try next, in another terminal:
+  sfbridge doctor -o dev --require servicedesk,eventlogs
+  sfbridge query "SELECT CaseNumber, Subject, Status, Contact.Name FROM Case ORDER BY CaseNumber LIMIT 10" -o dev
+  sfbridge record create Case -o dev --values "Subject='Printer on fire' Priority=High"
+  curl -s %s
+
+Press Ctrl-C to stop.
+`, emu.Info.BaseURL, emu.Info.OrgID, emu.Info.AdminToken, info.URL, info.ReadyURL, info.MetricsURL, info.OrgsURL,
+		emu.Info.Users["integration"], emu.Info.ClientID, emu.Info.KeyFile, info.OrgsURL)
+}

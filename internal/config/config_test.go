@@ -1,0 +1,181 @@
+package config
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+const good = `
+listen: 127.0.0.1:9000
+doctor_interval: 5m
+orgs:
+  - alias: acme
+    client_id: 3MVG9EXAMPLE
+    username: integration@acme.example
+    key:
+      file: keys/acme.jks
+      passphrase_file: keys/acme.pass
+      keystore_alias: sfbridge
+    require: [servicedesk]
+  - alias: globex
+    client_id: 3MVG9OTHER
+    username: siem@globex.example
+    login_url: https://test.salesforce.com
+    key: {file: /etc/sfbridge/globex.key}
+    require: [eventlogs]
+`
+
+func TestParseGood(t *testing.T) {
+	cfg, err := Parse([]byte(good), "conf/sfbridge.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := &Config{
+		Listen:         "127.0.0.1:9000",
+		DoctorInterval: Duration{Duration: 5 * time.Minute, set: true},
+		Orgs: []Org{
+			{Alias: "acme", ClientID: "3MVG9EXAMPLE", Username: "integration@acme.example", LoginURL: "https://login.salesforce.com",
+				Key:     KeySpec{File: "conf/keys/acme.jks", PassphraseFile: "conf/keys/acme.pass", KeystoreAlias: "sfbridge"},
+				Require: []string{"servicedesk"}},
+			{Alias: "globex", ClientID: "3MVG9OTHER", Username: "siem@globex.example", LoginURL: "https://test.salesforce.com",
+				Key: KeySpec{File: "/etc/sfbridge/globex.key"}, Require: []string{"eventlogs"}},
+		},
+	}
+	if diff := cmp.Diff(want, cfg, cmp.AllowUnexported(Duration{})); diff != "" {
+		t.Fatalf("config mismatch (-want +got):\n%s", diff)
+	}
+}
+
+func TestDefaults(t *testing.T) {
+	cfg, err := Parse([]byte("orgs: [{alias: a, client_id: c, username: u, key: {file: /k}}]"), "x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Listen != DefaultListen || cfg.DoctorInterval.Duration != 15*time.Minute || cfg.Orgs[0].LoginURL != "https://login.salesforce.com" {
+		t.Fatalf("defaults not applied: %+v", cfg)
+	}
+	cfg, err = Parse([]byte("doctor_interval: 0s\norgs: [{alias: a, client_id: c, username: u, key: {file: /k}}]"), "x")
+	if err != nil || cfg.DoctorInterval.Duration != 0 {
+		t.Fatalf("explicit 0s interval lost: %v %v", cfg, err)
+	}
+}
+
+func TestProblemsAreAllReportedWithPaths(t *testing.T) {
+	bad := `
+listen: 0.0.0.0:8421
+orgs:
+  - alias: acme
+    client_id: x
+    usernme: typo@acme.example
+    key: {file: k, pasphrase_file: p}
+  - alias: acme
+    client_id: ""
+    username: u
+    login_url: ftp://nope
+    key: {file: k}
+    require: [servicedesk, billing]
+`
+	_, err := Parse([]byte(bad), "sfbridge.yaml")
+	var ce *Error
+	if !errors.As(err, &ce) {
+		t.Fatalf("want *config.Error, got %v", err)
+	}
+	got := make([]string, len(ce.Problems))
+	for i, p := range ce.Problems {
+		got[i] = p.String()
+	}
+	want := []string{
+		`orgs[0].usernme (line 6): unknown key; did you mean "username"?`,
+		`orgs[0].key.pasphrase_file (line 7): unknown key; did you mean "passphrase_file"?`,
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Fatalf("key problems (-want +got):\n%s", diff)
+	}
+
+	// Once the keys are right, the semantic problems are all reported.
+	fixed := strings.NewReplacer("usernme", "username", "pasphrase_file", "passphrase_file").Replace(bad)
+	_, err = Parse([]byte(fixed), "sfbridge.yaml")
+	if !errors.As(err, &ce) {
+		t.Fatalf("want *config.Error, got %v", err)
+	}
+	msg := err.Error()
+	for _, frag := range []string{
+		"auth_token_file: required when listen (0.0.0.0:8421) is not a loopback address",
+		`orgs[1].alias: "acme" is already used by orgs[0]`,
+		"orgs[1].client_id: required",
+		`orgs[1].login_url: "ftp://nope" is not an http(s) URL`,
+		`orgs[1].require[1]: unknown check "billing"; known checks: servicedesk, eventlogs`,
+	} {
+		if !strings.Contains(msg, frag) {
+			t.Errorf("error lacks %q:\n%s", frag, msg)
+		}
+	}
+	if len(ce.Problems) != 5 {
+		t.Errorf("want 5 problems, got %d:\n%s", len(ce.Problems), msg)
+	}
+}
+
+func TestShapeErrors(t *testing.T) {
+	for _, c := range []struct{ in, want string }{
+		{"", "the file is empty"},
+		{"orgs: {alias: a}", "orgs (line 1): expected a list"},
+		{"orgs: [{alias: [a, b]}]", "orgs[0].alias (line 1): expected a single value"},
+		{"listen: [", "not valid YAML"},
+		{"doctor_interval: soon\norgs: [{alias: a, client_id: c, username: u, key: {file: /k}}]", `"soon" is not a duration`},
+		{"- a\n- b", "(top level) (line 1): expected a mapping"},
+	} {
+		_, err := Parse([]byte(c.in), "f.yaml")
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("Parse(%q) = %v; want error containing %q", c.in, err, c.want)
+		}
+	}
+}
+
+func TestLoadReadsAuthTokenAndHidesIt(t *testing.T) {
+	dir := t.TempDir()
+	tokenFile := filepath.Join(dir, "token")
+	os.WriteFile(tokenFile, []byte("s3cr3t-token-0123456789\n"), 0o600)
+	conf := filepath.Join(dir, "c.yaml")
+	os.WriteFile(conf, []byte("listen: 0.0.0.0:1\nauth_token_file: token\norgs: [{alias: a, client_id: c, username: u, key: {file: k}}]"), 0o600)
+	cfg, err := Load(conf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.AuthToken.Reveal() != "s3cr3t-token-0123456789" {
+		t.Fatalf("token = %q", cfg.AuthToken.Reveal())
+	}
+	if cfg.Orgs[0].Key.File != filepath.Join(dir, "k") {
+		t.Fatalf("relative key path not resolved: %s", cfg.Orgs[0].Key.File)
+	}
+	js, _ := json.Marshal(cfg)
+	for _, s := range []string{fmt.Sprint(cfg.AuthToken), fmt.Sprintf("%v %+v %#v", cfg, cfg, cfg.AuthToken), string(js)} {
+		if strings.Contains(s, "s3cr3t") {
+			t.Fatalf("secret leaked: %s", s)
+		}
+	}
+
+	os.WriteFile(tokenFile, []byte("short"), 0o600)
+	if _, err := Load(conf); err == nil || !strings.Contains(err.Error(), "at least 16 characters") {
+		t.Fatalf("short token accepted: %v", err)
+	}
+}
+
+func FuzzParse(f *testing.F) {
+	f.Add([]byte(good))
+	f.Add([]byte("orgs: [{alias: a}]"))
+	f.Add([]byte("listen: [\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		cfg, err := Parse(data, "fuzz.yaml")
+		if err == nil && (len(cfg.Orgs) == 0 || cfg.Listen == "") {
+			t.Fatalf("accepted a config without orgs or listen: %+v", cfg)
+		}
+	})
+}

@@ -1,0 +1,589 @@
+package rest
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"iter"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+)
+
+// QueryService runs SOQL queries: GET /query and /queryAll and their
+// "query more" locators.
+type QueryService service
+
+// QueryOptions adjusts a query; nil means the defaults.
+type QueryOptions struct {
+	// All uses queryAll, which also returns deleted (recycle bin), merged
+	// and archived rows.
+	All bool
+	// BatchSize asks for pages of this many records (200–2000) through
+	// Sforce-Query-Options; 0 uses the client's setting or Salesforce's
+	// default of 2000. Salesforce may return fewer.
+	BatchSize int
+}
+
+// Page is one page of a query result.
+type Page[T any] struct {
+	// TotalSize is the number of rows the whole query matched (for
+	// SELECT COUNT() the count, with no records).
+	TotalSize int `json:"totalSize"`
+	// Done is true on the last page.
+	Done bool `json:"done"`
+	// NextRecordsURL locates the next page while Done is false.
+	NextRecordsURL string `json:"nextRecordsUrl,omitempty"`
+	Records        []T    `json:"records"`
+}
+
+// Page fetches the first page of soql.
+func (s *QueryService) Page(ctx context.Context, soql string, opts *QueryOptions) (*Page[Record], error) {
+	return FetchPage[Record](ctx, s.c, soql, opts)
+}
+
+// NextPage fetches the page at a nextRecordsUrl.
+func (s *QueryService) NextPage(ctx context.Context, nextRecordsURL string) (*Page[Record], error) {
+	return FetchNextPage[Record](ctx, s.c, nextRecordsURL)
+}
+
+// Records runs soql and yields its records in order across all pages; see
+// [Query].
+func (s *QueryService) Records(ctx context.Context, soql string, opts *QueryOptions) iter.Seq2[Record, error] {
+	return Query[Record](ctx, s.c, soql, opts)
+}
+
+// Pages runs soql and yields whole pages; see [Pages].
+func (s *QueryService) Pages(ctx context.Context, soql string, opts *QueryOptions) iter.Seq2[*Page[Record], error] {
+	return Pages[Record](ctx, s.c, soql, opts)
+}
+
+// Count runs a SELECT COUNT() query and returns totalSize.
+func (s *QueryService) Count(ctx context.Context, soql string, opts *QueryOptions) (int, error) {
+	p, err := FetchPage[json.RawMessage](ctx, s.c, soql, opts)
+	if err != nil {
+		return 0, err
+	}
+	return p.TotalSize, nil
+}
+
+// Query runs soql and yields every record, decoded into T (a struct with
+// json tags, or [Record]), in the order Salesforce returns them, across all
+// pages. The iteration ends after the last record or at the first error,
+// which is yielded with a zero T; records are never skipped silently.
+//
+// Each page is decoded as a stream while it arrives, and the next page is
+// requested as soon as its locator is known, so that the network, the
+// decoding and the caller's work overlap. At most one page of decoded
+// records waits ahead of the caller, and one more response is open.
+// Stopping the loop early cancels the outstanding request.
+func Query[T any](ctx context.Context, c *Client, soql string, opts *QueryOptions) iter.Seq2[T, error] {
+	first, err := c.queryRequest(soql, opts)
+	return func(yield func(T, error) bool) {
+		var zero T
+		if err != nil {
+			yield(zero, err)
+			return
+		}
+		chunk := recordChunk(c.pageSize(opts))
+		for it := range run[T](ctx, c, first, chunk, chunkBacklog(c.pageSize(opts), chunk)) {
+			for _, r := range it.recs {
+				if !yield(r, nil) {
+					return
+				}
+			}
+			if it.err != nil {
+				yield(zero, it.err)
+				return
+			}
+		}
+	}
+}
+
+// QueryAll is [Query] with queryAll: deleted, merged and archived rows too.
+func QueryAll[T any](ctx context.Context, c *Client, soql string, opts *QueryOptions) iter.Seq2[T, error] {
+	o := QueryOptions{All: true}
+	if opts != nil {
+		o.BatchSize = opts.BatchSize
+	}
+	return Query[T](ctx, c, soql, &o)
+}
+
+// Pages runs soql and yields each page in order. While the caller holds one
+// page, the next is fetched and decoded (one page ahead, no more).
+func Pages[T any](ctx context.Context, c *Client, soql string, opts *QueryOptions) iter.Seq2[*Page[T], error] {
+	first, err := c.queryRequest(soql, opts)
+	return func(yield func(*Page[T], error) bool) {
+		if err != nil {
+			yield(nil, err)
+			return
+		}
+		for it := range run[T](ctx, c, first, 0, 0) {
+			if it.err != nil {
+				yield(nil, it.err)
+				return
+			}
+			if it.page != nil && !yield(it.page, nil) {
+				return
+			}
+		}
+	}
+}
+
+// FetchPage fetches the first page of soql, decoding records into T.
+func FetchPage[T any](ctx context.Context, c *Client, soql string, opts *QueryOptions) (*Page[T], error) {
+	r, err := c.queryRequest(soql, opts)
+	if err != nil {
+		return nil, err
+	}
+	return fetchOne[T](ctx, c, r)
+}
+
+// FetchNextPage fetches the page at nextRecordsURL, decoding records into T.
+func FetchNextPage[T any](ctx context.Context, c *Client, nextRecordsURL string) (*Page[T], error) {
+	r, err := c.locatorRequest(nextRecordsURL, 0)
+	if err != nil {
+		return nil, err
+	}
+	return fetchOne[T](ctx, c, r)
+}
+
+func fetchOne[T any](ctx context.Context, c *Client, r *request) (*Page[T], error) {
+	p := &pager[T]{c: c}
+	page := &Page[T]{}
+	meta, err := p.fetchPage(ctx, r, nil, func(v T) error {
+		page.Records = append(page.Records, v)
+		return nil
+	}, nil)
+	if err != nil {
+		return nil, err
+	}
+	page.TotalSize, page.Done, page.NextRecordsURL = meta.TotalSize, meta.Done, meta.NextRecordsURL
+	if page.Records == nil {
+		page.Records = []T{}
+	}
+	return page, nil
+}
+
+func (c *Client) pageSize(opts *QueryOptions) int {
+	switch {
+	case opts != nil && opts.BatchSize > 0:
+		return opts.BatchSize
+	case c.batchSize > 0:
+		return c.batchSize
+	}
+	return 2000
+}
+
+// recordChunk is how many records travel together from the decoder to the
+// caller: large enough to make channel operations cheap, small enough that
+// the first rows arrive early.
+func recordChunk(pageSize int) int { return min(max(pageSize/8, 16), 250) }
+
+// chunkBacklog bounds the decoded records waiting ahead of the caller to
+// about one page.
+func chunkBacklog(pageSize, chunk int) int { return max(1, pageSize/chunk) }
+
+func (c *Client) queryRequest(soql string, opts *QueryOptions) (*request, error) {
+	if strings.TrimSpace(soql) == "" {
+		return nil, errors.New("rest: empty SOQL query")
+	}
+	path := "query"
+	if opts != nil && opts.All {
+		path = "queryAll"
+	}
+	r := &request{method: http.MethodGet, path: path, query: url.Values{"q": {soql}}}
+	c.addBatchHeader(r, c.pageSize(opts))
+	return r, nil
+}
+
+func (c *Client) locatorRequest(next string, batch int) (*request, error) {
+	u, err := url.Parse(next)
+	if err != nil || !strings.HasPrefix(u.Path, "/services/data/") || u.Host != "" {
+		return nil, fmt.Errorf("rest: %q is not a nextRecordsUrl (want /services/data/vNN.N/query/<locator>)", next)
+	}
+	r := &request{method: http.MethodGet, path: next}
+	if batch > 0 {
+		c.addBatchHeader(r, batch)
+	}
+	return r, nil
+}
+
+func (c *Client) addBatchHeader(r *request, size int) {
+	if size != 2000 || c.batchSize > 0 {
+		r.header = http.Header{"Sforce-Query-Options": {"batchSize=" + strconv.Itoa(size)}}
+	}
+}
+
+// pageMeta is a page without its records.
+type pageMeta struct {
+	TotalSize      int
+	Done           bool
+	NextRecordsURL string
+}
+
+// item travels from the producer goroutine to the iterator.
+type item[T any] struct {
+	recs []T
+	page *Page[T] // set at the end of each page in page mode
+	err  error
+	end  bool // the query is complete
+}
+
+// pager fetches and decodes pages for one query.
+type pager[T any] struct {
+	c     *Client
+	batch int
+}
+
+// run starts the producer and returns the consumer's view of it: a
+// sequence of items that ends when the query is complete or failed. With
+// chunk > 0 records arrive in slices of that size and backlog slices may
+// wait; with chunk == 0 each item is one whole page and none waits.
+// Stopping the sequence cancels the producer and waits for it to exit.
+func run[T any](ctx context.Context, c *Client, first *request, chunk, backlog int) iter.Seq[item[T]] {
+	return func(yield func(item[T]) bool) {
+		ctx, cancel := context.WithCancel(ctx)
+		out := make(chan item[T], backlog)
+		p := &pager[T]{c: c, batch: c.pageSize(nil)}
+		if h := first.header.Get("Sforce-Query-Options"); h != "" {
+			p.batch, _ = strconv.Atoi(strings.TrimPrefix(h, "batchSize="))
+		}
+		go p.produce(ctx, first, chunk, out)
+		defer func() {
+			cancel()
+			for range out {
+			}
+		}()
+		complete := false
+		for it := range out {
+			if it.end {
+				complete = true
+				continue
+			}
+			if !yield(it) {
+				return
+			}
+			if it.err != nil {
+				return
+			}
+		}
+		if !complete {
+			// The producer stopped because ctx is done: say so rather than
+			// end the sequence as if the result were complete.
+			err := context.Cause(ctx)
+			if err == nil {
+				err = errors.New("rest: query stopped before its last page")
+			}
+			yield(item[T]{err: err})
+		}
+	}
+}
+
+// errConsumerGone stops the producer when the caller stopped iterating.
+var errConsumerGone = errors.New("rest: query iteration stopped")
+
+func (p *pager[T]) produce(ctx context.Context, first *request, chunk int, out chan<- item[T]) {
+	defer close(out)
+	send := func(it item[T]) error {
+		select {
+		case out <- it:
+			return nil
+		case <-ctx.Done():
+			return errConsumerGone
+		}
+	}
+	var ahead *future
+	defer func() { ahead.discard() }() // ahead changes; discard the last one
+	r := first
+	total, delivered := -1, 0
+	for {
+		var buf []T
+		emit := func(v T) error {
+			buf = append(buf, v)
+			delivered++
+			if chunk > 0 && len(buf) >= chunk {
+				err := send(item[T]{recs: buf})
+				buf = make([]T, 0, chunk)
+				return err
+			}
+			return nil
+		}
+		onNext := func(next string) {
+			if ahead == nil {
+				if nr, err := p.c.locatorRequest(next, p.batch); err == nil {
+					ahead = p.c.prefetch(ctx, nr)
+				}
+			}
+		}
+		var pre *future
+		if ahead != nil && ahead.path == r.path {
+			pre, ahead = ahead, nil
+		}
+		meta, err := p.fetchPage(ctx, r, pre, emit, onNext)
+		if err != nil {
+			if !errors.Is(err, errConsumerGone) {
+				_ = send(item[T]{recs: buf, err: err})
+			}
+			return
+		}
+		if total < 0 {
+			total = meta.TotalSize
+		}
+		it := item[T]{recs: buf}
+		if chunk == 0 {
+			if buf == nil {
+				buf = []T{}
+			}
+			it = item[T]{page: &Page[T]{TotalSize: meta.TotalSize, Done: meta.Done, NextRecordsURL: meta.NextRecordsURL, Records: buf}}
+		}
+		if len(it.recs) > 0 || it.page != nil {
+			if send(it) != nil {
+				return
+			}
+		}
+		if meta.Done {
+			if delivered > 0 && delivered < total {
+				_ = send(item[T]{err: fmt.Errorf("rest: query ended after %d records but Salesforce reported totalSize %d; records are missing, run the query again", delivered, total)})
+				return
+			}
+			_ = send(item[T]{end: true})
+			return
+		}
+		if meta.NextRecordsURL == "" {
+			_ = send(item[T]{err: fmt.Errorf("rest: page %s says done=false but has no nextRecordsUrl; the result is incomplete after %d records", redactPath(r.path), delivered)})
+			return
+		}
+		nr, err := p.c.locatorRequest(meta.NextRecordsURL, p.batch)
+		if err != nil {
+			_ = send(item[T]{err: err})
+			return
+		}
+		if ahead != nil && ahead.path != nr.path {
+			ahead.discard()
+			ahead = nil
+		}
+		r = nr
+	}
+}
+
+func redactPath(p string) string {
+	if i := strings.IndexByte(p, '?'); i >= 0 {
+		return p[:i]
+	}
+	return p
+}
+
+// PageError is a query page that could not be read completely, even after
+// retries: the records of the page before the failure were delivered, the
+// rest were not.
+type PageError struct {
+	// URL is the page's path (without the SOQL).
+	URL string
+	// Delivered is how many records of this page were delivered.
+	Delivered int
+	Err       error
+}
+
+func (e *PageError) Error() string {
+	return fmt.Sprintf("rest: query page %s broke off after %d records and could not be read again: %v; the result is incomplete", e.URL, e.Delivered, e.Err)
+}
+
+func (e *PageError) Unwrap() error { return e.Err }
+
+// fetchPage fetches the page of r (or takes the prefetched response pre)
+// and streams its records to emit. When the body breaks off, the page is
+// fetched again from the same URL — GET on a query locator is idempotent —
+// and the records already emitted are skipped, so emit sees each record
+// once and in order.
+func (p *pager[T]) fetchPage(ctx context.Context, r *request, pre *future, emit func(T) error, onNext func(string)) (pageMeta, error) {
+	emitted := 0
+	for attempt := 1; ; attempt++ {
+		var resp *http.Response
+		var err error
+		if pre != nil {
+			resp, err = pre.wait(ctx)
+			defer pre.discard()
+			pre = nil
+		} else {
+			resp, err = p.c.send(ctx, r)
+		}
+		if err != nil {
+			return pageMeta{}, err
+		}
+		meta, n, err := decodePage(resp.Body, emitted, emit, onNext)
+		resp.Body.Close()
+		if err == nil {
+			if n < emitted {
+				return pageMeta{}, &PageError{URL: redactPath(r.path), Delivered: emitted, Err: fmt.Errorf("the page was shorter (%d records) when fetched again", n)}
+			}
+			return meta, nil
+		}
+		if errors.Is(err, errConsumerGone) {
+			return pageMeta{}, err
+		}
+		if ctx.Err() != nil {
+			return pageMeta{}, ctx.Err()
+		}
+		emitted = max(emitted, n)
+		if attempt >= p.c.retry.MaxAttempts {
+			return pageMeta{}, &PageError{URL: redactPath(r.path), Delivered: emitted, Err: err}
+		}
+		u, _ := url.Parse(redactPath(r.path))
+		if err := p.c.pause(ctx, attempt, 0, r, u, err); err != nil {
+			return pageMeta{}, err
+		}
+	}
+}
+
+// errBody marks a body that is not a query result.
+type bodyError struct{ err error }
+
+func (e *bodyError) Error() string { return "reading the query result: " + e.err.Error() }
+func (e *bodyError) Unwrap() error { return e.err }
+
+// decodePage reads one query result object from body with a token-streaming
+// decoder, calling emit for each record after the first skip, and onNext as
+// soon as nextRecordsUrl is read (Salesforce sends it before the records).
+// n is the number of records decoded completely, skipped ones included.
+func decodePage[T any](body io.Reader, skip int, emit func(T) error, onNext func(string)) (meta pageMeta, n int, err error) {
+	dec := json.NewDecoder(body)
+	dec.UseNumber()
+	fail := func(e error) (pageMeta, int, error) {
+		if errors.Is(e, errConsumerGone) {
+			return meta, n, e
+		}
+		if errors.Is(e, io.EOF) {
+			e = io.ErrUnexpectedEOF
+		}
+		return meta, n, &bodyError{e}
+	}
+	if err := expectDelim(dec, '{'); err != nil {
+		return fail(err)
+	}
+	sawDone := false
+	for dec.More() {
+		t, err := dec.Token()
+		if err != nil {
+			return fail(err)
+		}
+		key, _ := t.(string)
+		switch key {
+		case "totalSize":
+			err = dec.Decode(&meta.TotalSize)
+		case "done":
+			err = dec.Decode(&meta.Done)
+			sawDone = true
+		case "nextRecordsUrl":
+			var s *string
+			if err = dec.Decode(&s); err == nil && s != nil {
+				meta.NextRecordsURL = *s
+				if onNext != nil && *s != "" {
+					onNext(*s)
+				}
+			}
+		case "records":
+			err = decodeRecords(dec, skip, &n, emit)
+		default:
+			var skipVal json.RawMessage
+			err = dec.Decode(&skipVal)
+		}
+		if err != nil {
+			return fail(err)
+		}
+	}
+	if err := expectDelim(dec, '}'); err != nil {
+		return fail(err)
+	}
+	if !sawDone {
+		return fail(errors.New(`the object has no "done" field`))
+	}
+	return meta, n, nil
+}
+
+func decodeRecords[T any](dec *json.Decoder, skip int, n *int, emit func(T) error) error {
+	t, err := dec.Token()
+	if err != nil {
+		return err
+	}
+	if t == nil {
+		return nil
+	}
+	if d, ok := t.(json.Delim); !ok || d != '[' {
+		return fmt.Errorf("records is %v, not an array", t)
+	}
+	for dec.More() {
+		var v T
+		if err := dec.Decode(&v); err != nil {
+			return err
+		}
+		*n++
+		if *n <= skip {
+			continue
+		}
+		if err := emit(v); err != nil {
+			return err
+		}
+	}
+	_, err = dec.Token() // ']'
+	return err
+}
+
+func expectDelim(dec *json.Decoder, want json.Delim) error {
+	t, err := dec.Token()
+	if err != nil {
+		return err
+	}
+	if d, ok := t.(json.Delim); !ok || d != want {
+		return fmt.Errorf("want %q, found %v", want, t)
+	}
+	return nil
+}
+
+// future is a response being fetched in the background.
+type future struct {
+	path   string
+	cancel context.CancelFunc
+	done   chan struct{}
+	resp   *http.Response
+	err    error
+}
+
+// prefetch starts fetching r; the caller takes it with wait or drops it
+// with discard.
+func (c *Client) prefetch(ctx context.Context, r *request) *future {
+	ctx, cancel := context.WithCancel(ctx)
+	f := &future{path: r.path, cancel: cancel, done: make(chan struct{})}
+	go func() {
+		defer close(f.done)
+		f.resp, f.err = c.send(ctx, r) //nolint:bodyclose // closed by whoever takes the future: fetchPage or discard
+	}()
+	return f
+}
+
+// wait returns the response. The fetch's context stays alive while the
+// body is read; discard releases it.
+func (f *future) wait(ctx context.Context) (*http.Response, error) {
+	select {
+	case <-f.done:
+		return f.resp, f.err
+	case <-ctx.Done():
+		f.discard()
+		return nil, ctx.Err()
+	}
+}
+
+// discard cancels the fetch, waits for it and closes its response.
+func (f *future) discard() {
+	if f == nil {
+		return
+	}
+	f.cancel()
+	<-f.done
+	if f.resp != nil {
+		f.resp.Body.Close()
+	}
+}
