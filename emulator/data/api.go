@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/sfbridge/sfbridge/emulator/soql"
 )
@@ -28,6 +29,9 @@ type APIOptions struct {
 	DevHub bool
 	// MaxBodyBytes caps request bodies (default 32 MiB).
 	MaxBodyBytes int64
+	// DisableCompression turns off gzip responses for clients that send
+	// Accept-Encoding: gzip (for a caller that compresses itself).
+	DisableCompression bool
 }
 
 type versionKey struct{}
@@ -39,8 +43,9 @@ func WithAPIVersion(ctx context.Context, version string) context.Context {
 }
 
 type api struct {
-	s    *Store
-	opts APIOptions
+	s     *Store
+	opts  APIOptions
+	gzips sync.Pool // *gzip.Writer
 }
 
 // NewAPI returns the handler for the REST data endpoints: query, queryAll,
@@ -59,7 +64,12 @@ func NewAPI(store *Store, opts APIOptions) http.Handler {
 	if opts.MaxBodyBytes <= 0 {
 		opts.MaxBodyBytes = 32 << 20
 	}
-	return &api{s: store, opts: opts}
+	a := &api{s: store, opts: opts}
+	a.gzips.New = func() any {
+		zw, _ := gzip.NewWriterLevel(io.Discard, gzip.BestSpeed)
+		return zw
+	}
+	return a
 }
 
 // splitVersion splits /services/data/vNN.N/rest into "NN.N" and "/rest".
@@ -89,6 +99,11 @@ func (a *api) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	method := r.Method
 	if o := r.URL.Query().Get("_HttpMethod"); o != "" && method == http.MethodPost {
 		method = strings.ToUpper(o)
+	}
+	if !a.opts.DisableCompression && acceptsGzip(r) {
+		gw := &gzipWriter{ResponseWriter: w, pool: &a.gzips}
+		defer gw.finish()
+		w = gw
 	}
 	p, e := principal(r.Context())
 	if e != nil {

@@ -2,6 +2,7 @@ package data
 
 import (
 	"bytes"
+	"compress/gzip"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -606,5 +607,105 @@ func TestRetrieveManyAndNotModified(t *testing.T) {
 	}
 	if r = f.do(t, "GET", v+"/sobjects/Account/describe", "", "If-Modified-Since", testNow.Add(-time.Hour).Format(http.TimeFormat)); r.status != 200 {
 		t.Fatalf("older If-Modified-Since: %d", r.status)
+	}
+}
+
+func TestGzip(t *testing.T) {
+	f := newFixture(t)
+	// A gzip request body, and a gzip answer for a client that asks for one.
+	var zb bytes.Buffer
+	zw := gzip.NewWriter(&zb)
+	zw.Write([]byte(`{"Subject":"zipped"}`))
+	zw.Close()
+	req, _ := http.NewRequest(http.MethodPost, f.srv.URL+v+"/sobjects/Case", &zb)
+	req.Header.Set("Content-Encoding", "gzip")
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept-Encoding", "gzip")
+	res, err := http.DefaultTransport.RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	if res.StatusCode != http.StatusCreated || res.Header.Get("Content-Encoding") != "gzip" {
+		t.Fatalf("status %d, Content-Encoding %q", res.StatusCode, res.Header.Get("Content-Encoding"))
+	}
+	zr, err := gzip.NewReader(res.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(zr)
+	if !bytes.Contains(body, []byte(`"success":true`)) {
+		t.Fatalf("body %s", body)
+	}
+	// 204 stays empty and uncompressed.
+	var id struct{ ID string }
+	json.Unmarshal(body, &id)
+	req, _ = http.NewRequest(http.MethodPatch, f.srv.URL+v+"/sobjects/Case/"+id.ID, strings.NewReader(`{"Status":"Working"}`))
+	req.Header.Set("Accept-Encoding", "gzip")
+	res2, err := http.DefaultTransport.RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res2.Body.Close()
+	if res2.StatusCode != http.StatusNoContent || res2.Header.Get("Content-Encoding") != "" {
+		t.Fatalf("PATCH: %d %q", res2.StatusCode, res2.Header.Get("Content-Encoding"))
+	}
+}
+
+func TestContactChangeReachesCase(t *testing.T) {
+	f := newFixture(t)
+	con := f.do(t, "POST", v+"/sobjects/Contact", `{"LastName":"Doe","Email":"old@x.com"}`).obj(t)["id"].(string)
+	cs := f.do(t, "POST", v+"/sobjects/Case", `{"Subject":"S","ContactId":"`+con+`"}`).obj(t)["id"].(string)
+	if r := f.do(t, "PATCH", v+"/sobjects/Contact/"+con, `{"Email":"new@x.com"}`); r.status != 204 {
+		t.Fatalf("%d %s", r.status, r.body)
+	}
+	if got := f.do(t, "GET", v+"/sobjects/Case/"+cs+"?fields=ContactEmail", "").obj(t)["ContactEmail"]; got != "new@x.com" {
+		t.Fatalf("ContactEmail %v", got)
+	}
+}
+
+func TestRoutingDetails(t *testing.T) {
+	f := newFixture(t)
+	id := f.do(t, "POST", v+"/sobjects/Account", `{"Name":"A"}`).obj(t)["id"].(string)
+	// POST with _HttpMethod=PATCH is an update.
+	if r := f.do(t, "POST", v+"/sobjects/Account/"+id+"?_HttpMethod=PATCH", `{"Name":"B"}`); r.status != 204 {
+		t.Fatalf("_HttpMethod: %d %s", r.status, r.body)
+	}
+	r := f.do(t, "PUT", v+"/sobjects/Account/"+id, `{}`)
+	if code, msg := r.errCode(t); r.status != 405 || code != "METHOD_NOT_ALLOWED" || msg != "HTTP Method 'PUT' not allowed. Allowed are HEAD,GET,PATCH,DELETE" {
+		t.Fatalf("PUT: %d %s", r.status, r.body)
+	}
+	if r := f.do(t, "HEAD", v+"/sobjects/Account/"+id, ""); r.status != 200 || len(r.body) != 0 {
+		t.Fatalf("HEAD: %d %q", r.status, r.body)
+	}
+	r = f.do(t, "GET", v+"/sobjects/Account/not-an-id", "")
+	if code, msg := r.errCode(t); r.status != 404 || code != "NOT_FOUND" || !strings.HasPrefix(msg, "Provided external ID field does not exist or is not accessible: ") {
+		t.Fatalf("malformed id: %d %s", r.status, r.body)
+	}
+	if r := f.do(t, "GET", v+"/nope", ""); r.status != 404 {
+		t.Fatalf("unknown resource: %d", r.status)
+	}
+	var reqs []string
+	for i := 0; i < 26; i++ {
+		reqs = append(reqs, fmt.Sprintf(`{"method":"GET","url":"/services/data/v62.0/sobjects/Account/%s","referenceId":"r%d"}`, id, i))
+	}
+	r = f.do(t, "POST", v+"/composite", `{"compositeRequest":[`+strings.Join(reqs, ",")+`]}`)
+	if r.status != 400 {
+		t.Fatalf("26 subrequests: %d %s", r.status, r.body)
+	}
+	recs := strings.Repeat(`{"attributes":{"type":"Account"},"Name":"x"},`, 201)
+	r = f.do(t, "POST", v+"/composite/sobjects", `{"records":[`+strings.TrimSuffix(recs, ",")+`]}`)
+	if code, _ := r.errCode(t); r.status != 400 || code != "EXCEEDED_ID_LIMIT" {
+		t.Fatalf("201 records: %d %s", r.status, r.body)
+	}
+	// A queryAll locator pages through /queryAll/ too.
+	if err := f.store.Generate(ObjAccount, 300, 1); err != nil {
+		t.Fatal(err)
+	}
+	m := f.do(t, "GET", v+"/queryAll?q="+q("SELECT Id FROM Account"), "", "Sforce-Query-Options", "batchSize=200").obj(t)
+	next := strings.Replace(m["nextRecordsUrl"].(string), "/query/", "/queryAll/", 1)
+	m = f.do(t, "GET", next, "").obj(t)
+	if m["done"] != true || len(m["records"].([]any)) != 101 {
+		t.Fatalf("queryAll page 2: done=%v n=%d", m["done"], len(m["records"].([]any)))
 	}
 }

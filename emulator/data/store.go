@@ -644,7 +644,27 @@ func (s *Store) updateLocked(t *table, old *record, fields map[string]any, wo wr
 		}
 	}
 	s.replaceLocked(t, old, &record{vals: vals}, wo.undo)
+	if def.Name == ObjContact {
+		s.refreshCaseContactLocked(old.id(), wo.undo)
+	}
 	return nil
+}
+
+// refreshCaseContactLocked copies a changed Contact's email and phones into
+// the Cases that refer to it (Case.ContactEmail and friends mirror them).
+func (s *Store) refreshCaseContactLocked(contactID string, undo *undoLog) {
+	ct := s.tables["case"]
+	fk, _ := ct.def.Field("ContactId")
+	for _, r := range ct.recs {
+		if r.vals[fk.index] != contactID {
+			continue
+		}
+		vals := slices.Clone(r.vals)
+		if err := s.derive(ct, vals, r.vals, true); err != nil {
+			continue
+		}
+		s.replaceLocked(ct, r, &record{vals: vals}, undo)
+	}
 }
 
 func (s *Store) replaceLocked(t *table, old, nr *record, undo *undoLog) {

@@ -154,32 +154,29 @@ func likeMatcher(pattern string) func(string) bool {
 			parts = append(parts, part{text: rs[i]})
 		}
 	}
-	var match func(p []part, s []rune) bool
-	match = func(p []part, s []rune) bool {
-		for len(p) > 0 {
+	// Greedy matching that backtracks only to the last %: O(len(p)·len(s)).
+	match := func(p []part, s []rune) bool {
+		pi, si, star, mark := 0, 0, -1, 0
+		for si < len(s) {
 			switch {
-			case p[0].any:
-				for len(p) > 0 && p[0].any {
-					p = p[1:]
-				}
-				if len(p) == 0 {
-					return true
-				}
-				for i := 0; i <= len(s); i++ {
-					if match(p, s[i:]) {
-						return true
-					}
-				}
-				return false
-			case len(s) == 0:
-				return false
-			case p[0].one || p[0].text == s[0]:
-				p, s = p[1:], s[1:]
+			case pi < len(p) && !p[pi].any && (p[pi].one || p[pi].text == s[si]):
+				pi++
+				si++
+			case pi < len(p) && p[pi].any:
+				star, mark = pi, si
+				pi++
+			case star >= 0:
+				pi = star + 1
+				mark++
+				si = mark
 			default:
 				return false
 			}
 		}
-		return len(s) == 0
+		for pi < len(p) && p[pi].any {
+			pi++
+		}
+		return pi == len(p)
 	}
 	return func(s string) bool { return match(parts, []rune(strings.ToLower(s))) }
 }
