@@ -120,23 +120,6 @@ func TestServeDefaultOrg(t *testing.T) {
 	}
 }
 
-func TestKeyPairIsReused(t *testing.T) {
-	state := t.TempDir()
-	a, _ := loadOrCreatePairT(t, state)
-	b, _ := loadOrCreatePairT(t, state)
-	if !bytes.Equal(a.Cert.Raw, b.Cert.Raw) || selfsigned.ConsumerKey(a.Cert) != selfsigned.ConsumerKey(b.Cert) {
-		t.Error("second start generated a new pair; the client id would change")
-	}
-}
-
-func loadOrCreatePairT(t *testing.T, dir string) (*selfsigned.Pair, string) {
-	p, k, _, err := loadOrCreatePair(dir, "server", selfsigned.Options{Now: time.Now()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return p, k
-}
-
 func TestServeTLS(t *testing.T) {
 	info, _ := start(t, &Options{TLS: true})
 	if !strings.HasPrefix(info.BaseURL, "https://127.0.0.1:") || info.TLSCertFile == "" {
