@@ -182,7 +182,11 @@ func (s *Store) Generate(object string, n int, seed uint64) error {
 		return out
 	}
 	def := t.def
-	idx := func(name string) int { fd, _ := def.Field(name); return fd.index }
+	index := map[string]int{}
+	for _, fd := range def.Fields {
+		index[fd.Name] = fd.index
+	}
+	idx := func(name string) int { return index[name] }
 	now := s.now().UTC()
 	span := int64(90 * 24 * time.Hour / time.Millisecond)
 	first := boxed([]string{"Ana", "Ben", "Chloé", "Dmitri", "Emma", "Farid", "Grace", "Hiro", "Ines", "Jonas", "Kofi", "Lena", "Mateo", "Nora", "Omar", "Priya"})
@@ -202,7 +206,7 @@ func (s *Store) Generate(object string, n int, seed uint64) error {
 		createdV := any(created)
 		modV := createdV
 		if rng.IntN(3) == 0 {
-			modV = any(created + soql.DateTime(rng.Int64N(int64(now.UnixMilli())-int64(created)+1)))
+			modV = any(created + soql.DateTime(rng.Int64N(now.UnixMilli()-int64(created)+1)))
 		}
 		user := users[rng.IntN(len(users))]
 		vals[idx("IsDeleted")] = falseV

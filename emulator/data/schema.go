@@ -56,6 +56,7 @@ type ObjectDef struct {
 	Children                                                    []ChildRelationship
 	byName                                                      map[string]*FieldDef
 	parents                                                     map[string]*FieldDef // lower relationship name → fk field
+	deletedIdx                                                  int
 }
 
 // Field returns the field named name (case-insensitive).
@@ -76,6 +77,9 @@ func (o *ObjectDef) finish() {
 		o.byName[strings.ToLower(f.Name)] = f
 		if f.RelationshipName != "" {
 			o.parents[strings.ToLower(f.RelationshipName)] = f
+		}
+		if f.Name == "IsDeleted" {
+			o.deletedIdx = i
 		}
 	}
 }

@@ -46,6 +46,8 @@ type Store struct {
 	articleNum int
 	lastStamp  int64
 	cursors    *cursorCache
+	buffers    sync.Pool // *[]byte page buffers, reused so paging does not churn the heap
+	schemaTime time.Time // when the schemas were made, for describe's If-Modified-Since
 }
 
 type table struct {
@@ -90,7 +92,9 @@ func NewStore(opts StoreOptions) (*Store, error) {
 		maxc = 256
 	}
 	s := &Store{ids: ids, now: now, orgID: opts.OrgID, tables: map[string]*table{}, byPrefix: map[string]*table{},
-		caseNumber: 1000, articleNum: 1000, cursors: newCursorCache(ttl, maxc)}
+		caseNumber: 999, articleNum: 999, cursors: newCursorCache(ttl, maxc)}
+	s.schemaTime = now().Truncate(time.Second)
+	s.buffers.New = func() any { b := make([]byte, 0, 1<<20); return &b }
 	for _, o := range standardObjects() {
 		t := &table{def: o, byID: map[string]int32{}}
 		s.tables[strings.ToLower(o.Name)] = t
@@ -458,10 +462,7 @@ func (s *Store) checkUnique(t *table, vals []any, self string) *Error {
 	return nil
 }
 
-func deletedIndex(def *ObjectDef) int {
-	fd, _ := def.Field("IsDeleted")
-	return fd.index
-}
+func deletedIndex(def *ObjectDef) int { return def.deletedIdx }
 
 // convert turns an input value (from JSON, CSV or Go) into the stored form
 // of fd's type.
@@ -512,7 +513,7 @@ func (s *Store) convert(fd *FieldDef, v any) (any, *Error) {
 			return nil, badRequest("MALFORMED_ID", fmt.Sprintf("%s: id value of incorrect type: %s", fd.Label, str), fd.Name)
 		}
 		if len(fd.ReferenceTo) > 0 {
-			if rt, ok := s.tables[strings.ToLower(fd.ReferenceTo[0])]; ok && rt.def.KeyPrefix != id.Prefix() && !(fd.Name == "OwnerId" && id.Prefix() == "00G") {
+			if rt, ok := s.tables[strings.ToLower(fd.ReferenceTo[0])]; ok && rt.def.KeyPrefix != id.Prefix() && (fd.Name != "OwnerId" || id.Prefix() != "00G") {
 				return nil, badRequest("FIELD_INTEGRITY_EXCEPTION", fmt.Sprintf("%s: id value of incorrect type: %s", fd.Label, str), fd.Name)
 			}
 		}
@@ -643,7 +644,27 @@ func (s *Store) updateLocked(t *table, old *record, fields map[string]any, wo wr
 		}
 	}
 	s.replaceLocked(t, old, &record{vals: vals}, wo.undo)
+	if def.Name == ObjContact {
+		s.refreshCaseContactLocked(old.id(), wo.undo)
+	}
 	return nil
+}
+
+// refreshCaseContactLocked copies a changed Contact's email and phones into
+// the Cases that refer to it (Case.ContactEmail and friends mirror them).
+func (s *Store) refreshCaseContactLocked(contactID string, undo *undoLog) {
+	ct := s.tables["case"]
+	fk, _ := ct.def.Field("ContactId")
+	for _, r := range ct.recs {
+		if r.vals[fk.index] != contactID {
+			continue
+		}
+		vals := slices.Clone(r.vals)
+		if err := s.derive(ct, vals, r.vals, true); err != nil {
+			continue
+		}
+		s.replaceLocked(ct, r, &record{vals: vals}, undo)
+	}
 }
 
 func (s *Store) replaceLocked(t *table, old, nr *record, undo *undoLog) {
@@ -705,7 +726,7 @@ func (s *Store) createLocked(ctx context.Context, p *Principal, object string, f
 	if !t.def.Createable {
 		return "", badRequest("INVALID_TYPE", fmt.Sprintf("entity type cannot be inserted: %s", t.def.Name))
 	}
-	if !a.Create && !(t.def.Name == ObjCaseComment && a.Read) {
+	if !a.Create && (t.def.Name != ObjCaseComment || !a.Edit) {
 		return "", insufficientAccess()
 	}
 	var comment string

@@ -263,11 +263,34 @@ func (p *Plan) Less(a, b Record, res Resolver) bool {
 	return p.CompareRecords(a, b, res) < 0
 }
 
+// OrderKey reports the direction of the i-th ORDER BY key.
+func (p *Plan) OrderKey(i int) (desc, nullsLast bool) {
+	return p.order[i].desc, p.order[i].nullsLast
+}
+
+// SortKeys appends r's ORDER BY key values to dst, for sorting many
+// records with CompareKeys without evaluating paths again.
+func (p *Plan) SortKeys(r Record, res Resolver, dst []any) []any {
+	for i := range p.order {
+		dst = append(dst, p.order[i].path.Value(r, res))
+	}
+	return dst
+}
+
+// CompareKeys orders two key lists made by SortKeys: -1, 0 or 1.
+func (p *Plan) CompareKeys(a, b []any) int {
+	return p.compareWith(func(i int) (any, any) { return a[i], b[i] })
+}
+
 // CompareRecords orders two records by the ORDER BY keys: -1, 0 or 1.
 func (p *Plan) CompareRecords(a, b Record, res Resolver) int {
+	return p.compareWith(func(i int) (any, any) { return p.order[i].path.Value(a, res), p.order[i].path.Value(b, res) })
+}
+
+func (p *Plan) compareWith(values func(i int) (any, any)) int {
 	for i := range p.order {
 		k := &p.order[i]
-		va, vb := k.path.Value(a, res), k.path.Value(b, res)
+		va, vb := values(i)
 		if va == nil || vb == nil {
 			if va == nil && vb == nil {
 				continue

@@ -160,6 +160,23 @@ func TestEvaluate(t *testing.T) {
 	}
 }
 
+func TestLikeMatcher(t *testing.T) {
+	tests := []struct {
+		pattern, s string
+		want       bool
+	}{
+		{"abc", "ABC", true}, {"a%", "a", true}, {"%", "", true}, {"_", "", false}, {"a_c", "abc", true},
+		{"%b%", "abc", true}, {"%x%", "abc", false}, {"a%c%e", "abcde", true}, {"a%c%e", "abcdef", false},
+		{`100\%`, "100%", true}, {`100\%`, "1000", false}, {`a\_b`, "a_b", true}, {`a\_b`, "axb", false},
+		{"%a%a%a%a%a%a%a%a%a%a%b", strings.Repeat("a", 5000), false}, {"é%", "Éclair", true},
+	}
+	for _, tt := range tests {
+		if got := likeMatcher(tt.pattern)(tt.s); got != tt.want {
+			t.Errorf("LIKE %q on %.20q = %v, want %v", tt.pattern, tt.s, got, tt.want)
+		}
+	}
+}
+
 func TestOrderBy(t *testing.T) {
 	tests := []struct {
 		order string
