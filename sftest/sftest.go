@@ -159,10 +159,16 @@ type TokenResponse struct {
 // fails the test unless the grant succeeds.
 func (s *Server) Login(t testing.TB, username string) TokenResponse {
 	t.Helper()
-	resp, err := s.Client().PostForm(s.URL+"/services/oauth2/token", url.Values{
+	form := url.Values{
 		"grant_type": {"urn:ietf:params:oauth:grant-type:jwt-bearer"},
 		"assertion":  {s.Assertion(t, username)},
-	})
+	}
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, s.URL+"/services/oauth2/token", strings.NewReader(form.Encode()))
+	if err != nil {
+		t.Fatalf("sftest: %v", err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	resp, err := s.Client().Do(req)
 	if err != nil {
 		t.Fatalf("sftest: token request: %v", err)
 	}

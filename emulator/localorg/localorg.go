@@ -10,6 +10,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -36,6 +37,9 @@ type Options struct {
 	// Knowledge articles) to the org, deterministic for the seed.
 	Sample bool
 	Now    func() time.Time
+	// Logger receives the org's debug log (one line per request and per
+	// login attempt, never a token); nil discards.
+	Logger *slog.Logger
 }
 
 // Info describes a running org: everything a script or a client needs. It
@@ -131,7 +135,7 @@ func Start(ctx context.Context, opts Options) (*Org, error) {
 		ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
 	}
 	base := scheme + "://" + net.JoinHostPort(host, port)
-	org, err := emulator.New(emulator.Config{Fixture: fixture, BaseURL: base, InstanceURL: base, Now: opts.Now})
+	org, err := emulator.New(emulator.Config{Fixture: fixture, BaseURL: base, InstanceURL: base, Now: opts.Now, Logger: opts.Logger})
 	if err != nil {
 		ln.Close()
 		return nil, err

@@ -64,7 +64,7 @@ func login(t *testing.T, client *http.Client, info Info, username string) (int, 
 	if err != nil {
 		t.Fatal(err)
 	}
-	req, _ := http.NewRequestWithContext(t.Context(), "POST", info.TokenURL, strings.NewReader(url.Values{
+	req, _ := http.NewRequestWithContext(t.Context(), http.MethodPost, info.TokenURL, strings.NewReader(url.Values{
 		"grant_type": {"urn:ietf:params:oauth:grant-type:jwt-bearer"}, "assertion": {a}}.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	resp, err := client.Do(req)
@@ -118,23 +118,6 @@ func TestServeDefaultOrg(t *testing.T) {
 	if code, body := login(t, http.DefaultClient, info, sfemu.UserNotPreauthorized); code != 400 || !strings.Contains(body, "invalid_app_access") {
 		t.Errorf("not pre-authorized: %d %s", code, body)
 	}
-}
-
-func TestKeyPairIsReused(t *testing.T) {
-	state := t.TempDir()
-	a, _ := loadOrCreatePairT(t, state)
-	b, _ := loadOrCreatePairT(t, state)
-	if !bytes.Equal(a.Cert.Raw, b.Cert.Raw) || selfsigned.ConsumerKey(a.Cert) != selfsigned.ConsumerKey(b.Cert) {
-		t.Error("second start generated a new pair; the client id would change")
-	}
-}
-
-func loadOrCreatePairT(t *testing.T, dir string) (*selfsigned.Pair, string) {
-	p, k, _, err := loadOrCreatePair(dir, "server", selfsigned.Options{Now: time.Now()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return p, k
 }
 
 func TestServeTLS(t *testing.T) {
