@@ -129,7 +129,7 @@ func TestSortRowsMatchesPlanOrder(t *testing.T) {
 			t.Fatal(err)
 		}
 		want := slices.Clone(s.tables["case"].recs)
-		slices.SortStableFunc(want, func(a, b *record) int { return rs.plan.CompareRecords(a, b, s) })
+		slices.SortStableFunc(want, func(a, b *record) int { return rs.plan.CompareRecords(a, b, resolver{s}) })
 		for i := range want {
 			if want[i] != rs.rows[i] {
 				t.Fatalf("ORDER BY %s: row %d differs", order, i)

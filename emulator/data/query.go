@@ -69,20 +69,24 @@ func (o objView) Child(rel string) (string, soql.Object, soql.Field, bool) {
 	return "", nil, soql.Field{}, false
 }
 
+// resolver gives the SOQL evaluator access to the store's records; it is
+// used only while the store's lock is held.
+type resolver struct{ s *Store }
+
 // Lookup implements soql.Resolver.
-func (s *Store) Lookup(obj soql.Object, id string) soql.Record {
+func (rv resolver) Lookup(obj soql.Object, id string) soql.Record {
 	ov, ok := obj.(objView)
 	if !ok {
 		return nil
 	}
-	if r := s.lookup(ov.t, id); r != nil {
+	if r := rv.s.lookup(ov.t, id); r != nil {
 		return r
 	}
 	return nil
 }
 
 // Scan implements soql.Resolver: it visits the live records of obj.
-func (s *Store) Scan(obj soql.Object, fn func(soql.Record)) {
+func (rv resolver) Scan(obj soql.Object, fn func(soql.Record)) {
 	ov, ok := obj.(objView)
 	if !ok {
 		return
@@ -129,7 +133,7 @@ func (s *Store) runQuery(p *Principal, src string, all bool) (*resultSet, error)
 	rs := &resultSet{plan: plan, def: t.def, user: p.UserID, entity: t.def.Name}
 	rows := s.filter(plan, t.def, recs, all)
 	if plan.Ordered() {
-		sortRows(rows, plan, s)
+		sortRows(rows, plan, resolver{s})
 	}
 	if plan.Offset > 0 {
 		rows = rows[min(plan.Offset, len(rows)):]
@@ -146,7 +150,7 @@ func (s *Store) runQuery(p *Principal, src string, all bool) (*resultSet, error)
 		for i, c := range plan.Columns {
 			n := 0
 			for _, r := range rows {
-				if c.Path.Value(r, s) != nil {
+				if c.Path.Value(r, resolver{s}) != nil {
 					n++
 				}
 			}
@@ -173,7 +177,7 @@ func (s *Store) runQuery(p *Principal, src string, all bool) (*resultSet, error)
 		}
 		for k, list := range m {
 			if c.Sub.Ordered() {
-				sortRows(list, c.Sub, s)
+				sortRows(list, c.Sub, resolver{s})
 			}
 			if c.Sub.Offset > 0 {
 				list = list[min(c.Sub.Offset, len(list)):]
@@ -192,7 +196,7 @@ func (s *Store) runQuery(p *Principal, src string, all bool) (*resultSet, error)
 // sortRows orders rows by the plan's ORDER BY keys; rows with equal keys
 // keep their stored order (pattern-defeating quicksort with the original
 // position as the last key, which beats a stable merge sort on large sets).
-func sortRows(rows []*record, plan *soql.Plan, s *Store) {
+func sortRows(rows []*record, plan *soql.Plan, s resolver) {
 	type item struct {
 		r    *record
 		pos  int
@@ -259,7 +263,7 @@ func (s *Store) filter(plan *soql.Plan, def *ObjectDef, recs []*record, all bool
 		if !all && r.Get(del) == true {
 			continue
 		}
-		if plan.Match(r, s) {
+		if plan.Match(r, resolver{s}) {
 			rows = append(rows, r)
 		}
 	}
