@@ -33,7 +33,7 @@ import (
 
 	"github.com/sfbridge/sfbridge/emulator"
 	"github.com/sfbridge/sfbridge/internal/assertion"
-	"github.com/sfbridge/sfbridge/internal/selfsigned"
+	"github.com/sfbridge/sfbridge/keys"
 )
 
 type target struct {
@@ -109,11 +109,11 @@ func run(ctx context.Context, mode string, d time.Duration, conns int, infoFile 
 }
 
 func inProcess() (target, func(), error) {
-	pair, err := selfsigned.Generate(selfsigned.Options{CommonName: "loadgen"})
+	pair, err := keys.NewPair(nil, keys.CertificateOptions{Subject: "CN=loadgen", Days: 365, Backdate: time.Hour})
 	if err != nil {
 		return target{}, nil, err
 	}
-	id := selfsigned.ConsumerKey(pair.Cert)
+	id := emulator.ConsumerKeyFor(pair.Cert)
 	fx := emulator.DefaultFixture(id, pair.CertPEM)
 	fx.Org.DailyAPIRequests = 1 << 40
 	ln, err := new(net.ListenConfig).Listen(context.Background(), "tcp", "127.0.0.1:0")
@@ -159,7 +159,7 @@ func external(ctx context.Context, file string) (target, error) {
 	if err != nil {
 		return target{}, err
 	}
-	key, err := selfsigned.ParseKeyPEM(keyPEM)
+	key, err := keys.ParsePrivateKey(keyPEM, "key file", keys.LoadOptions{})
 	if err != nil {
 		return target{}, err
 	}

@@ -8,28 +8,29 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sfbridge/sfbridge/internal/selfsigned"
+	"github.com/sfbridge/sfbridge/emulator"
+	"github.com/sfbridge/sfbridge/keys"
 )
 
 func TestKeyPairIsReused(t *testing.T) {
 	dir := t.TempDir()
 	now := time.Now()
-	a, keyFile, _, err := LoadOrCreatePair(dir, "server", selfsigned.Options{Now: now})
+	a, keyFile, _, err := LoadOrCreatePair(dir, "server", keys.CertificateOptions{Now: now})
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, _, _, err := LoadOrCreatePair(dir, "server", selfsigned.Options{Now: now})
+	b, _, _, err := LoadOrCreatePair(dir, "server", keys.CertificateOptions{Now: now})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !bytes.Equal(a.Cert.Raw, b.Cert.Raw) || selfsigned.ConsumerKey(a.Cert) != selfsigned.ConsumerKey(b.Cert) {
+	if !bytes.Equal(a.Cert.Raw, b.Cert.Raw) || emulator.ConsumerKeyFor(a.Cert) != emulator.ConsumerKeyFor(b.Cert) {
 		t.Error("second start generated a new pair; the client id would change")
 	}
 	if st, err := os.Stat(keyFile); err != nil || st.Mode().Perm() != 0o600 {
 		t.Errorf("key file: %v %v", st.Mode(), err)
 	}
 	// An expired certificate is replaced.
-	c, _, _, err := LoadOrCreatePair(dir, "server", selfsigned.Options{Now: a.Cert.NotAfter.Add(time.Hour)})
+	c, _, _, err := LoadOrCreatePair(dir, "server", keys.CertificateOptions{Now: a.Cert.NotAfter.Add(time.Hour)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,7 +17,7 @@ import (
 
 	sfemu "github.com/sfbridge/sfbridge/emulator"
 	"github.com/sfbridge/sfbridge/internal/assertion"
-	"github.com/sfbridge/sfbridge/internal/selfsigned"
+	"github.com/sfbridge/sfbridge/keys"
 )
 
 func start(t *testing.T, opts *Options) (Info, *bytes.Buffer) {
@@ -56,7 +56,7 @@ func login(t *testing.T, client *http.Client, info Info, username string) (int, 
 	if err != nil {
 		t.Fatal(err)
 	}
-	key, err := selfsigned.ParseKeyPEM(keyPEM)
+	key, err := keys.ParsePrivateKey(keyPEM, "server.key", keys.LoadOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -133,7 +133,8 @@ func TestServeTLS(t *testing.T) {
 	if !pool.AppendCertsFromPEM(pemData) {
 		t.Fatal("tls.crt holds no certificate")
 	}
-	cert, _ := selfsigned.ParseCertPEM(pemData)
+	certs, _ := keys.ParseCertificates(pemData, "cert", keys.LoadOptions{})
+	cert := certs[0]
 	if err := cert.VerifyHostname("localhost"); err != nil {
 		t.Errorf("certificate does not cover localhost: %v", err)
 	}
