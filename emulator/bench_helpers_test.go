@@ -56,7 +56,7 @@ func benchOrg(tb testing.TB) (*Org, string) {
 	}
 	benchKeys[tb] = bk
 	a := benchAssertion(tb, o)
-	req, _ := http.NewRequest("POST", "http://127.0.0.1/services/oauth2/token", strings.NewReader(url.Values{"grant_type": {jwtBearerGrant}, "assertion": {a}}.Encode()))
+	req, _ := http.NewRequest(http.MethodPost, "http://127.0.0.1/services/oauth2/token", strings.NewReader(url.Values{"grant_type": {jwtBearerGrant}, "assertion": {a}}.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	resp, _, _, e, why := o.grant(req, a)
 	if e.Code != "" {

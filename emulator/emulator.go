@@ -12,6 +12,7 @@
 package emulator
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/base64"
@@ -32,8 +33,8 @@ import (
 // starting with an underscore.
 const AdminPrefix = "/_emulator/"
 
-// Config configures an emulated org. The zero value serves the default org
-// only if DefaultFixture is used to build Fixture; Fixture is required.
+// Config configures an emulated org. Fixture is required: DefaultFixture
+// builds the default org, LoadFixture reads one from a file.
 type Config struct {
 	// Fixture is the org's content (see LoadFixture, DefaultFixture).
 	Fixture *Fixture
@@ -70,6 +71,7 @@ type Org struct {
 	offset     atomic.Int64 // nanoseconds added to cfg.Now by the admin API
 	ownClock   bool         // cfg.Now was given: the Date header follows it
 	log        *slog.Logger
+	debug      bool // log one line per request
 
 	mu sync.RWMutex // guards m
 	m  *model
@@ -106,6 +108,7 @@ func New(cfg Config) (*Org, error) {
 	if o.log == nil {
 		o.log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
+	o.debug = o.log.Enabled(context.Background(), slog.LevelDebug)
 	o.adminToken = cfg.AdminToken
 	if o.adminToken == "" {
 		o.adminToken = "emu_" + randomString(24)

@@ -280,7 +280,7 @@ func TestClientQuirksAccepted(t *testing.T) {
 			pw.Write([]byte("&assertion=" + s.Assertion(t, emulator.UserIntegration)))
 			pw.Close()
 		}()
-		req, _ := http.NewRequestWithContext(t.Context(), "POST", s.URL+"/services/oauth2/token", pr)
+		req, _ := http.NewRequestWithContext(t.Context(), http.MethodPost, s.URL+"/services/oauth2/token", pr)
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 		resp, err := s.Client().Do(req)
 		if err != nil {
@@ -290,7 +290,7 @@ func TestClientQuirksAccepted(t *testing.T) {
 		if len(req.TransferEncoding) == 0 && req.ContentLength != -1 && req.ContentLength != 0 {
 			t.Fatalf("request was not chunked")
 		}
-		if resp.StatusCode != 200 {
+		if resp.StatusCode != http.StatusOK {
 			b, _ := io.ReadAll(resp.Body)
 			t.Errorf("chunked grant: %d %s", resp.StatusCode, b)
 		}
@@ -609,7 +609,7 @@ func TestFaults(t *testing.T) {
 	t.Run("reset", func(t *testing.T) {
 		defer clear()
 		add(`{"path":"/services/data/**","action":"reset","count":3}`)
-		req, _ := http.NewRequestWithContext(t.Context(), "GET", s.URL+"/services/data/v62.0/", nil)
+		req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, s.URL+"/services/data/v62.0/", nil)
 		req.Header.Set("Authorization", "Bearer "+tok)
 		resp, err := s.Client().Do(req)
 		if err == nil {
@@ -620,7 +620,7 @@ func TestFaults(t *testing.T) {
 	t.Run("truncate", func(t *testing.T) {
 		defer clear()
 		add(`{"path":"/services/data/*/limits","action":"truncate","truncate_after":20}`)
-		req, _ := http.NewRequestWithContext(t.Context(), "GET", s.URL+"/services/data/v62.0/limits", nil)
+		req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, s.URL+"/services/data/v62.0/limits", nil)
 		req.Header.Set("Authorization", "Bearer "+tok)
 		resp, err := s.Client().Do(req)
 		if err != nil {
@@ -668,7 +668,7 @@ func TestFaults(t *testing.T) {
 			var b strings.Builder
 			for i := 0; i < 40; i++ {
 				rec := newRecorder()
-				req, _ := http.NewRequestWithContext(context.Background(), "GET", "http://127.0.0.1/services/data", nil)
+				req, _ := http.NewRequestWithContext(context.Background(), http.MethodGet, "http://127.0.0.1/services/data", nil)
 				o.ServeHTTP(rec, req)
 				b.WriteString(strconv.Itoa(rec.status / 100))
 			}

@@ -259,7 +259,7 @@ func resetConnection(w http.ResponseWriter) {
 		panic(http.ErrAbortHandler)
 	}
 	if tc, ok := conn.(*net.TCPConn); ok {
-		tc.SetLinger(0)
+		_ = tc.SetLinger(0) // best effort: without it the close is orderly
 	}
 	conn.Close()
 }

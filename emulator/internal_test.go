@@ -132,7 +132,7 @@ apps:
 	if !o.audienceOK("https://test.salesforce.com/", "http://h", "http://h", "http://h") || o.audienceOK("https://login.salesforce.com", "http://h", "http://h", "http://h") {
 		t.Error("a sandbox accepts test.salesforce.com, not login.salesforce.com")
 	}
-	if _, err := ParseFixture([]byte("org: {nmae: typo}"), "typo.yaml"); err == nil || !strings.Contains(err.Error(), "nmae") {
+	if _, err := ParseFixture([]byte("org: {nane: typo}"), "typo.yaml"); err == nil || !strings.Contains(err.Error(), "nane") {
 		t.Errorf("misspelt key: %v", err)
 	}
 }
@@ -142,7 +142,7 @@ func BenchmarkAuthenticatedREST(b *testing.B) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
-		req, _ := http.NewRequest("GET", "http://127.0.0.1/services/data/v62.0/limits", nil)
+		req, _ := http.NewRequest(http.MethodGet, "http://127.0.0.1/services/data/v62.0/limits", nil)
 		req.Header.Set("Authorization", "Bearer "+tok)
 		w := &discardWriter{h: http.Header{}}
 		for pb.Next() {
@@ -165,7 +165,7 @@ func BenchmarkTokenGrant(b *testing.B) {
 	b.RunParallel(func(pb *testing.PB) {
 		w := &discardWriter{h: http.Header{}}
 		for pb.Next() {
-			req, _ := http.NewRequest("POST", "http://127.0.0.1/services/oauth2/token", strings.NewReader(body))
+			req, _ := http.NewRequest(http.MethodPost, "http://127.0.0.1/services/oauth2/token", strings.NewReader(body))
 			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 			clear(w.h)
 			w.status = 0

@@ -97,6 +97,9 @@ func redactQuery(raw string) string {
 }
 
 func (o *Org) recordLogin(r *http.Request, username, appName, status string) {
+	if o.debug {
+		o.log.Debug("login", "username", username, "app", appName, "status", status)
+	}
 	o.history.add(LoginEntry{Time: o.Now(), Username: username, App: appName, Status: status,
 		SourceIP: remoteIP(r), UserAgent: r.UserAgent()})
 }

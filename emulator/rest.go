@@ -252,7 +252,7 @@ var staticLimits = []struct {
 	{"MassEmail", 10}, {"PermissionSets", 1500}, {"SingleEmail", 15},
 }
 
-func (l *limitsBody) render(used, max int64) []byte {
+func (l *limitsBody) render(used, max int64) *[]byte {
 	l.once.Do(func() {
 		var b strings.Builder
 		b.WriteString("{")
@@ -281,11 +281,7 @@ func (l *limitsBody) render(used, max int64) []byte {
 	b = append(b, '}')
 	b = append(b, l.suffix...)
 	*bp = b
-	return b
-}
-
-func (l *limitsBody) release(b []byte) {
-	l.pool.Put(&b)
+	return bp
 }
 
 func (o *Org) serveLimits(w http.ResponseWriter, r *http.Request, c caller, used, max int64) {
@@ -297,7 +293,7 @@ func (o *Org) serveLimits(w http.ResponseWriter, r *http.Request, c caller, used
 		writeRESTError(w, http.StatusForbidden, "INSUFFICIENT_ACCESS", "The user does not have the View Setup and Configuration permission needed to view limits")
 		return
 	}
-	b := o.limits.render(used, max)
-	writeJSONBytes(w, http.StatusOK, b)
-	o.limits.release(b)
+	bp := o.limits.render(used, max)
+	writeJSONBytes(w, http.StatusOK, *bp)
+	o.limits.pool.Put(bp)
 }

@@ -38,11 +38,16 @@ func (o *Org) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if strings.HasPrefix(r.URL.Path, AdminPrefix) {
 			return
 		}
-		o.reqlog.add(RequestEntry{
+		e := RequestEntry{
 			Time: o.Now(), Method: r.Method, Path: r.URL.Path, Query: redactQuery(r.URL.RawQuery),
 			Status: rec.status, Bytes: rec.bytes, DurationMS: float64(time.Since(start).Microseconds()) / 1000,
 			User: rec.username, Remote: r.RemoteAddr, UserAgent: r.UserAgent(), Fault: faultID,
-		})
+		}
+		o.reqlog.add(e)
+		if o.debug {
+			o.log.Debug("request", "method", e.Method, "path", e.Path, "query", e.Query, "status", e.Status,
+				"bytes", e.Bytes, "ms", e.DurationMS, "user", e.User, "fault", e.Fault)
+		}
 	}()
 	if o.faults.active.Load() > 0 && !strings.HasPrefix(r.URL.Path, AdminPrefix) {
 		if f, ok := o.faults.match(r.Method, r.URL.Path, o.Now()); ok {

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -74,6 +75,9 @@ func (o *Org) handleToken(w http.ResponseWriter, r *http.Request) {
 	}
 	raw := r.Form.Get("assertion")
 	resp, username, appName, e, why := o.grant(r, raw)
+	if rec, ok := w.(*responseRecorder); ok {
+		rec.username = username
+	}
 	if e.Code != "" {
 		o.recordLogin(r, username, appName, "Failed: "+why)
 		writeOAuthError(w, e)
@@ -216,8 +220,17 @@ func (o *Org) audienceOK(aud, login, instance, reqBase string) bool {
 	return false
 }
 
-// requestBase is scheme://host of the request as the client addressed it.
+// requestBase is scheme://host of the request as the client addressed it,
+// when that is a loopback host (127.0.0.1 and localhost name the same
+// emulator); otherwise empty, so a forged Host header widens nothing.
 func requestBase(r *http.Request) string {
+	host := r.Host
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	if ip := net.ParseIP(strings.Trim(host, "[]")); (ip == nil || !ip.IsLoopback()) && !strings.EqualFold(host, "localhost") {
+		return ""
+	}
 	scheme := "http"
 	if r.TLS != nil {
 		scheme = "https"

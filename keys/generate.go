@@ -9,6 +9,7 @@ import (
 	"encoding/pem"
 	"fmt"
 	"math/big"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -38,21 +39,50 @@ func GenerateKey(bits int) (*rsa.PrivateKey, error) {
 // the form "CN=name,O=org" or openssl's "/CN=name/O=org" (empty means
 // DefaultSubject). It is the certificate to upload to a connected app.
 func SelfSignedCertificate(key *rsa.PrivateKey, subject string, days int, now time.Time) (*x509.Certificate, error) {
+	return NewSelfSignedCertificate(key, CertificateOptions{Subject: subject, Days: days, Now: now})
+}
+
+// CertificateOptions shape a self-signed certificate.
+type CertificateOptions struct {
+	// Subject as "CN=name,O=org" or "/CN=name/O=org"; empty means
+	// DefaultSubject.
+	Subject string
+	// Days of validity; 0 means DefaultDays.
+	Days int
+	// Now is the start of validity; zero means the current time.
+	Now time.Time
+	// Backdate moves the start of validity earlier, for peers whose clocks
+	// run slightly behind.
+	Backdate time.Duration
+	// Hosts (IP addresses or DNS names) make it a TLS server certificate
+	// for those names.
+	Hosts []string
+}
+
+// NewSelfSignedCertificate returns a self-signed SHA-256 RSA certificate for
+// key as opts say.
+func NewSelfSignedCertificate(key *rsa.PrivateKey, opts CertificateOptions) (*x509.Certificate, error) {
 	if key == nil {
 		return nil, &Error{Err: ErrInvalidParameter, Found: "no key", Fix: "pass the key the certificate is for"}
 	}
+	days := opts.Days
 	if days == 0 {
 		days = DefaultDays
 	}
 	if days < 0 {
 		return nil, &Error{Err: ErrInvalidParameter, Found: fmt.Sprintf("a validity of %d days", days), Fix: "give a positive number of days"}
 	}
+	subject := opts.Subject
 	if subject == "" {
 		subject = DefaultSubject
 	}
 	name, err := ParseSubject(subject)
 	if err != nil {
 		return nil, err
+	}
+	now := opts.Now
+	if now.IsZero() {
+		now = time.Now()
 	}
 	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 127))
 	if err != nil {
@@ -64,18 +94,56 @@ func SelfSignedCertificate(key *rsa.PrivateKey, subject string, days int, now ti
 		SerialNumber:          serial,
 		Subject:               name,
 		Issuer:                name,
-		NotBefore:             start,
+		NotBefore:             start.Add(-opts.Backdate),
 		NotAfter:              start.AddDate(0, 0, days),
 		SignatureAlgorithm:    x509.SHA256WithRSA,
 		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
 		BasicConstraintsValid: true,
 		IsCA:                  true,
 	}
+	if len(opts.Hosts) > 0 {
+		tmpl.KeyUsage |= x509.KeyUsageKeyEncipherment
+		tmpl.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}
+		for _, h := range opts.Hosts {
+			if ip := net.ParseIP(h); ip != nil {
+				tmpl.IPAddresses = append(tmpl.IPAddresses, ip)
+			} else {
+				tmpl.DNSNames = append(tmpl.DNSNames, h)
+			}
+		}
+	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
 	if err != nil {
 		return nil, fmt.Errorf("keys: create certificate: %w", err)
 	}
 	return x509.ParseCertificate(der)
+}
+
+// Pair is a private key with its self-signed certificate and both their
+// PEM encodings (PKCS#8 "PRIVATE KEY" and "CERTIFICATE").
+type Pair struct {
+	Key             *rsa.PrivateKey
+	Cert            *x509.Certificate
+	KeyPEM, CertPEM []byte
+}
+
+// NewPair certifies key as opts say; a nil key is generated (2048 bits).
+func NewPair(key *rsa.PrivateKey, opts CertificateOptions) (*Pair, error) {
+	if key == nil {
+		var err error
+		if key, err = GenerateKey(2048); err != nil {
+			return nil, err
+		}
+	}
+	cert, err := NewSelfSignedCertificate(key, opts)
+	if err != nil {
+		return nil, err
+	}
+	keyPEM, err := MarshalPrivateKeyPEM(key, WriteOptions{})
+	if err != nil {
+		return nil, err
+	}
+	return &Pair{Key: key, Cert: cert, KeyPEM: keyPEM, CertPEM: MarshalCertificatesPEM(cert)}, nil
 }
 
 // ParseSubject parses a distinguished name written as "CN=a,O=b" or

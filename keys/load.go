@@ -16,6 +16,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"unicode/utf8"
 )
 
 // LoadOptions holds the secrets and the entry choice for loading a key or
@@ -42,6 +43,10 @@ const maxInput = 4 << 20
 // package reads: PEM PKCS#1 or PKCS#8 (plain, encrypted PKCS#8, or legacy
 // Proc-Type encrypted), DER, JKS, PKCS#12, base64 of any of those, and PEM
 // whose line breaks were pasted as literal `\n`.
+//
+// Keystore aliases match case-insensitively, as keytool's do. A PKCS#12
+// file holds one key; opts.Alias is checked against its friendlyName when
+// the file carries one.
 func LoadPrivateKeyFile(path string, opts LoadOptions) (*rsa.PrivateKey, error) {
 	data, err := readFile(path)
 	if err != nil {
@@ -214,7 +219,10 @@ func (c *contents) describe() string {
 	if len(parts) == 0 {
 		return "a " + c.format + " with nothing sfbridge can use"
 	}
-	return strings.Join(parts, " and ") + " (" + c.format + ")"
+	if len(c.aliases) > 0 {
+		return strings.Join(parts, " and ")
+	}
+	return strings.Join(parts, " and ") + " in " + c.format
 }
 
 // describeKey names a key's algorithm and size without revealing it.
@@ -334,17 +342,21 @@ func decodeBase64(data []byte) ([]byte, bool) {
 	return nil, false
 }
 
+// isText reports whether data is printable text (a leading '0' is also a
+// DER SEQUENCE tag, so text must not be mistaken for cut-off DER).
+func isText(data []byte) bool {
+	for _, b := range data {
+		if (b < 0x20 && b != '\n' && b != '\r' && b != '\t') || b == 0x7f {
+			return false
+		}
+	}
+	return utf8.Valid(data)
+}
+
 // describeData characterises unrecognised input without quoting it (it may
 // be a secret pasted in the wrong place).
 func describeData(data []byte) string {
-	printable := true
-	for _, b := range data {
-		if (b < 0x20 && b != '\n' && b != '\r' && b != '\t') || b == 0x7f {
-			printable = false
-			break
-		}
-	}
-	if printable {
+	if isText(data) {
 		return fmt.Sprintf("%d bytes of text that are neither PEM nor base64", len(data))
 	}
 	return fmt.Sprintf("%d bytes of binary data that are not DER, JKS or PKCS#12", len(data))
@@ -588,7 +600,7 @@ func decodeDER(data []byte, opts loadOpts) (*contents, error) {
 	rest, err := asn1.Unmarshal(data, &raw)
 	if err != nil {
 		var se asn1.SyntaxError
-		if errors.As(err, &se) && strings.Contains(se.Msg, "data truncated") {
+		if errors.As(err, &se) && strings.Contains(se.Msg, "data truncated") && !isText(data) {
 			return nil, &Error{Err: ErrTruncated, Found: fmt.Sprintf("%d bytes of DER that end early", len(data)),
 				Fix: "copy or download the file again"}
 		}

@@ -144,6 +144,7 @@ func TestBadInput(t *testing.T) {
 		{"truncated PEM", keyPEM[:len(keyPEM)/2], LoadOptions{}, ErrTruncated, []string{`"PRIVATE KEY" block`, "END"}},
 		{"truncated DER", x509.MarshalPKCS1PrivateKey(k)[:300], LoadOptions{}, ErrTruncated, []string{"DER"}},
 		{"garbage text", []byte("hello, this is not a key"), LoadOptions{}, ErrUnrecognized, []string{"bytes of text"}},
+		{"text starting with a zero", []byte("0123 not der at all"), LoadOptions{}, ErrUnrecognized, []string{"19 bytes of text"}},
 		{"garbage binary", []byte{0x00, 0x01, 0x02, 0xff, 0x10}, LoadOptions{}, ErrUnrecognized, []string{"binary"}},
 		{"encrypted without passphrase", enc, LoadOptions{}, ErrPassphraseRequired, []string{"encrypted PKCS#8"}},
 		{"encrypted wrong passphrase", enc, LoadOptions{Passphrase: []byte("wrong-passphrase")}, ErrWrongPassphrase, []string{"encrypted PKCS#8"}},

@@ -51,8 +51,16 @@ func decodeJKS(data []byte, opts loadOpts) (c *contents, err error) {
 	}
 	chosen, keyErr := chooseAlias(opts.Alias, keyAliases, c.aliases, "JKS keystore")
 	c.keyErr = keyErr
+	// Certificates: the chosen entry's chain; or the entry the alias names
+	// even when it holds only a certificate; or, with no alias, all of them.
+	certAlias := chosen
+	if certAlias == "" && opts.Alias != "" {
+		if i := slices.IndexFunc(c.aliases, func(a string) bool { return strings.EqualFold(a, opts.Alias) }); i >= 0 {
+			certAlias = c.aliases[i]
+		}
+	}
 	for _, a := range c.aliases {
-		if chosen != "" && a != chosen {
+		if certAlias != "" && a != certAlias {
 			continue
 		}
 		var raw []keystore.Certificate

@@ -20,7 +20,7 @@ import (
 
 	"github.com/sfbridge/sfbridge/emulator"
 	"github.com/sfbridge/sfbridge/internal/assertion"
-	"github.com/sfbridge/sfbridge/internal/selfsigned"
+	"github.com/sfbridge/sfbridge/keys"
 )
 
 // Server is a running emulated org.
@@ -62,17 +62,17 @@ func NewServer(t testing.TB) *Server { return NewServerWith(t, Options{}) }
 // NewServerWith starts an org as opts say.
 func NewServerWith(t testing.TB, opts Options) *Server {
 	t.Helper()
-	var pair *selfsigned.Pair
+	var pair *keys.Pair
 	var err error
 	if opts.Key != nil {
-		pair, err = selfsigned.Certify(opts.Key, selfsigned.Options{CommonName: "sftest"})
+		pair, err = keys.NewPair(opts.Key, keys.CertificateOptions{Subject: "CN=sftest", Days: 365, Backdate: time.Hour})
 	} else {
-		pair, err = selfsigned.Generate(selfsigned.Options{CommonName: "sftest"})
+		pair, err = keys.NewPair(nil, keys.CertificateOptions{Subject: "CN=sftest", Days: 365, Backdate: time.Hour})
 	}
 	if err != nil {
 		t.Fatalf("sftest: %v", err)
 	}
-	clientID := selfsigned.ConsumerKey(pair.Cert)
+	clientID := emulator.ConsumerKeyFor(pair.Cert)
 	fx := emulator.DefaultFixture(clientID, pair.CertPEM)
 	if opts.Fixture != nil {
 		fx = opts.Fixture(clientID, pair.CertPEM)
@@ -159,10 +159,16 @@ type TokenResponse struct {
 // fails the test unless the grant succeeds.
 func (s *Server) Login(t testing.TB, username string) TokenResponse {
 	t.Helper()
-	resp, err := s.Client().PostForm(s.URL+"/services/oauth2/token", url.Values{
+	form := url.Values{
 		"grant_type": {"urn:ietf:params:oauth:grant-type:jwt-bearer"},
 		"assertion":  {s.Assertion(t, username)},
-	})
+	}
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, s.URL+"/services/oauth2/token", strings.NewReader(form.Encode()))
+	if err != nil {
+		t.Fatalf("sftest: %v", err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	resp, err := s.Client().Do(req)
 	if err != nil {
 		t.Fatalf("sftest: token request: %v", err)
 	}

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -31,7 +32,9 @@ func TestMain(m *testing.M) {
 //	waitfile FILE [SECONDS]         wait until FILE exists and is not empty (default 20 s)
 //	jsonenv FILE KEY[.KEY...] VAR   set $VAR to a string field of the JSON in FILE
 //	httpget URL [STATUS]            GET URL; the body goes to stdout; fail unless the status is STATUS (default 200)
+//	httpwait URL STATUS [REGEXP]    poll URL for 20 s until it answers STATUS with a body matching REGEXP; the body goes to stdout
 //	exitcode N PROG [ARGS...]       run PROG like exec and fail unless it exits with status N
+//	envsubst IN OUT                 copy IN to OUT with ${VAR} replaced from the script's environment
 func TestScripts(t *testing.T) {
 	testscript.Run(t, testscript.Params{
 		Dir:                 "../../testdata/script",
@@ -45,7 +48,9 @@ func TestScripts(t *testing.T) {
 			"waitfile": waitFile,
 			"jsonenv":  jsonEnv,
 			"httpget":  httpGet,
+			"httpwait": httpWait,
 			"exitcode": exitCode,
+			"envsubst": envSubst,
 		},
 	})
 }
@@ -102,19 +107,54 @@ func httpGet(ts *testscript.TestScript, neg bool, args []string) {
 		want, err = strconv.Atoi(args[1])
 		ts.Check(err)
 	}
+	status, body, err := get(args[0])
+	ts.Check(err)
+	fmt.Fprint(ts.Stdout(), body)
+	if status != want {
+		ts.Fatalf("GET %s: status %d, want %d\n%s", args[0], status, want, body)
+	}
+}
+
+func httpWait(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) < 2 || len(args) > 3 {
+		ts.Fatalf("usage: httpwait URL STATUS [REGEXP]")
+	}
+	want, err := strconv.Atoi(args[1])
+	ts.Check(err)
+	re := regexp.MustCompile("")
+	if len(args) == 3 {
+		re, err = regexp.Compile(args[2])
+		ts.Check(err)
+	}
+	const limit = 20 * time.Second
+	deadline := time.Now().Add(limit)
+	for {
+		status, body, err := get(args[0])
+		if err == nil && status == want && re.MatchString(body) {
+			fmt.Fprint(ts.Stdout(), body)
+			return
+		}
+		if time.Now().After(deadline) {
+			ts.Fatalf("GET %s did not answer %d matching %q within %s (last: %d %v)\n%s", args[0], want, re, limit, status, err, body)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func get(url string) (int, string, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, args[0], nil)
-	ts.Check(err)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return 0, "", err
+	}
 	resp, err := http.DefaultClient.Do(req)
-	ts.Check(err)
+	if err != nil {
+		return 0, "", err
+	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(resp.Body)
-	ts.Check(err)
-	fmt.Fprint(ts.Stdout(), string(body))
-	if resp.StatusCode != want {
-		ts.Fatalf("GET %s: status %d, want %d\n%s", args[0], resp.StatusCode, want, body)
-	}
+	return resp.StatusCode, string(body), err
 }
 
 func exitCode(ts *testscript.TestScript, neg bool, args []string) {
@@ -135,4 +175,12 @@ func exitCode(ts *testscript.TestScript, neg bool, args []string) {
 	if got != want {
 		ts.Fatalf("%s exited with %d, want %d", args[1], got, want)
 	}
+}
+
+func envSubst(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: envsubst IN OUT")
+	}
+	out := os.Expand(ts.ReadFile(args[0]), ts.Getenv)
+	ts.Check(os.WriteFile(ts.MkAbs(args[1]), []byte(out), 0o600))
 }

@@ -10,9 +10,9 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/sfbridge/sfbridge/emulator/soql"
 )
@@ -29,6 +29,9 @@ type APIOptions struct {
 	DevHub bool
 	// MaxBodyBytes caps request bodies (default 32 MiB).
 	MaxBodyBytes int64
+	// DisableCompression turns off gzip responses for clients that send
+	// Accept-Encoding: gzip (for a caller that compresses itself).
+	DisableCompression bool
 }
 
 type versionKey struct{}
@@ -40,8 +43,9 @@ func WithAPIVersion(ctx context.Context, version string) context.Context {
 }
 
 type api struct {
-	s    *Store
-	opts APIOptions
+	s     *Store
+	opts  APIOptions
+	gzips sync.Pool // *gzip.Writer
 }
 
 // NewAPI returns the handler for the REST data endpoints: query, queryAll,
@@ -60,10 +64,27 @@ func NewAPI(store *Store, opts APIOptions) http.Handler {
 	if opts.MaxBodyBytes <= 0 {
 		opts.MaxBodyBytes = 32 << 20
 	}
-	return &api{s: store, opts: opts}
+	a := &api{s: store, opts: opts}
+	a.gzips.New = func() any {
+		zw, _ := gzip.NewWriterLevel(io.Discard, gzip.BestSpeed)
+		return zw
+	}
+	return a
 }
 
-var versionPrefix = regexp.MustCompile(`^/services/data/v(\d+\.\d)(/|$)`)
+// splitVersion splits /services/data/vNN.N/rest into "NN.N" and "/rest".
+func splitVersion(path string) (version, rest string, ok bool) {
+	after, found := strings.CutPrefix(path, "/services/data/v")
+	if !found {
+		return "", "", false
+	}
+	v, rest, _ := strings.Cut(after, "/")
+	major, minor, dot := strings.Cut(v, ".")
+	if !dot || major == "" || minor == "" || strings.Trim(major, "0123456789") != "" || strings.Trim(minor, "0123456789") != "" {
+		return "", "", false
+	}
+	return v, "/" + rest, true
+}
 
 func (a *api) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	path := r.URL.Path
@@ -71,14 +92,18 @@ func (a *api) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if v, ok := r.Context().Value(versionKey{}).(string); ok && v != "" {
 		version = v
 	}
-	if m := versionPrefix.FindStringSubmatch(path); m != nil {
-		version = m[1]
-		path = path[len("/services/data/v")+len(m[1]):]
+	if v, rest, ok := splitVersion(path); ok {
+		version, path = v, rest
 	}
 	path = strings.TrimPrefix(path, "/")
 	method := r.Method
 	if o := r.URL.Query().Get("_HttpMethod"); o != "" && method == http.MethodPost {
 		method = strings.ToUpper(o)
+	}
+	if !a.opts.DisableCompression && acceptsGzip(r) {
+		gw := &gzipWriter{ResponseWriter: w, pool: &a.gzips}
+		defer gw.finish()
+		w = gw
 	}
 	p, e := principal(r.Context())
 	if e != nil {
@@ -218,7 +243,8 @@ func (c *call) servePage(rs *resultSet, from, n int, locator string) {
 		locator = string(c.s.ids.New("01g"))
 		c.s.cursors.put(locator, rs, c.s.now())
 	}
-	enc := &encoder{s: c.s, version: c.version, b: make([]byte, 0, 256*min(n, max(len(rs.rows)-from, 1)))}
+	buf := c.s.buffers.Get().(*[]byte)
+	enc := &encoder{s: c.s, version: c.version, b: (*buf)[:0]}
 	c.s.mu.RLock()
 	enc.page(rs, from, n, locator)
 	c.s.mu.RUnlock()
@@ -226,6 +252,10 @@ func (c *call) servePage(rs *resultSet, from, n int, locator string) {
 		c.s.cursors.drop(locator)
 	}
 	writeRaw(c.w, http.StatusOK, enc.b)
+	if cap(enc.b) <= 8<<20 {
+		*buf = enc.b
+		c.s.buffers.Put(buf)
+	}
 }
 
 func (c *call) more(loc string) {
@@ -293,11 +323,11 @@ func (c *call) columns(q string) {
 		writeErr(c.w, err)
 		return
 	}
-	var build func(nodes []*node) []columnMeta
-	build = func(nodes []*node) []columnMeta {
+	var build func(nodes []*node, prefix string) []columnMeta
+	build = func(nodes []*node, prefix string) []columnMeta {
 		out := []columnMeta{}
 		for _, n := range nodes {
-			m := columnMeta{ColumnName: n.key, DisplayName: n.key, JoinColumns: []columnMeta{}}
+			m := columnMeta{ColumnName: n.key, DisplayName: prefix + n.key, JoinColumns: []columnMeta{}}
 			switch {
 			case n.count:
 				m.Aggregate, m.NumberType = true, true
@@ -308,16 +338,14 @@ func (c *call) columns(q string) {
 				m.ApexType = &t
 				m.BooleanType = n.field.Type == "boolean"
 				m.NumberType = n.field.kind == soql.KindNumber
-				m.TextType = n.field.kind == soql.KindString || n.field.kind == soql.KindID
+				m.TextType = n.field.kind == soql.KindString
 				m.Custom = n.field.Custom
 				m.Insertable, m.Updatable = n.field.Createable, n.field.Updateable
 			case n.step != nil:
-				m.JoinColumns = build(n.kids)
-				fk := n.step.FK.Name
-				m.ForeignKeyName = &fk
+				m.JoinColumns = build(n.kids, prefix+n.key+".")
 			case n.isSub:
 				m.Aggregate = true
-				m.JoinColumns = build(n.sub)
+				m.JoinColumns = build(n.sub, "")
 			}
 			out = append(out, m)
 		}
@@ -334,7 +362,7 @@ func (c *call) columns(q string) {
 		entity, prefix = nil, nil
 	}
 	writeJSON(c.w, http.StatusOK, map[string]any{
-		"columnMetadata": build(rs.tree), "entityName": entity, "groupBy": false, "idSelect": idSelect, "keyPrefix": prefix,
+		"columnMetadata": build(rs.tree, ""), "entityName": entity, "groupBy": false, "idSelect": idSelect, "keyPrefix": prefix,
 	})
 }
 

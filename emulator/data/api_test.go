@@ -2,17 +2,20 @@ package data
 
 import (
 	"bytes"
+	"compress/gzip"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/sfbridge/sfbridge/emulator/sfid"
+	"github.com/sfbridge/sfbridge/emulator/soql"
 )
 
 var testNow = time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
@@ -78,8 +81,11 @@ func newFixture(t *testing.T) *fixture {
 	h := NewAPI(s, APIOptions{})
 	f.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p := f.admin
-		if r.Header.Get("X-Test-User") == "limited" {
+		switch r.Header.Get("X-Test-User") {
+		case "limited":
 			p = f.limited
+		case "setup":
+			p = &Principal{UserID: f.limited.UserID, Object: f.limited.Object, Permissions: map[string]bool{"ViewSetup": true}}
 		}
 		h.ServeHTTP(w, r.WithContext(WithPrincipal(r.Context(), p)))
 	}))
@@ -181,7 +187,7 @@ func TestCreateRetrieveUpdateDelete(t *testing.T) {
 	}
 	r = f.do(t, "GET", v+"/sobjects/Case/"+id+"?fields=CaseNumber,Status,IsClosed,ContactEmail,Priority,OwnerId,CreatedDate", "")
 	rec := r.obj(t)
-	if rec["CaseNumber"] != "00001001" || rec["Status"] != "New" || rec["IsClosed"] != false || rec["ContactEmail"] != "jane@example.com" || rec["Priority"] != "Medium" || rec["OwnerId"] != string(f.user) {
+	if rec["CaseNumber"] != "00001000" || rec["Status"] != "New" || rec["IsClosed"] != false || rec["ContactEmail"] != "jane@example.com" || rec["Priority"] != "Medium" || rec["OwnerId"] != string(f.user) {
 		t.Fatalf("retrieved %s", r.body)
 	}
 	if cd := rec["CreatedDate"].(string); !strings.HasSuffix(cd, ".000+0000") || !strings.HasPrefix(cd, "2026-11-20T10:00:") {
@@ -255,6 +261,7 @@ func TestCreateErrors(t *testing.T) {
 		{"bad json", "/sobjects/Case", `{"Subject":`, "", 400, "JSON_PARSER_ERROR", ""},
 		{"empty body", "/sobjects/Case", ``, "", 400, "JSON_PARSER_ERROR", "The HTTP entity body is required, but this request has no entity body."},
 		{"no create permission", "/sobjects/Case", `{"Subject":"x"}`, "limited", 400, "INSUFFICIENT_ACCESS_OR_READONLY", "insufficient access rights on object id"},
+		{"comment on a read-only case", "/sobjects/CaseComment", `{"ParentId":"` + string(sfid.Make("500", "xx", 1)) + `","CommentBody":"x"}`, "limited", 400, "INSUFFICIENT_ACCESS_OR_READONLY", "insufficient access rights on object id"},
 		{"unreadable object", "/sobjects/Knowledge__kav", `{"Title":"x"}`, "limited", 404, "NOT_FOUND", "The requested resource does not exist"},
 		{"unknown object", "/sobjects/Nope__c", `{}`, "", 404, "NOT_FOUND", "The requested resource does not exist"},
 		{"read-only object", "/sobjects/Organization", `{"Name":"x"}`, "", 400, "INVALID_TYPE", "entity type cannot be inserted: Organization"},
@@ -297,6 +304,13 @@ func TestQueryErrorsAndPermissions(t *testing.T) {
 	r = f.do(t, "GET", v+"/query?q="+q("SELECT PermissionsApiEnabled, PermissionsViewEventLogFiles, PermissionsViewAllData FROM UserPermissionAccess"), "")
 	if !bytes.Contains(r.body, []byte(`"PermissionsApiEnabled":true,"PermissionsViewEventLogFiles":true,"PermissionsViewAllData":false`)) {
 		t.Fatalf("UserPermissionAccess: %s", r.body)
+	}
+	r = f.do(t, "GET", v+"/query?q="+q("SELECT Id FROM PermissionSetAssignment"), "", "X-Test-User", "limited")
+	if code, _ := r.errCode(t); code != "INVALID_TYPE" {
+		t.Fatalf("PermissionSetAssignment without View Setup: %s", r.body)
+	}
+	if r = f.do(t, "GET", v+"/query?q="+q("SELECT Id FROM PermissionSetAssignment"), "", "X-Test-User", "setup"); r.status != 200 {
+		t.Fatalf("PermissionSetAssignment with View Setup: %s", r.body)
 	}
 	// Describe flags follow the principal's access.
 	d := f.do(t, "GET", v+"/sobjects/Case/describe", "", "X-Test-User", "limited").obj(t)
@@ -372,6 +386,10 @@ func TestQueryShapes(t *testing.T) {
 	if comments["totalSize"].(float64) != 2 || cr[0].(map[string]any)["CommentBody"] != "two" {
 		t.Fatalf("children: %v", comments)
 	}
+	semi := f.do(t, "GET", v+"/query?q="+q("SELECT Subject FROM Case WHERE Id IN (SELECT ParentId FROM CaseComment WHERE IsPublished = false)"), "").obj(t)
+	if semi["totalSize"].(float64) != 1 || semi["records"].([]any)[0].(map[string]any)["Subject"] != "A" {
+		t.Fatalf("semi-join: %v", semi)
+	}
 	b := recs[1].(map[string]any)
 	if b["Contact"] != nil || b["CaseComments"] != nil {
 		t.Fatalf("empty relations must be null: %v", b)
@@ -386,7 +404,7 @@ func TestQueryShapes(t *testing.T) {
 		t.Fatalf("columns: %v", cols)
 	}
 	join := cm[2].(map[string]any)["joinColumns"].([]any)
-	if cm[2].(map[string]any)["columnName"] != "Contact" || join[0].(map[string]any)["columnName"] != "Email" {
+	if cm[2].(map[string]any)["columnName"] != "Contact" || join[0].(map[string]any)["columnName"] != "Email" || join[0].(map[string]any)["displayName"] != "Contact.Email" {
 		t.Fatalf("join columns: %v", cm[2])
 	}
 	tq := f.do(t, "GET", "/services/data/v51.0/query?q="+q("SELECT Id FROM ScratchOrgInfo limit 1"), "")
@@ -542,7 +560,7 @@ func TestCompositeSObjects(t *testing.T) {
 func TestNoPrincipal(t *testing.T) {
 	s, _ := NewStore(StoreOptions{})
 	rec := httptest.NewRecorder()
-	NewAPI(s, APIOptions{}).ServeHTTP(rec, httptest.NewRequest("GET", "/query?q=SELECT+Id+FROM+Case", nil))
+	NewAPI(s, APIOptions{}).ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/query?q=SELECT+Id+FROM+Case", nil))
 	if rec.Code != 401 || !strings.Contains(rec.Body.String(), "INVALID_SESSION_ID") {
 		t.Fatalf("%d %s", rec.Code, rec.Body)
 	}
@@ -551,11 +569,188 @@ func TestNoPrincipal(t *testing.T) {
 	if err := s.Generate(ObjCase, 1, 1); err != nil {
 		t.Fatal(err)
 	}
-	req := httptest.NewRequest("GET", "/query?q=SELECT+Id+FROM+Case", nil)
+	req := httptest.NewRequest(http.MethodGet, "/query?q=SELECT+Id+FROM+Case", nil)
 	req = req.WithContext(WithAPIVersion(WithPrincipal(req.Context(), p), "v58.0"))
 	rec = httptest.NewRecorder()
 	NewAPI(s, APIOptions{}).ServeHTTP(rec, req)
 	if !strings.Contains(rec.Body.String(), `"url":"/services/data/v58.0/sobjects/Case/`) {
 		t.Fatalf("%s", rec.Body)
+	}
+}
+
+func TestAppendDateTimeFast(t *testing.T) {
+	for _, tm := range []time.Time{
+		time.Date(1970, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2000, 2, 29, 23, 59, 59, 999e6, time.UTC),
+		time.Date(2026, 11, 20, 10, 0, 0, 7e6, time.UTC), time.Date(2100, 3, 1, 1, 2, 3, 0, time.UTC), time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC),
+	} {
+		d := soql.DateTimeOf(tm)
+		if got, want := string(appendDateTimeFast(nil, d)), string(soql.AppendDateTime(nil, d)); got != want {
+			t.Errorf("%v: got %s want %s", tm, got, want)
+		}
+	}
+}
+
+func TestRetrieveManyAndNotModified(t *testing.T) {
+	f := newFixture(t)
+	a := f.do(t, "POST", v+"/sobjects/Account", `{"Name":"A"}`).obj(t)["id"].(string)
+	b := f.do(t, "POST", v+"/sobjects/Account", `{"Name":"B"}`).obj(t)["id"].(string)
+	r := f.do(t, "GET", v+"/composite/sobjects/Account?ids="+a+","+string(sfid.Make("001", "xx", 9999))+","+b+"&fields=Id,Name", "")
+	var recs []map[string]any
+	if err := json.Unmarshal(r.body, &recs); err != nil || len(recs) != 3 {
+		t.Fatalf("%d %s", r.status, r.body)
+	}
+	if recs[0]["Name"] != "A" || recs[1] != nil || recs[2]["Name"] != "B" {
+		t.Fatalf("records %v", recs)
+	}
+	r = f.do(t, "POST", v+"/composite/sobjects/Account", `{"ids":["`+b+`"],"fields":["Nope"]}`)
+	if code, _ := r.errCode(t); code != "INVALID_FIELD" {
+		t.Fatalf("bad field: %s", r.body)
+	}
+	r = f.do(t, "GET", v+"/sobjects/Account/describe", "", "If-Modified-Since", testNow.Add(time.Hour).Format(http.TimeFormat))
+	if r.status != http.StatusNotModified || len(r.body) != 0 {
+		t.Fatalf("If-Modified-Since: %d", r.status)
+	}
+	if r = f.do(t, "GET", v+"/sobjects/Account/describe", "", "If-Modified-Since", testNow.Add(-time.Hour).Format(http.TimeFormat)); r.status != 200 {
+		t.Fatalf("older If-Modified-Since: %d", r.status)
+	}
+}
+
+func TestGzip(t *testing.T) {
+	f := newFixture(t)
+	// A gzip request body, and a gzip answer for a client that asks for one.
+	var zb bytes.Buffer
+	zw := gzip.NewWriter(&zb)
+	zw.Write([]byte(`{"Subject":"zipped"}`))
+	zw.Close()
+	req, _ := http.NewRequest(http.MethodPost, f.srv.URL+v+"/sobjects/Case", &zb)
+	req.Header.Set("Content-Encoding", "gzip")
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept-Encoding", "gzip")
+	res, err := http.DefaultTransport.RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	if res.StatusCode != http.StatusCreated || res.Header.Get("Content-Encoding") != "gzip" {
+		t.Fatalf("status %d, Content-Encoding %q", res.StatusCode, res.Header.Get("Content-Encoding"))
+	}
+	zr, err := gzip.NewReader(res.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(zr)
+	if !bytes.Contains(body, []byte(`"success":true`)) {
+		t.Fatalf("body %s", body)
+	}
+	// 204 stays empty and uncompressed.
+	var id struct{ ID string }
+	json.Unmarshal(body, &id)
+	req, _ = http.NewRequest(http.MethodPatch, f.srv.URL+v+"/sobjects/Case/"+id.ID, strings.NewReader(`{"Status":"Working"}`))
+	req.Header.Set("Accept-Encoding", "gzip")
+	res2, err := http.DefaultTransport.RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res2.Body.Close()
+	if res2.StatusCode != http.StatusNoContent || res2.Header.Get("Content-Encoding") != "" {
+		t.Fatalf("PATCH: %d %q", res2.StatusCode, res2.Header.Get("Content-Encoding"))
+	}
+}
+
+func TestContactChangeReachesCase(t *testing.T) {
+	f := newFixture(t)
+	con := f.do(t, "POST", v+"/sobjects/Contact", `{"LastName":"Doe","Email":"old@x.com"}`).obj(t)["id"].(string)
+	cs := f.do(t, "POST", v+"/sobjects/Case", `{"Subject":"S","ContactId":"`+con+`"}`).obj(t)["id"].(string)
+	if r := f.do(t, "PATCH", v+"/sobjects/Contact/"+con, `{"Email":"new@x.com"}`); r.status != 204 {
+		t.Fatalf("%d %s", r.status, r.body)
+	}
+	if got := f.do(t, "GET", v+"/sobjects/Case/"+cs+"?fields=ContactEmail", "").obj(t)["ContactEmail"]; got != "new@x.com" {
+		t.Fatalf("ContactEmail %v", got)
+	}
+}
+
+func TestRoutingDetails(t *testing.T) {
+	f := newFixture(t)
+	id := f.do(t, "POST", v+"/sobjects/Account", `{"Name":"A"}`).obj(t)["id"].(string)
+	// POST with _HttpMethod=PATCH is an update.
+	if r := f.do(t, "POST", v+"/sobjects/Account/"+id+"?_HttpMethod=PATCH", `{"Name":"B"}`); r.status != 204 {
+		t.Fatalf("_HttpMethod: %d %s", r.status, r.body)
+	}
+	r := f.do(t, "PUT", v+"/sobjects/Account/"+id, `{}`)
+	if code, msg := r.errCode(t); r.status != 405 || code != "METHOD_NOT_ALLOWED" || msg != "HTTP Method 'PUT' not allowed. Allowed are HEAD,GET,PATCH,DELETE" {
+		t.Fatalf("PUT: %d %s", r.status, r.body)
+	}
+	if r := f.do(t, "HEAD", v+"/sobjects/Account/"+id, ""); r.status != 200 || len(r.body) != 0 {
+		t.Fatalf("HEAD: %d %q", r.status, r.body)
+	}
+	r = f.do(t, "GET", v+"/sobjects/Account/not-an-id", "")
+	if code, msg := r.errCode(t); r.status != 404 || code != "NOT_FOUND" || !strings.HasPrefix(msg, "Provided external ID field does not exist or is not accessible: ") {
+		t.Fatalf("malformed id: %d %s", r.status, r.body)
+	}
+	if r := f.do(t, "GET", v+"/nope", ""); r.status != 404 {
+		t.Fatalf("unknown resource: %d", r.status)
+	}
+	var reqs []string
+	for i := 0; i < 26; i++ {
+		reqs = append(reqs, fmt.Sprintf(`{"method":"GET","url":"/services/data/v62.0/sobjects/Account/%s","referenceId":"r%d"}`, id, i))
+	}
+	r = f.do(t, "POST", v+"/composite", `{"compositeRequest":[`+strings.Join(reqs, ",")+`]}`)
+	if r.status != 400 {
+		t.Fatalf("26 subrequests: %d %s", r.status, r.body)
+	}
+	recs := strings.Repeat(`{"attributes":{"type":"Account"},"Name":"x"},`, 201)
+	r = f.do(t, "POST", v+"/composite/sobjects", `{"records":[`+strings.TrimSuffix(recs, ",")+`]}`)
+	if code, _ := r.errCode(t); r.status != 400 || code != "EXCEEDED_ID_LIMIT" {
+		t.Fatalf("201 records: %d %s", r.status, r.body)
+	}
+	// A queryAll locator pages through /queryAll/ too.
+	if err := f.store.Generate(ObjAccount, 300, 1); err != nil {
+		t.Fatal(err)
+	}
+	m := f.do(t, "GET", v+"/queryAll?q="+q("SELECT Id FROM Account"), "", "Sforce-Query-Options", "batchSize=200").obj(t)
+	next := strings.Replace(m["nextRecordsUrl"].(string), "/query/", "/queryAll/", 1)
+	m = f.do(t, "GET", next, "").obj(t)
+	if m["done"] != true || len(m["records"].([]any)) != 101 {
+		t.Fatalf("queryAll page 2: done=%v n=%d", m["done"], len(m["records"].([]any)))
+	}
+}
+
+// TestReferenceQueries runs the example queries sfbridge issues (from the
+// REST reference) against generated data.
+func TestReferenceQueries(t *testing.T) {
+	f := newFixture(t)
+	for _, o := range []string{ObjAccount, ObjContact, ObjCase, ObjCaseComment, ObjKnowledge} {
+		if err := f.store.Generate(o, 40, 5); err != nil {
+			t.Fatal(err)
+		}
+	}
+	caseID := f.store.tables["case"].recs[0].id()
+	emailField, _ := f.store.tables["contact"].def.Field("Email")
+	for _, tt := range []struct {
+		soql string
+		min  int
+	}{
+		{"SELECT Id, CaseNumber, Subject, Status, Priority, Origin, OwnerId, ContactId, ContactEmail, IsClosed, CreatedDate, LastModifiedDate, SystemModstamp FROM Case WHERE SystemModstamp >= 2025-06-01T10:00:00Z ORDER BY SystemModstamp ASC, Id ASC LIMIT 2000", 40},
+		{"SELECT Id, FirstName, LastName, Email, AccountId FROM Contact WHERE Email = '" + f.store.tables["contact"].recs[0].Get(emailField.index).(string) + "'", 1},
+		{"SELECT Id, Username, Email, IsActive, ProfileId FROM User WHERE Email IN ('a@x.com','integration@sfbridge.test') AND IsActive = true", 1},
+		{"SELECT Id, ParentId, CommentBody, IsPublished, CreatedById, CreatedDate FROM CaseComment WHERE ParentId = '" + caseID + "' ORDER BY CreatedDate", 0},
+		{"SELECT ApiName, MasterLabel, IsClosed, IsDefault FROM CaseStatus", 4},
+		{"SELECT Id, KnowledgeArticleId, ArticleNumber, Title, UrlName, Summary, Language, VersionNumber, LastPublishedDate, LastModifiedDate, SystemModstamp, Answer__c FROM Knowledge__kav WHERE PublishStatus = 'Online' AND Language = 'en_US' AND LastPublishedDate > 2025-01-01T00:00:00Z", 1},
+		{"SELECT Id, Username, IsActive, ProfileId, Profile.Name FROM User WHERE Username = 'integration@sfbridge.test'", 1},
+		{"SELECT PermissionsApiEnabled, PermissionsViewAllData, PermissionsViewEventLogFiles FROM UserPermissionAccess", 1},
+		{"SELECT Id, Subject, (SELECT Id, CommentBody, CreatedDate FROM CaseComments ORDER BY CreatedDate) FROM Case WHERE IsClosed = false AND CreatedDate = LAST_N_DAYS:90", 1},
+	} {
+		r := f.do(t, "GET", v+"/query?q="+url.QueryEscape(tt.soql), "")
+		if r.status != 200 {
+			t.Errorf("%s: %d %s", tt.soql, r.status, r.body)
+			continue
+		}
+		if n := r.obj(t)["totalSize"].(float64); int(n) < tt.min {
+			t.Errorf("%s: totalSize %v, want at least %d", tt.soql, n, tt.min)
+		}
+	}
+	st := f.do(t, "GET", v+"/query?q="+q("SELECT ApiName FROM CaseStatus WHERE IsDefault = true"), "").obj(t)
+	if st["records"].([]any)[0].(map[string]any)["ApiName"] != "New" {
+		t.Fatalf("default status: %v", st)
 	}
 }

@@ -3,6 +3,7 @@ package data
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"regexp"
@@ -187,7 +188,7 @@ func (c *call) composite() {
 		if !strings.HasPrefix(sub.URL.Path, "/services/data/v") {
 			writeErr(rec, notFound())
 		} else {
-			c.api.ServeHTTP(rec, sub)
+			c.ServeHTTP(rec, sub)
 		}
 		decoded := jsonRawNumber(rec.body.Bytes())
 		headers := map[string]string{}
@@ -252,8 +253,8 @@ type recordError struct {
 }
 
 func toRecordErrors(err error) []recordError {
-	e, ok := err.(*Error)
-	if !ok {
+	var e *Error
+	if !errors.As(err, &e) {
 		return []recordError{{StatusCode: "UNKNOWN_EXCEPTION", Message: err.Error(), Fields: []string{}}}
 	}
 	out := make([]recordError, len(e.Errors))
@@ -270,6 +271,10 @@ func toRecordErrors(err error) []recordError {
 // collections serves /composite/sobjects: create (POST), update (PATCH)
 // and delete (DELETE ?ids=) of up to 200 records, with allOrNone.
 func (c *call) collections(rest []string) {
+	if len(rest) == 1 && (c.method == http.MethodGet || c.method == http.MethodPost) {
+		c.retrieveMany(rest[0])
+		return
+	}
 	if len(rest) > 0 {
 		writeErr(c.w, notFound())
 		return
@@ -388,6 +393,68 @@ func (c *call) collections(rest []string) {
 		}
 	}
 	writeJSON(c.w, http.StatusOK, results)
+}
+
+// retrieveMany serves GET /composite/sobjects/{T}?ids=&fields= (up to 800
+// ids) and POST with {"ids":[…],"fields":[…]} (up to 2000): the records in
+// the order asked, null for ids that are invalid, deleted or unknown.
+func (c *call) retrieveMany(object string) {
+	var ids, fields []string
+	limit := 800
+	if c.method == http.MethodGet {
+		q := c.r.URL.Query()
+		ids = splitList(q.Get("ids"))
+		fields = splitList(q.Get("fields"))
+	} else {
+		limit = 2000
+		var req struct {
+			IDs    []string `json:"ids"`
+			Fields []string `json:"fields"`
+		}
+		if e := c.readBody(&req); e != nil {
+			writeErr(c.w, e)
+			return
+		}
+		ids, fields = req.IDs, req.Fields
+	}
+	if len(ids) == 0 || len(fields) == 0 {
+		writeErr(c.w, badRequest("MISSING_ARGUMENT", "Both ids and fields are required"))
+		return
+	}
+	if len(ids) > limit {
+		writeErr(c.w, badRequest("EXCEEDED_ID_LIMIT", fmt.Sprintf("record limit reached. cannot submit more than %d records into this call", limit)))
+		return
+	}
+	var b bytes.Buffer
+	b.WriteByte('[')
+	for i, id := range ids {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		rec, err := c.s.retrieveJSON(c.p, object, id, fields, c.version)
+		if err != nil {
+			var e *Error
+			if errors.As(err, &e) && e.Errors[0].ErrorCode == "INVALID_FIELD" {
+				writeErr(c.w, err)
+				return
+			}
+			b.WriteString("null")
+			continue
+		}
+		b.Write(rec)
+	}
+	b.WriteByte(']')
+	writeRaw(c.w, http.StatusOK, b.Bytes())
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, part := range strings.Split(s, ",") {
+		if part = strings.TrimSpace(part); part != "" {
+			out = append(out, part)
+		}
+	}
+	return out
 }
 
 func recordType(rec map[string]any) string {

@@ -172,7 +172,7 @@ func (s *Store) Generate(object string, n int, seed uint64) error {
 		if len(recs) == 0 {
 			return nil
 		}
-		return recs[rng.IntN(len(recs))].vals[0]
+		return recs[rng.IntN(len(recs))].Get(0)
 	}
 	boxed := func(vals []string) []any {
 		out := make([]any, len(vals))
@@ -182,7 +182,11 @@ func (s *Store) Generate(object string, n int, seed uint64) error {
 		return out
 	}
 	def := t.def
-	idx := func(name string) int { fd, _ := def.Field(name); return fd.index }
+	index := map[string]int{}
+	for _, fd := range def.Fields {
+		index[fd.Name] = fd.index
+	}
+	idx := func(name string) int { return index[name] }
 	now := s.now().UTC()
 	span := int64(90 * 24 * time.Hour / time.Millisecond)
 	first := boxed([]string{"Ana", "Ben", "Chloé", "Dmitri", "Emma", "Farid", "Grace", "Hiro", "Ines", "Jonas", "Kofi", "Lena", "Mateo", "Nora", "Omar", "Priya"})
@@ -194,15 +198,17 @@ func (s *Store) Generate(object string, n int, seed uint64) error {
 	statuses, priorities, origins := boxed(caseStatusValues()), boxed(casePriorityValues()), boxed(caseOriginValues())
 	comments := boxed([]string{"Called the customer, waiting for logs.", "Escalated to tier 2.", "Customer confirmed the fix works.", "Sent a replacement unit.", "Reproduced the issue internally."})
 	trueV, falseV := any(true), any(false)
+	scratch := make([]any, len(def.Fields)) // newRecord packs a copy
 	for i := 0; i < n; i++ {
-		vals := make([]any, len(def.Fields))
+		clear(scratch)
+		vals := scratch
 		id := s.ids.New(def.KeyPrefix)
 		vals[0] = string(id)
 		created := soql.DateTime(now.UnixMilli() - rng.Int64N(span))
 		createdV := any(created)
 		modV := createdV
 		if rng.IntN(3) == 0 {
-			modV = any(created + soql.DateTime(rng.Int64N(int64(now.UnixMilli())-int64(created)+1)))
+			modV = any(created + soql.DateTime(rng.Int64N(now.UnixMilli()-int64(created)+1)))
 		}
 		user := users[rng.IntN(len(users))]
 		vals[idx("IsDeleted")] = falseV
@@ -246,8 +252,8 @@ func (s *Store) Generate(object string, n int, seed uint64) error {
 				c := s.lookup(s.tables["contact"], cid.(string))
 				cdef := s.tables["contact"].def
 				em, _ := cdef.Field("Email")
-				vals[idx("ContactEmail")] = c.vals[em.index]
-				vals[idx("AccountId")] = c.vals[idx("AccountId")]
+				vals[idx("ContactEmail")] = c.Get(em.index)
+				vals[idx("AccountId")] = c.Get(idx("AccountId"))
 			}
 		case ObjCaseComment:
 			parent := pickID("case")
@@ -286,7 +292,7 @@ func (s *Store) Generate(object string, n int, seed uint64) error {
 			return fmt.Errorf("data: cannot generate %s records; Generate supports Account, Contact, Case, CaseComment and Knowledge__kav", def.Name)
 		}
 		t.byID[string(id)] = int32(len(t.recs))
-		t.recs = append(t.recs, &record{vals: vals})
+		t.recs = append(t.recs, newRecord(vals))
 	}
 	return nil
 }
@@ -306,7 +312,7 @@ func (s *Store) ensureUsersLocked() []any {
 	}
 	out := make([]any, 0, min(len(ut.recs), 50))
 	for _, r := range ut.recs[:min(len(ut.recs), 50)] {
-		out = append(out, r.vals[0])
+		out = append(out, r.Get(0))
 	}
 	return out
 }

@@ -38,20 +38,28 @@ func PrincipalFrom(ctx context.Context) (*Principal, bool) {
 
 // Access returns the caller's effective access to object, folding in View
 // All Data and Modify All Data, the objects every user may read, and the
-// objects whose access derives from a parent (CaseComment from Case).
+// objects whose access derives from a parent (CaseComment from Case: adding
+// a comment needs Edit on Case), and the setup objects that View Setup and
+// Configuration or View Event Log Files open.
 func (p *Principal) Access(object string) ObjectAccess {
 	switch object {
 	case ObjCaseComment:
 		object = ObjCase
-	case ObjOrganization, ObjUserPermissionAccess, ObjProfile:
+	case ObjOrganization, ObjUserPermissionAccess, ObjProfile, ObjCaseStatus:
 		return ObjectAccess{Read: true}
 	}
 	var a ObjectAccess
 	if p.Object != nil {
 		a = p.Object(object)
 	}
-	if object == ObjUser {
+	switch object {
+	case ObjUser:
 		a.Read = true
+	case ObjPermissionSet, ObjPermissionSetAssignment:
+		// Readable with View Setup and Configuration (Summer '20 and later).
+		a.Read = a.Read || p.Permissions["ViewSetup"]
+	case ObjEventLogFile:
+		a.Read = a.Read || p.Permissions["ViewEventLogFiles"]
 	}
 	if p.ViewAllData || a.ViewAll || a.ModifyAll || p.ModifyAllData {
 		a.Read = true

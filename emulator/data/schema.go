@@ -56,6 +56,7 @@ type ObjectDef struct {
 	Children                                                    []ChildRelationship
 	byName                                                      map[string]*FieldDef
 	parents                                                     map[string]*FieldDef // lower relationship name → fk field
+	deletedIdx                                                  int
 }
 
 // Field returns the field named name (case-insensitive).
@@ -76,6 +77,9 @@ func (o *ObjectDef) finish() {
 		o.byName[strings.ToLower(f.Name)] = f
 		if f.RelationshipName != "" {
 			o.parents[strings.ToLower(f.RelationshipName)] = f
+		}
+		if f.Name == "IsDeleted" {
+			o.deletedIdx = i
 		}
 	}
 }
@@ -232,6 +236,7 @@ const (
 	ObjCaseComment             = "CaseComment"
 	ObjKnowledge               = "Knowledge__kav"
 	ObjEventLogFile            = "EventLogFile"
+	ObjCaseStatus              = "CaseStatus"
 )
 
 func caseStatusValues() []string   { return []string{"New", "Working", "Escalated", "Closed"} }
@@ -424,6 +429,13 @@ func standardObjects() []*ObjectDef {
 			f("IsMasterLanguage", "boolean", 0, "ro"),
 			f("Answer__c", "textarea", 32768, "html custom"),
 		),
+		readOnly(object(ObjCaseStatus, "Case Status Value", "Case Status Values", "01J",
+			f("ApiName", "string", 255, ""),
+			f("MasterLabel", "string", 255, "name"),
+			f("IsClosed", "boolean", 0, ""),
+			f("IsDefault", "boolean", 0, ""),
+			f("SortOrder", "int", 0, ""),
+		)),
 		readOnly(object(ObjEventLogFile, "Event Log File", "Event Log Files", "0AT",
 			f("EventType", "string", 255, ""),
 			f("LogDate", "datetime", 0, ""),

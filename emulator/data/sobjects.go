@@ -1,7 +1,6 @@
 package data
 
 import (
-	"encoding/json"
 	"net/http"
 	"sort"
 	"strings"
@@ -43,6 +42,11 @@ func (c *call) sobjects(seg []string) {
 			c.methodNotAllowed("HEAD", "GET")
 			return
 		}
+		if since, err := http.ParseTime(c.r.Header.Get("If-Modified-Since")); err == nil && !c.s.schemaTime.After(since) {
+			c.w.WriteHeader(http.StatusNotModified)
+			return
+		}
+		c.w.Header().Set("Last-Modified", c.s.schemaTime.UTC().Format(http.TimeFormat))
 		writeJSON(c.w, http.StatusOK, c.describe(def, access))
 	case len(seg) == 2 && (seg[1] == "updated" || seg[1] == "deleted"):
 		c.changes(t, seg[1] == "deleted")
@@ -138,7 +142,7 @@ func (s *Store) retrieveJSON(p *Principal, object, id string, fields []string, v
 		enc.b = append(enc.b, ',')
 		enc.b = appendJSONString(enc.b, fd.Name)
 		enc.b = append(enc.b, ':')
-		enc.value(fd, r.vals[fd.index])
+		enc.value(fd, r.Get(fd.index))
 	}
 	enc.b = append(enc.b, '}')
 	return enc.b, nil
@@ -148,7 +152,7 @@ func (s *Store) retrieveJSON(p *Principal, object, id string, fields []string, v
 // upserts, DELETE deletes the record whose external id field matches.
 func (c *call) byExternalID(def *ObjectDef, field, value string) {
 	fd, ok := def.Field(field)
-	if !ok || !(fd.ExternalID || fd.IDLookup) {
+	if !ok || (!fd.ExternalID && !fd.IDLookup) {
 		writeErr(c.w, newErr(http.StatusNotFound, "NOT_FOUND", "Provided external ID field does not exist or is not accessible: "+field))
 		return
 	}
@@ -211,7 +215,7 @@ func (s *Store) matchField(object string, fd *FieldDef, value string) []string {
 		if err != nil {
 			return nil
 		}
-		if r := s.lookup(t, string(id)); r != nil && r.vals[deletedIndex(t.def)] == false {
+		if r := s.lookup(t, string(id)); r != nil && r.Get(deletedIndex(t.def)) == false {
 			return []string{r.id()}
 		}
 		return nil
@@ -219,7 +223,7 @@ func (s *Store) matchField(object string, fd *FieldDef, value string) []string {
 	var out []string
 	del := deletedIndex(t.def)
 	for _, r := range t.recs {
-		if v, ok := r.vals[fd.index].(string); ok && strings.EqualFold(v, value) && r.vals[del] == false {
+		if v, ok := r.Get(fd.index).(string); ok && strings.EqualFold(v, value) && r.Get(del) == false {
 			out = append(out, r.id())
 		}
 	}
@@ -279,10 +283,10 @@ func (c *call) changes(t *table, deleted bool) {
 	del := deletedIndex(t.def)
 	ids := []string{}
 	for _, r := range t.recs {
-		if r.vals[del] == true {
+		if r.Get(del) == true {
 			continue
 		}
-		if v, ok := r.vals[stamp.index].(soql.DateTime); ok && v >= lo && v < hi {
+		if v, ok := r.Get(stamp.index).(soql.DateTime); ok && v >= lo && v < hi {
 			ids = append(ids, r.id())
 		}
 	}
@@ -308,7 +312,7 @@ func (c *call) describeSummary(def *ObjectDef, a ObjectAccess) map[string]any {
 	return map[string]any{
 		"name": def.Name, "label": def.Label, "labelPlural": def.LabelPlural, "keyPrefix": prefix,
 		"custom": def.Custom, "customSetting": false,
-		"createable": def.Createable && (a.Create || (def.Name == ObjCaseComment && a.Read)),
+		"createable": def.Createable && (a.Create || (def.Name == ObjCaseComment && a.Edit)),
 		"updateable": def.Updateable && a.Edit, "deletable": def.Deletable && a.Delete,
 		"queryable": def.Queryable && a.Read, "retrieveable": a.Read && def.KeyPrefix != "",
 		"searchable": def.KeyPrefix != "" && !strings.HasPrefix(def.Name, "Permission"), "triggerable": def.Createable,
@@ -438,16 +442,4 @@ func (c *call) describe(def *ObjectDef, a ObjectAccess) map[string]any {
 	urls["uiNewRecord"] = "/" + def.KeyPrefix + "/e"
 	d["urls"] = urls
 	return d
-}
-
-// jsonRaw decodes b for composite responses.
-func jsonRaw(b []byte) any {
-	if len(b) == 0 {
-		return nil
-	}
-	var v any
-	if err := json.Unmarshal(b, &v); err != nil {
-		return string(b)
-	}
-	return v
 }

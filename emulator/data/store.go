@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"math/bits"
 	"net/http"
 	"slices"
 	"strconv"
@@ -46,6 +47,8 @@ type Store struct {
 	articleNum int
 	lastStamp  int64
 	cursors    *cursorCache
+	buffers    sync.Pool // *[]byte page buffers, reused so paging does not churn the heap
+	schemaTime time.Time // when the schemas were made, for describe's If-Modified-Since
 }
 
 type table struct {
@@ -60,12 +63,67 @@ type deletion struct {
 	when soql.DateTime
 }
 
-type record struct{ vals []any }
+// record holds one row compactly: present has a bit per field whose value
+// is not null, and vals holds only those values, in field order. A
+// million generated Cases leave about a third of their fields null, so
+// this saves that many 16-byte slots per record. Objects with more than
+// 64 fields keep every slot (dense).
+type record struct {
+	present uint64
+	dense   bool
+	vals    []any
+}
+
+func newRecord(full []any) *record {
+	if len(full) > 64 {
+		return &record{dense: true, vals: full}
+	}
+	var present uint64
+	n := 0
+	for i, v := range full {
+		if v != nil {
+			present |= 1 << uint(i)
+			n++
+		}
+	}
+	vals := make([]any, 0, n)
+	for _, v := range full {
+		if v != nil {
+			vals = append(vals, v)
+		}
+	}
+	return &record{present: present, vals: vals}
+}
 
 // Get implements soql.Record.
-func (r *record) Get(i int) any { return r.vals[i] }
+func (r *record) Get(i int) any {
+	if r.dense {
+		return r.vals[i]
+	}
+	bit := uint64(1) << uint(i)
+	if r.present&bit == 0 {
+		return nil
+	}
+	return r.vals[bits.OnesCount64(r.present&(bit-1))]
+}
 
-func (r *record) id() string { s, _ := r.vals[0].(string); return s }
+// full returns a fresh slice of all width values, nulls included.
+func (r *record) full(width int) []any {
+	if r.dense {
+		return slices.Clone(r.vals)
+	}
+	out := make([]any, width)
+	k := 0
+	for i := 0; i < width && i < 64; i++ {
+		if r.present&(1<<uint(i)) != 0 {
+			out[i] = r.vals[k]
+			k++
+		}
+	}
+	return out
+}
+
+func (r *record) id() string { s, _ := r.Get(0).(string); return s }
 
 // NewStore returns an empty store with the standard objects' schemas.
 func NewStore(opts StoreOptions) (*Store, error) {
@@ -90,13 +148,21 @@ func NewStore(opts StoreOptions) (*Store, error) {
 		maxc = 256
 	}
 	s := &Store{ids: ids, now: now, orgID: opts.OrgID, tables: map[string]*table{}, byPrefix: map[string]*table{},
-		caseNumber: 1000, articleNum: 1000, cursors: newCursorCache(ttl, maxc)}
+		caseNumber: 999, articleNum: 999, cursors: newCursorCache(ttl, maxc)}
+	s.schemaTime = now().Truncate(time.Second)
+	s.buffers.New = func() any { b := make([]byte, 0, 1<<20); return &b }
 	for _, o := range standardObjects() {
 		t := &table{def: o, byID: map[string]int32{}}
 		s.tables[strings.ToLower(o.Name)] = t
 		s.ordered = append(s.ordered, t)
 		if o.KeyPrefix != "" {
 			s.byPrefix[o.KeyPrefix] = t
+		}
+	}
+	// The Case status values of a fresh org; closedStatus agrees with them.
+	for i, st := range caseStatusValues() {
+		if _, err := s.Insert(ObjCaseStatus, "", map[string]any{"ApiName": st, "MasterLabel": st, "IsClosed": closedStatus(st), "IsDefault": i == 0, "SortOrder": i + 1}); err != nil {
+			return nil, err
 		}
 	}
 	return s, nil
@@ -325,7 +391,7 @@ func (s *Store) insertLocked(t *table, id sfid.ID, fields map[string]any, wo wri
 			return "", err
 		}
 	}
-	r := &record{vals: vals}
+	r := newRecord(vals)
 	t.byID[string(id)] = int32(len(t.recs))
 	t.recs = append(t.recs, r)
 	if wo.undo != nil {
@@ -392,7 +458,7 @@ func (s *Store) derive(t *table, vals []any, old []any, system bool) *Error {
 				cdef := s.tables["contact"].def
 				for _, m := range [][2]string{{"ContactEmail", "Email"}, {"ContactPhone", "Phone"}, {"ContactMobile", "MobilePhone"}} {
 					fd, _ := cdef.Field(m[1])
-					set(m[0], c.vals[fd.index])
+					set(m[0], c.Get(fd.index))
 				}
 			}
 		} else {
@@ -433,7 +499,7 @@ func (s *Store) checkRefs(t *table, vals []any) *Error {
 			continue
 		}
 		r := s.lookup(rt, id)
-		if r == nil || r.vals[deletedIndex(rt.def)] == true {
+		if r == nil || r.Get(deletedIndex(rt.def)) == true {
 			return badRequest("INSUFFICIENT_ACCESS_ON_CROSS_REFERENCE_ENTITY", "insufficient access rights on cross-reference id", fd.Name)
 		}
 	}
@@ -450,7 +516,7 @@ func (s *Store) checkUnique(t *table, vals []any, self string) *Error {
 			continue
 		}
 		for _, r := range t.recs {
-			if o, _ := r.vals[fd.index].(string); strings.EqualFold(o, v) && r.id() != self {
+			if o, _ := r.Get(fd.index).(string); strings.EqualFold(o, v) && r.id() != self {
 				return badRequest("DUPLICATE_VALUE", fmt.Sprintf("duplicate value found: %s duplicates value on record with id: %s", fd.Name, r.id()), fd.Name)
 			}
 		}
@@ -458,10 +524,7 @@ func (s *Store) checkUnique(t *table, vals []any, self string) *Error {
 	return nil
 }
 
-func deletedIndex(def *ObjectDef) int {
-	fd, _ := def.Field("IsDeleted")
-	return fd.index
-}
+func deletedIndex(def *ObjectDef) int { return def.deletedIdx }
 
 // convert turns an input value (from JSON, CSV or Go) into the stored form
 // of fd's type.
@@ -512,7 +575,7 @@ func (s *Store) convert(fd *FieldDef, v any) (any, *Error) {
 			return nil, badRequest("MALFORMED_ID", fmt.Sprintf("%s: id value of incorrect type: %s", fd.Label, str), fd.Name)
 		}
 		if len(fd.ReferenceTo) > 0 {
-			if rt, ok := s.tables[strings.ToLower(fd.ReferenceTo[0])]; ok && rt.def.KeyPrefix != id.Prefix() && !(fd.Name == "OwnerId" && id.Prefix() == "00G") {
+			if rt, ok := s.tables[strings.ToLower(fd.ReferenceTo[0])]; ok && rt.def.KeyPrefix != id.Prefix() && (fd.Name != "OwnerId" || id.Prefix() != "00G") {
 				return nil, badRequest("FIELD_INTEGRITY_EXCEPTION", fmt.Sprintf("%s: id value of incorrect type: %s", fd.Label, str), fd.Name)
 			}
 		}
@@ -585,7 +648,7 @@ func (s *Store) convert(fd *FieldDef, v any) (any, *Error) {
 
 func (s *Store) updateLocked(t *table, old *record, fields map[string]any, wo writeOpts) *Error {
 	def := t.def
-	vals := slices.Clone(old.vals)
+	vals := old.full(len(def.Fields))
 	var bad []string
 	for name, v := range fields {
 		if name == "attributes" {
@@ -631,7 +694,7 @@ func (s *Store) updateLocked(t *table, old *record, fields map[string]any, wo wr
 		fd, _ := def.Field("LastModifiedById")
 		vals[fd.index] = wo.user
 	}
-	if err := s.derive(t, vals, old.vals, wo.system); err != nil {
+	if err := s.derive(t, vals, old.full(len(def.Fields)), wo.system); err != nil {
 		return err
 	}
 	if !wo.system {
@@ -642,8 +705,28 @@ func (s *Store) updateLocked(t *table, old *record, fields map[string]any, wo wr
 			return err
 		}
 	}
-	s.replaceLocked(t, old, &record{vals: vals}, wo.undo)
+	s.replaceLocked(t, old, newRecord(vals), wo.undo)
+	if def.Name == ObjContact {
+		s.refreshCaseContactLocked(old.id(), wo.undo)
+	}
 	return nil
+}
+
+// refreshCaseContactLocked copies a changed Contact's email and phones into
+// the Cases that refer to it (Case.ContactEmail and friends mirror them).
+func (s *Store) refreshCaseContactLocked(contactID string, undo *undoLog) {
+	ct := s.tables["case"]
+	fk, _ := ct.def.Field("ContactId")
+	for _, r := range ct.recs {
+		if r.Get(fk.index) != contactID {
+			continue
+		}
+		vals := r.full(len(ct.def.Fields))
+		if err := s.derive(ct, vals, vals, true); err != nil {
+			continue
+		}
+		s.replaceLocked(ct, r, newRecord(vals), undo)
+	}
 }
 
 func (s *Store) replaceLocked(t *table, old, nr *record, undo *undoLog) {
@@ -705,7 +788,7 @@ func (s *Store) createLocked(ctx context.Context, p *Principal, object string, f
 	if !t.def.Createable {
 		return "", badRequest("INVALID_TYPE", fmt.Sprintf("entity type cannot be inserted: %s", t.def.Name))
 	}
-	if !a.Create && !(t.def.Name == ObjCaseComment && a.Read) {
+	if !a.Create && (t.def.Name != ObjCaseComment || !a.Edit) {
 		return "", insufficientAccess()
 	}
 	var comment string
@@ -738,7 +821,7 @@ func (s *Store) recordFor(t *table, idText string) (*record, *Error) {
 	if r == nil {
 		return nil, notFound()
 	}
-	if r.vals[deletedIndex(t.def)] == true {
+	if r.Get(deletedIndex(t.def)) == true {
 		return nil, newErr(http.StatusNotFound, "ENTITY_IS_DELETED", "entity is deleted")
 	}
 	return r, nil
@@ -803,7 +886,7 @@ func (s *Store) deleteAs(ctx context.Context, p *Principal, object, id string) *
 		ct := s.tables[strings.ToLower(ch.ChildSObject)]
 		fd, _ := ct.def.Field(ch.Field)
 		for _, c := range ct.recs {
-			if c.vals[fd.index] == r.id() && c.vals[deletedIndex(ct.def)] == false {
+			if c.Get(fd.index) == r.id() && c.Get(deletedIndex(ct.def)) == false {
 				s.softDeleteLocked(ct, c, string(p.UserID), undoFrom(ctx))
 			}
 		}
@@ -812,7 +895,7 @@ func (s *Store) deleteAs(ctx context.Context, p *Principal, object, id string) *
 }
 
 func (s *Store) softDeleteLocked(t *table, r *record, user string, undo *undoLog) {
-	vals := slices.Clone(r.vals)
+	vals := r.full(len(t.def.Fields))
 	now := s.stamp()
 	vals[deletedIndex(t.def)] = true
 	for _, n := range []string{"SystemModstamp"} {
@@ -822,7 +905,7 @@ func (s *Store) softDeleteLocked(t *table, r *record, user string, undo *undoLog
 	if fd, ok := t.def.Field("LastModifiedById"); ok && user != "" {
 		vals[fd.index] = user
 	}
-	s.replaceLocked(t, r, &record{vals: vals}, undo)
+	s.replaceLocked(t, r, newRecord(vals), undo)
 	t.deletes = append(t.deletes, deletion{id: r.id(), when: now})
 	if undo != nil {
 		n := len(t.deletes) - 1

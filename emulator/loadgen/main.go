@@ -24,6 +24,7 @@ import (
 	"os"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -32,10 +33,11 @@ import (
 
 	"github.com/sfbridge/sfbridge/emulator"
 	"github.com/sfbridge/sfbridge/internal/assertion"
-	"github.com/sfbridge/sfbridge/internal/selfsigned"
+	"github.com/sfbridge/sfbridge/keys"
 )
 
 type target struct {
+	pid                        int // server process, when it is another one
 	base, clientID, adminToken string
 	key                        *rsa.PrivateKey
 	username                   string
@@ -84,7 +86,7 @@ func run(ctx context.Context, mode string, d time.Duration, conns int, infoFile 
 			return err
 		}
 		path := t.base + "/services/data/v62.0/limits"
-		r := measure(ctx, d, conns, func(ctx context.Context) error {
+		r := measure(ctx, d, conns, t.pid, func(ctx context.Context) error {
 			req, _ := http.NewRequestWithContext(ctx, http.MethodGet, path, nil)
 			req.Header.Set("Authorization", "Bearer "+tok)
 			return call(client, req)
@@ -96,7 +98,7 @@ func run(ctx context.Context, mode string, d time.Duration, conns int, infoFile 
 		// the client ~1 ms each and would measure the load generator.
 		pool := sign(t, 256)
 		var n atomic.Uint64
-		r := measure(ctx, d, conns, func(ctx context.Context) error {
+		r := measure(ctx, d, conns, t.pid, func(ctx context.Context) error {
 			a := pool[n.Add(1)%uint64(len(pool))]
 			_, err := grant(ctx, client, t, a)
 			return err
@@ -107,14 +109,14 @@ func run(ctx context.Context, mode string, d time.Duration, conns int, infoFile 
 }
 
 func inProcess() (target, func(), error) {
-	pair, err := selfsigned.Generate(selfsigned.Options{CommonName: "loadgen"})
+	pair, err := keys.NewPair(nil, keys.CertificateOptions{Subject: "CN=loadgen", Days: 365, Backdate: time.Hour})
 	if err != nil {
 		return target{}, nil, err
 	}
-	id := selfsigned.ConsumerKey(pair.Cert)
+	id := emulator.ConsumerKeyFor(pair.Cert)
 	fx := emulator.DefaultFixture(id, pair.CertPEM)
 	fx.Org.DailyAPIRequests = 1 << 40
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ln, err := new(net.ListenConfig).Listen(context.Background(), "tcp", "127.0.0.1:0")
 	if err != nil {
 		return target{}, nil, err
 	}
@@ -125,7 +127,7 @@ func inProcess() (target, func(), error) {
 		return target{}, nil, err
 	}
 	srv := &http.Server{Handler: org, ReadHeaderTimeout: 10 * time.Second}
-	go srv.Serve(ln)
+	go func() { _ = srv.Serve(ln) }() // ends with ErrServerClosed at stop
 	return target{base: base, clientID: id, key: pair.Key, username: emulator.UserIntegration, adminToken: org.AdminToken()},
 		func() { srv.Close() }, nil
 }
@@ -141,6 +143,7 @@ func external(ctx context.Context, file string) (target, error) {
 		KeyFile    string            `json:"key_file"`
 		AdminToken string            `json:"admin_token"`
 		Users      map[string]string `json:"users"`
+		PID        int               `json:"pid"`
 	}
 	if err := json.Unmarshal(b, &info); err != nil {
 		return target{}, fmt.Errorf("%s: %w", file, err)
@@ -156,7 +159,7 @@ func external(ctx context.Context, file string) (target, error) {
 	if err != nil {
 		return target{}, err
 	}
-	key, err := selfsigned.ParseKeyPEM(keyPEM)
+	key, err := keys.ParsePrivateKey(keyPEM, "key file", keys.LoadOptions{})
 	if err != nil {
 		return target{}, err
 	}
@@ -171,7 +174,7 @@ func external(ctx context.Context, file string) (target, error) {
 	if username == "" {
 		username = emulator.UserIntegration
 	}
-	return target{base: info.BaseURL, clientID: info.ClientID, key: key, username: username, adminToken: info.AdminToken}, nil
+	return target{pid: info.PID, base: info.BaseURL, clientID: info.ClientID, key: key, username: username, adminToken: info.AdminToken}, nil
 }
 
 // cpuTime is the process's user plus system CPU time.
@@ -181,6 +184,33 @@ func cpuTime() time.Duration {
 		return 0
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// procCPU reads another process's user plus system CPU time from
+// /proc/<pid>/stat (Linux; clock ticks of 1/100 s); 0 when unknown.
+func procCPU(pid int) time.Duration {
+	if pid <= 0 || pid == os.Getpid() {
+		return 0
+	}
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	s := string(b)
+	i := strings.LastIndexByte(s, ')')
+	if i < 0 {
+		return 0
+	}
+	f := strings.Fields(s[i+1:])
+	if len(f) < 13 {
+		return 0
+	}
+	ut, err1 := strconv.ParseInt(f[11], 10, 64)
+	st, err2 := strconv.ParseInt(f[12], 10, 64)
+	if err1 != nil || err2 != nil {
+		return 0
+	}
+	return time.Duration(ut+st) * 10 * time.Millisecond
 }
 
 func sign(t target, n int) []string {
@@ -232,12 +262,13 @@ func call(c *http.Client, req *http.Request) error {
 type result struct {
 	n, errs   uint64
 	elapsed   time.Duration
-	cpu       time.Duration // process CPU time (server and load generator)
+	cpu       time.Duration // this process's CPU time (load generator, and the server when in-process)
+	serverCPU time.Duration // the server process's CPU time, when it is another process
 	latencies []time.Duration
 	firstErr  error
 }
 
-func measure(ctx context.Context, d time.Duration, conns int, op func(context.Context) error) result {
+func measure(ctx context.Context, d time.Duration, conns int, pid int, op func(context.Context) error) result {
 	ctx, cancel := context.WithTimeout(ctx, d)
 	defer cancel()
 	var n, errs atomic.Uint64
@@ -247,6 +278,7 @@ func measure(ctx context.Context, d time.Duration, conns int, op func(context.Co
 	var wg sync.WaitGroup
 	start := time.Now()
 	cpu0 := cpuTime()
+	srv0 := procCPU(pid)
 	for range conns {
 		wg.Add(1)
 		go func() {
@@ -278,7 +310,7 @@ func measure(ctx context.Context, d time.Duration, conns int, op func(context.Co
 		}()
 	}
 	wg.Wait()
-	return result{n: n.Load(), errs: errs.Load(), elapsed: time.Since(start), cpu: cpuTime() - cpu0, latencies: lat, firstErr: firstErr}
+	return result{n: n.Load(), errs: errs.Load(), elapsed: time.Since(start), cpu: cpuTime() - cpu0, serverCPU: procCPU(pid) - srv0, latencies: lat, firstErr: firstErr}
 }
 
 func (r result) print(what string) {
@@ -291,10 +323,12 @@ func (r result) print(what string) {
 	}
 	fmt.Printf("%s: %d ok, %d errors in %v = %.0f req/s; latency p50 %v p99 %v\n",
 		what, r.n, r.errs, r.elapsed.Round(time.Millisecond), float64(r.n)/r.elapsed.Seconds(), pct(0.5), pct(0.99))
-	if r.cpu > 0 {
-		perCPU := float64(r.n) / r.cpu.Seconds()
+	if r.serverCPU > 0 {
+		fmt.Printf("  server CPU %v: %.0f req per server CPU-second; load generator CPU %v\n",
+			r.serverCPU.Round(time.Millisecond), float64(r.n)/r.serverCPU.Seconds(), r.cpu.Round(time.Millisecond))
+	} else if r.cpu > 0 {
 		fmt.Printf("  process CPU %v (%.0f%% of %d cores): %.0f req per CPU-second, server and client together\n",
-			r.cpu.Round(time.Millisecond), 100*r.cpu.Seconds()/r.elapsed.Seconds()/float64(runtime.NumCPU()), runtime.NumCPU(), perCPU)
+			r.cpu.Round(time.Millisecond), 100*r.cpu.Seconds()/r.elapsed.Seconds()/float64(runtime.NumCPU()), runtime.NumCPU(), float64(r.n)/r.cpu.Seconds())
 	}
 	if r.firstErr != nil {
 		fmt.Printf("  first error: %v\n", r.firstErr)

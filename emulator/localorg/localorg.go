@@ -10,6 +10,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -18,7 +19,7 @@ import (
 
 	"github.com/sfbridge/sfbridge/emulator"
 	"github.com/sfbridge/sfbridge/internal/jsonfile"
-	"github.com/sfbridge/sfbridge/internal/selfsigned"
+	"github.com/sfbridge/sfbridge/keys"
 )
 
 // Options say how to start the org.
@@ -36,6 +37,9 @@ type Options struct {
 	// Knowledge articles) to the org, deterministic for the seed.
 	Sample bool
 	Now    func() time.Time
+	// Logger receives the org's debug log (one line per request and per
+	// login attempt, never a token); nil discards.
+	Logger *slog.Logger
 }
 
 // Info describes a running org: everything a script or a client needs. It
@@ -87,11 +91,11 @@ func Start(ctx context.Context, opts Options) (*Org, error) {
 	if err := os.MkdirAll(opts.StateDir, 0o700); err != nil {
 		return nil, fmt.Errorf("create state directory: %w", err)
 	}
-	pair, keyFile, certFile, err := LoadOrCreatePair(opts.StateDir, "server", selfsigned.Options{CommonName: "sfbridge emulator", Days: 3650, Now: opts.Now()})
+	pair, keyFile, certFile, err := LoadOrCreatePair(opts.StateDir, "server", keys.CertificateOptions{Subject: "CN=sfbridge emulator", Days: 3650, Now: opts.Now(), Backdate: time.Hour})
 	if err != nil {
 		return nil, err
 	}
-	clientID := selfsigned.ConsumerKey(pair.Cert)
+	clientID := emulator.ConsumerKeyFor(pair.Cert)
 	fixture := emulator.DefaultFixture(clientID, pair.CertPEM)
 	users := emulator.DefaultUsers()
 	if opts.Fixture != "" {
@@ -120,7 +124,7 @@ func Start(ctx context.Context, opts Options) (*Org, error) {
 	var tlsCertFile string
 	if opts.TLS {
 		scheme = "https"
-		tp, _, cf, err := LoadOrCreatePair(opts.StateDir, "tls", selfsigned.Options{CommonName: "127.0.0.1", Days: 825, Now: opts.Now(),
+		tp, _, cf, err := LoadOrCreatePair(opts.StateDir, "tls", keys.CertificateOptions{Subject: "CN=127.0.0.1", Days: 825, Now: opts.Now(), Backdate: time.Hour,
 			Hosts: []string{"127.0.0.1", "localhost", "::1"}})
 		if err != nil {
 			ln.Close()
@@ -131,7 +135,7 @@ func Start(ctx context.Context, opts Options) (*Org, error) {
 		ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
 	}
 	base := scheme + "://" + net.JoinHostPort(host, port)
-	org, err := emulator.New(emulator.Config{Fixture: fixture, BaseURL: base, InstanceURL: base, Now: opts.Now})
+	org, err := emulator.New(emulator.Config{Fixture: fixture, BaseURL: base, InstanceURL: base, Now: opts.Now, Logger: opts.Logger})
 	if err != nil {
 		ln.Close()
 		return nil, err
@@ -173,25 +177,25 @@ func WriteInfo(path string, info Info) error { return jsonfile.Write(path, info,
 
 // LoadOrCreatePair reuses <dir>/<name>.key and .crt while the certificate is
 // valid, or generates a new pair.
-func LoadOrCreatePair(dir, name string, opts selfsigned.Options) (*selfsigned.Pair, string, string, error) {
+func LoadOrCreatePair(dir, name string, opts keys.CertificateOptions) (*keys.Pair, string, string, error) {
 	keyFile := filepath.Join(dir, name+".key")
 	certFile := filepath.Join(dir, name+".crt")
 	keyPEM, kerr := os.ReadFile(keyFile)
 	certPEM, cerr := os.ReadFile(certFile)
 	if kerr == nil && cerr == nil {
-		key, err := selfsigned.ParseKeyPEM(keyPEM)
+		key, err := keys.ParsePrivateKey(keyPEM, keyFile, keys.LoadOptions{})
 		if err != nil {
 			return nil, "", "", fmt.Errorf("%s: %w (delete it and %s to generate a new pair)", keyFile, err, certFile)
 		}
-		cert, err := selfsigned.ParseCertPEM(certPEM)
+		certs, err := keys.ParseCertificates(certPEM, certFile, keys.LoadOptions{})
 		if err != nil {
 			return nil, "", "", fmt.Errorf("%s: %w (delete it and %s to generate a new pair)", certFile, err, keyFile)
 		}
-		if opts.Now.Before(cert.NotAfter) {
-			return &selfsigned.Pair{Key: key, Cert: cert, KeyPEM: keyPEM, CertPEM: certPEM}, keyFile, certFile, nil
+		if opts.Now.Before(certs[0].NotAfter) {
+			return &keys.Pair{Key: key, Cert: certs[0], KeyPEM: keyPEM, CertPEM: certPEM}, keyFile, certFile, nil
 		}
 	}
-	pair, err := selfsigned.Generate(opts)
+	pair, err := keys.NewPair(nil, opts)
 	if err != nil {
 		return nil, "", "", err
 	}

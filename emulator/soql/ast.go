@@ -64,6 +64,7 @@ type Comparison struct {
 	Op     string // = != < <= > >= LIKE IN NOT IN
 	Value  Literal
 	Values []Literal // IN / NOT IN
+	Sub    *Query    // semi-join: Id IN (SELECT ParentId FROM CaseComment …)
 }
 
 func (*Logical) exprNode()    {}

@@ -2,6 +2,7 @@ package soql
 
 import (
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/sfbridge/sfbridge/emulator/sfid"
@@ -41,9 +42,11 @@ type Record interface {
 	Get(index int) any
 }
 
-// Resolver finds a parent record by id for relationship paths.
+// Resolver finds a parent record by id for relationship paths, and scans
+// an object's live records for semi-joins (Id IN (SELECT … FROM X)).
 type Resolver interface {
 	Lookup(obj Object, id string) Record
+	Scan(obj Object, fn func(Record))
 }
 
 // Step is one hop of a relationship path.
@@ -120,13 +123,14 @@ func Compile(q *Query, schema Schema, opts CompileOptions) (*Plan, error) {
 	if !ok {
 		return nil, errAt(q.Src, q.From.Pos, CodeInvalidType, "%s", UnsupportedTypeMessage(q.From.Text))
 	}
-	c := &compiler{src: q.Src, now: now.UTC()}
+	c := &compiler{src: q.Src, now: now.UTC(), schema: schema}
 	return c.plan(q, obj, false)
 }
 
 type compiler struct {
-	src string
-	now time.Time
+	src    string
+	now    time.Time
+	schema Schema
 }
 
 func (c *compiler) plan(q *Query, obj Object, sub bool) (*Plan, error) {
@@ -263,11 +267,34 @@ func (p *Plan) Less(a, b Record, res Resolver) bool {
 	return p.CompareRecords(a, b, res) < 0
 }
 
+// OrderKey reports the direction of the i-th ORDER BY key.
+func (p *Plan) OrderKey(i int) (desc, nullsLast bool) {
+	return p.order[i].desc, p.order[i].nullsLast
+}
+
+// SortKeys appends r's ORDER BY key values to dst, for sorting many
+// records with CompareKeys without evaluating paths again.
+func (p *Plan) SortKeys(r Record, res Resolver, dst []any) []any {
+	for i := range p.order {
+		dst = append(dst, p.order[i].path.Value(r, res))
+	}
+	return dst
+}
+
+// CompareKeys orders two key lists made by SortKeys: -1, 0 or 1.
+func (p *Plan) CompareKeys(a, b []any) int {
+	return p.compareWith(func(i int) (any, any) { return a[i], b[i] })
+}
+
 // CompareRecords orders two records by the ORDER BY keys: -1, 0 or 1.
 func (p *Plan) CompareRecords(a, b Record, res Resolver) int {
+	return p.compareWith(func(i int) (any, any) { return p.order[i].path.Value(a, res), p.order[i].path.Value(b, res) })
+}
+
+func (p *Plan) compareWith(values func(i int) (any, any)) int {
 	for i := range p.order {
 		k := &p.order[i]
-		va, vb := k.path.Value(a, res), k.path.Value(b, res)
+		va, vb := values(i)
 		if va == nil || vb == nil {
 			if va == nil && vb == nil {
 				continue
@@ -334,6 +361,9 @@ func (c *compiler) comparison(obj Object, x *Comparison) (cond, error) {
 	if len(path.Steps) == 0 {
 		idx := f.Index
 		get = func(r Record, _ Resolver) any { return r.Get(idx) }
+	}
+	if x.Sub != nil {
+		return c.semiJoin(obj, x, f, get)
 	}
 	switch x.Op {
 	case "IN", "NOT IN":
@@ -422,6 +452,51 @@ func (c *compiler) comparison(obj Object, x *Comparison) (cond, error) {
 	return func(r Record, res Resolver) bool {
 		got := get(r, res)
 		return got != nil && test(Compare(got, v))
+	}, nil
+}
+
+// semiJoin compiles field IN (SELECT idField FROM Object WHERE …): the
+// subquery selects one id or reference field; its values are collected once,
+// at the first record matched.
+func (c *compiler) semiJoin(obj Object, x *Comparison, f Field, get func(Record, Resolver) any) (cond, error) {
+	sq := x.Sub
+	if f.Kind != KindID {
+		return nil, errAt(c.src, x.Field.Pos, CodeInvalidFilterOperator, "Invalid semi join field: %s. Only id or reference fields can be compared with a semi join", f.Name)
+	}
+	subObj, ok := c.schema.Object(sq.From.Text)
+	if !ok {
+		return nil, errAt(c.src, sq.From.Pos, CodeInvalidType, "%s", UnsupportedTypeMessage(sq.From.Text))
+	}
+	if len(sq.Select) != 1 || sq.Select[0].Kind != SelectField {
+		return nil, errAt(c.src, sq.Select[0].Pos, CodeMalformedQuery, "The selected field in a semi join subquery must be a single id or reference field")
+	}
+	sub, err := c.plan(sq, subObj, true)
+	if err != nil {
+		return nil, err
+	}
+	col := sub.Columns[0].Path
+	if col.Field.Kind != KindID {
+		return nil, errAt(c.src, sq.Select[0].Pos, CodeMalformedQuery, "The selected field in a semi join subquery must be a single id or reference field: %s", col.Name)
+	}
+	var once sync.Once
+	set := map[string]bool{}
+	collect := func(res Resolver) {
+		once.Do(func() {
+			res.Scan(subObj, func(r Record) {
+				if !sub.Match(r, res) {
+					return
+				}
+				if id, ok := col.Value(r, res).(string); ok {
+					set[id] = true
+				}
+			})
+		})
+	}
+	neg := x.Op == "NOT IN"
+	return func(r Record, res Resolver) bool {
+		collect(res)
+		id, ok := get(r, res).(string)
+		return (ok && set[id]) != neg
 	}, nil
 }
 

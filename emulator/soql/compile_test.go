@@ -49,6 +49,18 @@ func (s *testSchemaT) Object(n string) (Object, bool) {
 	o, ok := s.objs[strings.ToLower(n)]
 	return o, ok
 }
+func (s *testSchemaT) Scan(obj Object, fn func(Record)) {
+	if obj.Name() == "Contact" {
+		for _, r := range s.contacts {
+			fn(r)
+		}
+		return
+	}
+	for _, r := range s.rows {
+		fn(r)
+	}
+}
+
 func (s *testSchemaT) Lookup(_ Object, id string) Record {
 	if r, ok := s.contacts[id]; ok {
 		return r
@@ -149,6 +161,9 @@ func TestEvaluate(t *testing.T) {
 		{"(Status = 'New' OR Status = 'Closed') AND Amount < 6", []string{"002"}},
 		{"Id = '" + caseID2[:15] + "'", []string{"002"}},
 		{"Id IN ('" + caseID1 + "', '" + caseID3 + "')", []string{"001", "003"}},
+		{"ContactId IN (SELECT Id FROM Contact WHERE Email LIKE '%example.com')", []string{"001"}},
+		{"ContactId NOT IN (SELECT Id FROM Contact)", []string{"002", "003"}},
+		{"Id IN (SELECT Id FROM Case WHERE Status = 'Closed')", []string{"002"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.where, func(t *testing.T) {
@@ -157,6 +172,23 @@ func TestEvaluate(t *testing.T) {
 				t.Fatalf("got %v, want %v", got, tt.want)
 			}
 		})
+	}
+}
+
+func TestLikeMatcher(t *testing.T) {
+	tests := []struct {
+		pattern, s string
+		want       bool
+	}{
+		{"abc", "ABC", true}, {"a%", "a", true}, {"%", "", true}, {"_", "", false}, {"a_c", "abc", true},
+		{"%b%", "abc", true}, {"%x%", "abc", false}, {"a%c%e", "abcde", true}, {"a%c%e", "abcdef", false},
+		{`100\%`, "100%", true}, {`100\%`, "1000", false}, {`a\_b`, "a_b", true}, {`a\_b`, "axb", false},
+		{"%a%a%a%a%a%a%a%a%a%a%b", strings.Repeat("a", 5000), false}, {"é%", "Éclair", true},
+	}
+	for _, tt := range tests {
+		if got := likeMatcher(tt.pattern)(tt.s); got != tt.want {
+			t.Errorf("LIKE %q on %.20q = %v, want %v", tt.pattern, tt.s, got, tt.want)
+		}
 	}
 }
 
@@ -199,6 +231,9 @@ func TestCompileErrors(t *testing.T) {
 		{"SELECT Id FROM Case WHERE Id = 'nope'", CodeInvalidFilterOperator, "invalid ID field: nope"},
 		{"SELECT Id FROM Case WHERE Amount LIKE '5%'", CodeInvalidFilterOperator, "invalid operator on double field: Amount"},
 		{"SELECT COUNT(), Id FROM Case", CodeMalformedQuery, "COUNT() and COUNT(fieldName) cannot be mixed"},
+		{"SELECT Id FROM Case WHERE Subject IN (SELECT Id FROM Contact)", CodeInvalidFilterOperator, "Invalid semi join field: Subject"},
+		{"SELECT Id FROM Case WHERE Id IN (SELECT Email FROM Contact)", CodeMalformedQuery, "must be a single id or reference field"},
+		{"SELECT Id FROM Case WHERE Id IN (SELECT Id FROM Nope)", CodeInvalidType, "sObject type 'Nope' is not supported."},
 		{"SELECT COUNT(Id), Subject FROM Case", CodeMalformedQuery, "Field must be grouped or aggregated: Subject"},
 	}
 	for _, tt := range tests {

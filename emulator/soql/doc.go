@@ -1,8 +1,9 @@
 // Package soql parses and evaluates the subset of Salesforce's SOQL that the
 // emulator serves: field lists with parent relationship paths, COUNT(), one
-// level of child subquery, WHERE with comparison, IN, LIKE and date
-// literals, ORDER BY, LIMIT and OFFSET. Errors carry Salesforce's error codes
-// and its "ERROR at Row:R:Column:C" message shape.
+// level of child subquery, WHERE with comparison, IN, LIKE, date literals
+// and semi-joins (Id IN (SELECT …)), ORDER BY, LIMIT and OFFSET. Errors
+// carry Salesforce's error codes and its "ERROR at Row:R:Column:C" message
+// shape.
 //
 // Parse checks syntax; Compile resolves names against a Schema (which also
 // hides objects the caller may not read) and returns a Plan whose Match,

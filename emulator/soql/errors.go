@@ -7,15 +7,11 @@ import (
 
 // Error codes Salesforce returns for a query it refuses.
 const (
-	CodeMalformedQuery         = "MALFORMED_QUERY"
-	CodeInvalidField           = "INVALID_FIELD"
-	CodeInvalidType            = "INVALID_TYPE"
-	CodeInvalidFilterOperator  = "INVALID_QUERY_FILTER_OPERATOR"
-	CodeNumberOutsideRange     = "NUMBER_OUTSIDE_VALID_RANGE"
-	CodeInvalidQueryLocator    = "INVALID_QUERY_LOCATOR"
-	CodeMalformedID            = "MALFORMED_ID"
-	CodeQueryTooComplicated    = "QUERY_TOO_COMPLICATED"
-	CodeInvalidQueryFieldInAgg = "INVALID_FIELD"
+	CodeMalformedQuery        = "MALFORMED_QUERY"
+	CodeInvalidField          = "INVALID_FIELD"
+	CodeInvalidType           = "INVALID_TYPE"
+	CodeInvalidFilterOperator = "INVALID_QUERY_FILTER_OPERATOR"
+	CodeNumberOutsideRange    = "NUMBER_OUTSIDE_VALID_RANGE"
 )
 
 // Error is a refused query, carrying the errorCode and the message exactly

@@ -209,7 +209,7 @@ func (l *lexer) illegalAt(i int, msg string) token {
 func isHex4(s string) bool {
 	for i := 0; i < len(s); i++ {
 		c := s[i]
-		if !(isDigit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')) {
+		if !isDigit(c) && (c < 'a' || c > 'f') && (c < 'A' || c > 'F') {
 			return false
 		}
 	}

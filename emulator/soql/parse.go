@@ -28,9 +28,10 @@ func Parse(src string) (*Query, error) {
 }
 
 type parser struct {
-	lex *lexer
-	src string
-	tok token
+	lex        *lexer
+	src        string
+	tok        token
+	inSemiJoin bool
 }
 
 func (p *parser) advance() { p.tok = p.lex.next() }
@@ -54,15 +55,15 @@ func (p *parser) expectKeyword(kw string) error {
 	return nil
 }
 
-// reserved words that cannot be field names or aliases.
-var reserved = map[string]bool{
-	"SELECT": true, "FROM": true, "WHERE": true, "ORDER": true, "BY": true, "LIMIT": true,
-	"OFFSET": true, "AND": true, "OR": true, "NOT": true, "IN": true, "LIKE": true,
-	"NULL": true, "TRUE": true, "FALSE": true, "ASC": true, "DESC": true, "NULLS": true,
-	"GROUP": true, "HAVING": true, "WITH": true, "FOR": true, "USING": true, "INCLUDES": true, "EXCLUDES": true,
+// isReserved reports words that cannot be field names or aliases.
+func isReserved(s string) bool {
+	switch strings.ToUpper(s) {
+	case "SELECT", "FROM", "WHERE", "ORDER", "BY", "LIMIT", "OFFSET", "AND", "OR", "NOT", "IN", "LIKE",
+		"NULL", "TRUE", "FALSE", "ASC", "DESC", "NULLS", "GROUP", "HAVING", "WITH", "FOR", "USING", "INCLUDES", "EXCLUDES":
+		return true
+	}
+	return false
 }
-
-func isReserved(s string) bool { return reserved[strings.ToUpper(s)] }
 
 func (p *parser) query(sub bool) (*Query, error) {
 	q := &Query{Limit: -1, Offset: -1, Src: p.src}
@@ -307,6 +308,23 @@ func (p *parser) comparison() (Expr, error) {
 			return nil, p.unexpected()
 		}
 		p.advance()
+		if p.isKeyword("SELECT") {
+			if p.inSemiJoin {
+				return nil, p.unexpected()
+			}
+			p.inSemiJoin = true
+			sq, err := p.query(true)
+			p.inSemiJoin = false
+			if err != nil {
+				return nil, err
+			}
+			if p.tok.kind != tRParen {
+				return nil, p.unexpected()
+			}
+			p.advance()
+			c.Sub = sq
+			return c, nil
+		}
 		for {
 			v, err := p.literal()
 			if err != nil {
@@ -364,7 +382,7 @@ func (p *parser) literal() (Literal, error) {
 		case "TRUE", "FALSE":
 			lit.Kind, lit.Bool = LitBool, u == "TRUE"
 		default:
-			spec, ok := dateLiterals[u]
+			spec, ok := dateLiteral(u)
 			if !ok {
 				return lit, p.unexpected()
 			}

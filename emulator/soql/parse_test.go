@@ -134,6 +134,7 @@ func TestParseErrors(t *testing.T) {
 		{"SELECT Id, (SELECT Id, (SELECT Id FROM X) FROM Y) FROM Case", CodeMalformedQuery, "unexpected token: ("},
 		{"SELECT Id FROM Case WHERE CreatedDate = LAST_N_DAYS", CodeMalformedQuery, "unexpected token: <EOF>"},
 		{"SELECT Id FROM Case GROUP BY Status", CodeMalformedQuery, "unexpected token: GROUP"},
+		{"SELECT Id FROM Case WHERE Id IN (SELECT ParentId FROM CaseComment WHERE ParentId IN (SELECT Id FROM Case))", CodeMalformedQuery, "unexpected token: SELECT"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.src, func(t *testing.T) {
@@ -154,6 +155,7 @@ func FuzzParse(f *testing.F) {
 		"SELECT Id, Contact.Email, (SELECT Id FROM CaseComments) FROM Case WHERE Status IN ('New') AND NOT (Priority = 'Low' OR CreatedDate > LAST_N_DAYS:3) ORDER BY CreatedDate DESC NULLS LAST LIMIT 10 OFFSET 5",
 		`SELECT Id FROM Case WHERE Subject LIKE '%a\_b\%' AND X = 2026-11-20T10:00:00.000+01:00`,
 		"SELECT COUNT() FROM Case", "select count(id) c from case where x = -1.25",
+		"SELECT Id FROM Case WHERE ContactId IN (SELECT Id FROM Contact WHERE Email != null)",
 	} {
 		f.Add(s)
 	}

@@ -154,32 +154,29 @@ func likeMatcher(pattern string) func(string) bool {
 			parts = append(parts, part{text: rs[i]})
 		}
 	}
-	var match func(p []part, s []rune) bool
-	match = func(p []part, s []rune) bool {
-		for len(p) > 0 {
+	// Greedy matching that backtracks only to the last %: O(len(p)·len(s)).
+	match := func(p []part, s []rune) bool {
+		pi, si, star, mark := 0, 0, -1, 0
+		for si < len(s) {
 			switch {
-			case p[0].any:
-				for len(p) > 0 && p[0].any {
-					p = p[1:]
-				}
-				if len(p) == 0 {
-					return true
-				}
-				for i := 0; i <= len(s); i++ {
-					if match(p, s[i:]) {
-						return true
-					}
-				}
-				return false
-			case len(s) == 0:
-				return false
-			case p[0].one || p[0].text == s[0]:
-				p, s = p[1:], s[1:]
+			case pi < len(p) && !p[pi].any && (p[pi].one || p[pi].text == s[si]):
+				pi++
+				si++
+			case pi < len(p) && p[pi].any:
+				star, mark = pi, si
+				pi++
+			case star >= 0:
+				pi = star + 1
+				mark++
+				si = mark
 			default:
 				return false
 			}
 		}
-		return len(s) == 0
+		for pi < len(p) && p[pi].any {
+			pi++
+		}
+		return pi == len(p)
 	}
 	return func(s string) bool { return match(parts, []rune(strings.ToLower(s))) }
 }
@@ -255,47 +252,52 @@ func nAgo(start func(time.Time) time.Time, add func(time.Time, int) time.Time) f
 
 func addDays(t time.Time, n int) time.Time { return t.AddDate(0, 0, n) }
 
-// dateLiterals are Salesforce's relative date literals. Each is a half-open
-// range [start, end) in the user's time zone (UTC in the emulator).
-var dateLiterals = map[string]dateLiteralSpec{
-	"YESTERDAY":       {rng: daysRange(-1, 1)},
-	"TODAY":           {rng: daysRange(0, 1)},
-	"TOMORROW":        {rng: daysRange(1, 1)},
-	"LAST_WEEK":       {rng: periodRange(weekStart, addWeeks, -1)},
-	"THIS_WEEK":       {rng: periodRange(weekStart, addWeeks, 0)},
-	"NEXT_WEEK":       {rng: periodRange(weekStart, addWeeks, 1)},
-	"LAST_MONTH":      {rng: periodRange(monthStart, addMonths, -1)},
-	"THIS_MONTH":      {rng: periodRange(monthStart, addMonths, 0)},
-	"NEXT_MONTH":      {rng: periodRange(monthStart, addMonths, 1)},
-	"LAST_QUARTER":    {rng: periodRange(quarterStart, addQuarters, -1)},
-	"THIS_QUARTER":    {rng: periodRange(quarterStart, addQuarters, 0)},
-	"NEXT_QUARTER":    {rng: periodRange(quarterStart, addQuarters, 1)},
-	"LAST_YEAR":       {rng: periodRange(yearStart, addYears, -1)},
-	"THIS_YEAR":       {rng: periodRange(yearStart, addYears, 0)},
-	"NEXT_YEAR":       {rng: periodRange(yearStart, addYears, 1)},
-	"LAST_90_DAYS":    {rng: func(now time.Time, _ int) (time.Time, time.Time) { return lastNDays(now, 90) }},
-	"NEXT_90_DAYS":    {rng: func(now time.Time, _ int) (time.Time, time.Time) { return nextN(day, addDays)(now, 90) }},
-	"LAST_N_DAYS":     {takesN: true, rng: lastNDays},
-	"NEXT_N_DAYS":     {takesN: true, rng: nextN(day, addDays)},
-	"N_DAYS_AGO":      {takesN: true, rng: nAgo(day, addDays)},
-	"LAST_N_WEEKS":    {takesN: true, rng: lastN(weekStart, addWeeks)},
-	"NEXT_N_WEEKS":    {takesN: true, rng: nextN(weekStart, addWeeks)},
-	"N_WEEKS_AGO":     {takesN: true, rng: nAgo(weekStart, addWeeks)},
-	"LAST_N_MONTHS":   {takesN: true, rng: lastN(monthStart, addMonths)},
-	"NEXT_N_MONTHS":   {takesN: true, rng: nextN(monthStart, addMonths)},
-	"N_MONTHS_AGO":    {takesN: true, rng: nAgo(monthStart, addMonths)},
-	"LAST_N_QUARTERS": {takesN: true, rng: lastN(quarterStart, addQuarters)},
-	"NEXT_N_QUARTERS": {takesN: true, rng: nextN(quarterStart, addQuarters)},
-	"LAST_N_YEARS":    {takesN: true, rng: lastN(yearStart, addYears)},
-	"NEXT_N_YEARS":    {takesN: true, rng: nextN(yearStart, addYears)},
-	"N_YEARS_AGO":     {takesN: true, rng: nAgo(yearStart, addYears)},
-	"LAST_N_HOURS": {takesN: true, rng: func(now time.Time, n int) (time.Time, time.Time) {
-		h := now.Truncate(time.Hour)
-		return h.Add(-time.Duration(n) * time.Hour), now
-	}},
-	"NEXT_N_HOURS": {takesN: true, rng: func(now time.Time, n int) (time.Time, time.Time) {
-		return now, now.Truncate(time.Hour).Add(time.Duration(n+1) * time.Hour)
-	}},
+// dateLiteral returns Salesforce's relative date literal called name. Each
+// is a half-open range [start, end) in the user's time zone (UTC in the
+// emulator).
+func dateLiteral(name string) (dateLiteralSpec, bool) {
+	specs := map[string]dateLiteralSpec{
+		"YESTERDAY":       {rng: daysRange(-1, 1)},
+		"TODAY":           {rng: daysRange(0, 1)},
+		"TOMORROW":        {rng: daysRange(1, 1)},
+		"LAST_WEEK":       {rng: periodRange(weekStart, addWeeks, -1)},
+		"THIS_WEEK":       {rng: periodRange(weekStart, addWeeks, 0)},
+		"NEXT_WEEK":       {rng: periodRange(weekStart, addWeeks, 1)},
+		"LAST_MONTH":      {rng: periodRange(monthStart, addMonths, -1)},
+		"THIS_MONTH":      {rng: periodRange(monthStart, addMonths, 0)},
+		"NEXT_MONTH":      {rng: periodRange(monthStart, addMonths, 1)},
+		"LAST_QUARTER":    {rng: periodRange(quarterStart, addQuarters, -1)},
+		"THIS_QUARTER":    {rng: periodRange(quarterStart, addQuarters, 0)},
+		"NEXT_QUARTER":    {rng: periodRange(quarterStart, addQuarters, 1)},
+		"LAST_YEAR":       {rng: periodRange(yearStart, addYears, -1)},
+		"THIS_YEAR":       {rng: periodRange(yearStart, addYears, 0)},
+		"NEXT_YEAR":       {rng: periodRange(yearStart, addYears, 1)},
+		"LAST_90_DAYS":    {rng: func(now time.Time, _ int) (time.Time, time.Time) { return lastNDays(now, 90) }},
+		"NEXT_90_DAYS":    {rng: func(now time.Time, _ int) (time.Time, time.Time) { return nextN(day, addDays)(now, 90) }},
+		"LAST_N_DAYS":     {takesN: true, rng: lastNDays},
+		"NEXT_N_DAYS":     {takesN: true, rng: nextN(day, addDays)},
+		"N_DAYS_AGO":      {takesN: true, rng: nAgo(day, addDays)},
+		"LAST_N_WEEKS":    {takesN: true, rng: lastN(weekStart, addWeeks)},
+		"NEXT_N_WEEKS":    {takesN: true, rng: nextN(weekStart, addWeeks)},
+		"N_WEEKS_AGO":     {takesN: true, rng: nAgo(weekStart, addWeeks)},
+		"LAST_N_MONTHS":   {takesN: true, rng: lastN(monthStart, addMonths)},
+		"NEXT_N_MONTHS":   {takesN: true, rng: nextN(monthStart, addMonths)},
+		"N_MONTHS_AGO":    {takesN: true, rng: nAgo(monthStart, addMonths)},
+		"LAST_N_QUARTERS": {takesN: true, rng: lastN(quarterStart, addQuarters)},
+		"NEXT_N_QUARTERS": {takesN: true, rng: nextN(quarterStart, addQuarters)},
+		"LAST_N_YEARS":    {takesN: true, rng: lastN(yearStart, addYears)},
+		"NEXT_N_YEARS":    {takesN: true, rng: nextN(yearStart, addYears)},
+		"N_YEARS_AGO":     {takesN: true, rng: nAgo(yearStart, addYears)},
+		"LAST_N_HOURS": {takesN: true, rng: func(now time.Time, n int) (time.Time, time.Time) {
+			h := now.Truncate(time.Hour)
+			return h.Add(-time.Duration(n) * time.Hour), now
+		}},
+		"NEXT_N_HOURS": {takesN: true, rng: func(now time.Time, n int) (time.Time, time.Time) {
+			return now, now.Truncate(time.Hour).Add(time.Duration(n+1) * time.Hour)
+		}},
+	}
+	spec, ok := specs[name]
+	return spec, ok
 }
 
 // lastNDays is LAST_N_DAYS:n: from 00:00 n days ago through the end of today.
@@ -307,7 +309,7 @@ func lastNDays(now time.Time, n int) (time.Time, time.Time) {
 // DateLiteralRange resolves a relative date literal (TODAY, LAST_N_DAYS with
 // n, …) at now. ok is false for an unknown name.
 func DateLiteralRange(name string, n int, now time.Time) (start, end time.Time, ok bool) {
-	spec, found := dateLiterals[strings.ToUpper(name)]
+	spec, found := dateLiteral(strings.ToUpper(name))
 	if !found {
 		return time.Time{}, time.Time{}, false
 	}

@@ -187,14 +187,17 @@ func Parse(data []byte, name string) (*Config, error) {
 		doc = doc.Content[0]
 	}
 	checkKeys(doc, reflect.TypeFor[Config](), "", &problems)
+	shapeOK := len(problems) == 0
+	// Unknown keys do not stop decoding (they are ignored there), so the
+	// semantic problems are reported in the same pass; values of the wrong
+	// shape do.
 	cfg := &Config{}
-	if len(problems) == 0 {
-		if err := doc.Decode(cfg); err != nil {
+	if err := doc.Decode(cfg); err != nil {
+		if shapeOK {
 			problems = append(problems, decodeProblems(err)...)
 		}
-	}
-	if len(problems) == 0 {
-		problems = cfg.validate()
+	} else {
+		problems = append(problems, cfg.validate()...)
 	}
 	if len(problems) > 0 {
 		return nil, &Error{File: name, Problems: problems}

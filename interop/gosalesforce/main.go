@@ -129,10 +129,10 @@ func login(ctx context.Context, sf *salesforce.Salesforce, o options, out map[st
 
 	resp, err = sf.DoRequest(http.MethodGet, "/limits", nil)
 	if err != nil {
-		return nil, fmt.Errorf("DoRequest GET /limits: %w", err)
+		return nil, fmt.Errorf("sf.DoRequest GET /limits: %w", err)
 	}
 	if _, err := readAll(resp); err != nil {
-		return nil, fmt.Errorf("DoRequest GET /limits: %w", err)
+		return nil, fmt.Errorf("sf.DoRequest GET /limits: %w", err)
 	}
 	out["limits_status"] = resp.StatusCode
 	return out, nil
@@ -145,27 +145,27 @@ func data(sf *salesforce.Salesforce, o options, out map[string]any) (map[string]
 	}
 	res, err := sf.InsertOne("Case", caseRecord{Subject: o.subject})
 	if err != nil {
-		return nil, fmt.Errorf("InsertOne Case: %w", err)
+		return nil, fmt.Errorf("sf.InsertOne Case: %w", err)
 	}
 	if !res.Success || res.Id == "" {
-		return nil, fmt.Errorf("InsertOne Case: success=%v id=%q errors=%v", res.Success, res.Id, res.Errors)
+		return nil, fmt.Errorf("sf.InsertOne Case: success=%v id=%q errors=%v", res.Success, res.Id, res.Errors)
 	}
 	out["created_id"] = res.Id
 
 	var found []caseRecord
 	soql := "SELECT Id, Subject FROM Case WHERE Subject = '" + strings.ReplaceAll(o.subject, "'", `\'`) + "'"
 	if err := sf.Query(soql, &found); err != nil {
-		return nil, fmt.Errorf("Query %q: %w", soql, err)
+		return nil, fmt.Errorf("sf.Query %q: %w", soql, err)
 	}
 	out["queried"] = found
 
 	resp, err := sf.DoRequest(http.MethodGet, "/sobjects/Case/describe", nil)
 	if err != nil {
-		return nil, fmt.Errorf("DoRequest describe Case: %w", err)
+		return nil, fmt.Errorf("sf.DoRequest describe Case: %w", err)
 	}
 	body, err := readAll(resp)
 	if err != nil {
-		return nil, fmt.Errorf("DoRequest describe Case: %w", err)
+		return nil, fmt.Errorf("sf.DoRequest describe Case: %w", err)
 	}
 	var describe struct {
 		Name   string `json:"name"`

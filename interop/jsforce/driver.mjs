@@ -8,6 +8,8 @@
 //   probe  a Case query (and the resource map, for the log), to tell whether
 //          the emulator serves the data API
 //   data   sobject('Case').create, query, describe, retrieve
+//   readonly  as a user with read-only access to Case: query and describe
+//          work, create is refused
 // It prints one JSON object on stdout; failures go to stderr with exit status 1.
 //
 // Usage: node driver.mjs MODE
@@ -110,8 +112,23 @@ async function main() {
       out.retrieve = { Id: rec.Id, Subject: rec.Subject, type: rec.attributes && rec.attributes.type };
       break;
     }
+    case 'readonly': {
+      // A user who may read but not create Cases: the query works, describe
+      // says createable:false, and create is refused with a Salesforce error.
+      const q = await conn.query('SELECT Id FROM Case LIMIT 1');
+      out.query = { ok: true, totalSize: q.totalSize };
+      const d = await conn.sobject('Case').describe();
+      out.describe = { name: d.name, queryable: d.queryable, createable: d.createable };
+      try {
+        const created = await conn.sobject('Case').create({ Subject: env('INTEROP_SUBJECT') });
+        out.create = { refused: false, result: created };
+      } catch (err) {
+        out.create = { refused: true, errorCode: err.errorCode || err.name, message: err.message };
+      }
+      break;
+    }
     default:
-      throw new Error(`unknown mode ${mode} (want login, probe or data)`);
+      throw new Error(`unknown mode ${mode} (want login, probe, data or readonly)`);
   }
   process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
 }

@@ -80,11 +80,11 @@ checks need no admin rights. Exit status 5 when a required check fails.`,
 			if loginFlags && (opts.ClientID == "" || opts.KeyFile == "" || opts.Username == "") {
 				return exitcode.UsageErrorf("the login flags need --client-id, --jwt-key-file and --username together")
 			}
-			dir, err := f.ConfigDir()
+			env, err := f.ProfileEnv()
 			if err != nil {
 				return err
 			}
-			opts.Env = profile.Env{Dir: dir, Now: f.Now, Logger: f.Logger()}
+			opts.Env = env
 			return run(cmd.Context(), opts)
 		},
 	}

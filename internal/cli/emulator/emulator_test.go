@@ -17,7 +17,7 @@ import (
 
 	sfemu "github.com/sfbridge/sfbridge/emulator"
 	"github.com/sfbridge/sfbridge/internal/assertion"
-	"github.com/sfbridge/sfbridge/internal/selfsigned"
+	"github.com/sfbridge/sfbridge/keys"
 )
 
 func start(t *testing.T, opts *Options) (Info, *bytes.Buffer) {
@@ -56,7 +56,7 @@ func login(t *testing.T, client *http.Client, info Info, username string) (int, 
 	if err != nil {
 		t.Fatal(err)
 	}
-	key, err := selfsigned.ParseKeyPEM(keyPEM)
+	key, err := keys.ParsePrivateKey(keyPEM, "server.key", keys.LoadOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -64,7 +64,7 @@ func login(t *testing.T, client *http.Client, info Info, username string) (int, 
 	if err != nil {
 		t.Fatal(err)
 	}
-	req, _ := http.NewRequestWithContext(t.Context(), "POST", info.TokenURL, strings.NewReader(url.Values{
+	req, _ := http.NewRequestWithContext(t.Context(), http.MethodPost, info.TokenURL, strings.NewReader(url.Values{
 		"grant_type": {"urn:ietf:params:oauth:grant-type:jwt-bearer"}, "assertion": {a}}.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	resp, err := client.Do(req)
@@ -120,23 +120,6 @@ func TestServeDefaultOrg(t *testing.T) {
 	}
 }
 
-func TestKeyPairIsReused(t *testing.T) {
-	state := t.TempDir()
-	a, _ := loadOrCreatePairT(t, state)
-	b, _ := loadOrCreatePairT(t, state)
-	if !bytes.Equal(a.Cert.Raw, b.Cert.Raw) || selfsigned.ConsumerKey(a.Cert) != selfsigned.ConsumerKey(b.Cert) {
-		t.Error("second start generated a new pair; the client id would change")
-	}
-}
-
-func loadOrCreatePairT(t *testing.T, dir string) (*selfsigned.Pair, string) {
-	p, k, _, err := loadOrCreatePair(dir, "server", selfsigned.Options{Now: time.Now()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return p, k
-}
-
 func TestServeTLS(t *testing.T) {
 	info, _ := start(t, &Options{TLS: true})
 	if !strings.HasPrefix(info.BaseURL, "https://127.0.0.1:") || info.TLSCertFile == "" {
@@ -150,7 +133,8 @@ func TestServeTLS(t *testing.T) {
 	if !pool.AppendCertsFromPEM(pemData) {
 		t.Fatal("tls.crt holds no certificate")
 	}
-	cert, _ := selfsigned.ParseCertPEM(pemData)
+	certs, _ := keys.ParseCertificates(pemData, "cert", keys.LoadOptions{})
+	cert := certs[0]
 	if err := cert.VerifyHostname("localhost"); err != nil {
 		t.Errorf("certificate does not cover localhost: %v", err)
 	}

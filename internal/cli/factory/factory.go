@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/sfbridge/sfbridge/internal/iostreams"
+	"github.com/sfbridge/sfbridge/internal/profile"
 )
 
 // Factory is passed to every command constructor.
@@ -63,4 +64,14 @@ func (f *Factory) ConfigDir() (string, error) {
 		}
 	}
 	return filepath.Join(home, ".config", "sfbridge"), nil
+}
+
+// ProfileEnv is what opening a stored org profile needs: the configuration
+// directory, the clock and the logger.
+func (f *Factory) ProfileEnv() (profile.Env, error) {
+	dir, err := f.ConfigDir()
+	if err != nil {
+		return profile.Env{}, err
+	}
+	return profile.Env{Dir: dir, Now: f.Now, Logger: f.Logger()}, nil
 }

@@ -68,11 +68,11 @@ once when Salesforce refuses for a reason other than the audience.`,
 					return exitcode.UsageErrorf("%s is required (see '%s --help')", req.flag, cmd.CommandPath())
 				}
 			}
-			dir, err := f.ConfigDir()
+			env, err := f.ProfileEnv()
 			if err != nil {
 				return err
 			}
-			opts.Env = profile.Env{Dir: dir, Now: f.Now, Logger: f.Logger()}
+			opts.Env = env
 			return run(cmd.Context(), opts)
 		},
 	}

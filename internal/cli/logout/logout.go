@@ -35,11 +35,11 @@ With --forget the org profile is removed too; otherwise the next command logs
 in again with the stored key path.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			dir, err := f.ConfigDir()
+			env, err := f.ProfileEnv()
 			if err != nil {
 				return err
 			}
-			opts.Env = profile.Env{Dir: dir, Now: f.Now, Logger: f.Logger()}
+			opts.Env = env
 			return run(cmd.Context(), opts)
 		},
 	}

@@ -44,11 +44,11 @@ func AddFlags(fs *pflag.FlagSet, fl *Flags) {
 // configuration directory, with the flags' API version.
 func FromProfiles(f *factory.Factory, fl *Flags) Opener {
 	return func(ctx context.Context, target string) (*Conn, error) {
-		dir, err := f.ConfigDir()
+		env, err := f.ProfileEnv()
 		if err != nil {
 			return nil, err
 		}
-		s, err := profile.OpenTarget(profile.Env{Dir: dir, Now: f.Now, Logger: f.Logger()}, target)
+		s, err := profile.OpenTarget(env, target)
 		if err != nil {
 			return nil, err
 		}

@@ -36,11 +36,11 @@ again only when there is none. The token is a secret: do not log it.`,
     "$(sfbridge token --json | jq -r .instance_url)/services/data/v62.0/limits"`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			dir, err := f.ConfigDir()
+			env, err := f.ProfileEnv()
 			if err != nil {
 				return err
 			}
-			opts.Env = profile.Env{Dir: dir, Now: f.Now, Logger: f.Logger()}
+			opts.Env = env
 			return run(cmd.Context(), opts)
 		},
 	}

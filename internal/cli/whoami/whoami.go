@@ -38,11 +38,11 @@ sfbridge logs in again once. The userinfo endpoint needs the app's openid
 (or id) scope; without it only what the session itself says is shown.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			dir, err := f.ConfigDir()
+			env, err := f.ProfileEnv()
 			if err != nil {
 				return err
 			}
-			opts.Env = profile.Env{Dir: dir, Now: f.Now, Logger: f.Logger()}
+			opts.Env = env
 			return run(cmd.Context(), opts)
 		},
 	}
