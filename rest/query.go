@@ -476,7 +476,7 @@ func decodePage[T any](body io.Reader, skip int, emit func(T) error) (meta pageM
 			return fail(err)
 		}
 		if c == '}' {
-			ps.r.ReadByte()
+			_, _ = ps.r.ReadByte() // the byte peek just returned
 			break
 		}
 		if !first {
@@ -537,7 +537,7 @@ func decodeRecords[T any](ps *pageScanner, skip int, n *int, emit func(T) error)
 			return err
 		}
 		if c == ']' {
-			ps.r.ReadByte()
+			_, _ = ps.r.ReadByte() // the byte peek just returned
 			return nil
 		}
 		if !first {
