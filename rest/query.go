@@ -71,9 +71,10 @@ func (s *QueryService) Count(ctx context.Context, soql string, opts *QueryOption
 	return p.TotalSize, nil
 }
 
-// Query runs soql and yields every record, decoded into T (a struct with
-// json tags, or [Record]), in the order Salesforce returns them, across all
-// pages. The iteration ends after the last record or at the first error,
+// Query runs soql and yields every record, decoded into T, in the order
+// Salesforce returns them, across all pages. T is usually [Record] (decoded
+// here, numbers as [json.Number]), a struct with json tags (decoded by
+// encoding/json), or [json.RawMessage] for each record's bytes as sent. The iteration ends after the last record or at the first error,
 // which is yielded with a zero T; records are never skipped silently.
 //
 // Each page is decoded as a stream while it arrives, and the next page is
