@@ -39,6 +39,8 @@ type Page[T any] struct {
 	// NextRecordsURL locates the next page while Done is false.
 	NextRecordsURL string `json:"nextRecordsUrl,omitempty"`
 	Records        []T    `json:"records"`
+	// Limit is the Sforce-Limit-Info of the page's response, when sent.
+	Limit *LimitInfo `json:"-"`
 }
 
 // Page fetches the first page of soql.
@@ -163,7 +165,7 @@ func fetchOne[T any](ctx context.Context, c *Client, r *request) (*Page[T], erro
 	if err != nil {
 		return nil, err
 	}
-	page.TotalSize, page.Done, page.NextRecordsURL = meta.TotalSize, meta.Done, meta.NextRecordsURL
+	page.TotalSize, page.Done, page.NextRecordsURL, page.Limit = meta.TotalSize, meta.Done, meta.NextRecordsURL, meta.Limit
 	if page.Records == nil {
 		page.Records = []T{}
 	}
@@ -225,6 +227,7 @@ type pageMeta struct {
 	TotalSize      int
 	Done           bool
 	NextRecordsURL string
+	Limit          *LimitInfo
 }
 
 // item travels from the producer goroutine to the iterator.
@@ -349,7 +352,7 @@ func (p *pager[T]) produce(ctx context.Context, first *request, chunk int, out c
 			if buf == nil {
 				buf = []T{}
 			}
-			it = item[T]{page: &Page[T]{TotalSize: meta.TotalSize, Done: meta.Done, NextRecordsURL: meta.NextRecordsURL, Records: buf}}
+			it = item[T]{page: &Page[T]{TotalSize: meta.TotalSize, Done: meta.Done, NextRecordsURL: meta.NextRecordsURL, Records: buf, Limit: meta.Limit}}
 		}
 		if len(it.recs) > 0 || it.page != nil {
 			if send(it) != nil {
@@ -419,6 +422,9 @@ func (p *pager[T]) fetchPage(ctx context.Context, r *request, pre *future, emit 
 		}
 		meta, n, err := decodePage(resp.Body, emitted, emit)
 		resp.Body.Close()
+		if li, perr := ParseLimitInfo(resp.Header.Get("Sforce-Limit-Info")); perr == nil {
+			meta.Limit = &li
+		}
 		if err == nil {
 			if n < emitted {
 				return pageMeta{}, &PageError{URL: redactPath(r.path), Delivered: emitted, Err: fmt.Errorf("the page was shorter (%d records) when fetched again", n)}

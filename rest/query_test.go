@@ -136,6 +136,9 @@ func TestPagesAndPageLevelAccess(t *testing.T) {
 	if p.Done || p.NextRecordsURL != "/services/data/v66.0/query/"+locatorID+"-2000" || len(p.Records) != 2000 {
 		t.Fatalf("first page: done=%t next=%q records=%d", p.Done, p.NextRecordsURL, len(p.Records))
 	}
+	if p.Limit == nil || p.Limit.Max != 15000 || p.Limit.Used == 0 {
+		t.Errorf("page Limit = %+v, want the response's Sforce-Limit-Info", p.Limit)
+	}
 	p2, err := c.Query.NextPage(t.Context(), p.NextRecordsURL)
 	if err != nil {
 		t.Fatal(err)
