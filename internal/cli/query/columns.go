@@ -152,3 +152,14 @@ func splitTopLevel(s string) []string {
 	}
 	return append(parts, s[start:])
 }
+
+// IsCountOnly reports whether soql is a SELECT COUNT() query, which
+// Salesforce answers with totalSize and no records.
+func IsCountOnly(soql string) bool {
+	list, ok := selectList(soql)
+	if !ok {
+		return false
+	}
+	compact := strings.ToUpper(strings.Join(strings.Fields(list), ""))
+	return compact == "COUNT()"
+}

@@ -82,6 +82,24 @@ func run(ctx context.Context, opts *Options) (err error) {
 		}
 	}()
 	qo := &rest.QueryOptions{All: opts.All}
+	if IsCountOnly(opts.SOQL) {
+		// Salesforce answers SELECT COUNT() with totalSize and no records.
+		n, err := conn.Client.Query.Count(ctx, opts.SOQL, qo)
+		if err != nil {
+			return err
+		}
+		if format == output.JSON {
+			return output.WriteJSON(opts.IO.Out, map[string]int{"totalSize": n})
+		}
+		rw, err := output.NewRowWriter(opts.IO, format, "totalSize")
+		if err != nil {
+			return err
+		}
+		if err := rw.Write(strconv.Itoa(n)); err != nil {
+			return err
+		}
+		return rw.Flush()
+	}
 	if format == output.JSON {
 		return writeJSON(ctx, opts.IO.Out, conn.Client, opts.SOQL, qo)
 	}

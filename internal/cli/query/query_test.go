@@ -194,6 +194,21 @@ func TestColumns(t *testing.T) {
 	}
 }
 
+func TestIsCountOnly(t *testing.T) {
+	for soql, want := range map[string]bool{
+		"SELECT COUNT() FROM Case":                        true,
+		"select count ( ) from Case where Status = 'New'": true,
+		"SELECT COUNT(Id) FROM Case":                      false,
+		"SELECT COUNT(), Id FROM Case":                    false,
+		"SELECT Id FROM Case":                             false,
+		"DELETE x":                                        false,
+	} {
+		if got := IsCountOnly(soql); got != want {
+			t.Errorf("IsCountOnly(%q) = %t, want %t", soql, got, want)
+		}
+	}
+}
+
 func FuzzColumns(f *testing.F) {
 	for _, s := range []string{"SELECT Id, Contact.Email FROM Case", "SELECT Id, (SELECT Id FROM CaseComments) FROM Case", "SELECT COUNT() FROM Case", "SELECT a b c FROM x", "SELECT ')' FROM x"} {
 		f.Add(s)
