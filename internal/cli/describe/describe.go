@@ -15,6 +15,7 @@ import (
 	"github.com/sfbridge/sfbridge/internal/cli/orgclient"
 	"github.com/sfbridge/sfbridge/internal/iostreams"
 	"github.com/sfbridge/sfbridge/internal/output"
+	"github.com/sfbridge/sfbridge/rest"
 )
 
 // Options holds the flags and arguments of `sfbridge describe`.
@@ -50,51 +51,44 @@ describe document is printed as Salesforce sent it.`,
 	return cmd
 }
 
-func run(ctx context.Context, opts *Options) (err error) {
+func run(ctx context.Context, opts *Options) error {
 	format, err := opts.Output.Resolve(opts.IO)
 	if err != nil {
 		return exitcode.With(exitcode.Usage, err)
 	}
-	conn, err := opts.Open(ctx, opts.Conn.TargetOrg)
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if cerr := conn.Close(); cerr != nil && err == nil {
-			err = cerr
-		}
-	}()
-	d, err := conn.Client.SObjects.Describe(ctx, opts.Object)
-	if err != nil {
-		return err
-	}
-	if format == output.JSON {
-		_, err := opts.IO.Out.Write(append(d.Raw, '\n'))
-		return err
-	}
-	if format == output.Table {
-		yn := func(b bool) string {
-			if b {
-				return "yes"
-			}
-			return "no"
-		}
-		fmt.Fprintf(opts.IO.Out, "%s (%s), key prefix %s\n", d.Name, d.Label, d.KeyPrefix)
-		fmt.Fprintf(opts.IO.Out, "query %s  create %s  update %s  delete %s\n\n", yn(d.Queryable), yn(d.Createable), yn(d.Updateable), yn(d.Deletable))
-	}
-	rw, err := output.NewRowWriter(opts.IO, format, "Name", "Type", "Label", "Length", "Nillable", "Createable", "Updateable", "References")
-	if err != nil {
-		return err
-	}
-	for _, fd := range d.Fields {
-		typ := fd.Type
-		if fd.ExternalID {
-			typ += " (external id)"
-		}
-		if err := rw.Write(fd.Name, typ, fd.Label, strconv.Itoa(fd.Length), strconv.FormatBool(fd.Nillable),
-			strconv.FormatBool(fd.Createable), strconv.FormatBool(fd.Updateable), strings.Join(fd.ReferenceTo, ",")); err != nil {
+	return opts.Open.Do(ctx, opts.Conn.TargetOrg, func(c *rest.Client) error {
+		d, err := c.SObjects.Describe(ctx, opts.Object)
+		if err != nil {
 			return err
 		}
-	}
-	return rw.Flush()
+		if format == output.JSON {
+			_, err := opts.IO.Out.Write(append(d.Raw, '\n'))
+			return err
+		}
+		if format == output.Table {
+			yn := func(b bool) string {
+				if b {
+					return "yes"
+				}
+				return "no"
+			}
+			fmt.Fprintf(opts.IO.Out, "%s (%s), key prefix %s\n", d.Name, d.Label, d.KeyPrefix)
+			fmt.Fprintf(opts.IO.Out, "query %s  create %s  update %s  delete %s\n\n", yn(d.Queryable), yn(d.Createable), yn(d.Updateable), yn(d.Deletable))
+		}
+		rw, err := output.NewRowWriter(opts.IO, format, "Name", "Type", "Label", "Length", "Nillable", "Createable", "Updateable", "References")
+		if err != nil {
+			return err
+		}
+		for _, fd := range d.Fields {
+			typ := fd.Type
+			if fd.ExternalID {
+				typ += " (external id)"
+			}
+			if err := rw.Write(fd.Name, typ, fd.Label, strconv.Itoa(fd.Length), strconv.FormatBool(fd.Nillable),
+				strconv.FormatBool(fd.Createable), strconv.FormatBool(fd.Updateable), strings.Join(fd.ReferenceTo, ",")); err != nil {
+				return err
+			}
+		}
+		return rw.Flush()
+	})
 }

@@ -61,55 +61,48 @@ type Row struct {
 	Remaining int64  `json:"remaining"`
 }
 
-func run(ctx context.Context, opts *Options) (err error) {
+func run(ctx context.Context, opts *Options) error {
 	format, err := opts.Output.Resolve(opts.IO)
 	if err != nil {
 		return exitcode.With(exitcode.Usage, err)
 	}
-	conn, err := opts.Open(ctx, opts.Conn.TargetOrg)
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if cerr := conn.Close(); cerr != nil && err == nil {
-			err = cerr
-		}
-	}()
-	lim, err := conn.Client.Limits.Get(ctx)
-	var rows []Row
-	switch {
-	case err == nil:
-		for name, l := range lim {
-			rows = append(rows, Row{Name: name, Max: l.Max, Remaining: l.Remaining})
-		}
-		slices.SortFunc(rows, func(a, b Row) int { return strings.Compare(a.Name, b.Name) })
-	case errors.Is(err, rest.ErrInsufficientAccess) || isForbidden(err):
-		usage, ok := conn.Client.APIUsage()
-		if !ok {
+	return opts.Open.Do(ctx, opts.Conn.TargetOrg, func(c *rest.Client) error {
+		lim, err := c.Limits.Get(ctx)
+		var rows []Row
+		switch {
+		case err == nil:
+			for name, l := range lim {
+				rows = append(rows, Row{Name: name, Max: l.Max, Remaining: l.Remaining})
+			}
+			slices.SortFunc(rows, func(a, b Row) int { return strings.Compare(a.Name, b.Name) })
+		case errors.Is(err, rest.ErrInsufficientAccess) || isForbidden(err):
+			usage, ok := c.APIUsage()
+			if !ok {
+				return err
+			}
+			fmt.Fprintf(opts.IO.ErrOut, "warning: the user may not read /limits (needs \"View Setup and Configuration\"); showing the API usage Salesforce reported instead\n")
+			rows = []Row{{Name: "DailyApiRequests", Max: usage.Max, Remaining: usage.Remaining()}}
+		default:
 			return err
 		}
-		fmt.Fprintf(opts.IO.ErrOut, "warning: the user may not read /limits (needs \"View Setup and Configuration\"); showing the API usage Salesforce reported instead\n")
-		rows = []Row{{Name: "DailyApiRequests", Max: usage.Max, Remaining: usage.Remaining()}}
-	default:
-		return err
-	}
-	if format == output.JSON {
-		return output.WriteJSON(opts.IO.Out, rows)
-	}
-	rw, err := output.NewRowWriter(opts.IO, format, "Name", "Max", "Remaining", "Used")
-	if err != nil {
-		return err
-	}
-	for _, r := range rows {
-		used := ""
-		if r.Max > 0 {
-			used = strconv.FormatFloat(100*float64(r.Max-r.Remaining)/float64(r.Max), 'f', 1, 64) + "%"
+		if format == output.JSON {
+			return output.WriteJSON(opts.IO.Out, rows)
 		}
-		if err := rw.Write(r.Name, strconv.FormatInt(r.Max, 10), strconv.FormatInt(r.Remaining, 10), used); err != nil {
+		rw, err := output.NewRowWriter(opts.IO, format, "Name", "Max", "Remaining", "Used")
+		if err != nil {
 			return err
 		}
-	}
-	return rw.Flush()
+		for _, r := range rows {
+			used := ""
+			if r.Max > 0 {
+				used = strconv.FormatFloat(100*float64(r.Max-r.Remaining)/float64(r.Max), 'f', 1, 64) + "%"
+			}
+			if err := rw.Write(r.Name, strconv.FormatInt(r.Max, 10), strconv.FormatInt(r.Remaining, 10), used); err != nil {
+				return err
+			}
+		}
+		return rw.Flush()
+	})
 }
 
 func isForbidden(err error) bool {

@@ -28,6 +28,21 @@ type Conn struct {
 // Opener opens the org named by target ("" is the default org).
 type Opener func(ctx context.Context, target string) (*Conn, error)
 
+// Do opens the org, calls fn with its client and closes the connection
+// (saving a renewed session); the first error wins.
+func (o Opener) Do(ctx context.Context, target string, fn func(*rest.Client) error) (err error) {
+	conn, err := o(ctx, target)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if cerr := conn.Close(); cerr != nil && err == nil {
+			err = cerr
+		}
+	}()
+	return fn(conn.Client)
+}
+
 // Flags are the connection flags shared by the data commands.
 type Flags struct {
 	TargetOrg  string

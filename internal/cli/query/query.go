@@ -67,50 +67,43 @@ array is then left unterminated so that it cannot pass for a complete one.`,
 	return cmd
 }
 
-func run(ctx context.Context, opts *Options) (err error) {
+func run(ctx context.Context, opts *Options) error {
 	format, err := opts.Output.Resolve(opts.IO)
 	if err != nil {
 		return exitcode.With(exitcode.Usage, err)
 	}
-	conn, err := opts.Open(ctx, opts.Conn.TargetOrg)
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if cerr := conn.Close(); cerr != nil && err == nil {
-			err = cerr
-		}
-	}()
-	qo := &rest.QueryOptions{All: opts.All}
-	if IsCountOnly(opts.SOQL) {
-		// Salesforce answers SELECT COUNT() with totalSize and no records.
-		n, err := conn.Client.Query.Count(ctx, opts.SOQL, qo)
-		if err != nil {
-			return err
+	return opts.Open.Do(ctx, opts.Conn.TargetOrg, func(c *rest.Client) error {
+		qo := &rest.QueryOptions{All: opts.All}
+		if IsCountOnly(opts.SOQL) {
+			// Salesforce answers SELECT COUNT() with totalSize and no records.
+			n, err := c.Query.Count(ctx, opts.SOQL, qo)
+			if err != nil {
+				return err
+			}
+			if format == output.JSON {
+				return output.WriteJSON(opts.IO.Out, map[string]int{"totalSize": n})
+			}
+			rw, err := output.NewRowWriter(opts.IO, format, "totalSize")
+			if err != nil {
+				return err
+			}
+			if err := rw.Write(strconv.Itoa(n)); err != nil {
+				return err
+			}
+			return rw.Flush()
 		}
 		if format == output.JSON {
-			return output.WriteJSON(opts.IO.Out, map[string]int{"totalSize": n})
+			return writeJSON(ctx, opts.IO.Out, c, opts.SOQL, qo)
 		}
-		rw, err := output.NewRowWriter(opts.IO, format, "totalSize")
+		n, err := writeRows(ctx, opts.IO, format, c, opts.SOQL, qo)
 		if err != nil {
 			return err
 		}
-		if err := rw.Write(strconv.Itoa(n)); err != nil {
-			return err
+		if format == output.Table {
+			fmt.Fprintf(opts.IO.ErrOut, "%d records\n", n)
 		}
-		return rw.Flush()
-	}
-	if format == output.JSON {
-		return writeJSON(ctx, opts.IO.Out, conn.Client, opts.SOQL, qo)
-	}
-	n, err := writeRows(ctx, opts.IO, format, conn.Client, opts.SOQL, qo)
-	if err != nil {
-		return err
-	}
-	if format == output.Table {
-		fmt.Fprintf(opts.IO.ErrOut, "%d records\n", n)
-	}
-	return nil
+		return nil
+	})
 }
 
 // writeJSON streams the records as a JSON array, each record exactly as

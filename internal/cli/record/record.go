@@ -92,71 +92,63 @@ numbers are sent as JSON booleans, null and numbers; quoted values are strings.`
 	return cmd
 }
 
-func run(ctx context.Context, opts *Options) (err error) {
+func run(ctx context.Context, opts *Options) error {
 	var fields map[string]any
 	if opts.Op == "create" || opts.Op == "update" || opts.Op == "upsert" {
 		if fields, err = ParseValues(opts.Values); err != nil {
 			return exitcode.With(exitcode.Usage, err)
 		}
 	}
-	conn, err := opts.Open(ctx, opts.Conn.TargetOrg)
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if cerr := conn.Close(); cerr != nil && err == nil {
-			err = cerr
+	return opts.Open.Do(ctx, opts.Conn.TargetOrg, func(c *rest.Client) error {
+		out := opts.IO.Out
+		switch opts.Op {
+		case "get":
+			rec, err := c.SObjects.Get(ctx, opts.Object, opts.ID, opts.Fields...)
+			if err != nil {
+				return err
+			}
+			if opts.Output.JSON {
+				return output.WriteJSON(out, rec)
+			}
+			return printRecord(opts.IO, rec)
+		case "create":
+			res, err := c.SObjects.Create(ctx, opts.Object, fields)
+			if err != nil {
+				return err
+			}
+			if opts.Output.JSON {
+				return output.WriteJSON(out, res)
+			}
+			fmt.Fprintln(out, res.ID)
+			return nil
+		case "upsert":
+			res, err := c.SObjects.Upsert(ctx, opts.Object, opts.ExtIDField, opts.ID, fields)
+			if err != nil {
+				return err
+			}
+			if opts.Output.JSON {
+				return output.WriteJSON(out, res)
+			}
+			what := "updated"
+			if res.Created != nil && *res.Created {
+				what = "created"
+			}
+			fmt.Fprintln(out, res.ID)
+			fmt.Fprintf(opts.IO.ErrOut, "%s %s %s\n", what, opts.Object, res.ID)
+			return nil
+		case "update":
+			if err := c.SObjects.Update(ctx, opts.Object, opts.ID, fields); err != nil {
+				return err
+			}
+			return done(opts, "updated")
+		case "delete":
+			if err := c.SObjects.Delete(ctx, opts.Object, opts.ID); err != nil {
+				return err
+			}
+			return done(opts, "deleted")
 		}
-	}()
-	c := conn.Client
-	out := opts.IO.Out
-	switch opts.Op {
-	case "get":
-		rec, err := c.SObjects.Get(ctx, opts.Object, opts.ID, opts.Fields...)
-		if err != nil {
-			return err
-		}
-		if opts.Output.JSON {
-			return output.WriteJSON(out, rec)
-		}
-		return printRecord(opts.IO, rec)
-	case "create":
-		res, err := c.SObjects.Create(ctx, opts.Object, fields)
-		if err != nil {
-			return err
-		}
-		if opts.Output.JSON {
-			return output.WriteJSON(out, res)
-		}
-		fmt.Fprintln(out, res.ID)
-		return nil
-	case "upsert":
-		res, err := c.SObjects.Upsert(ctx, opts.Object, opts.ExtIDField, opts.ID, fields)
-		if err != nil {
-			return err
-		}
-		if opts.Output.JSON {
-			return output.WriteJSON(out, res)
-		}
-		what := "updated"
-		if res.Created != nil && *res.Created {
-			what = "created"
-		}
-		fmt.Fprintln(out, res.ID)
-		fmt.Fprintf(opts.IO.ErrOut, "%s %s %s\n", what, opts.Object, res.ID)
-		return nil
-	case "update":
-		if err := c.SObjects.Update(ctx, opts.Object, opts.ID, fields); err != nil {
-			return err
-		}
-		return done(opts, "updated")
-	case "delete":
-		if err := c.SObjects.Delete(ctx, opts.Object, opts.ID); err != nil {
-			return err
-		}
-		return done(opts, "deleted")
-	}
-	return fmt.Errorf("record: unknown operation %q", opts.Op)
+		return fmt.Errorf("record: unknown operation %q", opts.Op)
+	})
 }
 
 func done(opts *Options, what string) error {
