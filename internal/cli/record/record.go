@@ -95,6 +95,7 @@ numbers are sent as JSON booleans, null and numbers; quoted values are strings.`
 func run(ctx context.Context, opts *Options) error {
 	var fields map[string]any
 	if opts.Op == "create" || opts.Op == "update" || opts.Op == "upsert" {
+		var err error
 		if fields, err = ParseValues(opts.Values); err != nil {
 			return exitcode.With(exitcode.Usage, err)
 		}
