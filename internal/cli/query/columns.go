@@ -2,6 +2,7 @@ package query
 
 import (
 	"fmt"
+	"iter"
 	"strings"
 	"unicode"
 )
@@ -92,27 +93,41 @@ func selectList(soql string) (string, bool) {
 	return s[:from], true
 }
 
+// topLevel yields the index of every byte of s that stands outside
+// parentheses and single-quoted strings (with backslash escapes), in order.
+func topLevel(s string) iter.Seq[int] {
+	return func(yield func(int) bool) {
+		depth, quoted := 0, false
+		for i := 0; i < len(s); i++ {
+			c := s[i]
+			switch {
+			case quoted:
+				switch c {
+				case '\\':
+					i++
+				case '\'':
+					quoted = false
+				}
+			case c == '\'':
+				quoted = true
+			case c == '(':
+				depth++
+			case c == ')':
+				depth--
+			case depth == 0:
+				if !yield(i) {
+					return
+				}
+			}
+		}
+	}
+}
+
 // indexWord finds word (case-insensitive, as a whole word) outside
 // parentheses and quotes.
 func indexWord(s, word string) int {
-	depth, quoted := 0, false
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case quoted:
-			switch c {
-			case '\\':
-				i++
-			case '\'':
-				quoted = false
-			}
-		case c == '\'':
-			quoted = true
-		case c == '(':
-			depth++
-		case c == ')':
-			depth--
-		case depth == 0 && i+len(word) <= len(s) && strings.EqualFold(s[i:i+len(word)], word):
+	for i := range topLevel(s) {
+		if i+len(word) <= len(s) && strings.EqualFold(s[i:i+len(word)], word) {
 			before := i == 0 || isSpace(s[i-1]) || s[i-1] == ')'
 			after := i+len(word) == len(s) || isSpace(s[i+len(word)])
 			if before && after {
@@ -128,24 +143,9 @@ func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\
 // splitTopLevel splits on commas outside parentheses and quotes.
 func splitTopLevel(s string) []string {
 	var parts []string
-	depth, quoted, start := 0, false, 0
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case quoted:
-			switch c {
-			case '\\':
-				i++
-			case '\'':
-				quoted = false
-			}
-		case c == '\'':
-			quoted = true
-		case c == '(':
-			depth++
-		case c == ')':
-			depth--
-		case c == ',' && depth == 0:
+	start := 0
+	for i := range topLevel(s) {
+		if s[i] == ',' {
 			parts = append(parts, s[start:i])
 			start = i + 1
 		}
