@@ -510,7 +510,7 @@ func decodePage[T any](body io.Reader, skip int, emit func(T) error) (meta pageM
 			}
 		default:
 			var raw []byte
-			if raw, err = ps.value(nil); err == nil && !json.Valid(raw) {
+			if raw, err = ps.value(nil); err == nil && !validJSON(raw) {
 				err = fmt.Errorf("invalid JSON in field %q", key)
 			}
 		}
@@ -562,7 +562,7 @@ func decodeRecords[T any](ps *pageScanner, skip int, n *int, emit func(T) error)
 				return err
 			}
 		case *json.RawMessage:
-			if !json.Valid(raw) {
+			if !validJSON(raw) {
 				return errors.New("invalid JSON in a record")
 			}
 			*p = append(json.RawMessage(nil), raw...)
