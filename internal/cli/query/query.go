@@ -6,6 +6,7 @@ package query
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -137,14 +138,63 @@ func writeJSON(ctx context.Context, w io.Writer, c *rest.Client, soql string, qo
 const flushEvery = 2000
 
 func writeRows(ctx context.Context, ios *iostreams.IOStreams, format output.Format, c *rest.Client, soql string, qo *rest.QueryOptions) (int, error) {
-	cols, known := Columns(soql)
-	var rw *output.RowWriter
 	bw := bufio.NewWriterSize(ios.Out, 64<<10)
 	defer bw.Flush()
 	sink := *ios
 	sink.Out = bw
+	cols, known := Columns(soql)
+	if !known {
+		return writeRecordRows(ctx, &sink, bw, format, c, soql, qo)
+	}
+	rw, err := output.NewRowWriter(&sink, format, cols...)
+	if err != nil {
+		return 0, err
+	}
+	// The columns are known: render them from each record's bytes (see
+	// projector); only a record with an object or array in a column is
+	// decoded into a map.
+	p := newProjector(cols)
+	cells := make([]string, len(cols))
 	n := 0
-	cells := []string{}
+	for raw, err := range rest.Query[json.RawMessage](ctx, c, soql, qo) {
+		if err != nil {
+			rw.Flush()
+			return n, err
+		}
+		ok, err := p.cells(raw, cells)
+		if err != nil {
+			rw.Flush()
+			return n, fmt.Errorf("record %d of the result: %w", n+1, err)
+		}
+		if !ok {
+			rec, err := decodeRecord(raw)
+			if err != nil {
+				rw.Flush()
+				return n, fmt.Errorf("record %d of the result: %w", n+1, err)
+			}
+			for i, col := range cols {
+				v, _ := rec.Field(col)
+				cells[i] = Cell(v)
+			}
+		}
+		if err := rw.Write(cells...); err != nil {
+			return n, err
+		}
+		if n++; format == output.Table && n%flushEvery == 0 {
+			if err := flushBoth(rw, bw); err != nil {
+				return n, err
+			}
+		}
+	}
+	return n, rw.Flush()
+}
+
+// writeRecordRows renders queries whose columns are only known from the
+// first record (FIELDS(), TYPEOF).
+func writeRecordRows(ctx context.Context, sink *iostreams.IOStreams, bw *bufio.Writer, format output.Format, c *rest.Client, soql string, qo *rest.QueryOptions) (int, error) {
+	var rw *output.RowWriter
+	var cols, cells []string
+	n := 0
 	for rec, err := range c.Query.Records(ctx, soql, qo) {
 		if err != nil {
 			if rw != nil {
@@ -153,10 +203,8 @@ func writeRows(ctx context.Context, ios *iostreams.IOStreams, format output.Form
 			return n, err
 		}
 		if rw == nil {
-			if !known {
-				cols = recordColumns(rec)
-			}
-			if rw, err = output.NewRowWriter(&sink, format, cols...); err != nil {
+			cols = recordColumns(rec)
+			if rw, err = output.NewRowWriter(sink, format, cols...); err != nil {
 				return n, err
 			}
 		}
@@ -169,24 +217,34 @@ func writeRows(ctx context.Context, ios *iostreams.IOStreams, format output.Form
 			return n, err
 		}
 		if n++; format == output.Table && n%flushEvery == 0 {
-			if err := rw.Flush(); err != nil {
-				return n, err
-			}
-			if err := bw.Flush(); err != nil {
+			if err := flushBoth(rw, bw); err != nil {
 				return n, err
 			}
 		}
 	}
 	if rw == nil {
-		if !known {
-			return 0, nil
-		}
-		var err error
-		if rw, err = output.NewRowWriter(&sink, format, cols...); err != nil {
-			return 0, err
-		}
+		return 0, nil
 	}
 	return n, rw.Flush()
+}
+
+func flushBoth(rw *output.RowWriter, bw *bufio.Writer) error {
+	if err := rw.Flush(); err != nil {
+		return err
+	}
+	return bw.Flush()
+}
+
+// decodeRecord decodes one record as the REST client does (numbers kept
+// as sent).
+func decodeRecord(raw []byte) (rest.Record, error) {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var rec rest.Record
+	if err := dec.Decode(&rec); err != nil {
+		return nil, err
+	}
+	return rec, nil
 }
 
 // recordColumns lists a record's fields (without attributes), sorted, for
