@@ -16,6 +16,7 @@ import (
 	"github.com/sfbridge/sfbridge/doctor"
 	"github.com/sfbridge/sfbridge/internal/cli/exitcode"
 	"github.com/sfbridge/sfbridge/internal/cli/factory"
+	"github.com/sfbridge/sfbridge/internal/cli/orgclient"
 	"github.com/sfbridge/sfbridge/internal/iostreams"
 	"github.com/sfbridge/sfbridge/internal/output"
 	"github.com/sfbridge/sfbridge/internal/profile"
@@ -27,16 +28,10 @@ type Options struct {
 	Env    profile.Env
 	Output output.Flags
 
-	TargetOrg            string
-	ClientID             string
-	KeyFile              string
-	CertFile             string
-	Username             string
-	InstanceURL          string
-	Audience             string
-	KeystoreAlias        string
-	KeystorePasswordFile string
-	Require              []string
+	orgclient.LoginFlags
+	TargetOrg string
+	CertFile  string
+	Require   []string
 }
 
 // NewCmd returns the doctor command.
@@ -73,11 +68,10 @@ checks need no admin rights. Exit status 5 when a required check fails.`,
 					return exitcode.UsageErrorf("--require: unknown check group %q (known: %s)", r, strings.Join(doctor.Groups(), ", "))
 				}
 			}
-			loginFlags := opts.ClientID != "" || opts.KeyFile != "" || opts.Username != ""
-			if loginFlags && opts.TargetOrg != "" {
+			if opts.Given() && opts.TargetOrg != "" {
 				return exitcode.UsageErrorf("use either -o/--target-org or the login flags, not both")
 			}
-			if loginFlags && (opts.ClientID == "" || opts.KeyFile == "" || opts.Username == "") {
+			if opts.Given() && opts.Missing() != "" {
 				return exitcode.UsageErrorf("the login flags need --client-id, --jwt-key-file and --username together")
 			}
 			env, err := f.ProfileEnv()
@@ -90,14 +84,8 @@ checks need no admin rights. Exit status 5 when a required check fails.`,
 	}
 	fl := cmd.Flags()
 	fl.StringVarP(&opts.TargetOrg, "target-org", "o", "", "Alias or username of a stored profile (default: the default profile)")
-	fl.StringVarP(&opts.ClientID, "client-id", "i", "", "Consumer key of the app (instead of -o)")
-	fl.StringVarP(&opts.KeyFile, "jwt-key-file", "f", "", "Private key or keystore (instead of -o)")
+	orgclient.AddLoginFlags(fl, &opts.LoginFlags, "")
 	fl.StringVar(&opts.CertFile, "cert-file", "", "Certificate uploaded to the app, to match against the key")
-	fl.StringVar(&opts.Username, "username", "", "Username of the integration user (instead of -o)")
-	fl.StringVarP(&opts.InstanceURL, "instance-url", "r", "", "Login URL (default https://login.salesforce.com)")
-	fl.StringVar(&opts.Audience, "audience", "", "Audience (aud) of the assertion; empty tries the usual ones")
-	fl.StringVar(&opts.KeystoreAlias, "keystore-alias", "", "Entry of a JKS or PKCS#12 keystore")
-	fl.StringVar(&opts.KeystorePasswordFile, "keystore-password-file", "", "File holding the password of the keystore or encrypted key")
 	fl.StringSliceVar(&opts.Require, "require", nil, "Check groups that must pass: "+strings.Join(doctor.Groups(), ", "))
 	output.AddJSONFlag(fl, &opts.Output)
 	return cmd
@@ -105,7 +93,7 @@ checks need no admin rights. Exit status 5 when a required check fails.`,
 
 // resolve turns the flags or the profile into doctor options.
 func resolve(opts *Options) (doctor.Options, error) {
-	spec := profile.KeySpec{File: opts.KeyFile, Alias: opts.KeystoreAlias, PasswordFile: opts.KeystorePasswordFile}
+	spec := opts.KeySpec()
 	cfg := auth.Config{ConsumerKey: opts.ClientID, Username: opts.Username, LoginURL: opts.InstanceURL, Audience: opts.Audience,
 		HTTPClient: opts.Env.HTTPClient, Now: opts.Env.Now, Logger: opts.Env.Logger}
 	if opts.ClientID == "" {

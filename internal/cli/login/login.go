@@ -15,6 +15,7 @@ import (
 	"github.com/sfbridge/sfbridge/auth"
 	"github.com/sfbridge/sfbridge/internal/cli/exitcode"
 	"github.com/sfbridge/sfbridge/internal/cli/factory"
+	"github.com/sfbridge/sfbridge/internal/cli/orgclient"
 	"github.com/sfbridge/sfbridge/internal/iostreams"
 	"github.com/sfbridge/sfbridge/internal/output"
 	"github.com/sfbridge/sfbridge/internal/profile"
@@ -26,15 +27,9 @@ type Options struct {
 	Env    profile.Env
 	Output output.Flags
 
-	ClientID             string
-	KeyFile              string
-	Username             string
-	InstanceURL          string
-	Audience             string
-	Alias                string
-	SetDefault           bool
-	KeystoreAlias        string
-	KeystorePasswordFile string
+	orgclient.LoginFlags
+	Alias      string
+	SetDefault bool
 }
 
 // NewCmd returns the login command.
@@ -61,12 +56,8 @@ once when Salesforce refuses for a reason other than the audience.`,
     --username integration@acme.com --instance-url https://acme.my.salesforce.com --alias acme --set-default`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			for _, req := range []struct{ flag, val string }{
-				{"--client-id", opts.ClientID}, {"--jwt-key-file", opts.KeyFile}, {"--username", opts.Username},
-			} {
-				if req.val == "" {
-					return exitcode.UsageErrorf("%s is required (see '%s --help')", req.flag, cmd.CommandPath())
-				}
+			if missing := opts.Missing(); missing != "" {
+				return exitcode.UsageErrorf("%s is required (see '%s --help')", missing, cmd.CommandPath())
 			}
 			env, err := f.ProfileEnv()
 			if err != nil {
@@ -77,15 +68,9 @@ once when Salesforce refuses for a reason other than the audience.`,
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVarP(&opts.ClientID, "client-id", "i", "", "Consumer key of the Connected App or External Client App (required)")
-	fl.StringVarP(&opts.KeyFile, "jwt-key-file", "f", "", "Private key or keystore whose certificate is uploaded to the app (required)")
-	fl.StringVarP(&opts.Username, "username", "o", "", "Username of the integration user (required)")
-	fl.StringVarP(&opts.InstanceURL, "instance-url", "r", "", "Login URL: My Domain, sandbox or site URL (default https://login.salesforce.com)")
-	fl.StringVar(&opts.Audience, "audience", "", "Audience (aud) of the assertion; empty tries the usual ones")
+	orgclient.AddLoginFlags(fl, &opts.LoginFlags, "o")
 	fl.StringVarP(&opts.Alias, "alias", "a", "", "Alias for the org profile")
 	fl.BoolVarP(&opts.SetDefault, "set-default", "s", false, "Make this org the default of -o/--target-org")
-	fl.StringVar(&opts.KeystoreAlias, "keystore-alias", "", "Entry of a JKS or PKCS#12 keystore (default: its only key)")
-	fl.StringVar(&opts.KeystorePasswordFile, "keystore-password-file", "", "File holding the password of the keystore or encrypted key")
 	output.AddJSONFlag(fl, &opts.Output)
 	return cmd
 }

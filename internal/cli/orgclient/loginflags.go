@@ -1,0 +1,52 @@
+package orgclient
+
+import (
+	"github.com/spf13/pflag"
+
+	"github.com/sfbridge/sfbridge/internal/profile"
+)
+
+// LoginFlags name an app, a user and a signing key for a JWT bearer login,
+// with the flag names of `sf org login jwt`.
+type LoginFlags struct {
+	ClientID             string
+	KeyFile              string
+	Username             string
+	InstanceURL          string
+	Audience             string
+	KeystoreAlias        string
+	KeystorePasswordFile string
+}
+
+// AddLoginFlags registers the login flags. usernameShorthand is "o" where
+// -o means --username (as in `sf org login jwt`) and "" where -o is
+// --target-org.
+func AddLoginFlags(fs *pflag.FlagSet, l *LoginFlags, usernameShorthand string) {
+	fs.StringVarP(&l.ClientID, "client-id", "i", "", "Consumer key of the Connected App or External Client App")
+	fs.StringVarP(&l.KeyFile, "jwt-key-file", "f", "", "Private key or keystore whose certificate is uploaded to the app")
+	fs.StringVarP(&l.Username, "username", usernameShorthand, "", "Username of the integration user")
+	fs.StringVarP(&l.InstanceURL, "instance-url", "r", "", "Login URL: My Domain, sandbox or site URL (default https://login.salesforce.com)")
+	fs.StringVar(&l.Audience, "audience", "", "Audience (aud) of the assertion; empty tries the usual ones")
+	fs.StringVar(&l.KeystoreAlias, "keystore-alias", "", "Entry of a JKS or PKCS#12 keystore (default: its only key)")
+	fs.StringVar(&l.KeystorePasswordFile, "keystore-password-file", "", "File holding the password of the keystore or encrypted key")
+}
+
+// Given reports whether any of the flags that name a login was set.
+func (l LoginFlags) Given() bool { return l.ClientID != "" || l.KeyFile != "" || l.Username != "" }
+
+// Missing returns the first required login flag that is empty, or "".
+func (l LoginFlags) Missing() string {
+	for _, r := range []struct{ flag, val string }{
+		{"--client-id", l.ClientID}, {"--jwt-key-file", l.KeyFile}, {"--username", l.Username},
+	} {
+		if r.val == "" {
+			return r.flag
+		}
+	}
+	return ""
+}
+
+// KeySpec is the signing key the flags name.
+func (l LoginFlags) KeySpec() profile.KeySpec {
+	return profile.KeySpec{File: l.KeyFile, Alias: l.KeystoreAlias, PasswordFile: l.KeystorePasswordFile}
+}
