@@ -1,7 +1,6 @@
 package rest
 
 import (
-	"compress/gzip"
 	"context"
 	"errors"
 	"io"
@@ -14,6 +13,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/klauspost/compress/gzip"
 )
 
 // RetryPolicy says how often and how patiently transient failures are

@@ -1,10 +1,11 @@
 package data
 
 import (
-	"compress/gzip"
 	"net/http"
 	"strings"
 	"sync"
+
+	"github.com/klauspost/compress/gzip"
 )
 
 // gzipWriter compresses a response for a client that sent
