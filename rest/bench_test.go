@@ -40,14 +40,14 @@ func benchDecode[T any](b *testing.B, page []byte) {
 	b.ReportAllocs()
 	n := 0
 	for b.Loop() {
-		_, _, err := decodePage(bytes.NewReader(page), 0, func(T) error { n++; return nil })
+		_, _, err := decodePage(bytes.NewReader(page), decoderFor[T](), 0, nil, func(T) error { n++; return nil })
 		if err != nil {
 			b.Fatal(err)
 		}
 	}
 	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "records/s")
 	b.ReportMetric(float64(testing.AllocsPerRun(1, func() {
-		_, _, _ = decodePage(bytes.NewReader(page), 0, func(T) error { return nil })
+		_, _, _ = decodePage(bytes.NewReader(page), decoderFor[T](), 0, nil, func(T) error { return nil })
 	}))/2000, "allocs/record")
 }
 

@@ -8,10 +8,13 @@ import (
 	"fmt"
 	"io"
 	"iter"
+	"math"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
+
+	"github.com/sfbridge/sfbridge/internal/jsonscan"
 )
 
 // QueryService runs SOQL queries: GET /query and /queryAll and their
@@ -85,6 +88,19 @@ func (s *QueryService) Count(ctx context.Context, soql string, opts *QueryOption
 // records waits ahead of the caller, and one more response is open.
 // Stopping the loop early cancels the outstanding request.
 func Query[T any](ctx context.Context, c *Client, soql string, opts *QueryOptions) iter.Seq2[T, error] {
+	return QueryWith(ctx, c, soql, opts, decoderFor[T]())
+}
+
+// QueryWith is [Query] with the caller's decoder. decode gets the bytes of
+// each record as split from the page: its brackets and strings balance, but
+// nothing else about it has been checked, so decode must refuse what is not
+// valid JSON. It runs on the goroutine that reads the pages, ahead of the
+// caller, one record at a time; raw is reused once it returns. An error from
+// decode ends the query with that error.
+//
+// Use it to turn records straight into what the caller needs (CSV cells,
+// say) in one pass instead of decoding them and then walking the result.
+func QueryWith[T any](ctx context.Context, c *Client, soql string, opts *QueryOptions, decode func(raw []byte) (T, error)) iter.Seq2[T, error] {
 	first, err := c.queryRequest(soql, opts)
 	return func(yield func(T, error) bool) {
 		var zero T
@@ -93,7 +109,7 @@ func Query[T any](ctx context.Context, c *Client, soql string, opts *QueryOption
 			return
 		}
 		chunk := recordChunk(c.pageSize(opts))
-		for it := range run[T](ctx, c, first, chunk, chunkBacklog(c.pageSize(opts), chunk)) {
+		for it := range run(ctx, c, first, decode, chunk, chunkBacklog(c.pageSize(opts), chunk)) {
 			for _, r := range it.recs {
 				if !yield(r, nil) {
 					return
@@ -125,7 +141,7 @@ func Pages[T any](ctx context.Context, c *Client, soql string, opts *QueryOption
 			yield(nil, err)
 			return
 		}
-		for it := range run[T](ctx, c, first, 0, 0) {
+		for it := range run(ctx, c, first, decoderFor[T](), 0, 0) {
 			if it.err != nil {
 				yield(nil, it.err)
 				return
@@ -156,9 +172,9 @@ func FetchNextPage[T any](ctx context.Context, c *Client, nextRecordsURL string)
 }
 
 func fetchOne[T any](ctx context.Context, c *Client, r *request) (*Page[T], error) {
-	p := &pager[T]{c: c}
+	p := &pager[T]{c: c, decode: decoderFor[T]()}
 	page := &Page[T]{}
-	meta, err := p.fetchPage(ctx, r, nil, func(v T) error {
+	meta, err := p.fetchPage(ctx, r, nil, nil, func(v T) error {
 		page.Records = append(page.Records, v)
 		return nil
 	})
@@ -240,8 +256,37 @@ type item[T any] struct {
 
 // pager fetches and decodes pages for one query.
 type pager[T any] struct {
-	c     *Client
-	batch int
+	c      *Client
+	batch  int
+	decode func(raw []byte) (T, error)
+}
+
+// decoderFor returns how [Query] decodes a record into T: [Record] by the
+// one-pass recordDecoder, [json.RawMessage] as validated bytes, anything
+// else by encoding/json.
+func decoderFor[T any]() func(raw []byte) (T, error) {
+	var zero T
+	switch any(&zero).(type) {
+	case *Record:
+		rd := &recordDecoder{}
+		return func(raw []byte) (T, error) {
+			rec, err := rd.decode(raw)
+			return any(rec).(T), err
+		}
+	case *json.RawMessage:
+		return func(raw []byte) (T, error) {
+			if !jsonscan.Valid(raw) {
+				return zero, errors.New("invalid JSON in a record")
+			}
+			return any(append(json.RawMessage(nil), raw...)).(T), nil
+		}
+	default:
+		return func(raw []byte) (T, error) {
+			var v T
+			err := json.Unmarshal(raw, &v)
+			return v, err
+		}
+	}
 }
 
 // run starts the producer and returns the consumer's view of it: a
@@ -249,11 +294,11 @@ type pager[T any] struct {
 // chunk > 0 records arrive in slices of that size and backlog slices may
 // wait; with chunk == 0 each item is one whole page and none waits.
 // Stopping the sequence cancels the producer and waits for it to exit.
-func run[T any](ctx context.Context, c *Client, first *request, chunk, backlog int) iter.Seq[item[T]] {
+func run[T any](ctx context.Context, c *Client, first *request, decode func([]byte) (T, error), chunk, backlog int) iter.Seq[item[T]] {
 	return func(yield func(item[T]) bool) {
 		ctx, cancel := context.WithCancel(ctx)
 		out := make(chan item[T], backlog)
-		p := &pager[T]{c: c, batch: c.pageSize(nil)}
+		p := &pager[T]{c: c, batch: c.pageSize(nil), decode: decode}
 		if h := first.header.Get("Sforce-Query-Options"); h != "" {
 			p.batch, _ = strconv.Atoi(strings.TrimPrefix(h, "batchSize="))
 		}
@@ -319,7 +364,7 @@ func (p *pager[T]) produce(ctx context.Context, first *request, chunk int, out c
 		}
 		pre := ahead
 		ahead = nil
-		meta, err := p.fetchPage(ctx, r, pre, emit)
+		meta, err := p.fetchPage(ctx, r, pre, nil, emit)
 		if err != nil {
 			if !errors.Is(err, errConsumerGone) {
 				_ = send(item[T]{recs: buf, err: err})
@@ -341,11 +386,16 @@ func (p *pager[T]) produce(ctx context.Context, first *request, chunk int, out c
 				return
 			}
 			// Request the next page now, while the caller works through
-			// this one. Only now: the body of this page has been read
-			// completely, so it never has to be fetched again after
-			// Salesforce moved its cursor on (fetching the last page
-			// closes the cursor).
-			ahead = p.c.prefetch(ctx, next)
+			// this one, unless that began already (early). The body of this
+			// page has been read completely, so it never has to be fetched
+			// again after the cursor closed.
+			if ahead != nil && ahead.path != next.path {
+				ahead.discard()
+				ahead = nil
+			}
+			if ahead == nil {
+				ahead = p.c.prefetch(ctx, next)
+			}
 		}
 		it := item[T]{recs: buf}
 		if chunk == 0 {
@@ -369,6 +419,21 @@ func (p *pager[T]) produce(ctx context.Context, first *request, chunk int, out c
 		}
 		r = next
 	}
+}
+
+// locatorOffset reads how many rows precede the page at a nextRecordsUrl
+// (…/query/01gxx0000000001AAA-4000 → 4000); it returns a huge number when
+// the locator does not say, so that callers assume the page may be the last.
+func locatorOffset(next string) int {
+	i := strings.LastIndexByte(next, '-')
+	if i < 0 {
+		return math.MaxInt
+	}
+	n, err := strconv.Atoi(next[i+1:])
+	if err != nil || n < 0 {
+		return math.MaxInt
+	}
+	return n
 }
 
 func redactPath(p string) string {
@@ -400,7 +465,7 @@ func (e *PageError) Unwrap() error { return e.Err }
 // fetched again from the same URL — GET on a query locator is idempotent —
 // and the records already emitted are skipped, so emit sees each record
 // once and in order.
-func (p *pager[T]) fetchPage(ctx context.Context, r *request, pre *future, emit func(T) error) (pageMeta, error) {
+func (p *pager[T]) fetchPage(ctx context.Context, r *request, pre *future, early func(pageMeta), emit func(T) error) (pageMeta, error) {
 	emitted := 0
 	for attempt := 1; ; attempt++ {
 		var resp *http.Response
@@ -420,7 +485,7 @@ func (p *pager[T]) fetchPage(ctx context.Context, r *request, pre *future, emit 
 			}
 			return pageMeta{}, err
 		}
-		meta, n, err := decodePage(resp.Body, emitted, emit)
+		meta, n, err := decodePage(resp.Body, p.decode, emitted, early, emit)
 		resp.Body.Close()
 		if li, perr := ParseLimitInfo(resp.Header.Get("Sforce-Limit-Info")); perr == nil {
 			meta.Limit = &li
@@ -462,7 +527,7 @@ func (e *bodyError) Unwrap() error { return e.err }
 // at a time; each record is then validated and decoded in one pass
 // ([recordDecoder] for [Record], encoding/json otherwise). A body that ends
 // early fails with io.ErrUnexpectedEOF.
-func decodePage[T any](body io.Reader, skip int, emit func(T) error) (meta pageMeta, n int, err error) {
+func decodePage[T any](body io.Reader, decode func([]byte) (T, error), skip int, early func(pageMeta), emit func(T) error) (meta pageMeta, n int, err error) {
 	ps := &pageScanner{r: bufio.NewReaderSize(body, 32<<10)}
 	fail := func(e error) (pageMeta, int, error) {
 		if errors.Is(e, errConsumerGone) {
@@ -497,7 +562,10 @@ func decodePage[T any](body io.Reader, skip int, emit func(T) error) (meta pageM
 		}
 		switch key {
 		case "records":
-			err = decodeRecords(ps, skip, &n, emit)
+			if early != nil {
+				early(meta)
+			}
+			err = decodeRecords(ps, decode, skip, &n, emit)
 		case "totalSize":
 			err = ps.scalar(&meta.TotalSize)
 		case "done":
@@ -510,7 +578,7 @@ func decodePage[T any](body io.Reader, skip int, emit func(T) error) (meta pageM
 			}
 		default:
 			var raw []byte
-			if raw, err = ps.value(nil); err == nil && !validJSON(raw) {
+			if raw, err = ps.value(nil); err == nil && !jsonscan.Valid(raw) {
 				err = fmt.Errorf("invalid JSON in field %q", key)
 			}
 		}
@@ -524,7 +592,7 @@ func decodePage[T any](body io.Reader, skip int, emit func(T) error) (meta pageM
 	return meta, n, nil
 }
 
-func decodeRecords[T any](ps *pageScanner, skip int, n *int, emit func(T) error) error {
+func decodeRecords[T any](ps *pageScanner, decode func([]byte) (T, error), skip int, n *int, emit func(T) error) error {
 	c, err := ps.peek()
 	if err != nil {
 		return err
@@ -536,7 +604,6 @@ func decodeRecords[T any](ps *pageScanner, skip int, n *int, emit func(T) error)
 	if err := ps.expect('['); err != nil {
 		return err
 	}
-	var rd recordDecoder
 	var raw []byte
 	for first := true; ; first = false {
 		c, err := ps.peek()
@@ -555,21 +622,9 @@ func decodeRecords[T any](ps *pageScanner, skip int, n *int, emit func(T) error)
 		if raw, err = ps.value(raw[:0]); err != nil {
 			return err
 		}
-		var v T
-		switch p := any(&v).(type) {
-		case *Record:
-			if *p, err = rd.decode(raw); err != nil {
-				return err
-			}
-		case *json.RawMessage:
-			if !validJSON(raw) {
-				return errors.New("invalid JSON in a record")
-			}
-			*p = append(json.RawMessage(nil), raw...)
-		default:
-			if err := json.Unmarshal(raw, &v); err != nil {
-				return err
-			}
+		v, err := decode(raw)
+		if err != nil {
+			return fmt.Errorf("record %d of the page: %w", *n+1, err)
 		}
 		*n++
 		if *n <= skip {
@@ -643,6 +698,7 @@ func (ps *pageScanner) value(dst []byte) ([]byte, error) {
 	switch c {
 	case '{', '[', '"':
 		// Scan the reader's buffer in place; copy what belongs to the value.
+		// Inside a string, jump to the next quote or backslash.
 		depth, inString, escaped := 0, false, false
 		for {
 			if ps.r.Buffered() == 0 {
@@ -651,34 +707,43 @@ func (ps *pageScanner) value(dst []byte) ([]byte, error) {
 				}
 			}
 			buf, _ := ps.r.Peek(ps.r.Buffered())
-			for i, b := range buf {
-				switch {
-				case escaped:
+			i := 0
+			for i < len(buf) {
+				if escaped {
 					escaped = false
+					i++
 					continue
-				case inString:
-					if b == '\\' {
+				}
+				if inString {
+					j := jsonscan.IndexQuoteOrBackslash(buf[i:])
+					if j < 0 {
+						break // the string goes on past the buffer
+					}
+					i += j + 1
+					if buf[i-1] == '\\' {
 						escaped = true
 						continue
 					}
-					if b != '"' {
+					inString = false
+				} else {
+					b := buf[i]
+					i++
+					switch b {
+					case '"':
+						inString = true
+						continue
+					case '{', '[':
+						depth++
+						continue
+					case '}', ']':
+						depth--
+					default:
 						continue
 					}
-					inString = false
-				case b == '"':
-					inString = true
-					continue
-				case b == '{' || b == '[':
-					depth++
-					continue
-				case b == '}' || b == ']':
-					depth--
-				default:
-					continue
 				}
 				if depth == 0 {
-					dst = append(dst, buf[:i+1]...)
-					_, err := ps.r.Discard(i + 1)
+					dst = append(dst, buf[:i]...)
+					_, err := ps.r.Discard(i)
 					return dst, err
 				}
 			}

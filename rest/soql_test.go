@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
+	"testing/iotest"
 	"time"
 )
 
@@ -210,7 +212,14 @@ func FuzzDecodePage(f *testing.F) {
 			return
 		}
 		var got []Record
-		meta, n, err := decodePage(bytes.NewReader(body), skip, func(r Record) error { got = append(got, r); return nil })
+		meta, n, err := decodePage(bytes.NewReader(body), decoderFor[Record](), skip, nil, func(r Record) error { got = append(got, r); return nil })
+		// Read a byte at a time, every value crosses the reader's buffer:
+		// the verdict and the records must be the same.
+		var got1 []Record
+		meta1, n1, err1 := decodePage(iotest.OneByteReader(bytes.NewReader(body)), decoderFor[Record](), skip, nil, func(r Record) error { got1 = append(got1, r); return nil })
+		if (err == nil) != (err1 == nil) || n != n1 || meta != meta1 || !reflect.DeepEqual(got, got1) {
+			t.Fatalf("%q: whole: n=%d %v; byte by byte: n=%d %v", body, n, err, n1, err1)
+		}
 		if err != nil {
 			if len(got) > max(0, n-skip) {
 				t.Fatalf("emitted %d records but decoded only %d", len(got), n)

@@ -150,32 +150,38 @@ func writeRows(ctx context.Context, ios *iostreams.IOStreams, format output.Form
 	if err != nil {
 		return 0, err
 	}
-	// The columns are known: render them from each record's bytes (see
-	// projector); only a record with an object or array in a column is
-	// decoded into a map.
+	// The columns are known: render them from each record's bytes while
+	// the page is read (see projector); only a record with an object or
+	// array in a column is decoded into a map.
 	p := newProjector(cols)
-	cells := make([]string, len(cols))
-	n := 0
-	for raw, err := range rest.Query[json.RawMessage](ctx, c, soql, qo) {
-		if err != nil {
-			rw.Flush()
-			return n, err
+	var slab []string // rows are cut from it, a few hundred at a time
+	toCells := func(raw []byte) ([]string, error) {
+		if len(slab) < len(cols) {
+			slab = make([]string, len(cols)*256)
 		}
+		cells := slab[:len(cols):len(cols)]
+		slab = slab[len(cols):]
 		ok, err := p.cells(raw, cells)
 		if err != nil {
-			rw.Flush()
-			return n, fmt.Errorf("record %d of the result: %w", n+1, err)
+			return nil, err
 		}
 		if !ok {
 			rec, err := decodeRecord(raw)
 			if err != nil {
-				rw.Flush()
-				return n, fmt.Errorf("record %d of the result: %w", n+1, err)
+				return nil, err
 			}
 			for i, col := range cols {
 				v, _ := rec.Field(col)
 				cells[i] = Cell(v)
 			}
+		}
+		return cells, nil
+	}
+	n := 0
+	for cells, err := range rest.QueryWith(ctx, c, soql, qo, toCells) {
+		if err != nil {
+			rw.Flush()
+			return n, err
 		}
 		if err := rw.Write(cells...); err != nil {
 			return n, err
