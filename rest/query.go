@@ -364,7 +364,21 @@ func (p *pager[T]) produce(ctx context.Context, first *request, chunk int, out c
 		}
 		pre := ahead
 		ahead = nil
-		meta, err := p.fetchPage(ctx, r, pre, nil, emit)
+		// As soon as the page names the next one, request it, so that
+		// Salesforce prepares it while this one is read — unless the next
+		// page may be the last (Salesforce never sends more rows in a page
+		// than the batch size asked for): fetching the last page closes
+		// the cursor, and this page could then no longer be fetched again
+		// if its body broke off.
+		early := func(m pageMeta) {
+			if ahead != nil || m.Done || m.NextRecordsURL == "" || m.TotalSize-locatorOffset(m.NextRecordsURL) <= p.batch {
+				return
+			}
+			if next, err := p.c.locatorRequest(m.NextRecordsURL, p.batch); err == nil {
+				ahead = p.c.prefetch(ctx, next)
+			}
+		}
+		meta, err := p.fetchPage(ctx, r, pre, early, emit)
 		if err != nil {
 			if !errors.Is(err, errConsumerGone) {
 				_ = send(item[T]{recs: buf, err: err})
