@@ -237,3 +237,47 @@ func TestEmulatorErrorsAndRecords(t *testing.T) {
 		t.Errorf("Identity = %+v, %v", id, err)
 	}
 }
+
+// TestEmulatorQueryPageBreaksAfterNextWasRequested truncates a page after
+// the client has requested the one after it (the next page is requested as
+// soon as its URL is read, unless it may be the last): the broken page is
+// fetched again from the still-open cursor, and the result is complete and
+// in order.
+func TestEmulatorQueryPageBreaksAfterNextWasRequested(t *testing.T) {
+	s := sftest.NewServer(t)
+	if err := s.Org.Store().Generate("Case", 8500, 11); err != nil {
+		t.Fatal(err)
+	}
+	const soql = "SELECT Id, CaseNumber, Subject FROM Case ORDER BY Id"
+	c, _ := emulatorClient(t, s)
+	base := idsOf(t, c, soql)
+	if len(base) != 8500 {
+		t.Fatalf("%d records", len(base))
+	}
+	s.Org.ClearFaults()
+	// The first locator request is the second page (rows 2000-3999); the
+	// third is requested while the second is read.
+	if _, err := s.Org.AddFault(emulator.FaultSpec{Method: "GET", Path: "/services/data/*/query/*", Count: 1, Action: emulator.FaultTruncate, TruncateAfter: 20000}); err != nil {
+		t.Fatal(err)
+	}
+	c, _ = emulatorClient(t, s)
+	if got := idsOf(t, c, soql); !slices.Equal(got, base) {
+		t.Fatalf("%d records, want the same %d in the same order", len(got), len(base))
+	}
+	fetches := map[string]int{}
+	started := map[string]time.Time{} // the latest fetch of each page
+	for _, r := range s.Org.Requests(0) {
+		if i := strings.LastIndexByte(r.Path, '-'); strings.Contains(r.Path, "/query/") && i > 0 {
+			fetches[r.Path[i+1:]]++
+			started[r.Path[i+1:]] = r.Time.Add(-time.Duration(r.DurationMS * float64(time.Millisecond)))
+		}
+	}
+	// Twice per page for the two queries, once more for the broken page.
+	if fetches["2000"] != 3 || fetches["4000"] != 2 || fetches["8000"] != 2 {
+		t.Errorf("locator fetches by offset: %v", fetches)
+	}
+	// The third page was requested before the second was fetched again.
+	if !started["4000"].Before(started["2000"]) {
+		t.Errorf("the third page was requested at %v, after the second page's second fetch at %v", started["4000"], started["2000"])
+	}
+}
