@@ -19,9 +19,9 @@ import (
 // handled here: cells reports ok=false and the caller renders that record
 // the general way.
 type projector struct {
-	paths       [][]string
-	top, nested []jsonscan.Member // reused: members of the record and of a nested object
-	names       []string          // reused: the names of top's members
+	paths              [][]string
+	top, nested        []jsonscan.Member // reused: members of the record and of a nested object
+	names, nestedNames []string          // reused: the names of top's and nested's members
 }
 
 var errProjection = errors.New("record is not a well-formed JSON object")
@@ -63,11 +63,11 @@ func (p *projector) cells(raw []byte, out []string) (ok bool, err error) {
 			// Valid already: this only finds the nested members again.
 			base := m.Start
 			p.nested, _ = jsonscan.Object(raw[m.Start:m.End], p.nested[:0])
-			var names []string
+			p.nestedNames = p.nestedNames[:0]
 			for _, n := range p.nested {
-				names = append(names, memberName(rec, base, n))
+				p.nestedNames = append(p.nestedNames, memberName(rec, base, n))
 			}
-			if i, found = find(names, part); found {
+			if i, found = find(p.nestedNames, part); found {
 				m = shift(p.nested[i], base)
 			}
 		}
