@@ -25,11 +25,12 @@
 // errors.Is matches them against the [ErrorCode] constants such as
 // [ErrInvalidSession] or [ErrMalformedQuery].
 //
-// Transient failures — 5xx answers to idempotent requests, UNABLE_TO_LOCK_ROW,
-// a connection that failed before the request was fully sent — are retried
-// with jittered exponential backoff that stops when the context is done.
-// REQUEST_LIMIT_EXCEEDED is never retried, and a POST (which may create
-// records) is retried only when it surely did not reach Salesforce. An
+// Transient failures — 5xx and UNABLE_TO_LOCK_ROW answers to idempotent
+// requests, a connection that failed before the request was fully sent — are
+// retried with jittered exponential backoff that stops when the context is
+// done. REQUEST_LIMIT_EXCEEDED is never retried, and a POST (which may
+// create records) is retried only when it surely did not reach Salesforce:
+// any answer, even UNABLE_TO_LOCK_ROW, is returned to the caller. An
 // expired session (401 INVALID_SESSION_ID) is renewed by [auth.Transport],
 // which replays the request once; in the middle of a query the next page is
 // fetched again from the same locator. A page whose body ends early is

@@ -170,6 +170,9 @@ func (e *APIError) hint() string {
 	case ErrAPIDisabled, ErrAPICurrentlyDisabled:
 		return "the user needs the \"API Enabled\" permission and the org an edition with API access"
 	case ErrUnableToLockRow:
+		if e.Method == http.MethodPost {
+			return "another transaction held a record this request needed; a POST that reached Salesforce is not repeated automatically, so send it again once the other transaction is done"
+		}
 		return "another transaction held the record; retried without success, try again later"
 	case ErrInvalidQueryLocator:
 		return "the query cursor expired (about 15 minutes idle); run the query again"

@@ -102,14 +102,15 @@ func isNetworkError(err error) bool {
 // retryableStatus decides about a failing response. REQUEST_LIMIT_EXCEEDED
 // is never retried: waiting seconds does not restore a 24-hour allocation,
 // and retrying would burn what is left of it for other integrations.
-// UNABLE_TO_LOCK_ROW means Salesforce rolled the request back, so it is
-// safe to repeat for any method; 5xx only for idempotent methods.
+// UNABLE_TO_LOCK_ROW (another transaction held the record) and 5xx are
+// retried for idempotent methods only: a POST that got an answer reached
+// Salesforce, and a create is repeated only when it surely did not.
 func retryableStatus(idempotent bool, e *APIError) bool {
 	switch {
 	case e.HasCode(string(ErrRequestLimitExceeded)):
 		return false
 	case e.HasCode(string(ErrUnableToLockRow)):
-		return true
+		return idempotent
 	case e.StatusCode >= 500 && e.StatusCode != http.StatusNotImplemented:
 		return idempotent
 	}

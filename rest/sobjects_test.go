@@ -156,20 +156,33 @@ func TestCreateRetriedOnlyWhenNeverSent(t *testing.T) {
 			t.Fatalf("create reached the server %d times, want 1", n)
 		}
 	})
-	t.Run("UNABLE_TO_LOCK_ROW is retried", func(t *testing.T) {
+	t.Run("UNABLE_TO_LOCK_ROW is retried for an update, not for a create", func(t *testing.T) {
 		f := newFakeOrg(t, 0)
 		f.handlers["POST /services/data/v66.0/sobjects/Case"] = func(w http.ResponseWriter, r *http.Request) {
 			writeJSON(w, 201, `{"id":"`+caseID+`","success":true,"errors":[]}`)
 		}
+		f.handlers["PATCH /services/data/v66.0/sobjects/Case/"+caseID] = func(w http.ResponseWriter, r *http.Request) {
+			w.WriteHeader(http.StatusNoContent)
+		}
 		f.faults = func(_ *fakeOrg, r *http.Request, n int) fault {
-			if n == 1 {
+			if n == 1 { // the first POST and the first PATCH
 				return fault{status: 400, body: `[{"message":"unable to obtain exclusive access to this record","errorCode":"UNABLE_TO_LOCK_ROW"}]`}
 			}
 			return fault{}
 		}
 		c, _ := f.client(t)
-		if _, err := c.SObjects.Create(t.Context(), "Case", map[string]any{"Subject": "x"}); err != nil {
-			t.Fatal(err)
+		_, err := c.SObjects.Create(t.Context(), "Case", map[string]any{"Subject": "x"})
+		if !errors.Is(err, ErrUnableToLockRow) || !strings.Contains(err.Error(), "not repeated automatically") {
+			t.Fatalf("create: %v", err)
+		}
+		if n := f.callsTo("POST /services/data/v66.0/sobjects/Case"); n != 1 {
+			t.Fatalf("create sent %d times", n)
+		}
+		if err := c.SObjects.Update(t.Context(), "Case", caseID, map[string]any{"Subject": "y"}); err != nil {
+			t.Fatalf("update: %v", err)
+		}
+		if n := f.callsTo("PATCH /services/data/v66.0/sobjects/Case/" + caseID); n != 2 {
+			t.Fatalf("update sent %d times, want 2", n)
 		}
 	})
 }
