@@ -2,6 +2,7 @@ package auth
 
 import (
 	"bytes"
+	"compress/gzip"
 	"encoding/json"
 	"errors"
 	"io"
@@ -91,7 +92,7 @@ func withBearer(req *http.Request, tok *Token, body io.ReadCloser) *http.Request
 
 // sessionExpired reports whether a 401 response says INVALID_SESSION_ID.
 // It reads at most maxSessionErrorBody bytes and puts them back in front of
-// the rest of the body.
+// the rest of the body; a gzip-encoded body is inflated for the check.
 func sessionExpired(resp *http.Response) bool {
 	if resp.Body == nil {
 		return false
@@ -103,6 +104,16 @@ func sessionExpired(resp *http.Response) bool {
 	}{io.MultiReader(bytes.NewReader(head), resp.Body), resp.Body}
 	if err != nil {
 		return false
+	}
+	if strings.EqualFold(resp.Header.Get("Content-Encoding"), "gzip") {
+		// A client that asked for gzip (as the rest package does) gets
+		// its error bodies compressed too; look inside, and leave the
+		// compressed bytes for the caller.
+		zr, err := gzip.NewReader(bytes.NewReader(head))
+		if err != nil {
+			return false
+		}
+		head, _ = io.ReadAll(io.LimitReader(zr, maxSessionErrorBody)) // what could be inflated
 	}
 	return IsSessionExpired(head)
 }

@@ -2,6 +2,7 @@ package auth
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"errors"
 	"io"
@@ -256,5 +257,70 @@ func TestTransportReauthRefused(t *testing.T) {
 	var ae *Error
 	if !errors.As(err, &ae) || ae != refused || ae.ExitCode() != 3 {
 		t.Fatalf("err = %v, want the refusal", err)
+	}
+}
+
+// TestTransportReplaysOnGzippedExpiry: a client that sends
+// Accept-Encoding: gzip itself (the rest package does) receives even a 401
+// compressed, and must still recognise INVALID_SESSION_ID; a compressed
+// 401 that is not expiry reaches the caller byte for byte.
+func TestTransportReplaysOnGzippedExpiry(t *testing.T) {
+	gz := func(s string) []byte {
+		var b bytes.Buffer
+		zw := gzip.NewWriter(&b)
+		io.WriteString(zw, s)
+		zw.Close()
+		return b.Bytes()
+	}
+	other := gz(`[{"message":"This session is not valid for use with the REST API","errorCode":"INVALID_SESSION_ID"}]`)
+	var calls atomic.Int64
+	var valid atomic.Pointer[string]
+	v := "old"
+	valid.Store(&v)
+	var body []byte
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		if r.Header.Get("Authorization") != "Bearer "+*valid.Load() {
+			w.Header().Set("Content-Encoding", "gzip")
+			w.WriteHeader(http.StatusUnauthorized)
+			w.Write(body)
+			return
+		}
+		io.WriteString(w, "ok")
+	}))
+	defer srv.Close()
+	var mints atomic.Int64
+	src := NewCachedSource(func(context.Context) (*Token, error) {
+		if mints.Add(1) == 1 {
+			return &Token{AccessToken: "stale"}, nil
+		}
+		return &Token{AccessToken: "old"}, nil
+	})
+	c := &http.Client{Transport: &Transport{Source: src}}
+	get := func() *http.Response {
+		req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, srv.URL, nil)
+		req.Header.Set("Accept-Encoding", "gzip")
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp
+	}
+	body = gz(expiredBody)
+	resp := get()
+	got, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || string(got) != "ok" || mints.Load() != 2 || calls.Load() != 2 {
+		t.Fatalf("status %d body %q after %d mints, %d calls; want a replay with a new session", resp.StatusCode, got, mints.Load(), calls.Load())
+	}
+
+	v2 := "never"
+	valid.Store(&v2)
+	body = other
+	resp = get()
+	got, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized || !bytes.Equal(got, other) || mints.Load() != 2 {
+		t.Fatalf("status %d, body intact %t, %d mints; want the compressed 401 untouched and no new session", resp.StatusCode, bytes.Equal(got, other), mints.Load())
 	}
 }
