@@ -36,6 +36,23 @@ type Options struct {
 	ExtIDField string
 }
 
+// valuesSyntax describes --values for the help of record and of the
+// commands that take it; ParseValues has the details.
+const valuesSyntax = `Field values use the syntax of 'sf data create record --values': Field=Value
+pairs separated by whitespace. Quote a value that contains spaces with single
+or double quotes (Subject='Printer jammed'); as in sf, a quote character counts
+as a quote only if it occurs at least twice in the text, quotes may stand
+anywhere in a pair (Subject=Two' 'words), and a backslash is an ordinary
+character. Each pair splits at its first '='. A value with { and } that is
+valid JSON is sent as JSON (Data__c='{"a":1}'); true and false in any case
+become booleans, even when quoted; every other value is sent as a string
+exactly as written (12.50 stays "12.50", null is the text "null"), which
+Salesforce converts for number and date fields. Field= sends an empty value,
+which clears the field.
+
+Unlike sf, a field given twice is an error (sf keeps the last value), and so
+is a name that is not a field API name or an empty --values; nothing is sent.`
+
 // NewCmd returns the record command and its subcommands.
 func NewCmd(f *factory.Factory) *cobra.Command {
 	cmd := &cobra.Command{
@@ -43,10 +60,7 @@ func NewCmd(f *factory.Factory) *cobra.Command {
 		Short: "Get, create, update, upsert or delete one record",
 		Long: `Get, create, update, upsert or delete one record of an sObject.
 
-Field values use the syntax of 'sf data create record --values': space-separated
-Field=Value pairs; quote a value that contains spaces with single or double
-quotes (Subject='Printer jammed'). Unquoted true, false and null and plain
-numbers are sent as JSON booleans, null and numbers; quoted values are strings.`,
+` + valuesSyntax,
 	}
 	sub := func(op, use, short string, args cobra.PositionalArgs, setup func(*cobra.Command, *Options)) *cobra.Command {
 		opts := &Options{IO: f.IOStreams, Op: op}
@@ -75,6 +89,7 @@ numbers are sent as JSON booleans, null and numbers; quoted values are strings.`
 	values := func(c *cobra.Command, o *Options) {
 		c.Flags().StringVarP(&o.Values, "values", "v", "", `Field values: "Field=Value Field2='Two words'"`)
 		_ = c.MarkFlagRequired("values")
+		c.Long = c.Short + ".\n\n" + valuesSyntax
 	}
 	cmd.AddCommand(
 		sub("get", "get SOBJECT ID [--fields A,B] [-o ORG] [--json]", "Print a record's fields", cobra.ExactArgs(2), func(c *cobra.Command, o *Options) {

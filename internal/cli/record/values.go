@@ -4,75 +4,58 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"unicode/utf8"
 )
 
 // ParseValues reads field values in the syntax of `sf data create record
-// --values`: space-separated Field=Value pairs, where a value containing
-// spaces is quoted with single or double quotes ("Subject='Two words'").
-// Inside quotes a backslash escapes the quote character or a backslash.
+// --values`, following the rules of the Salesforce CLI's own parser:
 //
-// Unquoted true and false become booleans, unquoted null clears the field,
-// and unquoted numbers are sent as JSON numbers; anything quoted is sent
-// as a string exactly as written.
+//   - The text is split into Field=Value tokens at whitespace outside
+//     quotes. A single quote (') or double quote (") starts and ends a
+//     quoted stretch only if that character occurs at least twice in the
+//     whole text; such quote characters are dropped wherever they stand, so
+//     Subject='Two words' and Subject=Two' 'words both give "Two words". A
+//     quote character that occurs only once is kept as a literal
+//     (Name=O'Brien), as is a quote inside the other kind of quotes
+//     (Note="it's"). A backslash is an ordinary character.
+//   - Each token is split at its first '='; the rest, '=' included, is the
+//     value (Formula__c=a=b gives "a=b"). A token without '=' is an error.
+//   - If a token contains both '{' and '}' and its value is valid JSON, the
+//     JSON value is sent (Data__c='{"a":1}'); numbers in it are kept as
+//     written. Otherwise the value is treated like any other.
+//   - A value that is true or false in any letter case, ignoring
+//     surrounding whitespace, becomes a boolean, even if it was quoted.
+//   - Every other value is sent as a string exactly as written: 12.50 is the
+//     string "12.50" and null the string "null" (Salesforce converts
+//     strings for number, date and other fields), and Field= sends "",
+//     which Salesforce stores as null: that is how a field is cleared.
+//
+// sfbridge is stricter than sf in three ways, all refused before anything
+// is sent: a field given twice is an error (sf keeps the last value
+// silently); a name that is not a field API name (letters, digits and
+// underscores) is an error; and text without any Field=Value pair is an
+// error (sf would send an empty record).
 func ParseValues(s string) (map[string]any, error) {
 	out := map[string]any{}
-	i := 0
-	for {
-		for i < len(s) && isSpace(s[i]) {
-			i++
+	for _, tok := range splitValues(s) {
+		eq := strings.IndexByte(tok, '=')
+		if eq < 0 {
+			return nil, fmt.Errorf("--values: %q has no '=': write Field=Value, quoting values with spaces (Subject='Two words')", tok)
 		}
-		if i == len(s) {
-			break
-		}
-		start := i
-		for i < len(s) && s[i] != '=' && !isSpace(s[i]) {
-			i++
-		}
-		name := s[start:i]
-		if i == len(s) || s[i] != '=' {
-			return nil, fmt.Errorf("--values: %q has no '=': write Field=Value, quoting values with spaces (Subject='Two words')", name)
-		}
+		name, raw := tok[:eq], tok[eq+1:]
 		if !validField(name) {
 			return nil, fmt.Errorf("--values: %q is not a field API name", name)
 		}
 		if _, dup := out[name]; dup {
 			return nil, fmt.Errorf("--values: field %s is given twice", name)
 		}
-		i++ // '='
 		var v any
-		if i < len(s) && (s[i] == '\'' || s[i] == '"') {
-			q := s[i]
-			var b strings.Builder
-			i++
-			closed := false
-			for i < len(s) {
-				c := s[i]
-				if c == '\\' && i+1 < len(s) && (s[i+1] == q || s[i+1] == '\\') {
-					b.WriteByte(s[i+1])
-					i += 2
-					continue
-				}
-				if c == q {
-					closed = true
-					i++
-					break
-				}
-				b.WriteByte(c)
-				i++
-			}
-			if !closed {
-				return nil, fmt.Errorf("--values: the value of %s has no closing %c", name, q)
-			}
-			if i < len(s) && !isSpace(s[i]) {
-				return nil, fmt.Errorf("--values: unexpected %q after the quoted value of %s; separate pairs with spaces", s[i], name)
-			}
-			v = b.String()
-		} else {
-			start := i
-			for i < len(s) && !isSpace(s[i]) {
-				i++
-			}
-			v = typed(s[start:i])
+		ok := false
+		if strings.Contains(tok, "{") && strings.Contains(tok, "}") {
+			v, ok = parseJSON(raw)
+		}
+		if !ok {
+			v = boolOrString(raw)
 		}
 		out[name] = v
 	}
@@ -82,50 +65,94 @@ func ParseValues(s string) (map[string]any, error) {
 	return out, nil
 }
 
-func typed(raw string) any {
-	switch raw {
-	case "true":
-		return true
-	case "false":
-		return false
-	case "null":
-		return nil
+// splitValues splits s into tokens at whitespace outside quotes, dropping
+// the quote characters that open and close quoted stretches.
+func splitValues(s string) []string {
+	// Trimming s first, as sf does, would not change the counts.
+	singles := strings.Count(s, "'") >= 2
+	doubles := strings.Count(s, `"`) >= 2
+	var tokens []string
+	var cur []byte
+	inSingle, inDouble := false, false
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == '\'' && singles && !inDouble:
+			inSingle = !inSingle
+		case r == '"' && doubles && !inSingle:
+			inDouble = !inDouble
+		case !inSingle && !inDouble && isSpace(r):
+			if len(cur) > 0 {
+				tokens = append(tokens, string(cur))
+				cur = cur[:0]
+			}
+		default:
+			// Bytes are copied, so invalid UTF-8 passes through unchanged.
+			cur = append(cur, s[i:i+size]...)
+		}
+		i += size
 	}
-	if isNumber(raw) {
-		return json.Number(raw)
+	if len(cur) > 0 {
+		tokens = append(tokens, string(cur))
+	}
+	return tokens
+}
+
+// parseJSON decodes raw if it is one valid JSON value (surrounding JSON
+// whitespace allowed), keeping numbers as written.
+func parseJSON(raw string) (any, bool) {
+	if !json.Valid([]byte(raw)) {
+		return nil, false
+	}
+	dec := json.NewDecoder(strings.NewReader(raw))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return nil, false
+	}
+	return v, true
+}
+
+func boolOrString(raw string) any {
+	t := strings.TrimFunc(raw, isSpace)
+	switch {
+	case asciiEqualFold(t, "true"):
+		return true
+	case asciiEqualFold(t, "false"):
+		return false
 	}
 	return raw
 }
 
-// isNumber accepts JSON-style numbers without exponent: -12, 3.50.
-func isNumber(s string) bool {
-	if s == "" {
+// asciiEqualFold reports whether s equals the lower-case ASCII word w when
+// ASCII letters are lower-cased. Unlike strings.EqualFold it does not fold
+// other letters (ſ, the long s, is not an s here, nor in sf).
+func asciiEqualFold(s, w string) bool {
+	if len(s) != len(w) {
 		return false
 	}
-	i := 0
-	if s[0] == '-' {
-		i++
-	}
-	digits, dot := 0, false
-	for ; i < len(s); i++ {
-		switch c := s[i]; {
-		case c >= '0' && c <= '9':
-			digits++
-		case c == '.' && !dot && digits > 0:
-			dot = true
-		default:
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != w[i] {
 			return false
 		}
 	}
-	if digits == 0 || s[len(s)-1] == '.' {
-		return false
-	}
-	// No leading zeros (they are likely codes such as a postal code).
-	t := strings.TrimPrefix(s, "-")
-	return len(t) <= 1 || t[0] != '0' || t[1] == '.'
+	return true
 }
 
-func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
+// isSpace reports whether r is whitespace for sf's parser (JavaScript's \s
+// and String.prototype.trim): unlike unicode.IsSpace it includes U+FEFF and
+// excludes U+0085.
+func isSpace(r rune) bool {
+	switch r {
+	case '\t', '\n', '\v', '\f', '\r', ' ', 0xA0, 0x1680, 0x2028, 0x2029, 0x202F, 0x205F, 0x3000, 0xFEFF:
+		return true
+	}
+	return 0x2000 <= r && r <= 0x200A
+}
 
 func validField(s string) bool {
 	if s == "" || len(s) > 120 {
