@@ -352,6 +352,7 @@ func (c *Client) send(ctx context.Context, r *request) (*http.Response, error) {
 	if err != nil {
 		return nil, err
 	}
+	mayHaveActed := false // an earlier attempt may have taken effect
 	for attempt := 1; ; attempt++ {
 		var wrote atomic.Bool
 		req, err := c.newHTTPRequest(withWriteTrace(ctx, &wrote), r, u)
@@ -364,6 +365,7 @@ func (c *Client) send(ctx context.Context, r *request) (*http.Response, error) {
 				return nil, ctx.Err()
 			}
 			if attempt < c.retry.MaxAttempts && retryableTransportError(r.idempotent(), err, wrote.Load()) {
+				mayHaveActed = mayHaveActed || wrote.Load()
 				if err := c.pause(ctx, attempt, 0, r, u, err); err != nil {
 					return nil, err
 				}
@@ -380,7 +382,9 @@ func (c *Client) send(ctx context.Context, r *request) (*http.Response, error) {
 		body, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
 		resp.Body.Close()
 		apiErr := newAPIError(r.method, u, resp.StatusCode, body, limit)
+		apiErr.Repeated = mayHaveActed
 		if attempt < c.retry.MaxAttempts && retryableStatus(r.idempotent(), apiErr) {
+			mayHaveActed = mayHaveActed || resp.StatusCode >= 500
 			if err := c.pause(ctx, attempt, retryAfter(resp.Header), r, u, apiErr); err != nil {
 				return nil, err
 			}

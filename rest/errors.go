@@ -73,6 +73,11 @@ type APIError struct {
 	Body string
 	// Limit is the Sforce-Limit-Info of the response, when it had one.
 	Limit *LimitInfo
+	// Repeated is true when this answer came to a retry after an earlier
+	// attempt that may have taken effect (its connection broke after the
+	// request was sent, or it got a 5xx): the error may describe what that
+	// attempt did, e.g. ENTITY_IS_DELETED after a delete that succeeded.
+	Repeated bool
 }
 
 // Code returns the first error code, or "" when there is none.

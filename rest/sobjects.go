@@ -3,6 +3,7 @@ package rest
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -171,7 +172,10 @@ func (s *SObjectsService) Upsert(ctx context.Context, object, extIDField, extID 
 	return &res, res.Err()
 }
 
-// Delete deletes a record (it goes to the recycle bin).
+// Delete deletes a record (it goes to the recycle bin). When a retry finds
+// the record already gone after an attempt that may have deleted it (the
+// connection broke after the request was sent, or a 5xx), Delete reports
+// success.
 func (s *SObjectsService) Delete(ctx context.Context, object, id string) error {
 	if err := checkName("object", object); err != nil {
 		return err
@@ -179,7 +183,14 @@ func (s *SObjectsService) Delete(ctx context.Context, object, id string) error {
 	if err := checkID(id); err != nil {
 		return err
 	}
-	return s.c.doJSON(ctx, &request{method: http.MethodDelete, path: "sobjects/" + object + "/" + id}, nil)
+	err := s.c.doJSON(ctx, &request{method: http.MethodDelete, path: "sobjects/" + object + "/" + id}, nil)
+	// A retry that finds the record gone, after an attempt that may have
+	// deleted it, is the delete having worked.
+	var ae *APIError
+	if errors.As(err, &ae) && ae.Repeated && (errors.Is(err, ErrEntityIsDeleted) || errors.Is(err, ErrNotFound)) {
+		return nil
+	}
+	return err
 }
 
 // Describe is an object's metadata as the calling user sees it: the CRUD

@@ -371,3 +371,47 @@ func TestAPIErrorShapesAndRedaction(t *testing.T) {
 		t.Errorf("410: %s", gone)
 	}
 }
+
+func TestDeleteThatBrokeOffAndFindsTheRecordGone(t *testing.T) {
+	deletedBody := `[{"message":"entity is deleted","errorCode":"ENTITY_IS_DELETED"}]`
+	path := "DELETE /services/data/v66.0/sobjects/Case/" + caseID
+	t.Run("after a reset once sent, the delete worked", func(t *testing.T) {
+		f := newFakeOrg(t, 0)
+		f.faults = func(_ *fakeOrg, r *http.Request, n int) fault {
+			if n == 1 {
+				return fault{reset: true} // Salesforce deleted it; the answer was lost
+			}
+			return fault{status: 404, body: deletedBody}
+		}
+		c, _ := f.client(t)
+		if err := c.SObjects.Delete(t.Context(), "Case", caseID); err != nil {
+			t.Fatalf("Delete = %v, want success", err)
+		}
+		if n := f.callsTo(path); n != 2 {
+			t.Fatalf("DELETE sent %d times, want 2", n)
+		}
+	})
+	t.Run("after a 503, the delete worked", func(t *testing.T) {
+		f := newFakeOrg(t, 0)
+		f.faults = func(_ *fakeOrg, r *http.Request, n int) fault {
+			if n == 1 {
+				return fault{status: 503, body: `[]`}
+			}
+			return fault{status: 404, body: deletedBody}
+		}
+		c, _ := f.client(t)
+		if err := c.SObjects.Delete(t.Context(), "Case", caseID); err != nil {
+			t.Fatalf("Delete = %v, want success", err)
+		}
+	})
+	t.Run("on the first attempt, the record was already deleted", func(t *testing.T) {
+		f := newFakeOrg(t, 0)
+		f.faults = func(*fakeOrg, *http.Request, int) fault { return fault{status: 404, body: deletedBody} }
+		c, _ := f.client(t)
+		err := c.SObjects.Delete(t.Context(), "Case", caseID)
+		var ae *APIError
+		if !errors.Is(err, ErrEntityIsDeleted) || !errors.As(err, &ae) || ae.Repeated {
+			t.Fatalf("Delete = %v, want ENTITY_IS_DELETED from the first attempt", err)
+		}
+	})
+}
