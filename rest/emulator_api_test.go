@@ -402,6 +402,17 @@ func TestEmulatorUpsertByExternalID(t *testing.T) {
 				t.Errorf("the 300 answer does not list %s: %q", id, ae.Body)
 			}
 		}
+		// In a collection upsert the ambiguous record fails on its own.
+		res, err := c.Composite.Upsert(ctx, false, "Contact", "Email", []rest.Record{
+			contactRecord(map[string]any{"Email": "twin@example.com", "Title": "Ambiguous"}),
+			contactRecord(map[string]any{"Email": "single@example.com", "LastName": "Single"}),
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(res) != 2 || res[0].Success || len(res[0].Errors) == 0 || !res[1].Success || res[1].Created == nil || !*res[1].Created {
+			t.Errorf("collection upsert with an ambiguous record: %+v", res)
+		}
 		for _, id := range ids {
 			if rec, err := c.SObjects.Get(ctx, "Contact", id, "Title"); err != nil || rec["Title"] != nil {
 				t.Errorf("record %s changed by an ambiguous upsert: %v, %v", id, rec, err)
