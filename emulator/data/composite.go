@@ -2,6 +2,7 @@ package data
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -268,14 +269,32 @@ func toRecordErrors(err error) []recordError {
 	return out
 }
 
-// collections serves /composite/sobjects: create (POST), update (PATCH)
-// and delete (DELETE ?ids=) of up to 200 records, with allOrNone.
+// collections serves /composite/sobjects: create (POST), update (PATCH),
+// upsert (PATCH /{T}/{field}) and delete (DELETE ?ids=) of up to 200
+// records, with allOrNone.
 func (c *call) collections(rest []string) {
 	if len(rest) == 1 && (c.method == http.MethodGet || c.method == http.MethodPost) {
 		c.retrieveMany(rest[0])
 		return
 	}
-	if len(rest) > 0 {
+	var extField *FieldDef
+	var object string
+	switch {
+	case len(rest) == 2 && c.method == http.MethodPatch:
+		c.s.mu.RLock()
+		t, _, e := c.s.readable(c.p, rest[0])
+		c.s.mu.RUnlock()
+		if e != nil {
+			writeErr(c.w, e)
+			return
+		}
+		fd, ok := t.def.Field(rest[1])
+		if !ok || (!fd.ExternalID && !fd.IDLookup) {
+			writeErr(c.w, newErr(http.StatusNotFound, "NOT_FOUND", "Provided external ID field does not exist or is not accessible: "+rest[1]))
+			return
+		}
+		object, extField = t.def.Name, fd
+	case len(rest) > 0:
 		writeErr(c.w, notFound())
 		return
 	}
@@ -350,6 +369,14 @@ func (c *call) collections(rest []string) {
 			record(string(id), nil)
 		}
 	case http.MethodPatch:
+		if extField != nil {
+			for _, rec := range recs {
+				id, created, err := c.upsertOne(ctx, object, extField, rec)
+				record(id, err)
+				results[len(results)-1].Created = created
+			}
+			break
+		}
 		for _, rec := range recs {
 			typ := recordType(rec)
 			id, _ := rec["id"].(string)
@@ -393,6 +420,52 @@ func (c *call) collections(rest []string) {
 		}
 	}
 	writeJSON(c.w, http.StatusOK, results)
+}
+
+// upsertOne upserts one record of a collection by the external id field
+// fd, as PATCH /composite/sobjects/{T}/{field} does: the record whose field
+// has the record's value is updated, or a new one inserted. created is
+// reported for successes only.
+func (c *call) upsertOne(ctx context.Context, object string, fd *FieldDef, rec map[string]any) (string, *bool, error) {
+	if typ := recordType(rec); typ == "" {
+		return "", nil, badRequest("INVALID_TYPE", "Must specify a type in the attributes of each record")
+	} else if !strings.EqualFold(typ, object) {
+		return "", nil, badRequest("INVALID_TYPE", fmt.Sprintf("The type %s does not match the sObject type %s of this call", typ, object))
+	}
+	var value string
+	for k, v := range rec {
+		if strings.EqualFold(k, fd.Name) {
+			value, _ = v.(string)
+		}
+	}
+	if value == "" {
+		return "", nil, badRequest("MISSING_ARGUMENT", fd.Name+" not specified", fd.Name)
+	}
+	matches := c.s.matchField(object, fd, value)
+	switch len(matches) {
+	case 0:
+		if fd.Name == "Id" {
+			return "", nil, notFound()
+		}
+		id, err := c.s.createLocked(ctx, c.p, object, rec)
+		if err != nil {
+			return "", nil, err.withoutNil()
+		}
+		created := true
+		return string(id), &created, nil
+	case 1:
+		for k := range rec {
+			if strings.EqualFold(k, fd.Name) || strings.EqualFold(k, "Id") {
+				delete(rec, k)
+			}
+		}
+		if err := c.s.updateAs(ctx, c.p, object, matches[0], rec); err != nil {
+			return matches[0], nil, err.withoutNil()
+		}
+		created := false
+		return matches[0], &created, nil
+	}
+	return "", nil, badRequest("DUPLICATE_EXTERNAL_ID", fmt.Sprintf("The external ID provided (%s) matches more than one record: %s", value, strings.Join(matches, ", ")), fd.Name)
 }
 
 // retrieveMany serves GET /composite/sobjects/{T}?ids=&fields= (up to 800

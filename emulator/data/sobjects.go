@@ -249,6 +249,10 @@ func (c *call) changes(t *table, deleted bool) {
 		return
 	}
 	now := c.s.now().UTC()
+	if !deleted && start.Before(now.AddDate(0, 0, -30)) {
+		writeErr(c.w, badRequest("INVALID_REPLICATION_DATE", "startDate cannot be more than 30 days ago"))
+		return
+	}
 	covered := end
 	if covered.After(now) {
 		covered = now
