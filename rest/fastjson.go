@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/sfbridge/sfbridge/internal/jsonscan"
 )
 
 // recordDecoder turns the bytes of one JSON object into a [Record] with the
@@ -85,7 +87,7 @@ func (d *recordDecoder) value(s string, i, depth int) (any, int, error) {
 	case c == 'n':
 		return literal(s, i, "null", nil)
 	case c == '-' || c >= '0' && c <= '9':
-		j, ok := scanNumber(s, i)
+		j, ok := jsonscan.NumberEnd(s, i)
 		if !ok {
 			return nil, j, syntaxErr(s, j, "number")
 		}
@@ -100,46 +102,6 @@ func literal(s string, i int, word string, v any) (any, int, error) {
 		return nil, i, syntaxErr(s, i, "literal")
 	}
 	return v, i + len(word), nil
-}
-
-// scanNumber reads a JSON number: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
-func scanNumber(s string, i int) (int, bool) {
-	digits := func(j int) int {
-		for j < len(s) && s[j] >= '0' && s[j] <= '9' {
-			j++
-		}
-		return j
-	}
-	if s[i] == '-' {
-		i++
-	}
-	switch {
-	case i < len(s) && s[i] == '0':
-		i++
-	case i < len(s) && s[i] >= '1' && s[i] <= '9':
-		i = digits(i + 1)
-	default:
-		return i, false
-	}
-	if i < len(s) && s[i] == '.' {
-		j := digits(i + 1)
-		if j == i+1 {
-			return j, false
-		}
-		i = j
-	}
-	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
-		i++
-		if i < len(s) && (s[i] == '+' || s[i] == '-') {
-			i++
-		}
-		j := digits(i)
-		if j == i {
-			return j, false
-		}
-		i = j
-	}
-	return i, true
 }
 
 func (d *recordDecoder) array(s string, i, depth int) (any, int, error) {

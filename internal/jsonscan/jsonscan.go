@@ -119,7 +119,7 @@ func (w *walker) value(i, depth int) (int, bool) {
 		end, _, ok := w.str(i)
 		return end, ok
 	case c == '-' || (c >= '0' && c <= '9'):
-		return w.number(i)
+		return NumberEnd(w.b, i)
 	case c == 't':
 		return w.word(i, "true")
 	case c == 'f':
@@ -284,33 +284,34 @@ func isHex(c byte) bool {
 	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')
 }
 
-// number checks -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)? at i.
-func (w *walker) number(i int) (int, bool) {
-	b := w.b
-	if b[i] == '-' {
+// NumberEnd checks the JSON number
+// -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)? at s[i] (which must exist)
+// and returns the index after it.
+func NumberEnd[S string | []byte](s S, i int) (int, bool) {
+	if s[i] == '-' {
 		i++
 	}
 	switch {
-	case i < len(b) && b[i] == '0':
+	case i < len(s) && s[i] == '0':
 		i++
-	case i < len(b) && b[i] >= '1' && b[i] <= '9':
-		i = digits(b, i)
+	case i < len(s) && s[i] >= '1' && s[i] <= '9':
+		i = digits(s, i)
 	default:
 		return i, false
 	}
-	if i < len(b) && b[i] == '.' {
-		j := digits(b, i+1)
+	if i < len(s) && s[i] == '.' {
+		j := digits(s, i+1)
 		if j == i+1 {
 			return j, false
 		}
 		i = j
 	}
-	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
+	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
 		i++
-		if i < len(b) && (b[i] == '+' || b[i] == '-') {
+		if i < len(s) && (s[i] == '+' || s[i] == '-') {
 			i++
 		}
-		j := digits(b, i)
+		j := digits(s, i)
 		if j == i {
 			return j, false
 		}
@@ -319,8 +320,8 @@ func (w *walker) number(i int) (int, bool) {
 	return i, true
 }
 
-func digits(b []byte, i int) int {
-	for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+func digits[S string | []byte](s S, i int) int {
+	for i < len(s) && s[i] >= '0' && s[i] <= '9' {
 		i++
 	}
 	return i
