@@ -7,7 +7,9 @@
 //     [Query] and [QueryAll] return an [iter.Seq2] that decodes each page as
 //     a stream of records and fetches the next page while the caller works
 //     on the current one (never more than one page ahead); page-level access
-//     is [QueryService.Page] and [QueryService.NextPage].
+//     is [QueryService.Page] and [QueryService.NextPage]. [QueryWith] takes
+//     the caller's decoder, which gets each record's bytes straight from the
+//     page (for rows rendered in one pass, as `sfbridge query` does).
 //   - [SObjectsService] creates, reads, updates, upserts and deletes records
 //     and describes objects; it also lists updated and deleted ids.
 //   - [CompositeService] sends composite requests and sObject collections.
