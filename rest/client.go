@@ -37,7 +37,8 @@ type Client struct {
 	verMu   sync.Mutex
 	version string
 
-	limit atomic.Pointer[LimitInfo]
+	sent  atomic.Uint64               // numbers the requests in the order they are sent
+	limit atomic.Pointer[latestLimit] // from the response to the latest-sent request
 
 	common service
 
@@ -192,12 +193,20 @@ func New(src auth.Source, opts ...Option) (*Client, error) {
 }
 
 // APIUsage returns the most recent Sforce-Limit-Info seen by the client,
-// and false before the first response that carried one.
+// and false before the first response that carried one. Most recent means
+// from the response to the request sent last: with requests in flight
+// together (a query reads its next page ahead), an answer that arrives late
+// to an older request does not replace a newer count.
 func (c *Client) APIUsage() (LimitInfo, bool) {
 	if p := c.limit.Load(); p != nil {
-		return *p, true
+		return p.info, true
 	}
 	return LimitInfo{}, false
+}
+
+type latestLimit struct {
+	seq  uint64
+	info LimitInfo
 }
 
 // APIVersion returns the version calls use, like "66.0": the pinned one,
@@ -359,6 +368,7 @@ func (c *Client) send(ctx context.Context, r *request) (*http.Response, error) {
 		if err != nil {
 			return nil, err
 		}
+		seq := c.sent.Add(1)
 		resp, err := c.hc.Do(req)
 		if err != nil {
 			if ctx.Err() != nil {
@@ -373,7 +383,7 @@ func (c *Client) send(ctx context.Context, r *request) (*http.Response, error) {
 			}
 			return nil, &TransportError{Method: r.method, URL: redactURL(u), SentRequest: wrote.Load(), Err: unwrapURLError(err)}
 		}
-		limit := c.noteLimit(resp)
+		limit := c.noteLimit(resp, seq)
 		if resp.StatusCode/100 == 2 || resp.StatusCode == http.StatusNotModified {
 			decompress(resp)
 			return resp, nil
@@ -403,8 +413,9 @@ func (c *Client) pause(ctx context.Context, attempt int, atLeast time.Duration, 
 	return nil
 }
 
-// noteLimit parses Sforce-Limit-Info and keeps it as the latest.
-func (c *Client) noteLimit(resp *http.Response) *LimitInfo {
+// noteLimit parses Sforce-Limit-Info and keeps it unless the client holds
+// one from a request sent after this one (seq).
+func (c *Client) noteLimit(resp *http.Response, seq uint64) *LimitInfo {
 	h := resp.Header.Get("Sforce-Limit-Info")
 	if h == "" {
 		return nil
@@ -413,7 +424,16 @@ func (c *Client) noteLimit(resp *http.Response) *LimitInfo {
 	if err != nil {
 		return nil
 	}
-	c.limit.Store(&li)
+	next := &latestLimit{seq: seq, info: li}
+	for {
+		cur := c.limit.Load()
+		if cur != nil && cur.seq > seq {
+			break
+		}
+		if c.limit.CompareAndSwap(cur, next) {
+			break
+		}
+	}
 	return &li
 }
 

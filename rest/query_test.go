@@ -361,3 +361,37 @@ func TestQueryContextCancelled(t *testing.T) {
 		t.Fatalf("err = %v after %d records, want context.Canceled", last, n)
 	}
 }
+
+// TestAPIUsageKeepsTheLatestSentRequests: with two requests in flight (a
+// query reads its next page ahead), the answer to the older one arriving
+// last must not replace the newer count.
+func TestAPIUsageKeepsTheLatestSentRequests(t *testing.T) {
+	f := newFakeOrg(t, 0)
+	const older, newer = "500RO0000000001AAA", "500RO0000000002AAA"
+	entered, release := make(chan struct{}), make(chan struct{})
+	f.handlers["GET /services/data/v66.0/sobjects/Case/"+older] = func(w http.ResponseWriter, r *http.Request) {
+		close(entered)
+		<-release
+		writeJSON(w, 200, `{"attributes":{"type":"Case"},"Id":"`+older+`"}`)
+	}
+	f.handlers["GET /services/data/v66.0/sobjects/Case/"+newer] = func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, 200, `{"attributes":{"type":"Case"},"Id":"`+newer+`"}`)
+	}
+	c, _ := f.client(t)
+	done := make(chan error)
+	go func() {
+		_, err := c.SObjects.Get(t.Context(), "Case", older)
+		done <- err
+	}()
+	<-entered // the older request has been sent and counted (used 1)
+	if _, err := c.SObjects.Get(t.Context(), "Case", newer); err != nil {
+		t.Fatal(err)
+	}
+	close(release)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if li, ok := c.APIUsage(); !ok || li.Used != 2 {
+		t.Fatalf("APIUsage = %+v, %t; want used 2, from the request sent last", li, ok)
+	}
+}
