@@ -204,6 +204,20 @@ func (c *Client) APIUsage() (LimitInfo, bool) {
 	return LimitInfo{}, false
 }
 
+// Resources returns the resource directory of the API version in use
+// (GET /services/data/vNN.N/): each resource's name and path, such as
+// "sobjects" → "/services/data/v66.0/sobjects". It is the smallest call that
+// needs a valid session, so it also serves to check one: through
+// [auth.Transport] an expired session is renewed on the way. Like every REST
+// call it counts against the org's daily API requests.
+func (c *Client) Resources(ctx context.Context) (map[string]string, error) {
+	var m map[string]string
+	if err := c.doJSON(ctx, &request{method: http.MethodGet, path: ""}, &m); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
 type latestLimit struct {
 	seq  uint64
 	info LimitInfo

@@ -281,3 +281,19 @@ func TestEmulatorQueryPageBreaksAfterNextWasRequested(t *testing.T) {
 		t.Errorf("the third page was requested at %v, after the second page's second fetch at %v", started["4000"], started["2000"])
 	}
 }
+
+func TestEmulatorResourcesRenewsAnExpiredSession(t *testing.T) {
+	s := sftest.NewServer(t)
+	c, src := emulatorClient(t, s)
+	m, err := c.Resources(t.Context())
+	if err != nil || !strings.HasSuffix(m["sobjects"], "/sobjects") || m["query"] == "" {
+		t.Fatalf("Resources = %v, %v", m, err)
+	}
+	s.Org.RevokeUserSessions("integration@sfbridge.test")
+	if _, err := c.Resources(t.Context()); err != nil {
+		t.Fatalf("after the session was revoked: %v", err)
+	}
+	if n := src.mints.Load(); n != 2 {
+		t.Fatalf("%d sessions, want a second one after the revocation", n)
+	}
+}

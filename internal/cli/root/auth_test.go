@@ -42,11 +42,13 @@ var cliKey = sync.OnceValue(func() *rsa.PrivateKey {
 })
 
 // fakeOrg is a small Salesforce stand-in: token endpoint (verifying the
-// assertion), userinfo and revoke.
+// assertion), userinfo, revoke, the API versions and one version's
+// resource directory.
 type fakeOrg struct {
 	srv        *httptest.Server
 	pub        *rsa.PublicKey
 	tokenCalls atomic.Int64
+	dataCalls  atomic.Int64           // requests for the resource directory
 	refuse     atomic.Pointer[string] // a token-endpoint error body, when set
 	skew       atomic.Int64           // added to the Date header
 	mu         sync.Mutex
@@ -99,13 +101,16 @@ func (o *fakeOrg) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		o.mu.Unlock()
 		fmt.Fprintf(w, `{"access_token":%q,"instance_url":%q,"id":"%s/id/%s/%s","token_type":"Bearer","scope":"api openid","issued_at":"1700000000000"}`,
 			tok, o.srv.URL, o.srv.URL, orgID, userID)
+	case "/services/data/":
+		io.WriteString(w, `[{"label":"Spring '26","url":"/services/data/v66.0","version":"66.0"}]`)
+	case "/services/data/v66.0/":
+		o.dataCalls.Add(1)
+		if !o.authorized(w, r) {
+			return
+		}
+		io.WriteString(w, `{"sobjects":"/services/data/v66.0/sobjects","query":"/services/data/v66.0/query"}`)
 	case "/services/oauth2/userinfo":
-		o.mu.Lock()
-		ok := o.valid[strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")]
-		o.mu.Unlock()
-		if !ok {
-			w.WriteHeader(http.StatusUnauthorized)
-			io.WriteString(w, `[{"message":"Session expired or invalid","errorCode":"INVALID_SESSION_ID"}]`)
+		if !o.authorized(w, r) {
 			return
 		}
 		fmt.Fprintf(w, `{"sub":"x","user_id":%q,"organization_id":%q,"preferred_username":%q,"name":"Integration User","email":"int@acme.example"}`, userID, orgID, user)
@@ -118,6 +123,19 @@ func (o *fakeOrg) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	default:
 		http.NotFound(w, r)
 	}
+}
+
+// authorized answers 401 INVALID_SESSION_ID, as Salesforce does, unless
+// the request carries a session the org issued and has not expired.
+func (o *fakeOrg) authorized(w http.ResponseWriter, r *http.Request) bool {
+	o.mu.Lock()
+	ok := o.valid[strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")]
+	o.mu.Unlock()
+	if !ok {
+		w.WriteHeader(http.StatusUnauthorized)
+		io.WriteString(w, `[{"message":"Session expired or invalid","errorCode":"INVALID_SESSION_ID"}]`)
+	}
+	return ok
 }
 
 type cliEnv struct {
@@ -203,8 +221,22 @@ func TestLoginStoresProfileAndEncryptedSession(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &tr); err != nil {
 		t.Fatal(err)
 	}
-	if tr.AccessToken != "sess-1" || tr.InstanceURL != o.srv.URL || !tr.Cached || o.tokenCalls.Load() != 1 {
-		t.Errorf("token = %+v, token calls %d", tr, o.tokenCalls.Load())
+	if tr.AccessToken != "sess-1" || tr.InstanceURL != o.srv.URL || !tr.Cached || o.tokenCalls.Load() != 1 || o.dataCalls.Load() != 1 {
+		t.Errorf("token = %+v, token calls %d, checks %d", tr, o.tokenCalls.Load(), o.dataCalls.Load())
+	}
+
+	// A cached session Salesforce no longer accepts is renewed, not printed.
+	o.expireAll()
+	code, out, errOut = e.run("token", "-o", "acme", "--json")
+	if code != 0 || !strings.Contains(out, `"access_token": "sess-2"`) || !strings.Contains(out, `"cached": false`) || o.tokenCalls.Load() != 2 {
+		t.Errorf("token after expiry: exit %d, calls %d\n%s%s", code, o.tokenCalls.Load(), out, errOut)
+	}
+	// --no-check prints the cached session without a request.
+	o.expireAll()
+	checks := o.dataCalls.Load()
+	code, out, _ = e.run("token", "-o", "acme", "--json", "--no-check")
+	if code != 0 || !strings.Contains(out, `"access_token": "sess-2"`) || !strings.Contains(out, `"cached": true`) || o.dataCalls.Load() != checks || o.tokenCalls.Load() != 2 {
+		t.Errorf("token --no-check: exit %d, checks %d→%d\n%s", code, checks, o.dataCalls.Load(), out)
 	}
 
 	// org list shows the profile as default.

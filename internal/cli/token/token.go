@@ -1,6 +1,7 @@
 // Package token implements `sfbridge token`: it prints the access token and
 // instance URL of an org profile, for curl and scripts, reusing the cached
-// session so that no login is spent when one is still held.
+// session so that no login is spent when one is still held, after one
+// request that checks Salesforce still accepts it.
 package token
 
 import (
@@ -13,6 +14,7 @@ import (
 	"github.com/sfbridge/sfbridge/internal/iostreams"
 	"github.com/sfbridge/sfbridge/internal/output"
 	"github.com/sfbridge/sfbridge/internal/profile"
+	"github.com/sfbridge/sfbridge/rest"
 )
 
 // Options holds the flags of `sfbridge token`.
@@ -21,17 +23,25 @@ type Options struct {
 	Env       profile.Env
 	Output    output.Flags
 	TargetOrg string
+	// NoCheck prints a cached session without asking Salesforce first.
+	NoCheck bool
+	// Version goes into the User-Agent of the check.
+	Version string
 }
 
 // NewCmd returns the token command.
 func NewCmd(f *factory.Factory) *cobra.Command {
-	opts := &Options{IO: f.IOStreams}
+	opts := &Options{IO: f.IOStreams, Version: f.Version}
 	cmd := &cobra.Command{
-		Use:   "token [-o ORG] [--json]",
+		Use:   "token [-o ORG] [--json] [--no-check]",
 		Short: "Print the access token and instance URL of an org",
 		Long: `Print the access token and instance URL of a logged-in org, for curl and
-scripts. The session cached by the last command is reused; sfbridge logs in
-again only when there is none. The token is a secret: do not log it.`,
+scripts. The session cached by the last command is reused: one request (the
+API's resource directory) checks that Salesforce still accepts it, and if it
+was revoked or timed out sfbridge logs in again and prints the new one. That
+request counts against the org's daily API requests; --no-check skips it and
+prints the cached session as it is. With no cached session sfbridge logs in.
+The token is a secret: do not log it.`,
 		Example: `  curl -H "Authorization: Bearer $(sfbridge token --json | jq -r .access_token)" \
     "$(sfbridge token --json | jq -r .instance_url)/services/data/v62.0/limits"`,
 		Args: cobra.NoArgs,
@@ -46,6 +56,7 @@ again only when there is none. The token is a secret: do not log it.`,
 	}
 	cmd.Flags().StringVarP(&opts.TargetOrg, "target-org", "o", "", "Alias or username of the org (default: the default org)")
 	output.AddJSONFlag(cmd.Flags(), &opts.Output)
+	cmd.Flags().BoolVar(&opts.NoCheck, "no-check", false, "Print a cached session without checking that Salesforce still accepts it (saves one API request)")
 	return cmd
 }
 
@@ -68,6 +79,20 @@ func run(ctx context.Context, opts *Options) error {
 		return err
 	}
 	cached := s.FromCache()
+	if cached && !opts.NoCheck {
+		// auth.Transport renews a session Salesforce no longer accepts.
+		c, err := rest.New(s.Source, rest.WithUserAgent("sfbridge/"+opts.Version))
+		if err != nil {
+			return err
+		}
+		if _, err := c.Resources(ctx); err != nil {
+			return fmt.Errorf("checking the cached session: %w", err)
+		}
+		if tok, err = s.Source.Token(ctx); err != nil {
+			return err
+		}
+		cached = s.FromCache()
+	}
 	if err := s.Persist(); err != nil {
 		return fmt.Errorf("saving the session: %w", err)
 	}
