@@ -281,11 +281,8 @@ func (c *call) collections(rest []string) {
 	var object string
 	switch {
 	case len(rest) == 2 && c.method == http.MethodPatch:
-		c.s.mu.RLock()
-		t, _, e := c.s.readable(c.p, rest[0])
-		c.s.mu.RUnlock()
-		if e != nil {
-			writeErr(c.w, e)
+		t, _, ok := c.readable(rest[0])
+		if !ok {
 			return
 		}
 		fd, ok := t.def.Field(rest[1])

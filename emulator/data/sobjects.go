@@ -19,11 +19,8 @@ func (c *call) sobjects(seg []string) {
 		c.globalDescribe()
 		return
 	}
-	c.s.mu.RLock()
-	t, access, e := c.s.readable(c.p, seg[0])
-	c.s.mu.RUnlock()
-	if e != nil {
-		writeErr(c.w, e)
+	t, access, ok := c.readable(seg[0])
+	if !ok {
 		return
 	}
 	def := t.def
@@ -446,4 +443,17 @@ func (c *call) describe(def *ObjectDef, a ObjectAccess) map[string]any {
 	urls["uiNewRecord"] = "/" + def.KeyPrefix + "/e"
 	d["urls"] = urls
 	return d
+}
+
+// readable looks up an object the caller may read; when it may not, the
+// error has been written and ok is false.
+func (c *call) readable(object string) (t *table, access ObjectAccess, ok bool) {
+	c.s.mu.RLock()
+	t, access, e := c.s.readable(c.p, object)
+	c.s.mu.RUnlock()
+	if e != nil {
+		writeErr(c.w, e)
+		return nil, ObjectAccess{}, false
+	}
+	return t, access, true
 }
