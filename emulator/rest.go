@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/sfbridge/sfbridge/emulator/sfid"
 )
@@ -73,6 +74,8 @@ type caller struct {
 	username string
 	orgID    sfid.ID
 	eff      *effective
+	now      time.Time // the org clock when the request was authenticated
+	apiMax   int64     // the org's daily API request allocation
 }
 
 // authenticate resolves the request's session. It returns false for an
@@ -95,7 +98,8 @@ func (o *Org) authenticate(token string) (caller, bool) {
 		o.mu.RUnlock()
 		return caller{}, false
 	}
-	c := caller{s: s, userID: u.ID, username: u.Username, orgID: o.m.org.ID, eff: u.eff}
+	c := caller{s: s, userID: u.ID, username: u.Username, orgID: o.m.org.ID, eff: u.eff,
+		now: now, apiMax: int64(o.m.org.DailyAPIRequests)}
 	o.mu.RUnlock()
 	s.touch(now)
 	return c, true
@@ -180,14 +184,12 @@ func (o *Org) handleServicesData(w http.ResponseWriter, r *http.Request) {
 	if rw, ok := w.(*responseRecorder); ok {
 		rw.username = c.username
 	}
-	if !c.eff.has("ApiEnabled") {
+	if !c.eff.has("apienabled") {
 		writeJSONBytes(w, http.StatusForbidden, bodyAPIDisabled)
 		return
 	}
-	o.mu.RLock()
-	max := int64(o.m.org.DailyAPIRequests)
-	o.mu.RUnlock()
-	used, ok := o.usage.add(o.Now(), max)
+	max := c.apiMax
+	used, ok := o.usage.add(c.now, max)
 	w.Header().Set("Sforce-Limit-Info", "api-usage="+strconv.FormatInt(used, 10)+"/"+strconv.FormatInt(max, 10))
 	if !ok {
 		writeJSONBytes(w, http.StatusForbidden, bodyLimitExceeded)
@@ -289,7 +291,7 @@ func (o *Org) serveLimits(w http.ResponseWriter, r *http.Request, c caller, used
 		writeRESTError(w, http.StatusMethodNotAllowed, "METHOD_NOT_ALLOWED", "HTTP Method '"+r.Method+"' not allowed. Allowed are GET,HEAD")
 		return
 	}
-	if !c.eff.has("ViewSetup") && !c.eff.has("ModifyAllData") {
+	if !c.eff.has("viewsetup") && !c.eff.has("modifyalldata") {
 		writeRESTError(w, http.StatusForbidden, "INSUFFICIENT_ACCESS", "The user does not have the View Setup and Configuration permission needed to view limits")
 		return
 	}
