@@ -54,6 +54,16 @@ func writeRESTError(w http.ResponseWriter, status int, code, msg string) {
 	writeJSON(w, status, []restError{{Message: msg, ErrorCode: code}})
 }
 
+// getOrHead answers 405 as Salesforce does unless the request is a GET or
+// HEAD, and says whether it was.
+func getOrHead(w http.ResponseWriter, r *http.Request) bool {
+	if r.Method == http.MethodGet || r.Method == http.MethodHead {
+		return true
+	}
+	writeRESTError(w, http.StatusMethodNotAllowed, "METHOD_NOT_ALLOWED", "HTTP Method '"+r.Method+"' not allowed. Allowed are GET,HEAD")
+	return false
+}
+
 // bearerToken returns the token of an "Authorization: Bearer" (or the
 // legacy "OAuth") header.
 func bearerToken(r *http.Request) string {
@@ -159,8 +169,7 @@ func versionsBody() []byte {
 func (o *Org) handleServicesData(w http.ResponseWriter, r *http.Request) {
 	p := strings.TrimPrefix(r.URL.Path, "/services/data")
 	if p == "" || p == "/" {
-		if r.Method != http.MethodGet && r.Method != http.MethodHead {
-			writeRESTError(w, http.StatusMethodNotAllowed, "METHOD_NOT_ALLOWED", "HTTP Method '"+r.Method+"' not allowed. Allowed are GET,HEAD")
+		if !getOrHead(w, r) {
 			return
 		}
 		writeJSONBytes(w, http.StatusOK, o.versions)
@@ -216,8 +225,7 @@ var resourceNames = []string{
 }
 
 func (o *Org) serveResources(w http.ResponseWriter, r *http.Request, c caller, version string) {
-	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		writeRESTError(w, http.StatusMethodNotAllowed, "METHOD_NOT_ALLOWED", "HTTP Method '"+r.Method+"' not allowed. Allowed are GET,HEAD")
+	if !getOrHead(w, r) {
 		return
 	}
 	m := make(map[string]string, len(resourceNames)+1)
@@ -287,8 +295,7 @@ func (l *limitsBody) render(used, max int64) *[]byte {
 }
 
 func (o *Org) serveLimits(w http.ResponseWriter, r *http.Request, c caller, used, max int64) {
-	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		writeRESTError(w, http.StatusMethodNotAllowed, "METHOD_NOT_ALLOWED", "HTTP Method '"+r.Method+"' not allowed. Allowed are GET,HEAD")
+	if !getOrHead(w, r) {
 		return
 	}
 	if !c.eff.has("viewsetup") && !c.eff.has("modifyalldata") {
