@@ -145,7 +145,6 @@ func New(cfg Config) (*Org, error) {
 	if o.logins.max == 0 {
 		o.logins.max = 3600
 	}
-	o.sessions.init()
 	if err := o.initData(cfg.Fixture); err != nil {
 		return nil, err
 	}
