@@ -42,11 +42,10 @@ func newBenchKey(tb testing.TB) benchKey {
 	return benchKey{k, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})}
 }
 
-var benchKeys = map[testing.TB]benchKey{}
-
 // benchOrg returns an org with the default fixture, unlimited API
-// requests and logins, and a session of the integration user.
-func benchOrg(tb testing.TB) (*Org, string) {
+// requests and logins, a session of the integration user and the assertion
+// that was granted it (valid for an hour, reusable).
+func benchOrg(tb testing.TB) (o *Org, token, assertion string) {
 	bk := newBenchKey(tb)
 	fx := DefaultFixture("3MVG9bench", bk.cert)
 	fx.Org.DailyAPIRequests = 1 << 40
@@ -54,22 +53,15 @@ func benchOrg(tb testing.TB) (*Org, string) {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	benchKeys[tb] = bk
-	a := benchAssertion(tb, o)
+	a, err := jwtsign.Sign(bk.key, jwtsign.Claims{Issuer: "3MVG9bench", Subject: UserIntegration, Audience: "http://127.0.0.1", Expiry: o.Now().Add(time.Hour)})
+	if err != nil {
+		tb.Fatal(err)
+	}
 	req, _ := http.NewRequest(http.MethodPost, "http://127.0.0.1/services/oauth2/token", strings.NewReader(url.Values{"grant_type": {jwtBearerGrant}, "assertion": {a}}.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	resp, _, _, e, why := o.grant(req, a)
 	if e.Code != "" {
 		tb.Fatalf("grant: %s (%s)", e.Description, why)
 	}
-	return o, resp.AccessToken
-}
-
-func benchAssertion(tb testing.TB, o *Org) string {
-	bk := benchKeys[tb]
-	a, err := jwtsign.Sign(bk.key, jwtsign.Claims{Issuer: "3MVG9bench", Subject: UserIntegration, Audience: "http://127.0.0.1", Expiry: o.Now().Add(time.Hour)})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return a
+	return o, resp.AccessToken, a
 }

@@ -253,8 +253,8 @@ func (c caller) principal() *data.Principal {
 			p := eff.objects[strings.ToLower(name)]
 			return data.ObjectAccess{Read: p.Read, Create: p.Create, Edit: p.Edit, Delete: p.Delete, ViewAll: p.ViewAll, ModifyAll: p.ModifyAll}
 		},
-		ViewAllData:   eff.has("ViewAllData"),
-		ModifyAllData: eff.has("ModifyAllData"),
+		ViewAllData:   eff.has("viewalldata"),
+		ModifyAllData: eff.has("modifyalldata"),
 		Permissions:   perms,
 	}
 }

@@ -145,7 +145,6 @@ func New(cfg Config) (*Org, error) {
 	if o.logins.max == 0 {
 		o.logins.max = 3600
 	}
-	o.sessions.init()
 	if err := o.initData(cfg.Fixture); err != nil {
 		return nil, err
 	}
@@ -197,30 +196,35 @@ func (o *Org) AddUser(s UserSpec) (sfid.ID, error) {
 
 // PutProfile adds or replaces a profile.
 func (o *Org) PutProfile(s ProfileSpec) error {
-	o.mu.Lock()
-	_, err := o.m.putProfile(s)
-	if err == nil {
-		o.m.recompute()
-	}
-	o.mu.Unlock()
-	if err == nil {
-		o.syncSetupRecords()
-	}
-	return err
+	return o.changePermissions(func(m *model) error {
+		_, err := m.putProfile(s)
+		return err
+	})
 }
 
 // PutPermissionSet adds or replaces a permission set.
 func (o *Org) PutPermissionSet(s PermissionSetSpec) error {
+	return o.changePermissions(func(m *model) error {
+		_, err := m.putPermSet(s)
+		return err
+	})
+}
+
+// changePermissions applies put to the model; when it succeeds, the users'
+// effective permissions are recomputed and the setup records mirrored into
+// the data store.
+func (o *Org) changePermissions(put func(*model) error) error {
 	o.mu.Lock()
-	_, err := o.m.putPermSet(s)
+	err := put(o.m)
 	if err == nil {
 		o.m.recompute()
 	}
 	o.mu.Unlock()
-	if err == nil {
-		o.syncSetupRecords()
+	if err != nil {
+		return err
 	}
-	return err
+	o.syncSetupRecords()
+	return nil
 }
 
 // PutApp adds or replaces a connected app or External Client App.

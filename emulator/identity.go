@@ -106,7 +106,7 @@ func (o *Org) handleIdentity(w http.ResponseWriter, r *http.Request) {
 		writeBadIDURL(w)
 		return
 	}
-	if userID != c.userID && !c.eff.has("ViewAllData") && !c.eff.has("ManageUsers") {
+	if userID != c.userID && !c.eff.has("viewalldata") && !c.eff.has("manageusers") {
 		writeBadIDURL(w)
 		return
 	}

@@ -138,7 +138,7 @@ apps:
 }
 
 func BenchmarkAuthenticatedREST(b *testing.B) {
-	o, tok := benchOrg(b)
+	o, tok, _ := benchOrg(b)
 	b.ReportAllocs()
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
@@ -157,8 +157,7 @@ func BenchmarkAuthenticatedREST(b *testing.B) {
 }
 
 func BenchmarkTokenGrant(b *testing.B) {
-	o, _ := benchOrg(b)
-	a := benchAssertion(b, o)
+	o, _, a := benchOrg(b)
 	body := url.Values{"grant_type": {jwtBearerGrant}, "assertion": {a}}.Encode()
 	b.ReportAllocs()
 	b.ResetTimer()

@@ -92,6 +92,9 @@ type effective struct {
 	objects map[string]ObjectPerms // lower-case object name
 }
 
+// has matches perm case-insensitively. Callers pass it in lower case:
+// strings.ToLower then returns it without allocating, which matters on the
+// request path.
 func (e *effective) has(perm string) bool { return e.perms[strings.ToLower(perm)] }
 
 func (e *effective) object(name string) ObjectPerms {

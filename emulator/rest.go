@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/sfbridge/sfbridge/emulator/sfid"
 )
@@ -53,6 +54,16 @@ func writeRESTError(w http.ResponseWriter, status int, code, msg string) {
 	writeJSON(w, status, []restError{{Message: msg, ErrorCode: code}})
 }
 
+// getOrHead answers 405 as Salesforce does unless the request is a GET or
+// HEAD, and says whether it was.
+func getOrHead(w http.ResponseWriter, r *http.Request) bool {
+	if r.Method == http.MethodGet || r.Method == http.MethodHead {
+		return true
+	}
+	writeRESTError(w, http.StatusMethodNotAllowed, "METHOD_NOT_ALLOWED", "HTTP Method '"+r.Method+"' not allowed. Allowed are GET,HEAD")
+	return false
+}
+
 // bearerToken returns the token of an "Authorization: Bearer" (or the
 // legacy "OAuth") header.
 func bearerToken(r *http.Request) string {
@@ -73,6 +84,8 @@ type caller struct {
 	username string
 	orgID    sfid.ID
 	eff      *effective
+	now      time.Time // the org clock when the request was authenticated
+	apiMax   int64     // the org's daily API request allocation
 }
 
 // authenticate resolves the request's session. It returns false for an
@@ -95,7 +108,8 @@ func (o *Org) authenticate(token string) (caller, bool) {
 		o.mu.RUnlock()
 		return caller{}, false
 	}
-	c := caller{s: s, userID: u.ID, username: u.Username, orgID: o.m.org.ID, eff: u.eff}
+	c := caller{s: s, userID: u.ID, username: u.Username, orgID: o.m.org.ID, eff: u.eff,
+		now: now, apiMax: int64(o.m.org.DailyAPIRequests)}
 	o.mu.RUnlock()
 	s.touch(now)
 	return c, true
@@ -155,8 +169,7 @@ func versionsBody() []byte {
 func (o *Org) handleServicesData(w http.ResponseWriter, r *http.Request) {
 	p := strings.TrimPrefix(r.URL.Path, "/services/data")
 	if p == "" || p == "/" {
-		if r.Method != http.MethodGet && r.Method != http.MethodHead {
-			writeRESTError(w, http.StatusMethodNotAllowed, "METHOD_NOT_ALLOWED", "HTTP Method '"+r.Method+"' not allowed. Allowed are GET,HEAD")
+		if !getOrHead(w, r) {
 			return
 		}
 		writeJSONBytes(w, http.StatusOK, o.versions)
@@ -180,14 +193,12 @@ func (o *Org) handleServicesData(w http.ResponseWriter, r *http.Request) {
 	if rw, ok := w.(*responseRecorder); ok {
 		rw.username = c.username
 	}
-	if !c.eff.has("ApiEnabled") {
+	if !c.eff.has("apienabled") {
 		writeJSONBytes(w, http.StatusForbidden, bodyAPIDisabled)
 		return
 	}
-	o.mu.RLock()
-	max := int64(o.m.org.DailyAPIRequests)
-	o.mu.RUnlock()
-	used, ok := o.usage.add(o.Now(), max)
+	max := c.apiMax
+	used, ok := o.usage.add(c.now, max)
 	w.Header().Set("Sforce-Limit-Info", "api-usage="+strconv.FormatInt(used, 10)+"/"+strconv.FormatInt(max, 10))
 	if !ok {
 		writeJSONBytes(w, http.StatusForbidden, bodyLimitExceeded)
@@ -214,8 +225,7 @@ var resourceNames = []string{
 }
 
 func (o *Org) serveResources(w http.ResponseWriter, r *http.Request, c caller, version string) {
-	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		writeRESTError(w, http.StatusMethodNotAllowed, "METHOD_NOT_ALLOWED", "HTTP Method '"+r.Method+"' not allowed. Allowed are GET,HEAD")
+	if !getOrHead(w, r) {
 		return
 	}
 	m := make(map[string]string, len(resourceNames)+1)
@@ -285,11 +295,10 @@ func (l *limitsBody) render(used, max int64) *[]byte {
 }
 
 func (o *Org) serveLimits(w http.ResponseWriter, r *http.Request, c caller, used, max int64) {
-	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		writeRESTError(w, http.StatusMethodNotAllowed, "METHOD_NOT_ALLOWED", "HTTP Method '"+r.Method+"' not allowed. Allowed are GET,HEAD")
+	if !getOrHead(w, r) {
 		return
 	}
-	if !c.eff.has("ViewSetup") && !c.eff.has("ModifyAllData") {
+	if !c.eff.has("viewsetup") && !c.eff.has("modifyalldata") {
 		writeRESTError(w, http.StatusForbidden, "INSUFFICIENT_ACCESS", "The user does not have the View Setup and Configuration permission needed to view limits")
 		return
 	}

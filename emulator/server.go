@@ -27,17 +27,19 @@ func (o *Org) routes() {
 // API and the admin API. Faults are applied first, the request log last.
 func (o *Org) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
-	rec := &responseRecorder{ResponseWriter: w}
 	// Salesforce's Date header is what clients measure clock skew against;
 	// when the org's clock is injected or advanced, send that clock.
 	if o.ownClock || o.offset.Load() != 0 {
 		w.Header().Set("Date", o.Now().UTC().Format(http.TimeFormat))
 	}
+	if strings.HasPrefix(r.URL.Path, AdminPrefix) {
+		// The admin API is neither logged nor subject to faults.
+		o.mux.ServeHTTP(w, r)
+		return
+	}
+	rec := &responseRecorder{ResponseWriter: w}
 	var faultID string
 	defer func() {
-		if strings.HasPrefix(r.URL.Path, AdminPrefix) {
-			return
-		}
 		e := RequestEntry{
 			Time: o.Now(), Method: r.Method, Path: r.URL.Path, Query: redactQuery(r.URL.RawQuery),
 			Status: rec.status, Bytes: rec.bytes, DurationMS: float64(time.Since(start).Microseconds()) / 1000,
@@ -49,7 +51,7 @@ func (o *Org) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				"bytes", e.Bytes, "ms", e.DurationMS, "user", e.User, "fault", e.Fault)
 		}
 	}()
-	if o.faults.active.Load() > 0 && !strings.HasPrefix(r.URL.Path, AdminPrefix) {
+	if o.faults.active.Load() > 0 {
 		if f, ok := o.faults.match(r.Method, r.URL.Path, o.Now()); ok {
 			faultID = f.spec.ID
 			if !o.applyFault(rec, r, f) {

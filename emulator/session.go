@@ -46,8 +46,6 @@ type sessionStore struct {
 	grants atomic.Int64
 }
 
-func (st *sessionStore) init() {}
-
 func (st *sessionStore) add(s *session, now time.Time) {
 	st.m.Store(s.token, s)
 	if st.grants.Add(1)%1024 == 0 {

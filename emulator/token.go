@@ -145,7 +145,7 @@ func (o *Org) grant(r *http.Request, raw string) (resp tokenResponse, username, 
 		o.mu.RUnlock()
 		return resp, a.Subject, appName, errInvalidClientID, "the app was removed"
 	}
-	active, frozen, apiEnabled := u.Active, u.Frozen, u.eff.has("ApiEnabled")
+	active, frozen, apiEnabled := u.Active, u.Frozen, u.eff.has("apienabled")
 	admitted, policyErr := ap.admits(u)
 	userID, uname := u.ID, u.Username
 	orgID := o.m.org.ID

@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"runtime"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -30,7 +31,9 @@ type discard struct {
 func (d *discard) Header() http.Header { return d.h }
 func (d *discard) WriteHeader(c int)   { d.code = c }
 func (d *discard) Write(b []byte) (int, error) {
-	d.body = append(d.body[:0], b[:min(len(b), 512)]...)
+	if len(d.body) < 512 {
+		d.body = append(d.body, b[:min(len(b), 512-len(d.body))]...)
+	}
 	d.records += bytes.Count(b, []byte(`/sobjects/Case/`))
 	return len(b), nil
 }
@@ -62,10 +65,12 @@ func benchStore(tb testing.TB, n int) *Store {
 }
 
 // pageAll runs src and follows nextRecordsUrl to the end; it returns the
-// number of records served and the time to the first page (evaluation).
+// number of records served and the time to the first page (evaluation). It
+// fails the benchmark unless the pages together hold the first page's
+// totalSize records.
 func pageAll(b *testing.B, h http.Handler, p *Principal, src string) (int, time.Duration) {
 	path := "/services/data/v62.0/query?q=" + url.QueryEscape(src)
-	n := 0
+	n, total := 0, -1
 	start := time.Now()
 	var first time.Duration
 	for {
@@ -80,13 +85,39 @@ func pageAll(b *testing.B, h http.Handler, p *Principal, src string) (int, time.
 		if first == 0 {
 			first = time.Since(start)
 		}
+		if total < 0 {
+			t, ok := totalSize(w.body)
+			if !ok {
+				b.Fatalf("first page has no totalSize: %s", w.body)
+			}
+			total = t
+		}
 		i := strings.Index(string(w.body), `"nextRecordsUrl":"`)
 		if i < 0 {
+			if n != total {
+				b.Fatalf("served %d records, totalSize %d", n, total)
+			}
 			return n, first
 		}
 		rest := string(w.body[i+len(`"nextRecordsUrl":"`):])
 		path = rest[:strings.IndexByte(rest, '"')]
 	}
+}
+
+// totalSize reads "totalSize":N from the start of a query response.
+func totalSize(body []byte) (int, bool) {
+	const key = `"totalSize":`
+	i := bytes.Index(body, []byte(key))
+	if i < 0 {
+		return 0, false
+	}
+	rest := body[i+len(key):]
+	end := bytes.IndexFunc(rest, func(r rune) bool { return r < '0' || r > '9' })
+	if end <= 0 {
+		return 0, false
+	}
+	n, err := strconv.Atoi(string(rest[:end]))
+	return n, err == nil
 }
 
 // BenchmarkQueryPaging serves a million Cases page by page (2000 per page)
