@@ -27,6 +27,7 @@ import (
 	"github.com/sfbridge/sfbridge/internal/iostreams"
 	"github.com/sfbridge/sfbridge/internal/jsonfile"
 	"github.com/sfbridge/sfbridge/internal/profile"
+	"github.com/sfbridge/sfbridge/keys"
 	"github.com/sfbridge/sfbridge/rest"
 )
 
@@ -208,7 +209,7 @@ func buildOrg(o config.Org, stateDir string, m *daemon.Metrics, logger *slog.Log
 	if err != nil {
 		return daemon.OrgSpec{}, err
 	}
-	key, err := spec.Load()
+	key, err := keys.LoadPrivateKeyFile(spec.File, keyOpts)
 	if err != nil {
 		return daemon.OrgSpec{}, err
 	}
