@@ -41,8 +41,9 @@ type Options struct {
 	// KeyOptions opens it.
 	KeyFile    string
 	KeyOptions keys.LoadOptions
-	// CertFile is the certificate uploaded to the app; optional. A JKS or
-	// PKCS#12 key file's own certificate is checked too.
+	// CertFile is the certificate uploaded to the app; optional. Without it
+	// the certificate check is left out (a keystore's own certificate is
+	// not checked).
 	CertFile string
 	// Auth is the login configuration. PrivateKey may be nil: Run loads it
 	// from KeyFile. HTTPClient is also used for the other checks.

@@ -42,10 +42,14 @@ type Report struct {
 	Checks []Result `json:"checks"`
 }
 
+// blocks reports whether the check fails its report: a required check
+// that failed or was skipped.
+func (c Result) blocks() bool { return c.Required && (c.Status == Fail || c.Status == Skip) }
+
 // OK reports whether every required check passed or warned.
 func (r *Report) OK() bool {
 	for _, c := range r.Checks {
-		if c.Required && (c.Status == Fail || c.Status == Skip) {
+		if c.blocks() {
 			return false
 		}
 	}
@@ -56,7 +60,7 @@ func (r *Report) OK() bool {
 func (r *Report) Failed() []Result {
 	var out []Result
 	for _, c := range r.Checks {
-		if c.Required && (c.Status == Fail || c.Status == Skip) {
+		if c.blocks() {
 			out = append(out, c)
 		}
 	}

@@ -17,6 +17,9 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/sfbridge/sfbridge/auth"
+	"github.com/sfbridge/sfbridge/doctor"
 )
 
 // Secret is a string that never shows itself: it prints, logs and
@@ -72,9 +75,10 @@ type Org struct {
 	// https://test.salesforce.com, a My Domain or an Experience Cloud site.
 	LoginURL string `yaml:"login_url"`
 	// Audience overrides the aud claim; empty means discover it.
-	Audience string   `yaml:"audience"`
-	Key      KeySpec  `yaml:"key"`
-	Require  []string `yaml:"require"`
+	Audience string  `yaml:"audience"`
+	Key      KeySpec `yaml:"key"`
+	// Require names the doctor check groups (doctor.Groups) that must pass.
+	Require []string `yaml:"require"`
 }
 
 // KeySpec says where an org's signing key is and how to open it.
@@ -106,9 +110,6 @@ func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
 	d.Duration, d.set = v, true
 	return nil
 }
-
-// KnownChecks are the values `require` accepts.
-func KnownChecks() []string { return []string{"servicedesk", "eventlogs"} }
 
 // DefaultListen is the daemon's default address: loopback only.
 const DefaultListen = "127.0.0.1:8421"
@@ -328,8 +329,8 @@ func (c *Config) validate() []Problem {
 			add(p+".key.key_password_file", "needs key.passphrase_file (the store password) as well")
 		}
 		for j, r := range o.Require {
-			if !slices.Contains(KnownChecks(), r) {
-				add(fmt.Sprintf("%s.require[%d]", p, j), "unknown check %q; known checks: %s", r, strings.Join(KnownChecks(), ", "))
+			if !slices.Contains(doctor.Groups(), r) {
+				add(fmt.Sprintf("%s.require[%d]", p, j), "unknown check %q; known checks: %s", r, strings.Join(doctor.Groups(), ", "))
 			}
 		}
 	}
@@ -345,7 +346,7 @@ func (c *Config) applyDefaults() {
 	}
 	for i := range c.Orgs {
 		if c.Orgs[i].LoginURL == "" {
-			c.Orgs[i].LoginURL = "https://login.salesforce.com"
+			c.Orgs[i].LoginURL = auth.ProductionURL
 		}
 	}
 }

@@ -1,12 +1,15 @@
 package daemon
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"io"
+	"log/slog"
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -76,6 +79,24 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 	}
 }
 
+// syncBuffer is a log sink the test can read while the daemon writes.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
 func TestReadinessFollowsEveryOrg(t *testing.T) {
 	release := make(chan struct{})
 	slow := session(func(ctx context.Context) (*auth.Token, error) {
@@ -86,7 +107,8 @@ func TestReadinessFollowsEveryOrg(t *testing.T) {
 			return nil, ctx.Err()
 		}
 	})
-	d, base := start(t, Options{Orgs: []OrgSpec{
+	logs := &syncBuffer{}
+	d, base := start(t, Options{Logger: slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})), Orgs: []OrgSpec{
 		{Alias: "fast", Session: session(okToken)},
 		{Alias: "slow", Session: slow},
 	}})
@@ -109,8 +131,14 @@ func TestReadinessFollowsEveryOrg(t *testing.T) {
 			t.Errorf("/v1/orgs lacks %s:\n%s", want, orgs)
 		}
 	}
-	if strings.Contains(orgs, "secret") {
-		t.Fatal("/v1/orgs leaks the access token")
+	_, metrics := get(t, base+"/metrics", "")
+	for what, out := range map[string]string{"/v1/orgs": orgs, "/metrics": metrics, "the log": logs.String()} {
+		if strings.Contains(out, "secret") {
+			t.Errorf("%s leaks the access token", what)
+		}
+	}
+	if !strings.Contains(logs.String(), `"msg":"org ready"`) {
+		t.Errorf("the log lacks the orgs' readiness:\n%s", logs)
 	}
 }
 

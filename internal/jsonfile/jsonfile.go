@@ -7,20 +7,18 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+
+	"github.com/sfbridge/sfbridge/keys"
 )
 
-// Write marshals v and replaces path with it, with the given permissions.
+// Write marshals v and replaces path with it, with the given permissions
+// (whatever was at path before, and whatever the umask).
 func Write(path string, v any, perm os.FileMode) error {
 	b, err := json.MarshalIndent(v, "", "  ")
 	if err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, append(b, '\n'), perm); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		os.Remove(tmp)
+	if err := keys.WriteFileAtomic(path, append(b, '\n'), perm); err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
 	return nil

@@ -7,7 +7,15 @@ import (
 )
 
 func TestWrite(t *testing.T) {
-	p := filepath.Join(t.TempDir(), "info.json")
+	dir := t.TempDir()
+	p := filepath.Join(dir, "info.json")
+	// A file already there, readable by others, and a stale temporary file
+	// do not loosen the new file's permissions.
+	for _, f := range []string{p, p + ".tmp"} {
+		if err := os.WriteFile(f, []byte("old"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
 	if err := Write(p, map[string]any{"url": "http://127.0.0.1:1", "n": 2}, 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -21,8 +29,8 @@ func TestWrite(t *testing.T) {
 	if fi, _ := os.Stat(p); fi.Mode().Perm() != 0o600 {
 		t.Fatalf("mode %v", fi.Mode())
 	}
-	if _, err := os.Stat(p + ".tmp"); !os.IsNotExist(err) {
-		t.Fatal("temporary file left behind")
+	if ents, _ := os.ReadDir(dir); len(ents) != 2 {
+		t.Fatalf("temporary file left behind: %v", ents)
 	}
 	if err := Write(filepath.Join(t.TempDir(), "missing", "x.json"), 1, 0o600); err == nil {
 		t.Fatal("write into a missing directory succeeded")

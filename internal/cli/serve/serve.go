@@ -27,6 +27,7 @@ import (
 	"github.com/sfbridge/sfbridge/internal/iostreams"
 	"github.com/sfbridge/sfbridge/internal/jsonfile"
 	"github.com/sfbridge/sfbridge/internal/profile"
+	"github.com/sfbridge/sfbridge/keys"
 	"github.com/sfbridge/sfbridge/rest"
 )
 
@@ -127,9 +128,10 @@ func run(ctx context.Context, opts *Options) error {
 
 	var cfg *config.Config
 	var emu *localorg.Org
+	var emuInfoFile string
 	if opts.Dev {
 		var err error
-		if cfg, emu, err = startDev(ctx, opts, logger); err != nil {
+		if cfg, emu, emuInfoFile, err = startDev(ctx, opts, logger); err != nil {
 			return err
 		}
 		defer func() {
@@ -175,7 +177,7 @@ func run(ctx context.Context, opts *Options) error {
 	info := Info{URL: base, MetricsURL: base + "/metrics", ReadyURL: base + "/readyz", OrgsURL: base + "/v1/orgs", PID: os.Getpid()}
 	if emu != nil {
 		info.EmulatorURL = emu.Info.BaseURL
-		printDevBanner(opts.IO.Out, info, emu)
+		printDevBanner(opts.IO.Out, info, emu, emuInfoFile)
 	} else {
 		fmt.Fprintf(opts.IO.Out, "sfbridge serve: %d org(s); listening on %s (ready: %s, metrics: %s)\n", len(orgs), base, info.ReadyURL, info.MetricsURL)
 	}
@@ -207,7 +209,7 @@ func buildOrg(o config.Org, stateDir string, m *daemon.Metrics, logger *slog.Log
 	if err != nil {
 		return daemon.OrgSpec{}, err
 	}
-	key, err := spec.Load()
+	key, err := keys.LoadPrivateKeyFile(spec.File, keyOpts)
 	if err != nil {
 		return daemon.OrgSpec{}, err
 	}
@@ -261,17 +263,24 @@ func buildOrg(o config.Org, stateDir string, m *daemon.Metrics, logger *slog.Log
 }
 
 // startDev starts the emulated org and returns the configuration of the
-// one org "dev" against it; it also stores the CLI profile "dev".
-func startDev(ctx context.Context, opts *Options, logger *slog.Logger) (*config.Config, *localorg.Org, error) {
+// one org "dev" against it and the private file holding the org's info
+// (with its admin token, which is never printed); it also stores the CLI
+// profile "dev".
+func startDev(ctx context.Context, opts *Options, logger *slog.Logger) (*config.Config, *localorg.Org, string, error) {
 	stateDir := opts.StateDir
 	if stateDir == "" {
 		stateDir = filepath.Join(opts.ConfigDir, "dev")
 	}
-	emu, err := localorg.Start(ctx, localorg.Options{Addr: "127.0.0.1:0", StateDir: filepath.Join(stateDir, "emulator"), Sample: true, Now: opts.Now})
+	emuDir := filepath.Join(stateDir, "emulator")
+	emu, err := localorg.Start(ctx, localorg.Options{Addr: "127.0.0.1:0", StateDir: emuDir, Sample: true, Now: opts.Now})
 	if err != nil {
-		return nil, nil, fmt.Errorf("starting the emulated org: %w", err)
+		return nil, nil, "", fmt.Errorf("starting the emulated org: %w", err)
 	}
 	logger.Info("emulated org started", "url", emu.Info.BaseURL, "org_id", emu.Info.OrgID)
+	infoFile := filepath.Join(emuDir, "info.json")
+	if err := localorg.WriteInfo(infoFile, emu.Info); err != nil {
+		return nil, nil, "", fmt.Errorf("writing the emulated org's info: %w", err)
+	}
 	user := emu.Info.Users["integration"]
 	cfg := &config.Config{
 		Listen:         config.DefaultListen,
@@ -285,24 +294,26 @@ func startDev(ctx context.Context, opts *Options, logger *slog.Logger) (*config.
 	store := profile.Store{Dir: opts.ConfigDir}
 	_, def, err := store.List()
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, "", err
 	}
 	p := &profile.Profile{Alias: "dev", Username: user, ClientID: emu.Info.ClientID, KeyFile: emu.Info.KeyFile,
 		LoginURL: emu.Info.LoginURL, Audience: emu.Info.LoginURL, InstanceURL: emu.Info.InstanceURL, OrgID: emu.Info.OrgID}
 	if err := store.Save(p, def == ""); err != nil {
-		return nil, nil, fmt.Errorf("storing the dev profile: %w", err)
+		return nil, nil, "", fmt.Errorf("storing the dev profile: %w", err)
 	}
 	// A session cached for an earlier emulator run is not valid here.
 	if err := profile.ClearCache(opts.ConfigDir, p); err != nil {
-		return nil, nil, err
+		return nil, nil, "", err
 	}
-	return cfg, emu, nil
+	return cfg, emu, infoFile, nil
 }
 
-func printDevBanner(w io.Writer, info Info, emu *localorg.Org) {
+// printDevBanner prints the URLs and the next commands; the emulated org's
+// admin token stays in emuInfoFile, out of the terminal and its logs.
+func printDevBanner(w io.Writer, info Info, emu *localorg.Org, emuInfoFile string) {
 	fmt.Fprintf(w, `sfbridge serve --dev
 
-  Emulated org   %s  (org %s; admin token %s)
+  Emulated org   %s  (org %s; admin token in %s)
   Daemon         %s
     ready        %s
     metrics      %s
@@ -318,6 +329,6 @@ Try next, in another terminal:
   curl -s %s
 
 Press Ctrl-C to stop.
-`, emu.Info.BaseURL, emu.Info.OrgID, emu.Info.AdminToken, info.URL, info.ReadyURL, info.MetricsURL, info.OrgsURL,
+`, emu.Info.BaseURL, emu.Info.OrgID, emuInfoFile, info.URL, info.ReadyURL, info.MetricsURL, info.OrgsURL,
 		emu.Info.Users["integration"], emu.Info.ClientID, emu.Info.KeyFile, info.OrgsURL)
 }
