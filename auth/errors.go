@@ -198,7 +198,7 @@ func rules() []rule {
 		{nil, []string{"not admin approved"}, notAdminApproved},
 		{[]string{"invalid_grant"}, []string{"invalid assertion"}, Diagnosis{ProblemInvalidAssertion,
 			"Salesforce could not verify the assertion's signature: the private key does not match the certificate uploaded to the app, no certificate is uploaded (\"Use digital signatures\" / \"Enable JWT Bearer Flow\"), or the consumer key belongs to another app",
-			"upload the certificate made from this key to the app under \"Use digital signatures\" (check with `sfbridge keys match`), and copy the Consumer Key of that same app"}},
+			"upload the certificate made from this key to the app under \"Use digital signatures\" (check with `sfbridge keys check`), and copy the Consumer Key of that same app"}},
 		{nil, []string{"audience"}, Diagnosis{ProblemAudience,
 			"the audience (aud) is not accepted for this login URL: production vs sandbox mismatch, or a My Domain or External Client App that expects its own URL",
 			"use https://test.salesforce.com for a sandbox and https://login.salesforce.com for production, or the org's My Domain URL (https://<MyDomain>.my.salesforce.com) with --instance-url; leave --audience empty to let sfbridge try the usual pairs"}},

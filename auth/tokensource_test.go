@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -580,6 +581,20 @@ func TestUnreadableTokenResponseKeepsNoToken(t *testing.T) {
 		}
 		if strings.HasSuffix(body, "}") && !bytes.Contains(ae.Body, []byte("instance_url")) {
 			t.Errorf("%s: the kept body lost the fields that explain the failure: %s", body, ae.Body)
+		}
+	}
+}
+
+// TestDiagnosisNamesRealCommands: every sfbridge command a diagnosis tells
+// the user to run exists.
+func TestDiagnosisNamesRealCommands(t *testing.T) {
+	commands := []string{"sfbridge keys check", "sfbridge keys generate", "sfbridge login", "sfbridge doctor"}
+	re := regexp.MustCompile("`(sfbridge [a-z]+(?: [a-z]+)?)")
+	for _, r := range rules() {
+		for _, m := range re.FindAllStringSubmatch(r.diag.Cause+" "+r.diag.Fix, -1) {
+			if !slices.ContainsFunc(commands, func(c string) bool { return strings.HasPrefix(m[1], c) }) {
+				t.Errorf("%s names %q, which is not an sfbridge command", r.diag.Problem, m[1])
+			}
 		}
 	}
 }
