@@ -257,7 +257,7 @@ func diagnose(status int, code, desc string, skew time.Duration, skewKnown bool)
 		if r.matches(code, lc) {
 			d := r.diag
 			if d.Problem == ProblemClock && skewKnown && absDuration(skew) >= time.Minute {
-				d.Cause = fmt.Sprintf("this machine's clock is %s Salesforce's, so the assertion had expired when Salesforce checked it", describeSkew(skew))
+				d.Cause = DescribeClockSkew(skew) + ", so the assertion had expired when Salesforce checked it"
 			}
 			return d
 		}
@@ -279,13 +279,16 @@ func absDuration(d time.Duration) time.Duration {
 	return d
 }
 
-// describeSkew says how our clock relates to Salesforce's given skew =
-// theirs - ours.
-func describeSkew(skew time.Duration) string {
-	if skew > 0 {
-		return skew.Round(time.Second).String() + " behind"
+// DescribeClockSkew says how this machine's clock relates to Salesforce's,
+// given skew = Salesforce's clock minus ours (as [TokenSource.ClockSkew]
+// and [Error.ClockSkew] measure it): "this machine's clock is 2m0s ahead of
+// Salesforce's".
+func DescribeClockSkew(skew time.Duration) string {
+	rel := skew.Round(time.Second).String() + " behind"
+	if skew <= 0 {
+		rel = (-skew).Round(time.Second).String() + " ahead of"
 	}
-	return (-skew).Round(time.Second).String() + " ahead of"
+	return "this machine's clock is " + rel + " Salesforce's"
 }
 
 // IsRefused reports whether err is a login that Salesforce refused.

@@ -122,11 +122,7 @@ func run(ctx context.Context, opts *Options) error {
 	}
 	ep, _ := src.Endpoint()
 	if skew, ok := src.ClockSkew(); ok && (skew > time.Minute || skew < -time.Minute) {
-		rel := skew.Round(time.Second).String() + " behind"
-		if skew < 0 {
-			rel = (-skew).Round(time.Second).String() + " ahead of"
-		}
-		fmt.Fprintf(opts.IO.ErrOut, "warning: this machine's clock is %s Salesforce's; logins fail once the gap exceeds the assertion's 3 minutes: synchronise it with NTP\n", rel)
+		fmt.Fprintf(opts.IO.ErrOut, "warning: %s; logins fail once the gap exceeds the assertion's 3 minutes: synchronise it with NTP\n", auth.DescribeClockSkew(skew))
 	}
 	p := &profile.Profile{
 		Alias: opts.Alias, Username: opts.Username, ClientID: opts.ClientID,
