@@ -63,6 +63,21 @@ type Env struct {
 	Logger     *slog.Logger
 }
 
+// AuthConfig is the JWT bearer configuration of p, signed with key, in
+// env's surroundings. An empty p.Audience lets auth discover the pair.
+func AuthConfig(env Env, p *Profile, key *rsa.PrivateKey) auth.Config {
+	return auth.Config{
+		ConsumerKey: p.ClientID,
+		Username:    p.Username,
+		PrivateKey:  key,
+		LoginURL:    p.LoginURL,
+		Audience:    p.Audience,
+		HTTPClient:  env.HTTPClient,
+		Now:         env.Now,
+		Logger:      env.Logger,
+	}
+}
+
 // Session is an opened profile: its token source, seeded from the token
 // cache, and the cache to write back to.
 type Session struct {
@@ -78,16 +93,7 @@ func Open(env Env, p *Profile) (*Session, error) {
 	if err != nil {
 		return nil, err
 	}
-	src, err := auth.NewTokenSource(auth.Config{
-		ConsumerKey: p.ClientID,
-		Username:    p.Username,
-		PrivateKey:  key,
-		LoginURL:    p.LoginURL,
-		Audience:    p.Audience,
-		HTTPClient:  env.HTTPClient,
-		Now:         env.Now,
-		Logger:      env.Logger,
-	})
+	src, err := auth.NewTokenSource(AuthConfig(env, p, key))
 	if err != nil {
 		return nil, err
 	}
