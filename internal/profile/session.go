@@ -25,6 +25,11 @@ type KeySpec struct {
 	KeyPasswordFile string
 }
 
+// KeySpec names p's signing key.
+func (p *Profile) KeySpec() KeySpec {
+	return KeySpec{File: p.KeyFile, Alias: p.KeystoreAlias, PasswordFile: p.KeystorePasswordFile}
+}
+
 // LoadOptions returns the options that open the key, reading the password
 // file (its trailing line break dropped).
 func (k KeySpec) LoadOptions() (keys.LoadOptions, error) {
@@ -89,7 +94,7 @@ type Session struct {
 
 // Open loads p's key and returns its session. No request is made.
 func Open(env Env, p *Profile) (*Session, error) {
-	key, err := KeySpec{File: p.KeyFile, Alias: p.KeystoreAlias, PasswordFile: p.KeystorePasswordFile}.Load()
+	key, err := p.KeySpec().Load()
 	if err != nil {
 		return nil, err
 	}

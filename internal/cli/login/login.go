@@ -105,7 +105,7 @@ func run(ctx context.Context, opts *Options) error {
 		KeyFile: keyFile, KeystoreAlias: opts.KeystoreAlias, KeystorePasswordFile: passFile,
 		LoginURL: opts.InstanceURL, Audience: opts.Audience,
 	}
-	key, err := profile.KeySpec{File: keyFile, Alias: opts.KeystoreAlias, PasswordFile: passFile}.Load()
+	key, err := p.KeySpec().Load()
 	if err != nil {
 		return err
 	}
