@@ -154,12 +154,11 @@ func loadKey(f *factory.Factory, file, flag string, opts libkeys.LoadOptions) (*
 			return nil, nil, "", err
 		}
 	}
-	k, err := libkeys.ParsePrivateKey(data, name, opts)
+	// Certificates next to the key (combined PEM, keystores) are optional.
+	k, certs, err := libkeys.ParsePrivateKeyWithCertificates(data, name, opts)
 	if err != nil {
 		return nil, nil, "", withHint(err)
 	}
-	// Certificates next to the key (combined PEM, keystores) are optional.
-	certs, _ := libkeys.ParseCertificates(data, name, opts)
 	return k, certs, name, nil
 }
 
