@@ -573,7 +573,7 @@ func TestUnreadableTokenResponseKeepsNoToken(t *testing.T) {
 		}
 		_, err = src.Token(t.Context())
 		var ae *Error
-		if !errors.As(err, &ae) || ae.Diagnosis.Problem != ProblemUnexpected || ae.StatusCode != 200 {
+		if !errors.As(err, &ae) || ae.Diagnosis.Problem != ProblemUnexpected || ae.StatusCode != http.StatusOK {
 			t.Fatalf("%s: err = %v, want an unexpected-response *Error", body, err)
 		}
 		if strings.Contains(err.Error(), secret) || bytes.Contains(ae.Body, []byte(secret)) {
