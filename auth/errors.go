@@ -173,19 +173,32 @@ const (
 // rules is the diagnosis table, most specific first. It is a function so
 // the package holds no mutable globals.
 func rules() []rule {
+	// Diagnoses that more than one rule (an error code, or words of the
+	// description) leads to.
+	notAdminApproved := Diagnosis{ProblemNotAdminApproved,
+		"the app only admits admin-approved users and this user's profile or permission set is not assigned to it",
+		"add the user's profile or permission set to the app (Manage > Manage Profiles / Manage Permission Sets, or the External Client App's Policies tab) and assign that permission set to the user (Users > Permission Set Assignments)"}
+	clientID := Diagnosis{ProblemClientID,
+		"the consumer key is not known to this org: a typo, a key of an app in another org, or an app created or changed in the last minutes that has not propagated yet",
+		"copy the Consumer Key again (app > Manage Consumer Details); after creating or editing the app wait 2 to 10 minutes"}
+	appNotFound := Diagnosis{ProblemAppNotFound,
+		"the External Client App is not installed in the org this login URL reaches: test.salesforce.com used after Spring '26, the app created in another org, or not propagated yet",
+		"use the org's My Domain URL (--instance-url https://<MyDomain>.my.salesforce.com) for login and audience, and create the External Client App in the target org"}
+	inactiveUser := Diagnosis{ProblemInactiveUser,
+		"the integration user is deactivated",
+		"reactivate the user in Setup > Users, or configure another active integration user"}
+	rateLimit := Diagnosis{ProblemRateLimit,
+		"too many logins for this user: Salesforce allows 3,600 per user per hour",
+		"reuse sessions instead of logging in per request (sfbridge caches them); wait up to an hour"}
 	return []rule{
 		{[]string{"invalid_grant"}, []string{"hasn't approved", "has not approved"}, Diagnosis{ProblemUserNotApproved,
 			"the user is not pre-authorized for the app: Permitted Users is not \"Admin approved users are pre-authorized\", or the user's profile or permission set is not assigned to the app (also seen right after a sandbox is created, and when the login URL and audience do not match the org)",
 			"in the app, Manage > Edit Policies: set Permitted Users to \"Admin approved users are pre-authorized\"; add the integration user's profile or a permission set to the app (Manage Profiles / Manage Permission Sets) and assign that permission set to the user; in a new sandbox wait a few minutes and retry"}},
-		{[]string{"invalid_app_access", "OAUTH_APP_ACCESS_DENIED"}, nil, Diagnosis{ProblemNotAdminApproved,
-			"the app only admits admin-approved users and this user's profile or permission set is not assigned to it",
-			"add the user's profile or permission set to the app (Manage > Manage Profiles / Manage Permission Sets, or the External Client App's Policies tab) and assign that permission set to the user (Users > Permission Set Assignments)"}},
-		{nil, []string{"not admin approved"}, Diagnosis{ProblemNotAdminApproved,
-			"the app only admits admin-approved users and this user's profile or permission set is not assigned to it",
-			"add the user's profile or permission set to the app (Manage > Manage Profiles / Manage Permission Sets, or the External Client App's Policies tab) and assign that permission set to the user (Users > Permission Set Assignments)"}},
+		{[]string{"invalid_app_access", "OAUTH_APP_ACCESS_DENIED"}, nil, notAdminApproved},
+		{nil, []string{"not admin approved"}, notAdminApproved},
 		{[]string{"invalid_grant"}, []string{"invalid assertion"}, Diagnosis{ProblemInvalidAssertion,
 			"Salesforce could not verify the assertion's signature: the private key does not match the certificate uploaded to the app, no certificate is uploaded (\"Use digital signatures\" / \"Enable JWT Bearer Flow\"), or the consumer key belongs to another app",
-			"upload the certificate made from this key to the app under \"Use digital signatures\" (check with `sfbridge keys match`), and copy the Consumer Key of that same app"}},
+			"upload the certificate made from this key to the app under \"Use digital signatures\" (check with `sfbridge keys check`), and copy the Consumer Key of that same app"}},
 		{nil, []string{"audience"}, Diagnosis{ProblemAudience,
 			"the audience (aud) is not accepted for this login URL: production vs sandbox mismatch, or a My Domain or External Client App that expects its own URL",
 			"use https://test.salesforce.com for a sandbox and https://login.salesforce.com for production, or the org's My Domain URL (https://<MyDomain>.my.salesforce.com) with --instance-url; leave --audience empty to let sfbridge try the usual pairs"}},
@@ -207,33 +220,17 @@ func rules() []rule {
 		{nil, []string{"no valid scopes"}, Diagnosis{ProblemNoScopes,
 			"the app has no usable OAuth scopes",
 			"in the app's OAuth settings select \"Manage user data via APIs (api)\" and \"Perform requests at any time (refresh_token, offline_access)\""}},
-		{[]string{"invalid_client_id"}, nil, Diagnosis{ProblemClientID,
-			"the consumer key is not known to this org: a typo, a key of an app in another org, or an app created or changed in the last minutes that has not propagated yet",
-			"copy the Consumer Key again (app > Manage Consumer Details); after creating or editing the app wait 2 to 10 minutes"}},
-		{nil, []string{"client identifier invalid"}, Diagnosis{ProblemClientID,
-			"the consumer key is not known to this org: a typo, a key of an app in another org, or an app created or changed in the last minutes that has not propagated yet",
-			"copy the Consumer Key again (app > Manage Consumer Details); after creating or editing the app wait 2 to 10 minutes"}},
-		{[]string{"app_not_found"}, nil, Diagnosis{ProblemAppNotFound,
-			"the External Client App is not installed in the org this login URL reaches: test.salesforce.com used after Spring '26, the app created in another org, or not propagated yet",
-			"use the org's My Domain URL (--instance-url https://<MyDomain>.my.salesforce.com) for login and audience, and create the External Client App in the target org"}},
-		{nil, []string{"external client app is not installed"}, Diagnosis{ProblemAppNotFound,
-			"the External Client App is not installed in the org this login URL reaches: test.salesforce.com used after Spring '26, the app created in another org, or not propagated yet",
-			"use the org's My Domain URL (--instance-url https://<MyDomain>.my.salesforce.com) for login and audience, and create the External Client App in the target org"}},
-		{[]string{"inactive_user"}, nil, Diagnosis{ProblemInactiveUser,
-			"the integration user is deactivated",
-			"reactivate the user in Setup > Users, or configure another active integration user"}},
-		{nil, []string{"user is inactive"}, Diagnosis{ProblemInactiveUser,
-			"the integration user is deactivated",
-			"reactivate the user in Setup > Users, or configure another active integration user"}},
+		{[]string{"invalid_client_id"}, nil, clientID},
+		{nil, []string{"client identifier invalid"}, clientID},
+		{[]string{"app_not_found"}, nil, appNotFound},
+		{nil, []string{"external client app is not installed"}, appNotFound},
+		{[]string{"inactive_user"}, nil, inactiveUser},
+		{nil, []string{"user is inactive"}, inactiveUser},
 		{[]string{"inactive_org"}, nil, Diagnosis{ProblemInactiveOrg,
 			"the org is locked, closed or suspended",
 			"contact the org's administrator or Salesforce support"}},
-		{[]string{"rate_limit_exceeded"}, nil, Diagnosis{ProblemRateLimit,
-			"too many logins for this user: Salesforce allows 3,600 per user per hour",
-			"reuse sessions instead of logging in per request (sfbridge caches them); wait up to an hour"}},
-		{nil, []string{"number of logins exceeded"}, Diagnosis{ProblemRateLimit,
-			"too many logins for this user: Salesforce allows 3,600 per user per hour",
-			"reuse sessions instead of logging in per request (sfbridge caches them); wait up to an hour"}},
+		{[]string{"rate_limit_exceeded"}, nil, rateLimit},
+		{nil, []string{"number of logins exceeded"}, rateLimit},
 		{[]string{"unsupported_grant_type"}, nil, Diagnosis{ProblemGrantType,
 			"the token endpoint did not see the JWT bearer grant: the request was rewritten on the way, or the login URL is not a Salesforce login host",
 			"use https://login.salesforce.com, https://test.salesforce.com or the My Domain URL as login URL, never a *.lightning.force.com URL; check proxies that rewrite requests"}},
@@ -260,7 +257,7 @@ func diagnose(status int, code, desc string, skew time.Duration, skewKnown bool)
 		if r.matches(code, lc) {
 			d := r.diag
 			if d.Problem == ProblemClock && skewKnown && absDuration(skew) >= time.Minute {
-				d.Cause = fmt.Sprintf("this machine's clock is %s Salesforce's, so the assertion had expired when Salesforce checked it", describeSkew(skew))
+				d.Cause = DescribeClockSkew(skew) + ", so the assertion had expired when Salesforce checked it"
 			}
 			return d
 		}
@@ -282,13 +279,16 @@ func absDuration(d time.Duration) time.Duration {
 	return d
 }
 
-// describeSkew says how our clock relates to Salesforce's given skew =
-// theirs - ours.
-func describeSkew(skew time.Duration) string {
-	if skew > 0 {
-		return skew.Round(time.Second).String() + " behind"
+// DescribeClockSkew says how this machine's clock relates to Salesforce's,
+// given skew = Salesforce's clock minus ours (as [TokenSource.ClockSkew]
+// and [Error.ClockSkew] measure it): "this machine's clock is 2m0s ahead of
+// Salesforce's".
+func DescribeClockSkew(skew time.Duration) string {
+	rel := skew.Round(time.Second).String() + " behind"
+	if skew <= 0 {
+		rel = (-skew).Round(time.Second).String() + " ahead of"
 	}
-	return (-skew).Round(time.Second).String() + " ahead of"
+	return "this machine's clock is " + rel + " Salesforce's"
 }
 
 // IsRefused reports whether err is a login that Salesforce refused.

@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -90,7 +91,7 @@ func (s *TokenSource) exchangeOnce(ctx context.Context, ep Endpoint) (tok *Token
 		if err == nil {
 			return tok, false, nil
 		}
-		e := s.newError(resp.StatusCode, body, ep, skew, skewKnown)
+		e := s.newError(resp.StatusCode, redactAccessToken(body), ep, skew, skewKnown)
 		e.Diagnosis = Diagnosis{ProblemUnexpected,
 			"the token response could not be read (" + err.Error() + "): a proxy, captive portal or a wrong login URL answered",
 			"check the login URL and HTTPS_PROXY/NO_PROXY; the raw body is kept in the error"}
@@ -121,6 +122,28 @@ func (s *TokenSource) newError(status int, body []byte, ep Endpoint, skew time.D
 		ClockSkewKnown: skewKnown,
 		Diagnosis:      diagnose(status, r.Error, r.Description, skew, skewKnown),
 	}
+}
+
+// redactAccessToken returns a 200 answer that could not be read without
+// the session it may still carry, so that the body an [Error] keeps (and a
+// caller may log) holds no live access token. A JSON object keeps its other
+// fields; anything else that mentions access_token is dropped.
+func redactAccessToken(body []byte) []byte {
+	if !bytes.Contains(body, []byte("access_token")) {
+		return body
+	}
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(body, &m); err != nil {
+		return nil
+	}
+	if _, ok := m["access_token"]; ok {
+		m["access_token"] = json.RawMessage(`"REDACTED"`)
+	}
+	b, err := json.Marshal(m)
+	if err != nil {
+		return nil
+	}
+	return b
 }
 
 // unwrapURLError drops the *url.Error layer, whose message repeats the URL.

@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -8,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -549,5 +551,50 @@ func runTokenSourceExpiry(tb testing.TB, n int) {
 	wg.Wait()
 	if ts.calls.Load() != 1 || failed.Load() != 0 {
 		tb.Fatalf("token requests = %d, failed calls = %d; want 1, 0", ts.calls.Load(), failed.Load())
+	}
+}
+
+// TestUnreadableTokenResponseKeepsNoToken: a 200 answer that carries a
+// session but cannot be used still fails, and neither the error's message
+// nor the body it keeps holds the access token.
+func TestUnreadableTokenResponseKeepsNoToken(t *testing.T) {
+	const secret = "00Dxx!AQ4AQsecret-session"
+	for _, body := range []string{
+		`{"access_token":"` + secret + `","instance_url":"","id":"https://login.salesforce.com/id/` + testOrg + `/` + testUser + `"}`,
+		`{"access_token":"` + secret + `","instance_url":"https://acme.my.salesforce.com","id":"nope"}`,
+		`{"access_token":"` + secret + `","instance_url":"https://acme.my.salesforce.com"`,
+	} {
+		ts := newTokenServer(t, func(tokenRequest, int64) (int, string) { return 200, body })
+		cfg := testConfig(ts)
+		cfg.Audience = ts.srv.URL
+		src, err := NewTokenSource(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = src.Token(t.Context())
+		var ae *Error
+		if !errors.As(err, &ae) || ae.Diagnosis.Problem != ProblemUnexpected || ae.StatusCode != http.StatusOK {
+			t.Fatalf("%s: err = %v, want an unexpected-response *Error", body, err)
+		}
+		if strings.Contains(err.Error(), secret) || bytes.Contains(ae.Body, []byte(secret)) {
+			t.Errorf("%s: the error keeps the access token: %s\nbody %s", body, err, ae.Body)
+		}
+		if strings.HasSuffix(body, "}") && !bytes.Contains(ae.Body, []byte("instance_url")) {
+			t.Errorf("%s: the kept body lost the fields that explain the failure: %s", body, ae.Body)
+		}
+	}
+}
+
+// TestDiagnosisNamesRealCommands: every sfbridge command a diagnosis tells
+// the user to run exists.
+func TestDiagnosisNamesRealCommands(t *testing.T) {
+	commands := []string{"sfbridge keys check", "sfbridge keys generate", "sfbridge login", "sfbridge doctor"}
+	re := regexp.MustCompile("`(sfbridge [a-z]+(?: [a-z]+)?)")
+	for _, r := range rules() {
+		for _, m := range re.FindAllStringSubmatch(r.diag.Cause+" "+r.diag.Fix, -1) {
+			if !slices.ContainsFunc(commands, func(c string) bool { return strings.HasPrefix(m[1], c) }) {
+				t.Errorf("%s names %q, which is not an sfbridge command", r.diag.Problem, m[1])
+			}
+		}
 	}
 }

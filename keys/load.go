@@ -87,6 +87,22 @@ func parsePrivateKey(data []byte, name string, opts loadOpts) (*rsa.PrivateKey, 
 	return k, nil
 }
 
+// ParsePrivateKeyWithCertificates is ParsePrivateKey that also returns the
+// certificates stored with the key (a keystore entry's chain, or
+// CERTIFICATE blocks next to it in PEM), leaf first; certs is empty when
+// there are none. It reads data once, so an encrypted key is decrypted
+// once, where ParsePrivateKey and ParseCertificates would each decrypt it.
+func ParsePrivateKeyWithCertificates(data []byte, name string, opts LoadOptions) (key *rsa.PrivateKey, certs []*x509.Certificate, err error) {
+	c, err := decode(data, withLimits(opts))
+	if err != nil {
+		return nil, nil, withName(err, name)
+	}
+	if key, err = c.rsaKey(); err != nil {
+		return nil, nil, withName(err, name)
+	}
+	return key, c.certs, nil
+}
+
 // LoadCertificatesFile reads the certificates in a file: PEM (one or more
 // CERTIFICATE blocks, possibly next to a key), DER, JKS or PKCS#12. For a
 // keystore it returns the chain of the chosen entry, leaf first.

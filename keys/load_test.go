@@ -187,3 +187,18 @@ func TestParseCertificates(t *testing.T) {
 	_, err = ParseCertificates(keyPEM, "only.key", LoadOptions{})
 	wantErr(t, err, ErrNoCertificate, "only.key", "", "upload")
 }
+
+func TestParsePrivateKeyWithCertificates(t *testing.T) {
+	t.Parallel()
+	k, keyPEM, certPEM := testPair(t, "CN=both", 10, time.Now())
+	got, certs, err := ParsePrivateKeyWithCertificates(append(append([]byte{}, keyPEM...), certPEM...), "both.pem", LoadOptions{})
+	if err != nil || !got.Equal(k) || len(certs) != 1 || certs[0].Subject.CommonName != "both" {
+		t.Fatalf("key and certificate: %v, %d certificates, %v", got != nil, len(certs), err)
+	}
+	got, certs, err = ParsePrivateKeyWithCertificates(keyPEM, "only.key", LoadOptions{})
+	if err != nil || !got.Equal(k) || len(certs) != 0 {
+		t.Fatalf("key alone: %v, %d certificates, %v", got != nil, len(certs), err)
+	}
+	_, _, err = ParsePrivateKeyWithCertificates(certPEM, "only.crt", LoadOptions{})
+	wantErr(t, err, ErrNoPrivateKey, "only.crt", "", "certificate")
+}

@@ -25,6 +25,11 @@ type KeySpec struct {
 	KeyPasswordFile string
 }
 
+// KeySpec names p's signing key.
+func (p *Profile) KeySpec() KeySpec {
+	return KeySpec{File: p.KeyFile, Alias: p.KeystoreAlias, PasswordFile: p.KeystorePasswordFile}
+}
+
 // LoadOptions returns the options that open the key, reading the password
 // file (its trailing line break dropped).
 func (k KeySpec) LoadOptions() (keys.LoadOptions, error) {
@@ -63,6 +68,21 @@ type Env struct {
 	Logger     *slog.Logger
 }
 
+// AuthConfig is the JWT bearer configuration of p, signed with key, in
+// env's surroundings. An empty p.Audience lets auth discover the pair.
+func AuthConfig(env Env, p *Profile, key *rsa.PrivateKey) auth.Config {
+	return auth.Config{
+		ConsumerKey: p.ClientID,
+		Username:    p.Username,
+		PrivateKey:  key,
+		LoginURL:    p.LoginURL,
+		Audience:    p.Audience,
+		HTTPClient:  env.HTTPClient,
+		Now:         env.Now,
+		Logger:      env.Logger,
+	}
+}
+
 // Session is an opened profile: its token source, seeded from the token
 // cache, and the cache to write back to.
 type Session struct {
@@ -74,20 +94,11 @@ type Session struct {
 
 // Open loads p's key and returns its session. No request is made.
 func Open(env Env, p *Profile) (*Session, error) {
-	key, err := KeySpec{File: p.KeyFile, Alias: p.KeystoreAlias, PasswordFile: p.KeystorePasswordFile}.Load()
+	key, err := p.KeySpec().Load()
 	if err != nil {
 		return nil, err
 	}
-	src, err := auth.NewTokenSource(auth.Config{
-		ConsumerKey: p.ClientID,
-		Username:    p.Username,
-		PrivateKey:  key,
-		LoginURL:    p.LoginURL,
-		Audience:    p.Audience,
-		HTTPClient:  env.HTTPClient,
-		Now:         env.Now,
-		Logger:      env.Logger,
-	})
+	src, err := auth.NewTokenSource(AuthConfig(env, p, key))
 	if err != nil {
 		return nil, err
 	}

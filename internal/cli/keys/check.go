@@ -60,20 +60,20 @@ PEM file holding both) are used. Without --key, SFBRIDGE_JWT_KEY is read.`,
 
 func runCheck(_ context.Context, opts *checkOptions) error {
 	f := opts.f
-	key, certs, keyName, err := loadKey(f, opts.KeyFile, "--key", &opts.Load)
+	lo, err := opts.Load.options(f)
+	if err != nil {
+		return err
+	}
+	key, certs, keyName, err := loadKey(f, opts.KeyFile, "--key", lo)
 	if err != nil {
 		return err
 	}
 	certName := keyName
 	if opts.CertFile != "" {
-		lo, err := opts.Load.options(f)
-		if err != nil {
-			return err
-		}
 		// A certificate file is usually public PEM; a keystore given as
 		// --cert shares the key's password and alias.
-		if certs, err = libkeys.LoadCertificatesFile(opts.CertFile, lo); err != nil {
-			return withHint(err)
+		if certs, err = loadCertificates(opts.CertFile, lo); err != nil {
+			return err
 		}
 		certName = opts.CertFile
 	} else if len(certs) == 0 {

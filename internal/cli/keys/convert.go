@@ -97,13 +97,17 @@ func runConvert(_ context.Context, opts *convertOptions) error {
 			}
 		}
 	}
-	key, certs, name, err := loadKey(f, opts.In, "--in", &opts.Load)
+	lo, err := opts.Load.options(f)
+	if err != nil {
+		return err
+	}
+	key, certs, name, err := loadKey(f, opts.In, "--in", lo)
 	if err != nil {
 		return err
 	}
 	if opts.CertFile != "" {
-		if certs, err = libkeys.LoadCertificatesFile(opts.CertFile, libkeys.LoadOptions{}); err != nil {
-			return withHint(err)
+		if certs, err = loadCertificates(opts.CertFile, libkeys.LoadOptions{}); err != nil {
+			return err
 		}
 	}
 	if len(certs) > 0 {

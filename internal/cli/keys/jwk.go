@@ -57,18 +57,18 @@ func runJWK(_ context.Context, opts *jwkOptions) error {
 	if opts.Kid == "" {
 		return exitcode.UsageErrorf("--kid is required: the Key ID registered in Salesforce for this public key")
 	}
-	key, _, _, err := loadKey(f, opts.KeyFile, "--key", &opts.Load)
+	lo, err := opts.Load.options(f)
+	if err != nil {
+		return err
+	}
+	key, _, _, err := loadKey(f, opts.KeyFile, "--key", lo)
 	if err != nil {
 		return err
 	}
 	var chain []*x509.Certificate
 	if opts.CertFile != "" {
-		lo, err := opts.Load.options(f)
-		if err != nil {
+		if chain, err = loadCertificates(opts.CertFile, lo); err != nil {
 			return err
-		}
-		if chain, err = libkeys.LoadCertificatesFile(opts.CertFile, lo); err != nil {
-			return withHint(err)
 		}
 	}
 	jwk, err := libkeys.NewJWK(&key.PublicKey, opts.Kid, chain)

@@ -141,12 +141,10 @@ func keySource(f *factory.Factory, file, flag string) (data []byte, name string,
 	return nil, "", exitcode.UsageErrorf("no key given: pass %s or set %s to the key (PEM or base64)", flag, envKeyName)
 }
 
-// loadKey loads the RSA private key from file or SFBRIDGE_JWT_KEY.
-func loadKey(f *factory.Factory, file, flag string, lf *loadFlags) (*rsa.PrivateKey, []*x509.Certificate, string, error) {
-	opts, err := lf.options(f)
-	if err != nil {
-		return nil, nil, "", err
-	}
+// loadKey loads the RSA private key from file or SFBRIDGE_JWT_KEY with the
+// secrets in opts. The caller resolves opts once and passes them on to
+// loadCertificates too: a passphrase read from stdin cannot be read twice.
+func loadKey(f *factory.Factory, file, flag string, opts libkeys.LoadOptions) (*rsa.PrivateKey, []*x509.Certificate, string, error) {
 	data, name, err := keySource(f, file, flag)
 	if err != nil {
 		return nil, nil, "", err
@@ -156,13 +154,22 @@ func loadKey(f *factory.Factory, file, flag string, lf *loadFlags) (*rsa.Private
 			return nil, nil, "", err
 		}
 	}
-	k, err := libkeys.ParsePrivateKey(data, name, opts)
+	// Certificates next to the key (combined PEM, keystores) are optional.
+	k, certs, err := libkeys.ParsePrivateKeyWithCertificates(data, name, opts)
 	if err != nil {
 		return nil, nil, "", withHint(err)
 	}
-	// Certificates next to the key (combined PEM, keystores) are optional.
-	certs, _ := libkeys.ParseCertificates(data, name, opts)
 	return k, certs, name, nil
+}
+
+// loadCertificates reads the certificates of a --cert file. A keystore
+// given there is opened with opts.
+func loadCertificates(file string, opts libkeys.LoadOptions) ([]*x509.Certificate, error) {
+	certs, err := libkeys.LoadCertificatesFile(file, opts)
+	if err != nil {
+		return nil, withHint(err)
+	}
+	return certs, nil
 }
 
 // maxKeyFile bounds what is read as a key file; keys and keystores are

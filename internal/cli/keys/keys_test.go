@@ -102,3 +102,37 @@ func TestGenerateJSONUsesClock(t *testing.T) {
 		t.Fatalf("output %s", out.String())
 	}
 }
+
+// A passphrase read from stdin (--password-file -) is read once: check and
+// jwk with --cert must not read stdin a second time for the certificate.
+func TestPassphraseFromStdinReadOnce(t *testing.T) {
+	t.Parallel()
+	k, err := libkeys.GenerateKey(2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pemKey, _ := libkeys.MarshalPrivateKeyPEM(k, libkeys.WriteOptions{Passphrase: []byte("stdin-pass"), KDFIterations: 1000})
+	cert, _ := libkeys.SelfSignedCertificate(k, "CN=stdin", 0, time.Now())
+	dir := t.TempDir()
+	keyPath, certPath := filepath.Join(dir, "k.key"), filepath.Join(dir, "c.crt")
+	os.WriteFile(keyPath, pemKey, 0o600)
+	os.WriteFile(certPath, libkeys.MarshalCertificatesPEM(cert), 0o644)
+
+	f, in, out, _ := newFactory(nil)
+	in.WriteString("stdin-pass\n")
+	if err := runCheck(context.Background(), &checkOptions{f: f, KeyFile: keyPath, CertFile: certPath, Load: loadFlags{PasswordFile: "-"}}); err != nil {
+		t.Fatalf("check: %v", err)
+	}
+	if strings.Contains(out.String(), "stdin-pass") {
+		t.Errorf("check printed the passphrase: %s", out.String())
+	}
+
+	f, in, out, _ = newFactory(nil)
+	in.WriteString("stdin-pass\n")
+	if err := runJWK(context.Background(), &jwkOptions{f: f, KeyFile: keyPath, CertFile: certPath, Kid: "k1", Load: loadFlags{PasswordFile: "-"}}); err != nil {
+		t.Fatalf("jwk: %v", err)
+	}
+	if !strings.Contains(out.String(), `"x5c"`) || strings.Contains(out.String(), "stdin-pass") {
+		t.Errorf("jwk output: %s", out.String())
+	}
+}

@@ -98,21 +98,18 @@ func run(ctx context.Context, opts *Options) error {
 			return err
 		}
 	}
-	spec := profile.KeySpec{File: keyFile, Alias: opts.KeystoreAlias, PasswordFile: passFile}
-	key, err := spec.Load()
+	// The profile to store; its login URL and audience are the ones given
+	// until the login reports the pair that worked.
+	p := &profile.Profile{
+		Alias: opts.Alias, Username: opts.Username, ClientID: opts.ClientID,
+		KeyFile: keyFile, KeystoreAlias: opts.KeystoreAlias, KeystorePasswordFile: passFile,
+		LoginURL: opts.InstanceURL, Audience: opts.Audience,
+	}
+	key, err := p.KeySpec().Load()
 	if err != nil {
 		return err
 	}
-	src, err := auth.NewTokenSource(auth.Config{
-		ConsumerKey: opts.ClientID,
-		Username:    opts.Username,
-		PrivateKey:  key,
-		LoginURL:    opts.InstanceURL,
-		Audience:    opts.Audience,
-		HTTPClient:  opts.Env.HTTPClient,
-		Now:         opts.Env.Now,
-		Logger:      opts.Env.Logger,
-	})
+	src, err := auth.NewTokenSource(profile.AuthConfig(opts.Env, p, key))
 	if err != nil {
 		return exitcode.With(exitcode.Usage, err)
 	}
@@ -122,18 +119,10 @@ func run(ctx context.Context, opts *Options) error {
 	}
 	ep, _ := src.Endpoint()
 	if skew, ok := src.ClockSkew(); ok && (skew > time.Minute || skew < -time.Minute) {
-		rel := skew.Round(time.Second).String() + " behind"
-		if skew < 0 {
-			rel = (-skew).Round(time.Second).String() + " ahead of"
-		}
-		fmt.Fprintf(opts.IO.ErrOut, "warning: this machine's clock is %s Salesforce's; logins fail once the gap exceeds the assertion's 3 minutes: synchronise it with NTP\n", rel)
+		fmt.Fprintf(opts.IO.ErrOut, "warning: %s; logins fail once the gap exceeds the assertion's 3 minutes: synchronise it with NTP\n", auth.DescribeClockSkew(skew))
 	}
-	p := &profile.Profile{
-		Alias: opts.Alias, Username: opts.Username, ClientID: opts.ClientID,
-		KeyFile: keyFile, KeystoreAlias: opts.KeystoreAlias, KeystorePasswordFile: passFile,
-		LoginURL: ep.LoginURL, Audience: ep.Audience,
-		InstanceURL: tok.InstanceURL, OrgID: tok.OrgID, UserID: tok.UserID,
-	}
+	p.LoginURL, p.Audience = ep.LoginURL, ep.Audience
+	p.InstanceURL, p.OrgID, p.UserID = tok.InstanceURL, tok.OrgID, tok.UserID
 	store := profile.Store{Dir: opts.Env.Dir}
 	if err := store.Save(p, opts.SetDefault); err != nil {
 		return fmt.Errorf("saving the org profile: %w", err)

@@ -239,9 +239,10 @@ func TestLoginStoresProfileAndEncryptedSession(t *testing.T) {
 		t.Errorf("token --no-check: exit %d, checks %d→%d\n%s", code, checks, o.dataCalls.Load(), out)
 	}
 
-	// org list shows the profile as default.
+	// org list shows the profile as default, with the audience that worked.
 	code, out, _ = e.run("org", "list", "--json")
-	if code != 0 || !strings.Contains(out, `"alias": "acme"`) || !strings.Contains(out, `"default": true`) {
+	if code != 0 || !strings.Contains(out, `"alias": "acme"`) || !strings.Contains(out, `"default": true`) ||
+		!strings.Contains(out, `"audience": "`+o.srv.URL+`"`) {
 		t.Errorf("org list: exit %d\n%s", code, out)
 	}
 }
