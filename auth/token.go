@@ -32,22 +32,18 @@ type Token struct {
 	IssuedAt time.Time
 }
 
-// String describes the session without its access token.
-func (t *Token) String() string {
-	if t == nil {
-		return "<nil token>"
-	}
+// String describes the session without its access token. It has a value
+// receiver so that a Token value, not only a *Token, is redacted when
+// printed; fmt prints a nil *Token as <nil>.
+func (t Token) String() string {
 	return fmt.Sprintf("auth.Token{org=%s user=%s instance=%s access_token=REDACTED}", t.OrgID, t.UserID, t.InstanceURL)
 }
 
 // GoString is used by %#v; it redacts the access token like String.
-func (t *Token) GoString() string { return t.String() }
+func (t Token) GoString() string { return t.String() }
 
 // LogValue implements [slog.LogValuer] without the access token.
-func (t *Token) LogValue() slog.Value {
-	if t == nil {
-		return slog.StringValue("<nil token>")
-	}
+func (t Token) LogValue() slog.Value {
 	return slog.GroupValue(
 		slog.String("org_id", t.OrgID),
 		slog.String("user_id", t.UserID),

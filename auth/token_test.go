@@ -53,13 +53,18 @@ func TestTokenRedactsAccessToken(t *testing.T) {
 	const secret = "00Dxx!AQ4AQSECRETSECRET"
 	tok := &Token{AccessToken: secret, OrgID: "00Dxx0000001gPLEAY", InstanceURL: "https://acme.my.salesforce.com"}
 	var buf bytes.Buffer
-	slog.New(slog.NewTextHandler(&buf, nil)).Info("login", "token", tok)
-	for _, s := range []string{fmt.Sprint(tok), fmt.Sprintf("%v %+v %#v %s", tok, tok, tok, tok), buf.String()} {
+	slog.New(slog.NewTextHandler(&buf, nil)).Info("login", "token", tok, "value", *tok)
+	for _, s := range []string{fmt.Sprint(tok), fmt.Sprintf("%v %+v %#v %s", tok, tok, tok, tok),
+		fmt.Sprintf("%v %+v %#v %s", *tok, *tok, *tok, *tok), fmt.Sprint([]Token{*tok}), buf.String()} {
 		if strings.Contains(s, secret) {
 			t.Errorf("output leaks the access token: %s", s)
 		}
 		if !strings.Contains(s, "00Dxx0000001gPLEAY") {
 			t.Errorf("output lacks the org id: %s", s)
 		}
+	}
+	var none *Token
+	if got := fmt.Sprint(none); got != "<nil>" {
+		t.Errorf("a nil *Token prints %q", got)
 	}
 }
