@@ -390,7 +390,7 @@ func (c *Client) send(ctx context.Context, r *request) (*http.Response, error) {
 			}
 			if attempt < c.retry.MaxAttempts && retryableTransportError(r.idempotent(), err, wrote.Load()) {
 				mayHaveActed = mayHaveActed || wrote.Load()
-				if err := c.pause(ctx, attempt, 0, r, u, err); err != nil {
+				if err := c.pause(ctx, attempt, 0, r, u, unwrapURLError(err)); err != nil {
 					return nil, err
 				}
 				continue

@@ -19,6 +19,7 @@ import (
 type recordDecoder struct {
 	names map[string]string
 	hint  int
+	raw   []byte // the record being decoded, the bytes of s
 }
 
 const maxInternedNames = 4096
@@ -28,6 +29,8 @@ const maxDepth = 10000
 
 func (d *recordDecoder) decode(raw []byte) (Record, error) {
 	s := string(raw)
+	d.raw = raw
+	defer func() { d.raw = nil }()
 	v, i, err := d.value(s, skipSpace(s, 0), 0)
 	if err != nil {
 		return nil, err
@@ -167,42 +170,29 @@ func (d *recordDecoder) object(s string, i, depth int) (any, int, error) {
 	}
 }
 
-// str reads the string starting at the quote at i. A plain ASCII string
-// without escapes is a substring of s; anything else is unquoted by
-// encoding/json, which also validates it. Names are interned.
+// str reads the string starting at the quote at i, checked by
+// jsonscan.StringEnd on the same bytes. A plain ASCII string is a substring
+// of s; anything else with an escape or invalid UTF-8 is unquoted by
+// encoding/json (U+FFFD for invalid UTF-8). Names are interned.
 func (d *recordDecoder) str(s string, i int, name bool) (string, int, error) {
 	if i >= len(s) || s[i] != '"' {
 		return "", i, syntaxErr(s, i, "string")
 	}
-	j := i + 1
-	slow := false // escapes, or bytes that may be invalid UTF-8
-	for j < len(s) && s[j] != '"' {
-		switch c := s[j]; {
-		case c == '\\':
-			slow = true
-			j++
-		case c < 0x20:
-			return "", j, syntaxErr(s, j, "control character in a string")
-		case c >= utf8.RuneSelf:
-			slow = true
-		}
-		j++
-	}
-	if j >= len(s) {
+	j, plain, ok := jsonscan.StringEnd(d.raw, i)
+	if !ok {
 		return "", j, syntaxErr(s, j, "string")
 	}
-	out := s[i+1 : j]
-	if slow && (strings.IndexByte(out, '\\') >= 0 || !utf8.ValidString(out)) {
-		// encoding/json's rules: escapes, and U+FFFD for invalid UTF-8.
+	out := s[i+1 : j-1]
+	if !plain && (strings.IndexByte(out, '\\') >= 0 || !utf8.ValidString(out)) {
 		var u string // its own variable: &u escapes, out should not
-		if err := json.Unmarshal([]byte(s[i:j+1]), &u); err != nil {
+		if err := json.Unmarshal([]byte(s[i:j]), &u); err != nil {
 			return "", j, err
 		}
 		out = u
 	}
 	if name {
 		if n, ok := d.names[out]; ok {
-			return n, j + 1, nil
+			return n, j, nil
 		}
 		if d.names == nil {
 			d.names = map[string]string{}
@@ -211,10 +201,10 @@ func (d *recordDecoder) str(s string, i int, name bool) (string, int, error) {
 			// Copy so that the interned name does not pin this record.
 			n := strings.Clone(out)
 			d.names[n] = n
-			return n, j + 1, nil
+			return n, j, nil
 		}
 	}
-	return out, j + 1, nil
+	return out, j, nil
 }
 
 // errShortJSON means the input ended inside a value.

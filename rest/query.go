@@ -108,8 +108,9 @@ func QueryWith[T any](ctx context.Context, c *Client, soql string, opts *QueryOp
 			yield(zero, err)
 			return
 		}
-		chunk := recordChunk(c.pageSize(opts))
-		for it := range run(ctx, c, first, decode, chunk, chunkBacklog(c.pageSize(opts), chunk)) {
+		size := c.pageSize(opts)
+		chunk := recordChunk(size)
+		for it := range run(ctx, c, first, size, decode, chunk, chunkBacklog(size, chunk)) {
 			for _, r := range it.recs {
 				if !yield(r, nil) {
 					return
@@ -141,7 +142,7 @@ func Pages[T any](ctx context.Context, c *Client, soql string, opts *QueryOption
 			yield(nil, err)
 			return
 		}
-		for it := range run(ctx, c, first, decoderFor[T](), 0, 0) {
+		for it := range run(ctx, c, first, c.pageSize(opts), decoderFor[T](), 0, 0) {
 			if it.err != nil {
 				yield(nil, it.err)
 				return
@@ -290,18 +291,16 @@ func decoderFor[T any]() func(raw []byte) (T, error) {
 }
 
 // run starts the producer and returns the consumer's view of it: a
-// sequence of items that ends when the query is complete or failed. With
+// sequence of items that ends when the query is complete or failed. batch
+// is the page size first asked for, which later pages ask for too. With
 // chunk > 0 records arrive in slices of that size and backlog slices may
 // wait; with chunk == 0 each item is one whole page and none waits.
 // Stopping the sequence cancels the producer and waits for it to exit.
-func run[T any](ctx context.Context, c *Client, first *request, decode func([]byte) (T, error), chunk, backlog int) iter.Seq[item[T]] {
+func run[T any](ctx context.Context, c *Client, first *request, batch int, decode func([]byte) (T, error), chunk, backlog int) iter.Seq[item[T]] {
 	return func(yield func(item[T]) bool) {
 		ctx, cancel := context.WithCancel(ctx)
 		out := make(chan item[T], backlog)
-		p := &pager[T]{c: c, batch: c.pageSize(nil), decode: decode}
-		if h := first.header.Get("Sforce-Query-Options"); h != "" {
-			p.batch, _ = strconv.Atoi(strings.TrimPrefix(h, "batchSize="))
-		}
+		p := &pager[T]{c: c, batch: batch, decode: decode}
 		go p.produce(ctx, first, chunk, out)
 		defer func() {
 			cancel()

@@ -91,7 +91,12 @@ func retryableTransportError(idempotent bool, err error, wrote bool) bool {
 	return idempotent || !wrote
 }
 
+// isNetworkError looks beneath *url.Error, which http.Client wraps around
+// every failure and which itself satisfies net.Error: otherwise any error
+// from below the client, a refused session renewal included, would count as
+// a network failure and be retried.
 func isNetworkError(err error) bool {
+	err = unwrapURLError(err)
 	var ne net.Error
 	var oe *net.OpError
 	return errors.As(err, &oe) || errors.As(err, &ne) ||

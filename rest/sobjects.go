@@ -45,9 +45,11 @@ func (r SaveResult) Err() error {
 	return fmt.Errorf("rest: record %s not saved: %s", r.ID, strings.Join(parts, "; "))
 }
 
-// validName accepts API names of objects and fields (Case, Knowledge__kav,
-// ns__Obj__c), which go into URL paths unescaped.
-func validName(s string) bool {
+// IsAPIName reports whether s can be the API name of an object or field
+// (Case, Knowledge__kav, ns__Obj__c): 1 to 120 letters, digits and
+// underscores. The client refuses any other object name, since names go
+// into URL paths unescaped.
+func IsAPIName(s string) bool {
 	if s == "" || len(s) > 120 {
 		return false
 	}
@@ -61,7 +63,7 @@ func validName(s string) bool {
 }
 
 func checkName(kind, s string) error {
-	if !validName(s) {
+	if !IsAPIName(s) {
 		return fmt.Errorf("rest: %s %q is not an API name (letters, digits and underscores)", kind, s)
 	}
 	return nil
@@ -69,7 +71,7 @@ func checkName(kind, s string) error {
 
 // checkID accepts 15- and 18-character record ids.
 func checkID(id string) error {
-	if (len(id) == 15 || len(id) == 18) && validName(id) && !strings.Contains(id, "_") {
+	if (len(id) == 15 || len(id) == 18) && IsAPIName(id) && !strings.Contains(id, "_") {
 		return nil
 	}
 	return fmt.Errorf("rest: %q is not a Salesforce record id (15 or 18 letters and digits)", id)

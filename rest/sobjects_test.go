@@ -218,6 +218,31 @@ func TestBackoffIsJitteredAndListensToContext(t *testing.T) {
 	}
 }
 
+// An error from below the HTTP client that is not a network failure (a
+// refused login while renewing the session, a certificate the client does
+// not trust) is final: retrying it only repeats the failure.
+func TestNonNetworkTransportFailureIsNotRetried(t *testing.T) {
+	f := newFakeOrg(t, 0)
+	var calls atomic.Int32
+	refused := errors.New("login refused: invalid_grant")
+	rt := roundTripFunc(func(*http.Request) (*http.Response, error) {
+		calls.Add(1)
+		return nil, refused
+	})
+	c, _ := f.client(t, WithTransport(rt), WithAPIVersion("66.0"))
+	_, err := c.SObjects.Get(t.Context(), "Case", caseID)
+	if !errors.Is(err, refused) {
+		t.Fatalf("err = %v", err)
+	}
+	if n := calls.Load(); n != 1 {
+		t.Fatalf("the request was tried %d times, want 1", n)
+	}
+}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
 func TestRetryAfterIsHonoured(t *testing.T) {
 	f := newFakeOrg(t, 0)
 	f.handlers["GET /services/data/v66.0/limits"] = func(w http.ResponseWriter, r *http.Request) {

@@ -12,14 +12,7 @@ import (
 // value can never end the literal or change the query.
 //
 //	"SELECT Id FROM Contact WHERE Email = " + rest.Quote(email)
-func EscapeString(s string) string {
-	var b strings.Builder
-	b.Grow(len(s) + 2)
-	for _, r := range s {
-		writeEscaped(&b, r, false)
-	}
-	return b.String()
-}
+func EscapeString(s string) string { return escape(s, false) }
 
 // Quote returns s as a complete SOQL string literal, quotes included.
 func Quote(s string) string { return "'" + EscapeString(s) + "'" }
@@ -28,11 +21,13 @@ func Quote(s string) string { return "'" + EscapeString(s) + "'" }
 // for matching s literally inside a LIKE pattern:
 //
 //	"... WHERE Subject LIKE '" + rest.EscapeLike(word) + "%'"
-func EscapeLike(s string) string {
+func EscapeLike(s string) string { return escape(s, true) }
+
+func escape(s string, like bool) string {
 	var b strings.Builder
 	b.Grow(len(s) + 2)
 	for _, r := range s {
-		writeEscaped(&b, r, true)
+		writeEscaped(&b, r, like)
 	}
 	return b.String()
 }

@@ -218,6 +218,16 @@ func (w *walker) array(i, depth int) (int, bool) {
 	}
 }
 
+// StringEnd checks the JSON string whose opening quote is at b[i], with
+// Valid's verdicts, and returns the index after its closing quote; plain is
+// true when it has no escape and only ASCII bytes, so that the bytes
+// between the quotes are its value. On false, end is where the fault lies
+// (len(b) when the string is not closed).
+func StringEnd(b []byte, i int) (end int, plain, ok bool) {
+	w := walker{b: b}
+	return w.str(i)
+}
+
 // str checks the string whose opening quote is at i and returns the index
 // after its closing quote; plain is true when it has no escape and only
 // ASCII bytes.

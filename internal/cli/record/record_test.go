@@ -208,7 +208,7 @@ func FuzzParseValues(f *testing.F) {
 			t.Fatalf("%q parsed to no fields without an error", s)
 		}
 		for k, v := range m {
-			if !validField(k) {
+			if !rest.IsAPIName(k) {
 				t.Fatalf("%q gave field %q", s, k)
 			}
 			switch v := v.(type) {

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/sfbridge/sfbridge/rest"
 )
 
 // ParseValues reads field values in the syntax of `sf data create record
@@ -43,7 +45,7 @@ func ParseValues(s string) (map[string]any, error) {
 			return nil, fmt.Errorf("--values: %q has no '=': write Field=Value, quoting values with spaces (Subject='Two words')", tok)
 		}
 		name, raw := tok[:eq], tok[eq+1:]
-		if !validField(name) {
+		if !rest.IsAPIName(name) {
 			return nil, fmt.Errorf("--values: %q is not a field API name", name)
 		}
 		if _, dup := out[name]; dup {
@@ -152,17 +154,4 @@ func isSpace(r rune) bool {
 		return true
 	}
 	return 0x2000 <= r && r <= 0x200A
-}
-
-func validField(s string) bool {
-	if s == "" || len(s) > 120 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if (c < 'a' || c > 'z') && (c < 'A' || c > 'Z') && (c < '0' || c > '9') && c != '_' {
-			return false
-		}
-	}
-	return true
 }
