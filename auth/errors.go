@@ -282,11 +282,15 @@ func absDuration(d time.Duration) time.Duration {
 // DescribeClockSkew says how this machine's clock relates to Salesforce's,
 // given skew = Salesforce's clock minus ours (as [TokenSource.ClockSkew]
 // and [Error.ClockSkew] measure it): "this machine's clock is 2m0s ahead of
-// Salesforce's".
+// Salesforce's", or "in step with" when it rounds to whole seconds as 0.
 func DescribeClockSkew(skew time.Duration) string {
-	rel := skew.Round(time.Second).String() + " behind"
-	if skew <= 0 {
-		rel = (-skew).Round(time.Second).String() + " ahead of"
+	skew = skew.Round(time.Second)
+	rel := "in step with"
+	switch {
+	case skew > 0:
+		rel = skew.String() + " behind"
+	case skew < 0:
+		rel = (-skew).String() + " ahead of"
 	}
 	return "this machine's clock is " + rel + " Salesforce's"
 }

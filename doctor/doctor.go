@@ -279,7 +279,7 @@ func (r *runner) checkClock(date string, local time.Time) {
 	}
 	skew := server.Sub(local.Truncate(time.Second)).Round(time.Second)
 	abs := skew.Abs()
-	detail := "this machine's clock is " + describeSkew(skew) + " Salesforce's"
+	detail := auth.DescribeClockSkew(skew)
 	fix := "Synchronise this machine's clock (NTP, e.g. systemd-timesyncd or chrony): a JWT assertion is valid for only 3 minutes."
 	switch {
 	case abs >= SkewFailure:
@@ -288,17 +288,6 @@ func (r *runner) checkClock(date string, local time.Time) {
 		r.add(Result{ID: "clock", Title: title, Status: Warn, Detail: detail, Fix: fix})
 	default:
 		r.add(Result{ID: "clock", Title: title, Status: Pass, Detail: detail})
-	}
-}
-
-func describeSkew(skew time.Duration) string {
-	switch {
-	case skew == 0:
-		return "in step with"
-	case skew > 0:
-		return skew.String() + " behind"
-	default:
-		return (-skew).String() + " ahead of"
 	}
 }
 
