@@ -101,8 +101,7 @@ func resolve(opts *Options) (doctor.Options, error) {
 		if err != nil {
 			return doctor.Options{}, err
 		}
-		spec = profile.KeySpec{File: p.KeyFile, Alias: p.KeystoreAlias, PasswordFile: p.KeystorePasswordFile}
-		cfg.ConsumerKey, cfg.Username, cfg.LoginURL, cfg.Audience = p.ClientID, p.Username, p.LoginURL, p.Audience
+		spec, cfg = p.KeySpec(), profile.AuthConfig(opts.Env, p, nil) // doctor loads the key itself
 	}
 	if !filepath.IsAbs(spec.File) {
 		abs, err := filepath.Abs(spec.File)
