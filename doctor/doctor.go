@@ -158,20 +158,15 @@ func (r *runner) checkKey() bool {
 	}
 	key := r.opts.Auth.PrivateKey
 	if key == nil {
-		rep, err := keys.InspectFile(r.opts.KeyFile, r.opts.KeyOptions, r.now())
-		if err != nil {
-			r.add(Result{ID: "key", Title: title, Status: Fail, Required: true, Detail: err.Error(), Fix: fixFromKeyError(err)})
-			return false
-		}
-		for _, w := range rep.Warnings {
-			if w.Code == keys.WarnFilePermissions {
-				r.add(Result{ID: "key.permissions", Title: "Private key file is private", Status: Warn, Detail: w.Message,
-					Fix: "chmod 600 " + r.opts.KeyFile})
-			}
-		}
+		// Decrypting a key can take half a second (PBKDF2): load it once.
+		var err error
 		if key, err = keys.LoadPrivateKeyFile(r.opts.KeyFile, r.opts.KeyOptions); err != nil {
 			r.add(Result{ID: "key", Title: title, Status: Fail, Required: true, Detail: err.Error(), Fix: fixFromKeyError(err)})
 			return false
+		}
+		if w := keys.CheckFilePermissions(r.opts.KeyFile); w != nil {
+			r.add(Result{ID: "key.permissions", Title: "Private key file is private", Status: Warn, Detail: w.Message,
+				Fix: "chmod 600 " + r.opts.KeyFile})
 		}
 	}
 	bits := key.N.BitLen()

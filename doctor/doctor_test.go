@@ -238,3 +238,26 @@ func TestUserWhoCannotSeeCases(t *testing.T) {
 	expect(t, got, "servicedesk.case", doctor.Fail, "Case: grant Read, Create, Edit")
 	expect(t, got, "servicedesk.casecomment", doctor.Fail, "CaseComment")
 }
+
+func TestKeyFileReadableByOthersWarns(t *testing.T) {
+	s := sftest.NewServer(t)
+	o := options(s, "integration")
+	got := byID(t, doctor.Run(context.Background(), o))
+	if _, ok := got["key.permissions"]; ok {
+		t.Fatalf("a private key file (0600) was reported: %+v", got["key.permissions"])
+	}
+	pem, err := os.ReadFile(s.KeyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o.KeyFile = filepath.Join(t.TempDir(), "open.key")
+	if err := os.WriteFile(o.KeyFile, pem, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(o.KeyFile, 0o644); err != nil { // whatever the umask
+		t.Fatal(err)
+	}
+	got = byID(t, doctor.Run(context.Background(), o))
+	expect(t, got, "key", doctor.Pass, "")
+	expect(t, got, "key.permissions", doctor.Warn, "chmod 600 "+o.KeyFile)
+}

@@ -88,10 +88,23 @@ func InspectFile(path string, opts LoadOptions, now time.Time) (*Report, error) 
 	if err != nil {
 		return nil, err
 	}
-	if fi, err := os.Stat(path); err == nil && runtime.GOOS != "windows" && r.holdsSecret() && fi.Mode().Perm()&0o077 != 0 {
-		r.warn(WarnFilePermissions, fmt.Sprintf("the file is readable by others (mode %04o): restrict it with `chmod 600 %s`", fi.Mode().Perm(), path))
+	if r.holdsSecret() {
+		if w := CheckFilePermissions(path); w != nil {
+			r.Warnings = append(r.Warnings, *w)
+		}
 	}
 	return r, nil
+}
+
+// CheckFilePermissions returns the WarnFilePermissions warning when the
+// file at path, which holds a secret, is readable by its group or others,
+// and nil otherwise (and on Windows, where modes do not say this).
+func CheckFilePermissions(path string) *Warning {
+	fi, err := os.Stat(path)
+	if err != nil || runtime.GOOS == "windows" || fi.Mode().Perm()&0o077 == 0 {
+		return nil
+	}
+	return &Warning{Code: WarnFilePermissions, Message: fmt.Sprintf("the file is readable by others (mode %04o): restrict it with `chmod 600 %s`", fi.Mode().Perm(), path)}
 }
 
 // Inspect describes what data holds: its format, the key's algorithm, size
