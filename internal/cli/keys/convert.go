@@ -97,6 +97,9 @@ func runConvert(_ context.Context, opts *convertOptions) error {
 			}
 		}
 	}
+	if opts.PassphraseFile == "-" && (opts.Load.PasswordFile == "-" || opts.Load.KeyPasswordFile == "-") {
+		return exitcode.UsageErrorf("--passphrase-file - cannot read stdin when --password-file or --key-password-file reads it too; put one of them in a file")
+	}
 	lo, err := opts.Load.options(f)
 	if err != nil {
 		return err
