@@ -103,6 +103,17 @@ func ParsePrivateKeyWithCertificates(data []byte, name string, opts LoadOptions)
 	return key, c.certs, nil
 }
 
+// LoadPrivateKeyWithCertificatesFile reads a file with
+// ParsePrivateKeyWithCertificates, refusing files over 4 MiB as
+// LoadPrivateKeyFile does.
+func LoadPrivateKeyWithCertificatesFile(path string, opts LoadOptions) (*rsa.PrivateKey, []*x509.Certificate, error) {
+	data, err := readFile(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	return ParsePrivateKeyWithCertificates(data, path, opts)
+}
+
 // LoadCertificatesFile reads the certificates in a file: PEM (one or more
 // CERTIFICATE blocks, possibly next to a key), DER, JKS or PKCS#12. For a
 // keystore it returns the chain of the chosen entry, leaf first.

@@ -149,13 +149,14 @@ func loadKey(f *factory.Factory, file, flag string, opts libkeys.LoadOptions) (*
 	if err != nil {
 		return nil, nil, "", err
 	}
-	if data == nil {
-		if data, err = readKeyFile(file); err != nil {
-			return nil, nil, "", err
-		}
-	}
 	// Certificates next to the key (combined PEM, keystores) are optional.
-	k, certs, err := libkeys.ParsePrivateKeyWithCertificates(data, name, opts)
+	var k *rsa.PrivateKey
+	var certs []*x509.Certificate
+	if data == nil {
+		k, certs, err = libkeys.LoadPrivateKeyWithCertificatesFile(file, opts)
+	} else {
+		k, certs, err = libkeys.ParsePrivateKeyWithCertificates(data, name, opts)
+	}
 	if err != nil {
 		return nil, nil, "", withHint(err)
 	}
@@ -170,26 +171,6 @@ func loadCertificates(file string, opts libkeys.LoadOptions) ([]*x509.Certificat
 		return nil, withHint(err)
 	}
 	return certs, nil
-}
-
-// maxKeyFile bounds what is read as a key file; keys and keystores are
-// kilobytes.
-const maxKeyFile = 4 << 20
-
-func readKeyFile(path string) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, maxKeyFile+1))
-	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", path, err)
-	}
-	if len(data) > maxKeyFile {
-		return nil, fmt.Errorf("%s is larger than %d MiB: give the key, certificate or keystore file itself", path, maxKeyFile>>20)
-	}
-	return data, nil
 }
 
 // withHint adds the CLI's way to fix a library error.
