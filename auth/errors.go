@@ -11,13 +11,6 @@ import (
 // maxErrorBody caps the raw body kept in an [Error].
 const maxErrorBody = 4 << 10
 
-// Exit codes the CLI uses for authentication failures (see ExitCode).
-const (
-	exitRefused     = 3
-	exitUnreachable = 4
-	exitOther       = 1
-)
-
 // Error is a failed token request: Salesforce answered, but not with a
 // session. It keeps what Salesforce said and what that most likely means.
 type Error struct {
@@ -73,18 +66,9 @@ func (e *Error) Error() string {
 	return b.String()
 }
 
-// ExitCode is 3 (authentication refused) for a 4xx answer and 1 otherwise;
-// the CLI uses it as the process exit status.
-func (e *Error) ExitCode() int {
-	if e.StatusCode >= 400 && e.StatusCode < 500 {
-		return exitRefused
-	}
-	return exitOther
-}
-
 // Refused reports whether Salesforce refused the login (a 4xx answer), as
 // opposed to failing to give one (5xx, redirect, unreadable body).
-func (e *Error) Refused() bool { return e.ExitCode() == exitRefused }
+func (e *Error) Refused() bool { return e.StatusCode >= 400 && e.StatusCode < 500 }
 
 // AudienceRelated reports whether the failure is about the audience or the
 // lookup of the app for this host, the errors on which another login
@@ -108,9 +92,6 @@ func (e *NetworkError) Error() string {
 }
 
 func (e *NetworkError) Unwrap() error { return e.Err }
-
-// ExitCode is 4 (unreachable).
-func (e *NetworkError) ExitCode() int { return exitUnreachable }
 
 // Diagnosis explains a failed login.
 type Diagnosis struct {

@@ -180,8 +180,8 @@ func TestDiagnoses(t *testing.T) {
 		if ae.Diagnosis.Problem != tc.want || ae.Diagnosis.Cause == "" || ae.Diagnosis.Fix == "" {
 			t.Errorf("%d %s: diagnosis %+v, want %s", tc.status, tc.body, ae.Diagnosis, tc.want)
 		}
-		if ae.ExitCode() != tc.exit || ae.StatusCode != tc.status || string(ae.Body) != tc.body {
-			t.Errorf("%d %s: exit %d status %d body %q", tc.status, tc.body, ae.ExitCode(), ae.StatusCode, ae.Body)
+		if ae.Refused() != (tc.exit == 3) || ae.StatusCode != tc.status || string(ae.Body) != tc.body {
+			t.Errorf("%d %s: refused %t status %d body %q", tc.status, tc.body, ae.Refused(), ae.StatusCode, ae.Body)
 		}
 		msg := err.Error()
 		if !strings.Contains(msg, ae.Diagnosis.Fix) || !strings.Contains(msg, "integration@acme.example") {
@@ -288,7 +288,7 @@ func TestNetworkErrorRetriedThenExit4(t *testing.T) {
 		HTTPClient: &http.Client{Transport: ft}, RetryDelay: time.Millisecond, MaxAttempts: 4})
 	_, err := src.Token(t.Context())
 	var ne *NetworkError
-	if !errors.As(err, &ne) || ne.ExitCode() != 4 || ft.calls.Load() != 4 {
+	if !errors.As(err, &ne) || ft.calls.Load() != 4 {
 		t.Fatalf("err = %v, calls = %d", err, ft.calls.Load())
 	}
 	if !strings.Contains(err.Error(), "https://login.salesforce.com/services/oauth2/token") {

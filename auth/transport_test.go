@@ -255,7 +255,7 @@ func TestTransportReauthRefused(t *testing.T) {
 	req, _ := http.NewRequestWithContext(t.Context(), http.MethodPost, srv.URL, strings.NewReader("x"))
 	_, err := c.Do(req)
 	var ae *Error
-	if !errors.As(err, &ae) || ae != refused || ae.ExitCode() != 3 {
+	if !errors.As(err, &ae) || ae != refused || !ae.Refused() {
 		t.Fatalf("err = %v, want the refusal", err)
 	}
 }
