@@ -42,8 +42,9 @@ type Options struct {
 // the admin token, so the file is private (0600).
 type Info = localorg.Info
 
-// NewCmd returns `sfbridge emulator`.
-func NewCmd(f *factory.Factory) *cobra.Command {
+// NewCmd returns `sfbridge emulator`. runF, when not nil, receives the
+// parsed options instead of run (tests of the flags use it).
+func NewCmd(f *factory.Factory, runF func(*Options) error) *cobra.Command {
 	opts := &Options{Out: f.IOStreams.Out, ErrOut: f.IOStreams.ErrOut, Now: f.Now}
 	cmd := &cobra.Command{
 		Use:   "emulator",
@@ -79,6 +80,9 @@ attempt with its precise outcome is logged to stderr.`,
 				opts.StateDir = filepath.Join(dir, "emulator")
 			}
 			opts.Logger = f.Logger()
+			if runF != nil {
+				return runF(opts)
+			}
 			return run(cmd.Context(), opts)
 		},
 	}

@@ -15,8 +15,10 @@ import (
 	libkeys "github.com/sfbridge/sfbridge/keys"
 )
 
-type convertOptions struct {
-	f              *factory.Factory
+// ConvertOptions are the flags of `sfbridge keys convert` and what it reads
+// besides them.
+type ConvertOptions struct {
+	Env
 	In             string
 	Out            string
 	To             string
@@ -28,8 +30,8 @@ type convertOptions struct {
 	Load           loadFlags
 }
 
-func newConvertCmd(f *factory.Factory) *cobra.Command {
-	opts := &convertOptions{f: f}
+func newConvertCmd(f *factory.Factory, runF func(*ConvertOptions) error) *cobra.Command {
+	opts := &ConvertOptions{Env: envOf(f)}
 	cmd := &cobra.Command{
 		Use:   "convert --in FILE --out FILE",
 		Short: "Convert a key between PEM, JKS and PKCS#12",
@@ -50,6 +52,9 @@ as PEM. Output files are written with mode 0600 and never replaced without
   sfbridge keys convert --in salesforce.key --cert salesforce.crt --out salesforce.jks --passphrase-file store.txt`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if runF != nil {
+				return runF(opts)
+			}
 			return runConvert(cmd.Context(), opts)
 		},
 	}
@@ -84,8 +89,8 @@ func outputFormat(to, out string) (string, error) {
 	return "", exitcode.UsageErrorf("--to must be pem, p12 or jks, got %q", to)
 }
 
-func runConvert(_ context.Context, opts *convertOptions) error {
-	f := opts.f
+func runConvert(_ context.Context, opts *ConvertOptions) error {
+	f := opts.Env
 	format, err := outputFormat(opts.To, opts.Out)
 	if err != nil {
 		return err
@@ -121,7 +126,7 @@ func runConvert(_ context.Context, opts *convertOptions) error {
 	if opts.CertOut != "" && len(certs) == 0 {
 		return fmt.Errorf("%s holds no certificate to write to --cert-out: add --cert FILE", name)
 	}
-	pass, err := readSecret(f.IOStreams.In, opts.PassphraseFile, f.Getenv("SFBRIDGE_NEW_KEY_PASSPHRASE"), "SFBRIDGE_NEW_KEY_PASSPHRASE", "passphrase")
+	pass, err := readSecret(f.IO.In, opts.PassphraseFile, f.Getenv("SFBRIDGE_NEW_KEY_PASSPHRASE"), "SFBRIDGE_NEW_KEY_PASSPHRASE", "passphrase")
 	if err != nil {
 		return err
 	}
@@ -150,12 +155,12 @@ func runConvert(_ context.Context, opts *convertOptions) error {
 	if err := libkeys.WriteFileAtomic(opts.Out, data, 0o600); err != nil {
 		return err
 	}
-	fmt.Fprintf(f.IOStreams.Out, "Wrote %s (%s%s, mode 0600)\n", opts.Out, describeFormat(format), encryptedNote(format, pass))
+	fmt.Fprintf(f.IO.Out, "Wrote %s (%s%s, mode 0600)\n", opts.Out, describeFormat(format), encryptedNote(format, pass))
 	if opts.CertOut != "" {
 		if err := libkeys.WriteFileAtomic(opts.CertOut, libkeys.MarshalCertificatesPEM(certs...), 0o644); err != nil {
 			return err
 		}
-		fmt.Fprintf(f.IOStreams.Out, "Wrote %s (%d certificate%s, %s)\n", opts.CertOut, len(certs), plural(len(certs)), subjectOf(certs))
+		fmt.Fprintf(f.IO.Out, "Wrote %s (%d certificate%s, %s)\n", opts.CertOut, len(certs), plural(len(certs)), subjectOf(certs))
 	}
 	return nil
 }

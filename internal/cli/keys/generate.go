@@ -15,8 +15,10 @@ import (
 	libkeys "github.com/sfbridge/sfbridge/keys"
 )
 
-type generateOptions struct {
-	f              *factory.Factory
+// GenerateOptions are the flags of `sfbridge keys generate` and what it reads
+// besides them.
+type GenerateOptions struct {
+	Env
 	OutDir         string
 	Name           string
 	Bits           int
@@ -38,8 +40,8 @@ type generateResult struct {
 	NextStep    string    `json:"next_step"`
 }
 
-func newGenerateCmd(f *factory.Factory) *cobra.Command {
-	opts := &generateOptions{f: f}
+func newGenerateCmd(f *factory.Factory, runF func(*GenerateOptions) error) *cobra.Command {
+	opts := &GenerateOptions{Env: envOf(f)}
 	cmd := &cobra.Command{
 		Use:   "generate --out-dir DIR",
 		Short: "Generate an RSA key and a self-signed certificate for a connected app",
@@ -55,6 +57,9 @@ Existing files are never replaced without --force.`,
   sfbridge keys generate --out-dir ./secrets --passphrase-file ./passphrase.txt`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if runF != nil {
+				return runF(opts)
+			}
 			return runGenerate(cmd.Context(), opts)
 		},
 	}
@@ -71,8 +76,8 @@ Existing files are never replaced without --force.`,
 	return cmd
 }
 
-func runGenerate(_ context.Context, opts *generateOptions) error {
-	f := opts.f
+func runGenerate(_ context.Context, opts *GenerateOptions) error {
+	f := opts.Env
 	if opts.Days <= 0 {
 		return exitcode.UsageErrorf("--days must be positive, got %d", opts.Days)
 	}
@@ -84,7 +89,7 @@ func runGenerate(_ context.Context, opts *generateOptions) error {
 	if _, err := libkeys.ParseSubject(opts.Subject); err != nil {
 		return exitcode.With(exitcode.Usage, fmt.Errorf("--subject: %w", err))
 	}
-	pass, err := readSecret(f.IOStreams.In, opts.PassphraseFile, f.Getenv("SFBRIDGE_NEW_KEY_PASSPHRASE"), "SFBRIDGE_NEW_KEY_PASSPHRASE", "passphrase")
+	pass, err := readSecret(f.IO.In, opts.PassphraseFile, f.Getenv("SFBRIDGE_NEW_KEY_PASSPHRASE"), "SFBRIDGE_NEW_KEY_PASSPHRASE", "passphrase")
 	if err != nil {
 		return err
 	}
@@ -110,13 +115,13 @@ func runGenerate(_ context.Context, opts *generateOptions) error {
 			"or to the External Client App's OAuth settings; give %s only to the integration that signs the JWT.", crt, filepath.Base(keyPath)),
 	}
 	if opts.Out.JSON {
-		return output.WriteJSON(f.IOStreams.Out, res)
+		return output.WriteJSON(f.IO.Out, res)
 	}
 	enc := "unencrypted PKCS#8"
 	if res.Encrypted {
 		enc = "encrypted PKCS#8 (PBES2, AES-256-CBC)"
 	}
-	cs := f.IOStreams.Colors()
+	cs := f.IO.Colors()
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s Wrote private key  %s (mode 0600, RSA %d, %s)\n", cs.Green("✓"), keyPath, opts.Bits, enc)
 	fmt.Fprintf(&b, "%s Wrote certificate  %s (%s, valid until %s)\n", cs.Green("✓"), certPath, res.Subject, res.NotAfter.Format(time.DateOnly))
@@ -125,6 +130,6 @@ func runGenerate(_ context.Context, opts *generateOptions) error {
 	fmt.Fprintf(&b, "\"Use digital signatures\") or to the External Client App's OAuth settings.\n")
 	fmt.Fprintf(&b, "Keep %s secret: it is what signs the JWT. Check a pair any time with\n", filepath.Base(keyPath))
 	fmt.Fprintf(&b, "  sfbridge keys check --key %s --cert %s\n", keyPath, certPath)
-	_, err = fmt.Fprint(f.IOStreams.Out, b.String())
+	_, err = fmt.Fprint(f.IO.Out, b.String())
 	return err
 }

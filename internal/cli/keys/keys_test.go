@@ -75,7 +75,7 @@ func TestKeyFromEnvironment(t *testing.T) {
 		"literal": strings.ReplaceAll(string(pemKey), "\n", `\n`),
 	} {
 		f, _, out, _ := newFactory(map[string]string{"SFBRIDGE_JWT_KEY": v, "SFBRIDGE_KEY_PASSWORD": "env-pass"})
-		if err := runCheck(context.Background(), &checkOptions{f: f, CertFile: certPath}); err != nil {
+		if err := runCheck(context.Background(), &CheckOptions{Env: envOf(f), CertFile: certPath}); err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
 		if !strings.Contains(out.String(), "environment variable SFBRIDGE_JWT_KEY matches") || strings.Contains(out.String(), "env-pass") {
@@ -83,7 +83,7 @@ func TestKeyFromEnvironment(t *testing.T) {
 		}
 	}
 	f, _, _, _ := newFactory(nil)
-	err = runCheck(context.Background(), &checkOptions{f: f, CertFile: certPath})
+	err = runCheck(context.Background(), &CheckOptions{Env: envOf(f), CertFile: certPath})
 	if exitcode.Of(err) != exitcode.Usage || !strings.Contains(err.Error(), "SFBRIDGE_JWT_KEY") {
 		t.Fatalf("no key: %v (code %d)", err, exitcode.Of(err))
 	}
@@ -93,7 +93,7 @@ func TestGenerateJSONUsesClock(t *testing.T) {
 	t.Parallel()
 	f, _, out, _ := newFactory(nil)
 	dir := filepath.Join(t.TempDir(), "keys")
-	opts := &generateOptions{f: f, OutDir: dir, Name: "sf", Bits: 2048, Days: 10, Subject: "CN=clock"}
+	opts := &GenerateOptions{Env: envOf(f), OutDir: dir, Name: "sf", Bits: 2048, Days: 10, Subject: "CN=clock"}
 	opts.Out.JSON = true
 	if err := runGenerate(context.Background(), opts); err != nil {
 		t.Fatal(err)
@@ -120,7 +120,7 @@ func TestPassphraseFromStdinReadOnce(t *testing.T) {
 
 	f, in, out, _ := newFactory(nil)
 	in.WriteString("stdin-pass\n")
-	if err := runCheck(context.Background(), &checkOptions{f: f, KeyFile: keyPath, CertFile: certPath, Load: loadFlags{PasswordFile: "-"}}); err != nil {
+	if err := runCheck(context.Background(), &CheckOptions{Env: envOf(f), KeyFile: keyPath, CertFile: certPath, Load: loadFlags{PasswordFile: "-"}}); err != nil {
 		t.Fatalf("check: %v", err)
 	}
 	if strings.Contains(out.String(), "stdin-pass") {
@@ -129,7 +129,7 @@ func TestPassphraseFromStdinReadOnce(t *testing.T) {
 
 	f, in, out, _ = newFactory(nil)
 	in.WriteString("stdin-pass\n")
-	if err := runJWK(context.Background(), &jwkOptions{f: f, KeyFile: keyPath, CertFile: certPath, Kid: "k1", Load: loadFlags{PasswordFile: "-"}}); err != nil {
+	if err := runJWK(context.Background(), &JWKOptions{Env: envOf(f), KeyFile: keyPath, CertFile: certPath, Kid: "k1", Load: loadFlags{PasswordFile: "-"}}); err != nil {
 		t.Fatalf("jwk: %v", err)
 	}
 	if !strings.Contains(out.String(), `"x5c"`) || strings.Contains(out.String(), "stdin-pass") {

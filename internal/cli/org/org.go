@@ -13,36 +13,37 @@ import (
 	"github.com/sfbridge/sfbridge/internal/profile"
 )
 
-// NewCmd returns the org command group.
-func NewCmd(f *factory.Factory) *cobra.Command {
+// NewCmd returns the org command group. runF, when not nil, receives the
+// parsed options of `org list` instead of runList (tests of the flags use
+// it).
+func NewCmd(f *factory.Factory, runF func(*ListOptions) error) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "org <command>",
 		Short: "Manage the orgs sfbridge has logged in to",
 		Args:  cobra.NoArgs,
 	}
-	cmd.AddCommand(newListCmd(f))
+	cmd.AddCommand(newListCmd(f, runF))
 	return cmd
 }
 
 // ListOptions holds the flags of `sfbridge org list`.
 type ListOptions struct {
-	IO     *iostreams.IOStreams
-	Dir    string
-	Output output.Flags
+	IO *iostreams.IOStreams
+	// ConfigDir is where the profiles are stored.
+	ConfigDir func() (string, error)
+	Output    output.Flags
 }
 
-func newListCmd(f *factory.Factory) *cobra.Command {
-	opts := &ListOptions{IO: f.IOStreams}
+func newListCmd(f *factory.Factory, runF func(*ListOptions) error) *cobra.Command {
+	opts := &ListOptions{IO: f.IOStreams, ConfigDir: f.ConfigDir}
 	cmd := &cobra.Command{
 		Use:   "list [--json]",
 		Short: "List the org profiles",
 		Args:  cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
-			dir, err := f.ConfigDir()
-			if err != nil {
-				return err
+			if runF != nil {
+				return runF(opts)
 			}
-			opts.Dir = dir
 			return runList(opts)
 		},
 	}
@@ -69,7 +70,11 @@ func runList(opts *ListOptions) error {
 	if err != nil {
 		return err
 	}
-	profiles, def, err := profile.Store{Dir: opts.Dir}.List()
+	dir, err := opts.ConfigDir()
+	if err != nil {
+		return err
+	}
+	profiles, def, err := profile.Store{Dir: dir}.List()
 	if err != nil {
 		return err
 	}

@@ -93,7 +93,7 @@ func BenchmarkQueryStream(b *testing.B) {
 				ios, _, _, _ := iostreams.Test()
 				cw := &countingWriter{}
 				ios.Out = cw
-				opts := &Options{IO: ios, Open: opener(b, srv), SOQL: "SELECT Id, CaseNumber, Subject, Status, Priority, SystemModstamp FROM Case", Output: bc.flags}
+				opts := &Options{IO: ios, Org: opener(b, srv), SOQL: "SELECT Id, CaseNumber, Subject, Status, Priority, SystemModstamp FROM Case", Output: bc.flags}
 				if err := run(b.Context(), opts); err != nil {
 					b.Fatal(err)
 				}

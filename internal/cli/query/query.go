@@ -16,9 +16,9 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/sfbridge/sfbridge/internal/cli/cmdutil"
 	"github.com/sfbridge/sfbridge/internal/cli/exitcode"
 	"github.com/sfbridge/sfbridge/internal/cli/factory"
-	"github.com/sfbridge/sfbridge/internal/cli/orgclient"
 	"github.com/sfbridge/sfbridge/internal/iostreams"
 	"github.com/sfbridge/sfbridge/internal/output"
 	"github.com/sfbridge/sfbridge/rest"
@@ -27,16 +27,17 @@ import (
 // Options holds the flags and arguments of `sfbridge query`.
 type Options struct {
 	IO     *iostreams.IOStreams
-	Open   orgclient.Opener
-	Conn   orgclient.Flags
+	Org    cmdutil.OrgFunc
+	Target cmdutil.Target
 	Output output.Flags
 	SOQL   string
 	All    bool
 }
 
-// NewCmd returns the query command.
-func NewCmd(f *factory.Factory) *cobra.Command {
-	opts := &Options{IO: f.IOStreams}
+// NewCmd returns the query command. runF, when not nil, receives the parsed
+// options instead of run (tests of the flags use it).
+func NewCmd(f *factory.Factory, runF func(*Options) error) *cobra.Command {
+	opts := &Options{IO: f.IOStreams, Org: f.Org}
 	cmd := &cobra.Command{
 		Use:   `query "SOQL" [-o ORG] [--all] [--json | --csv | --tsv]`,
 		Short: "Run a SOQL query and print the records",
@@ -56,13 +57,13 @@ array is then left unterminated so that it cannot pass for a complete one.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.SOQL = args[0]
-			if opts.Open == nil {
-				opts.Open = orgclient.FromProfiles(f, &opts.Conn)
+			if runF != nil {
+				return runF(opts)
 			}
 			return run(cmd.Context(), opts)
 		},
 	}
-	orgclient.AddFlags(cmd.Flags(), &opts.Conn)
+	cmdutil.AddTargetFlags(cmd.Flags(), &opts.Target)
 	cmd.Flags().BoolVar(&opts.All, "all", false, "Include deleted and archived records (queryAll)")
 	output.AddFlags(cmd.Flags(), &opts.Output)
 	return cmd
@@ -73,7 +74,7 @@ func run(ctx context.Context, opts *Options) error {
 	if err != nil {
 		return exitcode.With(exitcode.Usage, err)
 	}
-	return opts.Open.Do(ctx, opts.Conn.TargetOrg, func(c *rest.Client) error {
+	return opts.Org.WithClient(ctx, opts.Target, func(c *rest.Client) error {
 		qo := &rest.QueryOptions{All: opts.All}
 		if IsCountOnly(opts.SOQL) {
 			// Salesforce answers SELECT COUNT() with totalSize and no records.

@@ -13,8 +13,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sfbridge/sfbridge/auth"
-	"github.com/sfbridge/sfbridge/internal/cli/orgclient"
+	"github.com/sfbridge/sfbridge/internal/cli/cmdutil"
+	"github.com/sfbridge/sfbridge/internal/cli/cmdutil/cmdutiltest"
 	"github.com/sfbridge/sfbridge/internal/iostreams"
 	"github.com/sfbridge/sfbridge/internal/output"
 	"github.com/sfbridge/sfbridge/rest"
@@ -70,19 +70,13 @@ func pagedOrg(t *testing.T, total, failAt int) *httptest.Server {
 	return srv
 }
 
-func opener(t testing.TB, srv *httptest.Server) orgclient.Opener {
-	return func(_ context.Context, target string) (*orgclient.Conn, error) {
-		if target != "" && target != "myorg" {
+func opener(t testing.TB, srv *httptest.Server) cmdutil.OrgFunc {
+	org := cmdutiltest.Org(t, srv.URL, rest.WithRetry(rest.RetryPolicy{MaxAttempts: 2, Sleep: func(context.Context, time.Duration) error { return nil }}))
+	return func(ctx context.Context, target cmdutil.Target) (*cmdutil.Org, error) {
+		if target.Org != "" && target.Org != "myorg" {
 			return nil, errors.New("no such org profile")
 		}
-		src := auth.NewCachedSource(func(context.Context) (*auth.Token, error) {
-			return &auth.Token{AccessToken: "tok", InstanceURL: srv.URL}, nil
-		})
-		c, err := rest.New(src, rest.WithAPIVersion("66.0"), rest.WithRetry(rest.RetryPolicy{MaxAttempts: 2, Sleep: func(context.Context, time.Duration) error { return nil }}))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return &orgclient.Conn{Client: c, Close: func() error { return nil }}, nil
+		return org(ctx, target)
 	}
 }
 
@@ -90,8 +84,8 @@ func runQuery(t *testing.T, srv *httptest.Server, soql string, fl output.Flags, 
 	ios, _, out, errOut := iostreams.Test()
 	ios.SetTTY(false, tty, false)
 	ios.SetNoColor(true)
-	opts := &Options{IO: ios, Open: opener(t, srv), SOQL: soql, Output: fl}
-	opts.Conn.TargetOrg = "myorg"
+	opts := &Options{IO: ios, Org: opener(t, srv), SOQL: soql, Output: fl}
+	opts.Target.Org = "myorg"
 	err := run(t.Context(), opts)
 	return out.String(), errOut.String(), err
 }

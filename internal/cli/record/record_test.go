@@ -1,7 +1,6 @@
 package record
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -14,9 +13,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/sfbridge/sfbridge/auth"
+	"github.com/sfbridge/sfbridge/internal/cli/cmdutil/cmdutiltest"
 	"github.com/sfbridge/sfbridge/internal/cli/exitcode"
-	"github.com/sfbridge/sfbridge/internal/cli/orgclient"
 	"github.com/sfbridge/sfbridge/internal/iostreams"
 	"github.com/sfbridge/sfbridge/internal/output"
 	"github.com/sfbridge/sfbridge/rest"
@@ -265,16 +263,7 @@ func fakeOrg(t *testing.T) (*httptest.Server, *[]string) {
 func runRecord(t *testing.T, srv *httptest.Server, opts *Options) (string, string, error) {
 	ios, _, out, errOut := iostreams.Test()
 	opts.IO = ios
-	opts.Open = func(context.Context, string) (*orgclient.Conn, error) {
-		src := auth.NewCachedSource(func(context.Context) (*auth.Token, error) {
-			return &auth.Token{AccessToken: "tok", InstanceURL: srv.URL}, nil
-		})
-		c, err := rest.New(src, rest.WithAPIVersion("66.0"))
-		if err != nil {
-			return nil, err
-		}
-		return &orgclient.Conn{Client: c, Close: func() error { return nil }}, nil
-	}
+	opts.Org = cmdutiltest.Org(t, srv.URL)
 	err := run(t.Context(), opts)
 	return out.String(), errOut.String(), err
 }

@@ -12,23 +12,24 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/sfbridge/sfbridge/auth"
+	"github.com/sfbridge/sfbridge/internal/cli/cmdutil"
 	"github.com/sfbridge/sfbridge/internal/cli/factory"
 	"github.com/sfbridge/sfbridge/internal/iostreams"
 	"github.com/sfbridge/sfbridge/internal/output"
-	"github.com/sfbridge/sfbridge/internal/profile"
 )
 
 // Options holds the flags of `sfbridge whoami`.
 type Options struct {
-	IO        *iostreams.IOStreams
-	Env       profile.Env
-	Output    output.Flags
-	TargetOrg string
+	IO     *iostreams.IOStreams
+	Org    cmdutil.OrgFunc
+	Output output.Flags
+	Target cmdutil.Target
 }
 
-// NewCmd returns the whoami command.
-func NewCmd(f *factory.Factory) *cobra.Command {
-	opts := &Options{IO: f.IOStreams}
+// NewCmd returns the whoami command. runF, when not nil, receives the
+// parsed options instead of run (tests of the flags use it).
+func NewCmd(f *factory.Factory, runF func(*Options) error) *cobra.Command {
+	opts := &Options{IO: f.IOStreams, Org: f.Org}
 	cmd := &cobra.Command{
 		Use:   "whoami [-o ORG] [--json]",
 		Short: "Show the user and org a profile logs in as",
@@ -38,15 +39,13 @@ sfbridge logs in again once. The userinfo endpoint needs the app's openid
 (or id) scope; without it only what the session itself says is shown.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			env, err := f.ProfileEnv()
-			if err != nil {
-				return err
+			if runF != nil {
+				return runF(opts)
 			}
-			opts.Env = env
 			return run(cmd.Context(), opts)
 		},
 	}
-	cmd.Flags().StringVarP(&opts.TargetOrg, "target-org", "o", "", "Alias or username of the org (default: the default org)")
+	cmdutil.AddTargetOrgFlag(cmd.Flags(), &opts.Target)
 	output.AddJSONFlag(cmd.Flags(), &opts.Output)
 	return cmd
 }
@@ -68,7 +67,11 @@ type Result struct {
 }
 
 func run(ctx context.Context, opts *Options) error {
-	s, err := profile.OpenTarget(opts.Env, opts.TargetOrg)
+	org, err := opts.Org(ctx, opts.Target)
+	if err != nil {
+		return err
+	}
+	s, err := org.Session()
 	if err != nil {
 		return err
 	}
@@ -76,14 +79,14 @@ func run(ctx context.Context, opts *Options) error {
 	if err != nil {
 		return err
 	}
-	ui, uiErr := auth.FetchUserInfo(ctx, s.Source.Client(opts.Env.HTTPClient), tok.InstanceURL)
+	ui, uiErr := auth.FetchUserInfo(ctx, s.Source.Client(org.Env.HTTPClient), tok.InstanceURL)
 	if err := s.Persist(); err != nil {
 		return fmt.Errorf("saving the session: %w", err)
 	}
 	if cur := s.Source.Cached(); cur != nil {
 		tok = cur
 	}
-	res := Result{Username: s.Profile.Username, UserID: tok.UserID, OrgID: tok.OrgID, InstanceURL: tok.InstanceURL, Alias: s.Profile.Alias, Source: "session"}
+	res := Result{Username: org.Profile.Username, UserID: tok.UserID, OrgID: tok.OrgID, InstanceURL: tok.InstanceURL, Alias: org.Profile.Alias, Source: "session"}
 	var apiErr *auth.APIError
 	switch {
 	case uiErr == nil:
