@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/sfbridge/sfbridge/internal/cli/cmdutil"
 	"github.com/sfbridge/sfbridge/internal/cli/describe"
 	cldoctor "github.com/sfbridge/sfbridge/internal/cli/doctor"
 	clemulator "github.com/sfbridge/sfbridge/internal/cli/emulator"
@@ -54,9 +55,6 @@ for development and tests.`,
 	cmd.SetIn(f.IOStreams.In)
 	cmd.SetVersionTemplate("{{.Version}}\n")
 	cmd.PersistentFlags().BoolVar(&debug, "debug", false, "Log debug output to stderr (never secrets)")
-	cmd.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
-		return exitcode.With(exitcode.Usage, fmt.Errorf("%w (see '%s --help')", err, c.CommandPath()))
-	})
 	cmd.CompletionOptions.HiddenDefaultCmd = true
 
 	cmd.AddCommand(
@@ -77,23 +75,8 @@ for development and tests.`,
 		help.NewEnvironmentTopic(f),
 		help.NewExitCodesTopic(f),
 	)
-	wrapArgs(cmd)
+	cmdutil.UsageErrors(cmd)
 	return cmd
-}
-
-// wrapArgs makes positional-argument errors usage errors (exit 2).
-func wrapArgs(cmd *cobra.Command) {
-	if v := cmd.Args; v != nil {
-		cmd.Args = func(c *cobra.Command, args []string) error {
-			if err := v(c, args); err != nil {
-				return exitcode.With(exitcode.Usage, fmt.Errorf("%w (see '%s --help')", err, c.CommandPath()))
-			}
-			return nil
-		}
-	}
-	for _, c := range cmd.Commands() {
-		wrapArgs(c)
-	}
 }
 
 // Main runs the CLI with args (without the program name) and returns the
