@@ -78,6 +78,20 @@ func (o *Org) Source() (*auth.TokenSource, error) {
 	return s.Source, nil
 }
 
+// Token returns the session's access token: the cached one while it lasts,
+// else a new login.
+func (o *Org) Token(ctx context.Context) (*auth.Token, error) {
+	src, err := o.Source()
+	if err != nil {
+		return nil, err
+	}
+	return src.Token(ctx)
+}
+
+// FromCache reports whether the current session came from the token cache
+// (false before a session is opened).
+func (o *Org) FromCache() bool { return o.session != nil && o.session.FromCache() }
+
 // Client returns the REST client over the session's token source, made
 // once.
 func (o *Org) Client() (*rest.Client, error) {
@@ -103,6 +117,19 @@ func (o *Org) Persist() error {
 		return nil
 	}
 	return o.session.Persist()
+}
+
+// Token opens the org t names and returns it with its access token.
+func (open OrgFunc) Token(ctx context.Context, t Target) (*Org, *auth.Token, error) {
+	org, err := open(ctx, t)
+	if err != nil {
+		return nil, nil, err
+	}
+	tok, err := org.Token(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	return org, tok, nil
 }
 
 // WithClient opens the org t names, calls fn with its REST client and then

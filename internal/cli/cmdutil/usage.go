@@ -1,6 +1,7 @@
 package cmdutil
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/spf13/cobra"
@@ -30,5 +31,24 @@ func wrapArgs(cmd *cobra.Command) {
 	}
 	for _, c := range cmd.Commands() {
 		wrapArgs(c)
+	}
+}
+
+// RunE is the RunE of a command in the Options / NewCmd(f, runF) / run
+// shape. prepare, when not nil, moves the positional arguments into opts
+// and checks what the flags alone cannot (a usage error stops there); then
+// opts go to runF when a test gave one, else to run with the command's
+// context.
+func RunE[O any](opts *O, runF func(*O) error, run func(context.Context, *O) error, prepare func(cmd *cobra.Command, args []string) error) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, args []string) error {
+		if prepare != nil {
+			if err := prepare(cmd, args); err != nil {
+				return err
+			}
+		}
+		if runF != nil {
+			return runF(opts)
+		}
+		return run(cmd.Context(), opts)
 	}
 }

@@ -39,13 +39,10 @@ may query, create, update and delete its records (the flags reflect the
 user's permissions) and the fields the user can see. With --json the whole
 describe document is printed as Salesforce sent it.`,
 		Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
+		RunE: cmdutil.RunE(opts, runF, run, func(_ *cobra.Command, args []string) error {
 			opts.Object = args[0]
-			if runF != nil {
-				return runF(opts)
-			}
-			return run(cmd.Context(), opts)
-		},
+			return nil
+		}),
 	}
 	cmdutil.AddTargetFlags(cmd.Flags(), &opts.Target)
 	output.AddFlags(cmd.Flags(), &opts.Output)

@@ -66,7 +66,7 @@ checks need no admin rights. Exit status 5 when a required check fails.`,
   sfbridge doctor --client-id 3MVG9... --jwt-key-file salesforce.key --cert-file salesforce.crt \
     --username integration@acme.com --require eventlogs --json`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		RunE: cmdutil.RunE(opts, runF, run, func(*cobra.Command, []string) error {
 			for _, r := range opts.Require {
 				if !slices.Contains(doctor.Groups(), r) {
 					return exitcode.UsageErrorf("--require: unknown check group %q (known: %s)", r, strings.Join(doctor.Groups(), ", "))
@@ -78,11 +78,8 @@ checks need no admin rights. Exit status 5 when a required check fails.`,
 			if opts.Given() && opts.Missing() != "" {
 				return exitcode.UsageErrorf("the login flags need --client-id, --jwt-key-file and --username together")
 			}
-			if runF != nil {
-				return runF(opts)
-			}
-			return run(cmd.Context(), opts)
-		},
+			return nil
+		}),
 	}
 	fl := cmd.Flags()
 	cmdutil.AddTargetOrgFlag(fl, &opts.Target)

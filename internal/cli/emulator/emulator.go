@@ -18,6 +18,7 @@ import (
 
 	sfemu "github.com/sfbridge/sfbridge/emulator"
 	"github.com/sfbridge/sfbridge/emulator/localorg"
+	"github.com/sfbridge/sfbridge/internal/cli/cmdutil"
 	"github.com/sfbridge/sfbridge/internal/cli/factory"
 )
 
@@ -71,7 +72,7 @@ attempt with its precise outcome is logged to stderr.`,
   sfbridge emulator --addr 127.0.0.1:0 --info-file emulator.json
   sfbridge emulator --tls --fixture org.yaml`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		RunE: cmdutil.RunE(opts, runF, run, func(*cobra.Command, []string) error {
 			if opts.StateDir == "" {
 				dir, err := f.ConfigDir()
 				if err != nil {
@@ -80,11 +81,8 @@ attempt with its precise outcome is logged to stderr.`,
 				opts.StateDir = filepath.Join(dir, "emulator")
 			}
 			opts.Logger = f.Logger()
-			if runF != nil {
-				return runF(opts)
-			}
-			return run(cmd.Context(), opts)
-		},
+			return nil
+		}),
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&opts.Addr, "addr", "127.0.0.1:8484", "Address to listen on (port 0 picks a free one)")

@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/sfbridge/sfbridge/internal/cli/cmdutil"
 	"github.com/sfbridge/sfbridge/internal/cli/factory"
 	"github.com/sfbridge/sfbridge/internal/output"
 	libkeys "github.com/sfbridge/sfbridge/keys"
@@ -49,12 +50,7 @@ PEM file holding both) are used. Without --key, SFBRIDGE_JWT_KEY is read.`,
 		Example: `  sfbridge keys check --key salesforce.key --cert salesforce.crt
   sfbridge keys check --key salesforce.jks --password-file store-password.txt`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if runF != nil {
-				return runF(opts)
-			}
-			return runCheck(cmd.Context(), opts)
-		},
+		RunE: cmdutil.RunE(opts, runF, runCheck, nil),
 	}
 	cmd.Flags().StringVar(&opts.KeyFile, "key", "", "Private key file (PEM, DER, JKS, PKCS#12)")
 	cmd.Flags().StringVar(&opts.CertFile, "cert", "", "Certificate file uploaded to the connected app (PEM, DER, JKS, PKCS#12)")

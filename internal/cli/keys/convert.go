@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/sfbridge/sfbridge/internal/cli/cmdutil"
 	"github.com/sfbridge/sfbridge/internal/cli/exitcode"
 	"github.com/sfbridge/sfbridge/internal/cli/factory"
 	libkeys "github.com/sfbridge/sfbridge/keys"
@@ -51,12 +52,7 @@ as PEM. Output files are written with mode 0600 and never replaced without
 		Example: `  sfbridge keys convert --in salesforce.jks --alias salesforce_cert --password-file store.txt --out salesforce.key --cert-out salesforce.crt
   sfbridge keys convert --in salesforce.key --cert salesforce.crt --out salesforce.jks --passphrase-file store.txt`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if runF != nil {
-				return runF(opts)
-			}
-			return runConvert(cmd.Context(), opts)
-		},
+		RunE: cmdutil.RunE(opts, runF, runConvert, nil),
 	}
 	fs := cmd.Flags()
 	fs.StringVar(&opts.In, "in", "", "Input key file; default: SFBRIDGE_JWT_KEY")

@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/sfbridge/sfbridge/internal/cli/cmdutil"
 	"github.com/sfbridge/sfbridge/internal/cli/exitcode"
 	"github.com/sfbridge/sfbridge/internal/cli/factory"
 	"github.com/sfbridge/sfbridge/internal/output"
@@ -56,12 +57,7 @@ Existing files are never replaced without --force.`,
   sfbridge keys generate --out-dir ./secrets --name acme --subject "CN=acme-integration,O=Acme" --bits 3072
   sfbridge keys generate --out-dir ./secrets --passphrase-file ./passphrase.txt`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if runF != nil {
-				return runF(opts)
-			}
-			return runGenerate(cmd.Context(), opts)
-		},
+		RunE: cmdutil.RunE(opts, runF, runGenerate, nil),
 	}
 	fs := cmd.Flags()
 	fs.StringVar(&opts.OutDir, "out-dir", "", "Directory to write NAME.key and NAME.crt to (created with mode 0700 if missing)")

@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/sfbridge/sfbridge/internal/cli/cmdutil"
 	"github.com/sfbridge/sfbridge/internal/cli/factory"
 	"github.com/sfbridge/sfbridge/internal/output"
 	libkeys "github.com/sfbridge/sfbridge/keys"
@@ -40,15 +41,12 @@ Without FILE, the key in SFBRIDGE_JWT_KEY is inspected.`,
   sfbridge keys inspect salesforce.jks --alias salesforce_cert --password-file store-password.txt
   sfbridge keys inspect salesforce.crt --json`,
 		Args: cobra.MaximumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
+		RunE: cmdutil.RunE(opts, runF, runInspect, func(_ *cobra.Command, args []string) error {
 			if len(args) == 1 {
 				opts.File = args[0]
 			}
-			if runF != nil {
-				return runF(opts)
-			}
-			return runInspect(cmd.Context(), opts)
-		},
+			return nil
+		}),
 	}
 	opts.Load.register(cmd)
 	output.AddJSONFlag(cmd.Flags(), &opts.Out)

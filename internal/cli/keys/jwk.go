@@ -6,6 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/sfbridge/sfbridge/internal/cli/cmdutil"
 	"github.com/sfbridge/sfbridge/internal/cli/exitcode"
 	"github.com/sfbridge/sfbridge/internal/cli/factory"
 	"github.com/sfbridge/sfbridge/internal/output"
@@ -40,12 +41,7 @@ accepted for symmetry with the other commands. Nothing secret is printed.`,
 		Example: `  sfbridge keys jwk --key salesforce.key --kid moveworks-1
   sfbridge keys jwk --key salesforce.key --cert salesforce.crt --kid moveworks-1 --jwks`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if runF != nil {
-				return runF(opts)
-			}
-			return runJWK(cmd.Context(), opts)
-		},
+		RunE: cmdutil.RunE(opts, runF, runJWK, nil),
 	}
 	fs := cmd.Flags()
 	fs.StringVar(&opts.KeyFile, "key", "", "Private key file (PEM, DER, JKS, PKCS#12); default: SFBRIDGE_JWT_KEY")

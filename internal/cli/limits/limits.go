@@ -43,12 +43,7 @@ Reading /limits needs the "View Setup and Configuration" permission, which a
 least-privilege integration user usually lacks. Then only the API usage
 Salesforce reports on every response is shown.`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if runF != nil {
-				return runF(opts)
-			}
-			return run(cmd.Context(), opts)
-		},
+		RunE: cmdutil.RunE(opts, runF, run, nil),
 	}
 	cmdutil.AddTargetFlags(cmd.Flags(), &opts.Target)
 	output.AddFlags(cmd.Flags(), &opts.Output)

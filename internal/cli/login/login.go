@@ -58,15 +58,12 @@ once when Salesforce refuses for a reason other than the audience.`,
 		Example: `  sfbridge login --client-id 3MVG9... --jwt-key-file server.key \
     --username integration@acme.com --instance-url https://acme.my.salesforce.com --alias acme --set-default`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		RunE: cmdutil.RunE(opts, runF, run, func(cmd *cobra.Command, _ []string) error {
 			if missing := opts.Missing(); missing != "" {
 				return exitcode.UsageErrorf("%s is required (see '%s --help')", missing, cmd.CommandPath())
 			}
-			if runF != nil {
-				return runF(opts)
-			}
-			return run(cmd.Context(), opts)
-		},
+			return nil
+		}),
 	}
 	fl := cmd.Flags()
 	cmdutil.AddLoginFlags(fl, &opts.LoginFlags, "o")

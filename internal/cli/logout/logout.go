@@ -36,12 +36,7 @@ func NewCmd(f *factory.Factory, runF func(*Options) error) *cobra.Command {
 With --forget the org profile is removed too; otherwise the next command logs
 in again with the stored key path.`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if runF != nil {
-				return runF(opts)
-			}
-			return run(cmd.Context(), opts)
-		},
+		RunE: cmdutil.RunE(opts, runF, run, nil),
 	}
 	cmdutil.AddTargetOrgFlag(cmd.Flags(), &opts.Target)
 	cmd.Flags().BoolVar(&opts.Forget, "forget", false, "Also remove the org profile")

@@ -3,10 +3,12 @@
 package org
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/spf13/cobra"
 
+	"github.com/sfbridge/sfbridge/internal/cli/cmdutil"
 	"github.com/sfbridge/sfbridge/internal/cli/factory"
 	"github.com/sfbridge/sfbridge/internal/iostreams"
 	"github.com/sfbridge/sfbridge/internal/output"
@@ -40,12 +42,7 @@ func newListCmd(f *factory.Factory, runF func(*ListOptions) error) *cobra.Comman
 		Use:   "list [--json]",
 		Short: "List the org profiles",
 		Args:  cobra.NoArgs,
-		RunE: func(*cobra.Command, []string) error {
-			if runF != nil {
-				return runF(opts)
-			}
-			return runList(opts)
-		},
+		RunE:  cmdutil.RunE(opts, runF, runList, nil),
 	}
 	output.AddFlags(cmd.Flags(), &opts.Output)
 	return cmd
@@ -65,7 +62,7 @@ type Entry struct {
 	Default     bool   `json:"default"`
 }
 
-func runList(opts *ListOptions) error {
+func runList(_ context.Context, opts *ListOptions) error {
 	format, err := opts.Output.Resolve(opts.IO)
 	if err != nil {
 		return err

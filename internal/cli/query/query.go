@@ -55,13 +55,10 @@ array is then left unterminated so that it cannot pass for a complete one.`,
   sfbridge query "SELECT Id, Email FROM Contact" --csv > contacts.csv
   sfbridge query "SELECT Id FROM Case WHERE IsDeleted = true" --all --json`,
 		Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
+		RunE: cmdutil.RunE(opts, runF, run, func(_ *cobra.Command, args []string) error {
 			opts.SOQL = args[0]
-			if runF != nil {
-				return runF(opts)
-			}
-			return run(cmd.Context(), opts)
-		},
+			return nil
+		}),
 	}
 	cmdutil.AddTargetFlags(cmd.Flags(), &opts.Target)
 	cmd.Flags().BoolVar(&opts.All, "all", false, "Include deleted and archived records (queryAll)")

@@ -70,16 +70,13 @@ func NewCmd(f *factory.Factory, runF func(*Options) error) *cobra.Command {
 			Use:   use,
 			Short: short,
 			Args:  args,
-			RunE: func(cmd *cobra.Command, args []string) error {
+			RunE: cmdutil.RunE(opts, runF, run, func(_ *cobra.Command, args []string) error {
 				opts.Object = args[0]
 				if len(args) > 1 {
 					opts.ID = args[1]
 				}
-				if runF != nil {
-					return runF(opts)
-				}
-				return run(cmd.Context(), opts)
-			},
+				return nil
+			}),
 		}
 		cmdutil.AddTargetFlags(c.Flags(), &opts.Target)
 		output.AddJSONFlag(c.Flags(), &opts.Output)

@@ -43,12 +43,7 @@ The token is a secret: do not log it.`,
 		Example: `  curl -H "Authorization: Bearer $(sfbridge token --json | jq -r .access_token)" \
     "$(sfbridge token --json | jq -r .instance_url)/services/data/v62.0/limits"`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if runF != nil {
-				return runF(opts)
-			}
-			return run(cmd.Context(), opts)
-		},
+		RunE: cmdutil.RunE(opts, runF, run, nil),
 	}
 	cmdutil.AddTargetOrgFlag(cmd.Flags(), &opts.Target)
 	output.AddJSONFlag(cmd.Flags(), &opts.Output)
@@ -66,19 +61,11 @@ type Result struct {
 }
 
 func run(ctx context.Context, opts *Options) error {
-	org, err := opts.Org(ctx, opts.Target)
+	org, tok, err := opts.Org.Token(ctx, opts.Target)
 	if err != nil {
 		return err
 	}
-	s, err := org.Session()
-	if err != nil {
-		return err
-	}
-	tok, err := s.Source.Token(ctx)
-	if err != nil {
-		return err
-	}
-	cached := s.FromCache()
+	cached := org.FromCache()
 	if cached && !opts.NoCheck {
 		// auth.Transport renews a session Salesforce no longer accepts.
 		c, err := org.Client()
@@ -88,12 +75,12 @@ func run(ctx context.Context, opts *Options) error {
 		if _, err := c.Resources(ctx); err != nil {
 			return fmt.Errorf("checking the cached session: %w", err)
 		}
-		if tok, err = s.Source.Token(ctx); err != nil {
+		if tok, err = org.Token(ctx); err != nil {
 			return err
 		}
-		cached = s.FromCache()
+		cached = org.FromCache()
 	}
-	if err := s.Persist(); err != nil {
+	if err := org.Persist(); err != nil {
 		return fmt.Errorf("saving the session: %w", err)
 	}
 	res := Result{AccessToken: tok.AccessToken, InstanceURL: tok.InstanceURL, Username: org.Profile.Username, OrgID: tok.OrgID, Cached: cached}

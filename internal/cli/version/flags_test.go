@@ -20,7 +20,7 @@ func TestNewCmdFlags(t *testing.T) {
 func TestRun(t *testing.T) {
 	info := Info{Version: "v1.2.3", Commit: "abc123", Modified: true, GoVersion: "go1.26.0", Platform: "linux/amd64"}
 	ios, _, out, _ := iostreams.Test()
-	if err := run(&Options{IO: ios}, info); err != nil {
+	if err := write(&Options{IO: ios}, info); err != nil {
 		t.Fatal(err)
 	}
 	want := "sfbridge v1.2.3\ncommit:   abc123 (modified)\ngo:       go1.26.0\nplatform: linux/amd64\n"
@@ -28,7 +28,7 @@ func TestRun(t *testing.T) {
 		t.Errorf("got %q, want %q", out.String(), want)
 	}
 	out.Reset()
-	if err := run(&Options{IO: ios, Output: output.Flags{JSON: true}}, Info{Version: "v1"}); err != nil {
+	if err := write(&Options{IO: ios, Output: output.Flags{JSON: true}}, Info{Version: "v1"}); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(out.String(), `"version": "v1"`) {

@@ -3,12 +3,14 @@
 package version
 
 import (
+	"context"
 	"fmt"
 	"runtime"
 	"runtime/debug"
 
 	"github.com/spf13/cobra"
 
+	"github.com/sfbridge/sfbridge/internal/cli/cmdutil"
 	"github.com/sfbridge/sfbridge/internal/cli/factory"
 	"github.com/sfbridge/sfbridge/internal/iostreams"
 	"github.com/sfbridge/sfbridge/internal/output"
@@ -80,18 +82,15 @@ func NewCmd(f *factory.Factory, runF func(*Options) error) *cobra.Command {
 		Use:   "version",
 		Short: "Show the sfbridge version, commit and Go version",
 		Args:  cobra.NoArgs,
-		RunE: func(*cobra.Command, []string) error {
-			if runF != nil {
-				return runF(opts)
-			}
-			return run(opts, Read())
-		},
+		RunE:  cmdutil.RunE(opts, runF, run, nil),
 	}
 	output.AddJSONFlag(cmd.Flags(), &opts.Output)
 	return cmd
 }
 
-func run(opts *Options, info Info) error {
+func run(_ context.Context, opts *Options) error { return write(opts, Read()) }
+
+func write(opts *Options, info Info) error {
 	if opts.Output.JSON {
 		return output.WriteJSON(opts.IO.Out, info)
 	}

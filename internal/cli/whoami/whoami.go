@@ -38,12 +38,7 @@ endpoint. The cached session is reused; if Salesforce reports it expired,
 sfbridge logs in again once. The userinfo endpoint needs the app's openid
 (or id) scope; without it only what the session itself says is shown.`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if runF != nil {
-				return runF(opts)
-			}
-			return run(cmd.Context(), opts)
-		},
+		RunE: cmdutil.RunE(opts, runF, run, nil),
 	}
 	cmdutil.AddTargetOrgFlag(cmd.Flags(), &opts.Target)
 	output.AddJSONFlag(cmd.Flags(), &opts.Output)
@@ -67,23 +62,19 @@ type Result struct {
 }
 
 func run(ctx context.Context, opts *Options) error {
-	org, err := opts.Org(ctx, opts.Target)
+	org, tok, err := opts.Org.Token(ctx, opts.Target)
 	if err != nil {
 		return err
 	}
-	s, err := org.Session()
+	src, err := org.Source()
 	if err != nil {
 		return err
 	}
-	tok, err := s.Source.Token(ctx)
-	if err != nil {
-		return err
-	}
-	ui, uiErr := auth.FetchUserInfo(ctx, s.Source.Client(org.Env.HTTPClient), tok.InstanceURL)
-	if err := s.Persist(); err != nil {
+	ui, uiErr := auth.FetchUserInfo(ctx, src.Client(org.Env.HTTPClient), tok.InstanceURL)
+	if err := org.Persist(); err != nil {
 		return fmt.Errorf("saving the session: %w", err)
 	}
-	if cur := s.Source.Cached(); cur != nil {
+	if cur := src.Cached(); cur != nil {
 		tok = cur
 	}
 	res := Result{Username: org.Profile.Username, UserID: tok.UserID, OrgID: tok.OrgID, InstanceURL: tok.InstanceURL, Alias: org.Profile.Alias, Source: "session"}
