@@ -21,6 +21,7 @@ import (
 	"github.com/sfbridge/sfbridge/internal/cli/factory"
 	"github.com/sfbridge/sfbridge/internal/iostreams"
 	"github.com/sfbridge/sfbridge/internal/output"
+	"github.com/sfbridge/sfbridge/internal/soqlcols"
 	"github.com/sfbridge/sfbridge/rest"
 )
 
@@ -73,7 +74,7 @@ func run(ctx context.Context, opts *Options) error {
 	}
 	return opts.Org.WithClient(ctx, opts.Target, func(c *rest.Client) error {
 		qo := &rest.QueryOptions{All: opts.All}
-		if IsCountOnly(opts.SOQL) {
+		if soqlcols.IsCountOnly(opts.SOQL) {
 			// Salesforce answers SELECT COUNT() with totalSize and no records.
 			n, err := c.Query.Count(ctx, opts.SOQL, qo)
 			if err != nil {
@@ -140,7 +141,7 @@ func writeRows(ctx context.Context, ios *iostreams.IOStreams, format output.Form
 	defer bw.Flush()
 	sink := *ios
 	sink.Out = bw
-	cols, known := Columns(soql)
+	cols, known := soqlcols.Columns(soql)
 	if !known {
 		return writeRecordRows(ctx, &sink, bw, format, c, soql, qo)
 	}
@@ -170,7 +171,7 @@ func writeRows(ctx context.Context, ios *iostreams.IOStreams, format output.Form
 			}
 			for i, col := range cols {
 				v, _ := rec.Field(col)
-				cells[i] = Cell(v)
+				cells[i] = output.Cell(v)
 			}
 		}
 		return cells, nil
@@ -215,7 +216,7 @@ func writeRecordRows(ctx context.Context, sink *iostreams.IOStreams, bw *bufio.W
 		cells = cells[:0]
 		for _, col := range cols {
 			v, _ := rec.Field(col)
-			cells = append(cells, Cell(v))
+			cells = append(cells, output.Cell(v))
 		}
 		if err := rw.Write(cells...); err != nil {
 			return n, err
@@ -262,29 +263,4 @@ func recordColumns(rec rest.Record) []string {
 	}
 	slices.Sort(cols)
 	return cols
-}
-
-// Cell renders one value for a table, CSV or TSV cell: null is empty,
-// numbers as Salesforce sent them, a child subquery's records as JSON.
-func Cell(v any) string {
-	switch x := v.(type) {
-	case nil:
-		return ""
-	case string:
-		return x
-	case json.Number:
-		return x.String()
-	case bool:
-		return strconv.FormatBool(x)
-	case map[string]any:
-		if recs, ok := x["records"]; ok {
-			b, _ := json.Marshal(recs)
-			return string(b)
-		}
-		b, _ := json.Marshal(x)
-		return string(b)
-	default:
-		b, _ := json.Marshal(x)
-		return string(b)
-	}
 }

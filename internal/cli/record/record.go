@@ -15,7 +15,6 @@ import (
 	"github.com/sfbridge/sfbridge/internal/cli/cmdutil"
 	"github.com/sfbridge/sfbridge/internal/cli/exitcode"
 	"github.com/sfbridge/sfbridge/internal/cli/factory"
-	"github.com/sfbridge/sfbridge/internal/cli/query"
 	"github.com/sfbridge/sfbridge/internal/iostreams"
 	"github.com/sfbridge/sfbridge/internal/output"
 	"github.com/sfbridge/sfbridge/rest"
@@ -185,7 +184,7 @@ func printRecord(ios *iostreams.IOStreams, rec rest.Record) error {
 	slices.Sort(names)
 	tw := tabwriter.NewWriter(ios.Out, 0, 4, 2, ' ', 0)
 	for _, k := range names {
-		v := strings.ReplaceAll(query.Cell(rec[k]), "\n", `\n`)
+		v := strings.ReplaceAll(output.Cell(rec[k]), "\n", `\n`)
 		fmt.Fprintf(tw, "%s\t%s\n", k, v)
 	}
 	return tw.Flush()
