@@ -14,6 +14,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/sfbridge/sfbridge/internal/atomicfile"
 )
 
 // DefaultDays is the certificate validity SelfSignedCertificate uses when
@@ -299,45 +301,13 @@ func WriteKeyPair(dir, name string, key *rsa.PrivateKey, cert *x509.Certificate,
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return "", "", fmt.Errorf("keys: %w", err)
 	}
-	if err := WriteFileAtomic(keyPath, keyPEM, 0o600); err != nil {
-		return "", "", err
+	if err := atomicfile.WriteFile(keyPath, keyPEM, 0o600); err != nil {
+		return "", "", fmt.Errorf("keys: %w", err)
 	}
 	if cert != nil {
-		if err := WriteFileAtomic(certPath, MarshalCertificatesPEM(cert), 0o644); err != nil {
-			return "", "", err
+		if err := atomicfile.WriteFile(certPath, MarshalCertificatesPEM(cert), 0o644); err != nil {
+			return "", "", fmt.Errorf("keys: %w", err)
 		}
 	}
 	return keyPath, certPath, nil
-}
-
-// WriteFileAtomic writes data to path with mode perm through a temporary
-// file in the same directory that is synced and renamed into place, so a
-// reader never sees a half-written key and the key is never world-readable.
-func WriteFileAtomic(path string, data []byte, perm os.FileMode) (err error) {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return fmt.Errorf("keys: %w", err)
-	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
-		}
-	}()
-	if err = f.Chmod(perm); err != nil {
-		return fmt.Errorf("keys: %w", err)
-	}
-	if _, err = f.Write(data); err != nil {
-		return fmt.Errorf("keys: write %s: %w", path, err)
-	}
-	if err = f.Sync(); err != nil {
-		return fmt.Errorf("keys: write %s: %w", path, err)
-	}
-	if err = f.Close(); err != nil {
-		return fmt.Errorf("keys: write %s: %w", path, err)
-	}
-	if err = os.Rename(f.Name(), path); err != nil {
-		return fmt.Errorf("keys: %w", err)
-	}
-	return nil
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/sfbridge/sfbridge/internal/atomicfile"
 	"github.com/sfbridge/sfbridge/internal/cli/cmdutil"
 	"github.com/sfbridge/sfbridge/internal/cli/exitcode"
 	"github.com/sfbridge/sfbridge/internal/cli/factory"
@@ -148,12 +149,12 @@ func runConvert(_ context.Context, opts *ConvertOptions) error {
 		return err
 	}
 	defer clear(data)
-	if err := libkeys.WriteFileAtomic(opts.Out, data, 0o600); err != nil {
+	if err := atomicfile.WriteFile(opts.Out, data, 0o600); err != nil {
 		return err
 	}
 	fmt.Fprintf(f.IO.Out, "Wrote %s (%s%s, mode 0600)\n", opts.Out, describeFormat(format), encryptedNote(format, pass))
 	if opts.CertOut != "" {
-		if err := libkeys.WriteFileAtomic(opts.CertOut, libkeys.MarshalCertificatesPEM(certs...), 0o644); err != nil {
+		if err := atomicfile.WriteFile(opts.CertOut, libkeys.MarshalCertificatesPEM(certs...), 0o644); err != nil {
 			return err
 		}
 		fmt.Fprintf(f.IO.Out, "Wrote %s (%d certificate%s, %s)\n", opts.CertOut, len(certs), plural(len(certs)), subjectOf(certs))
