@@ -20,6 +20,7 @@ import (
 	"github.com/sfbridge/sfbridge/emulator/localorg"
 	"github.com/sfbridge/sfbridge/internal/cli/cmdutil"
 	"github.com/sfbridge/sfbridge/internal/cli/factory"
+	"github.com/sfbridge/sfbridge/internal/loopback"
 )
 
 // Options are the command's flags and surroundings.
@@ -97,10 +98,8 @@ func run(ctx context.Context, opts *Options) error {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	if host, _, err := net.SplitHostPort(opts.Addr); err == nil && host != "localhost" {
-		if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {
-			fmt.Fprintf(opts.ErrOut, "sfbridge emulator: warning: listening on %s, reachable from other machines; the admin token is the only protection\n", opts.Addr)
-		}
+	if host, _, err := net.SplitHostPort(opts.Addr); err == nil && !loopback.IsHost(host) {
+		fmt.Fprintf(opts.ErrOut, "sfbridge emulator: warning: listening on %s, reachable from other machines; the admin token is the only protection\n", opts.Addr)
 	}
 	org, err := localorg.Start(ctx, localorg.Options{Addr: opts.Addr, Fixture: opts.Fixture, StateDir: opts.StateDir,
 		TLS: opts.TLS, Now: opts.Now, Logger: opts.Logger})
