@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/sfbridge/sfbridge/emulator/internal/httpjson"
 )
 
 func (o *Org) routes() {
@@ -18,7 +20,7 @@ func (o *Org) routes() {
 	mux.HandleFunc("/services/data/", o.handleServicesData)
 	mux.HandleFunc(AdminPrefix, o.handleAdmin)
 	mux.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) {
-		writeJSONBytes(w, http.StatusNotFound, bodyNotFound)
+		httpjson.WriteBytes(w, http.StatusNotFound, bodyNotFound)
 	})
 	o.mux = mux
 }
@@ -77,14 +79,14 @@ func (o *Org) applyFault(w *responseRecorder, r *http.Request, f firing) bool {
 		return true
 	case FaultError:
 		status, body := f.errorBody(r.URL.Path, http.StatusServiceUnavailable, "SERVER_UNAVAILABLE", "Server is unavailable")
-		writeJSONBytes(w, status, body)
+		httpjson.WriteBytes(w, status, body)
 		return false
 	case FaultRateLimit:
 		if !f.limited {
 			return true
 		}
 		status, body := f.errorBody(r.URL.Path, http.StatusForbidden, "REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded.")
-		writeJSONBytes(w, status, body)
+		httpjson.WriteBytes(w, status, body)
 		return false
 	case FaultReset:
 		w.status = -1

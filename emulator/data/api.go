@@ -15,6 +15,7 @@ import (
 
 	"github.com/klauspost/compress/gzip"
 
+	"github.com/sfbridge/sfbridge/emulator/internal/httpjson"
 	"github.com/sfbridge/sfbridge/emulator/soql"
 )
 
@@ -134,22 +135,10 @@ func writeErr(w http.ResponseWriter, err error) {
 	default:
 		e = newErr(http.StatusInternalServerError, "UNKNOWN_EXCEPTION", "An unexpected error occurred. Please include this ErrorId if you contact support: "+err.Error())
 	}
-	writeJSON(w, e.Status, e.Errors)
+	httpjson.Write(w, e.Status, e.Errors)
 }
 
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	b, err := json.Marshal(v)
-	if err != nil {
-		status, b = http.StatusInternalServerError, []byte(`[{"message":"encoding failed","errorCode":"UNKNOWN_EXCEPTION"}]`)
-	}
-	writeRaw(w, status, b)
-}
 
-func writeRaw(w http.ResponseWriter, status int, b []byte) {
-	w.Header().Set("Content-Type", "application/json;charset=UTF-8")
-	w.WriteHeader(status)
-	w.Write(b)
-}
 
 func (c *call) methodNotAllowed(allowed ...string) {
 	writeErr(c.w, newErr(http.StatusMethodNotAllowed, "METHOD_NOT_ALLOWED",
@@ -223,7 +212,7 @@ func (c *call) query(all, tooling bool) {
 	}
 	if c.opts.DevHub {
 		if pq, err := soql.Parse(q); err == nil && strings.EqualFold(pq.From.Text, "ScratchOrgInfo") {
-			writeRaw(c.w, http.StatusOK, []byte(`{"totalSize":0,"done":true,"records":[]}`))
+			httpjson.WriteBytes(c.w, http.StatusOK, []byte(`{"totalSize":0,"done":true,"records":[]}`))
 			return
 		}
 	}
@@ -252,7 +241,7 @@ func (c *call) servePage(rs *resultSet, from, n int, locator string) {
 	if from+n >= len(rs.rows) && locator != "" {
 		c.s.cursors.drop(locator)
 	}
-	writeRaw(c.w, http.StatusOK, enc.b)
+	httpjson.WriteBytes(c.w, http.StatusOK, enc.b)
 	if cap(enc.b) <= 8<<20 {
 		*buf = enc.b
 		c.s.buffers.Put(buf)
@@ -290,7 +279,7 @@ func (c *call) toolingQuery(q string) {
 	}
 	name := pq.From.Text
 	if strings.EqualFold(name, "SandboxProcess") {
-		writeJSON(c.w, http.StatusOK, map[string]any{"size": 0, "totalSize": 0, "done": true, "queryLocator": nil, "entityTypeName": "SandboxProcess", "records": []any{}})
+		httpjson.Write(c.w, http.StatusOK, map[string]any{"size": 0, "totalSize": 0, "done": true, "queryLocator": nil, "entityTypeName": "SandboxProcess", "records": []any{}})
 		return
 	}
 	rs, err := c.s.runQuery(c.p, q, false)
@@ -362,7 +351,7 @@ func (c *call) columns(q string) {
 	if rs.plan.Aggregate || rs.plan.CountOnly {
 		entity, prefix = nil, nil
 	}
-	writeJSON(c.w, http.StatusOK, map[string]any{
+	httpjson.Write(c.w, http.StatusOK, map[string]any{
 		"columnMetadata": build(rs.tree, ""), "entityName": entity, "groupBy": false, "idSelect": idSelect, "keyPrefix": prefix,
 	})
 }

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/sfbridge/sfbridge/emulator/internal/httpjson"
 	"github.com/sfbridge/sfbridge/emulator/sfid"
 )
 
@@ -224,7 +225,7 @@ func (c *call) composite() {
 			out = append(out, subresponse{Body: halted, HTTPHeaders: map[string]string{}, HTTPStatusCode: http.StatusBadRequest, ReferenceID: sr.ReferenceID})
 		}
 	}
-	writeJSON(c.w, http.StatusOK, map[string]any{"compositeResponse": out})
+	httpjson.Write(c.w, http.StatusOK, map[string]any{"compositeResponse": out})
 }
 
 func jsonRawNumber(b []byte) any {
@@ -416,7 +417,7 @@ func (c *call) collections(rest []string) {
 			}
 		}
 	}
-	writeJSON(c.w, http.StatusOK, results)
+	httpjson.Write(c.w, http.StatusOK, results)
 }
 
 // upsertOne upserts one record of a collection by the external id field
@@ -514,7 +515,7 @@ func (c *call) retrieveMany(object string) {
 		b.Write(rec)
 	}
 	b.WriteByte(']')
-	writeRaw(c.w, http.StatusOK, b.Bytes())
+	httpjson.WriteBytes(c.w, http.StatusOK, b.Bytes())
 }
 
 func splitList(s string) []string {
