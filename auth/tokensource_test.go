@@ -486,18 +486,6 @@ func FuzzIsSessionExpired(f *testing.F) {
 	})
 }
 
-func TestOAuth2Adapter(t *testing.T) {
-	ts := newTokenServer(t, func(tokenRequest, int64) (int, string) { return 200, okBody("sess") })
-	src, _ := NewTokenSource(testConfig(ts))
-	ot, err := OAuth2TokenSource(t.Context(), src).Token()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if ot.AccessToken != "sess" || ot.TokenType != "Bearer" || ot.Extra("instance_url") != "https://acme.my.salesforce.com" || !ot.Valid() {
-		t.Errorf("oauth2 token = %+v", ot)
-	}
-}
-
 // TestTokenSourceConcurrentExpiry: 1,000 concurrent calls through
 // Transport while the session has expired cause exactly one request to the
 // token endpoint and no failed call.
