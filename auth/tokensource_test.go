@@ -494,6 +494,7 @@ func TestTokenSourceConcurrentExpiry(t *testing.T) {
 }
 
 func runTokenSourceExpiry(tb testing.TB, n int) {
+	tb.Helper()
 	var current atomic.Pointer[string]
 	ts := newTokenServer(tb, func(_ tokenRequest, n int64) (int, string) {
 		tok := "sess-" + string(rune('0'+n))

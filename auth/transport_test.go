@@ -35,6 +35,7 @@ func (s *sessionServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func newSessionServer(t *testing.T, valid string) (*sessionServer, *httptest.Server) {
+	t.Helper()
 	s := &sessionServer{}
 	s.valid.Store(&valid)
 	srv := httptest.NewServer(s)
@@ -203,6 +204,7 @@ func TestTransportConcurrentExpiry(t *testing.T) {
 }
 
 func runConcurrentExpiry(tb testing.TB, n int) {
+	tb.Helper()
 	ss := &sessionServer{}
 	fresh := "tok-2"
 	ss.valid.Store(&fresh)

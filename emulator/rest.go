@@ -34,8 +34,6 @@ var (
 	bodyAPIDisabled    = []byte(`[{"message":"The REST API is not enabled for this Organization.","errorCode":"API_DISABLED_FOR_ORG"}]`)
 )
 
-
-
 func writeRESTError(w http.ResponseWriter, status int, code, msg string) {
 	httpjson.Write(w, status, []restError{{Message: msg, ErrorCode: code}})
 }

@@ -57,11 +57,14 @@ type Options struct {
 
 // NewServer starts an org with the default fixture and registers its
 // shutdown with t.Cleanup.
-func NewServer(t testing.TB) *Server { return NewServerWith(t, Options{}) }
+func NewServer(tb testing.TB) *Server {
+	tb.Helper()
+	return NewServerWith(tb, Options{})
+}
 
 // NewServerWith starts an org as opts say.
-func NewServerWith(t testing.TB, opts Options) *Server {
-	t.Helper()
+func NewServerWith(tb testing.TB, opts Options) *Server {
+	tb.Helper()
 	var pair *keys.Pair
 	var err error
 	if opts.Key != nil {
@@ -70,7 +73,7 @@ func NewServerWith(t testing.TB, opts Options) *Server {
 		pair, err = keys.NewPair(nil, keys.CertificateOptions{Subject: "CN=sftest", Days: 365, Backdate: time.Hour})
 	}
 	if err != nil {
-		t.Fatalf("sftest: %v", err)
+		tb.Fatalf("sftest: %v", err)
 	}
 	clientID := emulator.ConsumerKeyFor(pair.Cert)
 	fx := emulator.DefaultFixture(clientID, pair.CertPEM)
@@ -86,7 +89,7 @@ func NewServerWith(t testing.TB, opts Options) *Server {
 	org, err := emulator.New(emulator.Config{Fixture: fx, BaseURL: base, Now: opts.Now, LoginsPerHour: -1})
 	if err != nil {
 		srv.Close()
-		t.Fatalf("sftest: %v", err)
+		tb.Fatalf("sftest: %v", err)
 	}
 	srv.Config.Handler = org
 	if opts.TLS {
@@ -94,16 +97,16 @@ func NewServerWith(t testing.TB, opts Options) *Server {
 	} else {
 		srv.Start()
 	}
-	t.Cleanup(srv.Close)
-	dir := t.TempDir()
+	tb.Cleanup(srv.Close)
+	dir := tb.TempDir()
 	s := &Server{URL: base, Org: org, ClientID: clientID, Key: pair.Key, KeyPEM: pair.KeyPEM, CertPEM: pair.CertPEM,
 		KeyFile: filepath.Join(dir, "server.key"), CertFile: filepath.Join(dir, "server.crt"),
 		AdminToken: org.AdminToken(), srv: srv}
 	if err := os.WriteFile(s.KeyFile, pair.KeyPEM, 0o600); err != nil {
-		t.Fatalf("sftest: %v", err)
+		tb.Fatalf("sftest: %v", err)
 	}
 	if err := os.WriteFile(s.CertFile, pair.CertPEM, 0o644); err != nil {
-		t.Fatalf("sftest: %v", err)
+		tb.Fatalf("sftest: %v", err)
 	}
 	return s
 }
@@ -134,12 +137,12 @@ func (s *Server) Username(role string) string {
 
 // Assertion signs a valid assertion for username with the trusted key:
 // aud is the server's URL, exp three minutes ahead on the org's clock.
-func (s *Server) Assertion(t testing.TB, username string) string {
-	t.Helper()
+func (s *Server) Assertion(tb testing.TB, username string) string {
+	tb.Helper()
 	a, err := assertion.Sign(s.Key, assertion.Claims{Issuer: s.ClientID, Subject: username, Audience: s.URL,
 		Expiry: s.Org.Now().Add(3 * time.Minute)})
 	if err != nil {
-		t.Fatalf("sftest: %v", err)
+		tb.Fatalf("sftest: %v", err)
 	}
 	return a
 }
@@ -157,29 +160,29 @@ type TokenResponse struct {
 
 // Login runs the JWT bearer grant for username and returns the answer; it
 // fails the test unless the grant succeeds.
-func (s *Server) Login(t testing.TB, username string) TokenResponse {
-	t.Helper()
+func (s *Server) Login(tb testing.TB, username string) TokenResponse {
+	tb.Helper()
 	form := url.Values{
 		"grant_type": {"urn:ietf:params:oauth:grant-type:jwt-bearer"},
-		"assertion":  {s.Assertion(t, username)},
+		"assertion":  {s.Assertion(tb, username)},
 	}
-	req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, s.URL+"/services/oauth2/token", strings.NewReader(form.Encode()))
+	req, err := http.NewRequestWithContext(tb.Context(), http.MethodPost, s.URL+"/services/oauth2/token", strings.NewReader(form.Encode()))
 	if err != nil {
-		t.Fatalf("sftest: %v", err)
+		tb.Fatalf("sftest: %v", err)
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	resp, err := s.Client().Do(req)
 	if err != nil {
-		t.Fatalf("sftest: token request: %v", err)
+		tb.Fatalf("sftest: token request: %v", err)
 	}
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(resp.Body)
 	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("sftest: login as %s: %s: %s", username, resp.Status, strings.TrimSpace(string(body)))
+		tb.Fatalf("sftest: login as %s: %s: %s", username, resp.Status, strings.TrimSpace(string(body)))
 	}
 	var tr TokenResponse
 	if err := json.Unmarshal(body, &tr); err != nil {
-		t.Fatalf("sftest: token answer: %v", err)
+		tb.Fatalf("sftest: token answer: %v", err)
 	}
 	return tr
 }

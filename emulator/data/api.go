@@ -138,8 +138,6 @@ func writeErr(w http.ResponseWriter, err error) {
 	httpjson.Write(w, e.Status, e.Errors)
 }
 
-
-
 func (c *call) methodNotAllowed(allowed ...string) {
 	writeErr(c.w, newErr(http.StatusMethodNotAllowed, "METHOD_NOT_ALLOWED",
 		fmt.Sprintf("HTTP Method '%s' not allowed. Allowed are %s", c.method, strings.Join(allowed, ","))))

@@ -105,7 +105,10 @@ func Of(err error) Code {
 // ok is false when the chain holds none of them. The libraries know nothing
 // of exit codes; this is the one place that gives their errors one.
 func Classify(err error) (code Code, ok bool) {
-	switch e := err.(type) {
+	// The switches look at one link at a time on purpose: the chain is walked
+	// here so that the first library error decides, which errors.As on each
+	// type in turn would not.
+	switch e := err.(type) { //nolint:errorlint // walks the chain itself, see above
 	case nil:
 		return OK, false
 	case *auth.Error:
@@ -121,7 +124,7 @@ func Classify(err error) (code Code, ok bool) {
 		}
 		return Error, true
 	}
-	switch u := err.(type) {
+	switch u := err.(type) { //nolint:errorlint // walks the chain itself, see above
 	case interface{ Unwrap() error }:
 		return Classify(u.Unwrap())
 	case interface{ Unwrap() []error }:

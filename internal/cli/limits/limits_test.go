@@ -13,6 +13,7 @@ import (
 )
 
 func server(t *testing.T, allowed bool) *httptest.Server {
+	t.Helper()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("Sforce-Limit-Info", "api-usage=250/15000")

@@ -22,6 +22,7 @@ import (
 // pagedOrg serves /query in pages of two records with nextRecordsUrl, like
 // Salesforce; failAt > 0 makes the page at that offset answer 500 forever.
 func pagedOrg(t *testing.T, total, failAt int) *httptest.Server {
+	t.Helper()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Sforce-Limit-Info", "api-usage=7/15000")
 		w.Header().Set("Content-Type", "application/json")
@@ -69,8 +70,9 @@ func pagedOrg(t *testing.T, total, failAt int) *httptest.Server {
 	return srv
 }
 
-func opener(t testing.TB, srv *httptest.Server) cmdutil.OrgFunc {
-	org := cmdutiltest.Org(t, srv.URL, rest.WithRetry(rest.RetryPolicy{MaxAttempts: 2, Sleep: func(context.Context, time.Duration) error { return nil }}))
+func opener(tb testing.TB, srv *httptest.Server) cmdutil.OrgFunc {
+	tb.Helper()
+	org := cmdutiltest.Org(tb, srv.URL, rest.WithRetry(rest.RetryPolicy{MaxAttempts: 2, Sleep: func(context.Context, time.Duration) error { return nil }}))
 	return func(ctx context.Context, target cmdutil.Target) (*cmdutil.Org, error) {
 		if target.Org != "" && target.Org != "myorg" {
 			return nil, errors.New("no such org profile")
@@ -80,6 +82,7 @@ func opener(t testing.TB, srv *httptest.Server) cmdutil.OrgFunc {
 }
 
 func runQuery(t *testing.T, srv *httptest.Server, soql string, fl output.Flags, tty bool) (string, string, error) {
+	t.Helper()
 	ios, _, out, errOut := iostreams.Test()
 	ios.SetTTY(false, tty, false)
 	ios.SetNoColor(true)

@@ -108,6 +108,7 @@ func TestParseValuesLikeSF(t *testing.T) {
 
 // asJSON is v as encoding/json would read it back from what is sent.
 func asJSON(t *testing.T, v any) any {
+	t.Helper()
 	var out any
 	if err := json.Unmarshal(mustMarshal(t, v), &out); err != nil {
 		t.Fatal(err)
@@ -233,6 +234,7 @@ func FuzzParseValues(f *testing.F) {
 const caseID = "500xx0000000001AAA"
 
 func fakeOrg(t *testing.T) (*httptest.Server, *[]string) {
+	t.Helper()
 	var seen []string
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		b, _ := io.ReadAll(r.Body)
@@ -261,6 +263,7 @@ func fakeOrg(t *testing.T) (*httptest.Server, *[]string) {
 }
 
 func runRecord(t *testing.T, srv *httptest.Server, opts *Options) (string, string, error) {
+	t.Helper()
 	ios, _, out, errOut := iostreams.Test()
 	opts.IO = ios
 	opts.Org = cmdutiltest.Org(t, srv.URL)

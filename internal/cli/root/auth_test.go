@@ -57,6 +57,7 @@ type fakeOrg struct {
 }
 
 func newFakeOrg(t *testing.T) *fakeOrg {
+	t.Helper()
 	o := &fakeOrg{pub: &cliKey().PublicKey, valid: map[string]bool{}}
 	o.srv = httptest.NewServer(o)
 	t.Cleanup(o.srv.Close)
@@ -145,6 +146,7 @@ type cliEnv struct {
 }
 
 func newCLIEnv(t *testing.T) *cliEnv {
+	t.Helper()
 	e := &cliEnv{t: t, dir: filepath.Join(t.TempDir(), "cfg"), keyDir: t.TempDir()}
 	return e
 }
