@@ -18,8 +18,8 @@ import (
 	"github.com/sfbridge/sfbridge/internal/atomicfile"
 )
 
-// DefaultDays is the certificate validity SelfSignedCertificate uses when
-// days is 0: the 100 years of the vendors' `openssl req -days 36500`.
+// DefaultDays is the certificate validity NewSelfSignedCertificate uses when
+// Days is 0: the 100 years of the vendors' `openssl req -days 36500`.
 const DefaultDays = 36500
 
 // DefaultSubject is the certificate subject used when none is given.
@@ -34,14 +34,6 @@ func GenerateKey(bits int) (*rsa.PrivateKey, error) {
 			Fix: "choose 2048, 3072 or 4096 bits"}
 	}
 	return rsa.GenerateKey(rand.Reader, bits)
-}
-
-// SelfSignedCertificate returns a self-signed SHA-256 RSA certificate for
-// key, valid from now for days days (0 means DefaultDays), with subject in
-// the form "CN=name,O=org" or openssl's "/CN=name/O=org" (empty means
-// DefaultSubject). It is the certificate to upload to a connected app.
-func SelfSignedCertificate(key *rsa.PrivateKey, subject string, days int, now time.Time) (*x509.Certificate, error) {
-	return NewSelfSignedCertificate(key, CertificateOptions{Subject: subject, Days: days, Now: now})
 }
 
 // CertificateOptions shape a self-signed certificate.
@@ -62,7 +54,8 @@ type CertificateOptions struct {
 }
 
 // NewSelfSignedCertificate returns a self-signed SHA-256 RSA certificate for
-// key as opts say.
+// key as opts say: by default valid from now for DefaultDays with subject
+// DefaultSubject. It is the certificate to upload to a connected app.
 func NewSelfSignedCertificate(key *rsa.PrivateKey, opts CertificateOptions) (*x509.Certificate, error) {
 	if key == nil {
 		return nil, &Error{Err: ErrInvalidParameter, Found: "no key", Fix: "pass the key the certificate is for"}

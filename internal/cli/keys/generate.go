@@ -94,7 +94,7 @@ func runGenerate(_ context.Context, opts *GenerateOptions) error {
 	if err != nil {
 		return err
 	}
-	cert, err := libkeys.SelfSignedCertificate(key, opts.Subject, opts.Days, f.Now())
+	cert, err := libkeys.NewSelfSignedCertificate(key, libkeys.CertificateOptions{Subject: opts.Subject, Days: opts.Days, Now: f.Now()})
 	if err != nil {
 		return err
 	}

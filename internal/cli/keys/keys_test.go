@@ -65,7 +65,7 @@ func TestKeyFromEnvironment(t *testing.T) {
 		t.Fatal(err)
 	}
 	pemKey, _ := libkeys.MarshalPrivateKeyPEM(k, libkeys.WriteOptions{Passphrase: []byte("env-pass"), KDFIterations: 1000})
-	cert, _ := libkeys.SelfSignedCertificate(k, "CN=env", 0, time.Now())
+	cert, _ := libkeys.NewSelfSignedCertificate(k, libkeys.CertificateOptions{Subject: "CN=env", Days: 0, Now: time.Now()})
 	dir := t.TempDir()
 	certPath := filepath.Join(dir, "c.crt")
 	os.WriteFile(certPath, libkeys.MarshalCertificatesPEM(cert), 0o644)
@@ -112,7 +112,7 @@ func TestPassphraseFromStdinReadOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	pemKey, _ := libkeys.MarshalPrivateKeyPEM(k, libkeys.WriteOptions{Passphrase: []byte("stdin-pass"), KDFIterations: 1000})
-	cert, _ := libkeys.SelfSignedCertificate(k, "CN=stdin", 0, time.Now())
+	cert, _ := libkeys.NewSelfSignedCertificate(k, libkeys.CertificateOptions{Subject: "CN=stdin", Days: 0, Now: time.Now()})
 	dir := t.TempDir()
 	keyPath, certPath := filepath.Join(dir, "k.key"), filepath.Join(dir, "c.crt")
 	os.WriteFile(keyPath, pemKey, 0o600)
