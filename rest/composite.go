@@ -32,9 +32,9 @@ type CompositeRequest struct {
 	Requests           []Subrequest `json:"compositeRequest"`
 }
 
-// SubResponse is the result of one subrequest. The composite call itself
+// Subresponse is the result of one subrequest. The composite call itself
 // succeeds even when subrequests fail; check HTTPStatusCode.
-type SubResponse struct {
+type Subresponse struct {
 	Body           json.RawMessage   `json:"body"`
 	HTTPHeaders    map[string]string `json:"httpHeaders"`
 	HTTPStatusCode int               `json:"httpStatusCode"`
@@ -42,7 +42,7 @@ type SubResponse struct {
 }
 
 // Errors decodes a failed subresponse's error list.
-func (r SubResponse) Errors() []ErrorItem {
+func (r Subresponse) Errors() []ErrorItem {
 	if r.HTTPStatusCode < 300 {
 		return nil
 	}
@@ -53,7 +53,7 @@ func (r SubResponse) Errors() []ErrorItem {
 
 // Do sends a composite request. It is not retried after it may have
 // reached Salesforce, since it may create records.
-func (s *CompositeService) Do(ctx context.Context, req CompositeRequest) ([]SubResponse, error) {
+func (s *CompositeService) Do(ctx context.Context, req CompositeRequest) ([]Subresponse, error) {
 	if n := len(req.Requests); n == 0 || n > 25 {
 		return nil, fmt.Errorf("rest: composite: %d subrequests; want 1 to 25", n)
 	}
@@ -74,7 +74,7 @@ func (s *CompositeService) Do(ctx context.Context, req CompositeRequest) ([]SubR
 		return nil, err
 	}
 	var out struct {
-		CompositeResponse []SubResponse `json:"compositeResponse"`
+		CompositeResponse []Subresponse `json:"compositeResponse"`
 	}
 	if err := s.c.doJSON(ctx, &request{method: http.MethodPost, path: "composite", body: body}, &out); err != nil {
 		return nil, err
