@@ -44,7 +44,7 @@ func TestFetchUserInfoAndRevoke(t *testing.T) {
 		t.Errorf("userinfo = %+v", ui)
 	}
 	_, err = FetchUserInfo(t.Context(), client("bad"), srv.URL)
-	var apiErr *APIError
+	var apiErr *StatusError
 	if !errors.As(err, &apiErr) || apiErr.StatusCode != http.StatusForbidden || !strings.Contains(err.Error(), "insufficient_scope") {
 		t.Errorf("err = %v", err)
 	}

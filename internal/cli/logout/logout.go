@@ -54,7 +54,7 @@ func run(ctx context.Context, opts *Options) error {
 	if openErr == nil {
 		if tok := s.Source.Cached(); tok != nil {
 			if err := auth.Revoke(ctx, org.Env.HTTPClient, tok); err != nil {
-				var apiErr *auth.APIError
+				var apiErr *auth.StatusError
 				if !errors.As(err, &apiErr) {
 					return fmt.Errorf("the session was not revoked and the cache is kept: %w", err)
 				}

@@ -78,7 +78,7 @@ func run(ctx context.Context, opts *Options) error {
 		tok = cur
 	}
 	res := Result{Username: org.Profile.Username, UserID: tok.UserID, OrgID: tok.OrgID, InstanceURL: tok.InstanceURL, Alias: org.Profile.Alias, Source: "session"}
-	var apiErr *auth.APIError
+	var apiErr *auth.StatusError
 	switch {
 	case uiErr == nil:
 		res.Source = "userinfo"
