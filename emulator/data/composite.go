@@ -159,7 +159,7 @@ func (c *call) composite() {
 		u := replace(sr.URL)
 		body := []byte(replace(string(sr.Body)))
 		if unresolved != "" {
-			out = append(out, subresponse{Body: []APIError{{ErrorCode: "PROCESSING_HALTED", Message: fmt.Sprintf("Invalid reference specified. No value for %s found. Provided referenceId ('%s') is not valid or the operation it refers to failed.", unresolved, strings.Split(unresolved, ".")[0])}},
+			out = append(out, subresponse{Body: []ErrorItem{{ErrorCode: "PROCESSING_HALTED", Message: fmt.Sprintf("Invalid reference specified. No value for %s found. Provided referenceId ('%s') is not valid or the operation it refers to failed.", unresolved, strings.Split(unresolved, ".")[0])}},
 				HTTPHeaders: map[string]string{}, HTTPStatusCode: http.StatusBadRequest, ReferenceID: sr.ReferenceID})
 			if failed < 0 {
 				failed = i
@@ -171,7 +171,7 @@ func (c *call) composite() {
 		}
 		sub, err := http.NewRequestWithContext(ctx, strings.ToUpper(sr.Method), u, bytes.NewReader(bytes.TrimSpace(body)))
 		if err != nil {
-			out = append(out, subresponse{Body: []APIError{{ErrorCode: "INVALID_INPUT", Message: "invalid subrequest url: " + sr.URL}}, HTTPHeaders: map[string]string{}, HTTPStatusCode: http.StatusBadRequest, ReferenceID: sr.ReferenceID})
+			out = append(out, subresponse{Body: []ErrorItem{{ErrorCode: "INVALID_INPUT", Message: "invalid subrequest url: " + sr.URL}}, HTTPHeaders: map[string]string{}, HTTPStatusCode: http.StatusBadRequest, ReferenceID: sr.ReferenceID})
 			if failed < 0 {
 				failed = i
 			}
@@ -215,7 +215,7 @@ func (c *call) composite() {
 		c.s.mu.Lock()
 		undo.rollback()
 		c.s.mu.Unlock()
-		halted := []APIError{{ErrorCode: "PROCESSING_HALTED", Message: "The transaction was rolled back since another operation in the same transaction failed."}}
+		halted := []ErrorItem{{ErrorCode: "PROCESSING_HALTED", Message: "The transaction was rolled back since another operation in the same transaction failed."}}
 		for i := range out {
 			if i != failed {
 				out[i] = subresponse{Body: halted, HTTPHeaders: map[string]string{}, HTTPStatusCode: http.StatusBadRequest, ReferenceID: out[i].ReferenceID}
