@@ -1,6 +1,8 @@
-// Package sftest runs an emulated Salesforce org in-process for tests:
-// NewServer starts the default org (package emulator) on a loopback port
-// with freshly generated credentials and stops it when the test ends.
+// Package sftest runs an emulated Salesforce org in-process for tests and
+// examples: NewServer starts the default org (package emulator) on a
+// loopback port with freshly generated credentials and stops it when the
+// test ends; Start does the same without a test and returns a Server to
+// Close.
 package sftest
 
 import (
@@ -8,6 +10,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -40,6 +43,7 @@ type Server struct {
 	AdminToken string
 
 	srv *httptest.Server
+	dir string // holds KeyFile and CertFile
 }
 
 // Options change what NewServer starts.
@@ -56,15 +60,27 @@ type Options struct {
 }
 
 // NewServer starts an org with the default fixture and registers its
-// shutdown with t.Cleanup.
+// shutdown with tb.Cleanup.
 func NewServer(tb testing.TB) *Server {
 	tb.Helper()
 	return NewServerWith(tb, Options{})
 }
 
-// NewServerWith starts an org as opts say.
+// NewServerWith starts an org as opts say and registers its shutdown with
+// tb.Cleanup.
 func NewServerWith(tb testing.TB, opts Options) *Server {
 	tb.Helper()
+	s, err := Start(opts)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(s.Close)
+	return s
+}
+
+// Start starts an org as opts say, outside a test: for examples and
+// programs. The caller must Close it.
+func Start(opts Options) (*Server, error) {
 	var pair *keys.Pair
 	var err error
 	if opts.Key != nil {
@@ -73,12 +89,26 @@ func NewServerWith(tb testing.TB, opts Options) *Server {
 		pair, err = keys.NewPair(nil, keys.CertificateOptions{Subject: "CN=sftest", Days: 365, Backdate: time.Hour})
 	}
 	if err != nil {
-		tb.Fatalf("sftest: %v", err)
+		return nil, fmt.Errorf("sftest: %w", err)
 	}
 	clientID := emulator.ConsumerKeyFor(pair.Cert)
 	fx := emulator.DefaultFixture(clientID, pair.CertPEM)
 	if opts.Fixture != nil {
 		fx = opts.Fixture(clientID, pair.CertPEM)
+	}
+	dir, err := os.MkdirTemp("", "sftest")
+	if err != nil {
+		return nil, fmt.Errorf("sftest: %w", err)
+	}
+	s := &Server{ClientID: clientID, Key: pair.Key, KeyPEM: pair.KeyPEM, CertPEM: pair.CertPEM,
+		KeyFile: filepath.Join(dir, "server.key"), CertFile: filepath.Join(dir, "server.crt"), dir: dir}
+	if err := os.WriteFile(s.KeyFile, pair.KeyPEM, 0o600); err != nil {
+		os.RemoveAll(dir)
+		return nil, fmt.Errorf("sftest: %w", err)
+	}
+	if err := os.WriteFile(s.CertFile, pair.CertPEM, 0o644); err != nil {
+		os.RemoveAll(dir)
+		return nil, fmt.Errorf("sftest: %w", err)
 	}
 	srv := httptest.NewUnstartedServer(nil)
 	scheme := "http"
@@ -89,7 +119,8 @@ func NewServerWith(tb testing.TB, opts Options) *Server {
 	org, err := emulator.New(emulator.Config{Fixture: fx, BaseURL: base, Now: opts.Now, LoginsPerHour: -1})
 	if err != nil {
 		srv.Close()
-		tb.Fatalf("sftest: %v", err)
+		os.RemoveAll(dir)
+		return nil, fmt.Errorf("sftest: %w", err)
 	}
 	srv.Config.Handler = org
 	if opts.TLS {
@@ -97,18 +128,14 @@ func NewServerWith(tb testing.TB, opts Options) *Server {
 	} else {
 		srv.Start()
 	}
-	tb.Cleanup(srv.Close)
-	dir := tb.TempDir()
-	s := &Server{URL: base, Org: org, ClientID: clientID, Key: pair.Key, KeyPEM: pair.KeyPEM, CertPEM: pair.CertPEM,
-		KeyFile: filepath.Join(dir, "server.key"), CertFile: filepath.Join(dir, "server.crt"),
-		AdminToken: org.AdminToken(), srv: srv}
-	if err := os.WriteFile(s.KeyFile, pair.KeyPEM, 0o600); err != nil {
-		tb.Fatalf("sftest: %v", err)
-	}
-	if err := os.WriteFile(s.CertFile, pair.CertPEM, 0o644); err != nil {
-		tb.Fatalf("sftest: %v", err)
-	}
-	return s
+	s.URL, s.Org, s.AdminToken, s.srv = base, org, org.AdminToken(), srv
+	return s, nil
+}
+
+// Close stops the server and removes its key files.
+func (s *Server) Close() {
+	s.srv.Close()
+	os.RemoveAll(s.dir)
 }
 
 // Client returns an HTTP client that trusts the server (also over TLS).
