@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
@@ -70,7 +71,18 @@ func run(ctx context.Context, opts *Options) error {
 	if err != nil {
 		return err
 	}
-	ui, uiErr := auth.FetchUserInfo(ctx, src.Client(org.Env.HTTPClient), tok.InstanceURL)
+	client := src.Client(org.Env.HTTPClient)
+	ui, uiErr := auth.FetchUserInfo(ctx, client, tok.InstanceURL)
+	if badOAuthToken(uiErr) {
+		// The identity service reports an ended session as 403
+		// Bad_OAuth_Token, not as the REST API's 401 INVALID_SESSION_ID on
+		// which auth.Transport logs in again: do it here, once.
+		src.Invalidate(tok)
+		if tok, err = src.Token(ctx); err != nil {
+			return err
+		}
+		ui, uiErr = auth.FetchUserInfo(ctx, client, tok.InstanceURL)
+	}
 	if err := org.Persist(); err != nil {
 		return fmt.Errorf("saving the session: %w", err)
 	}
@@ -115,4 +127,11 @@ func run(ctx context.Context, opts *Options) error {
 		fmt.Fprintf(tw, "Alias:\t%s\n", res.Alias)
 	}
 	return tw.Flush()
+}
+
+// badOAuthToken reports whether err is the identity service's answer to a
+// session that has ended.
+func badOAuthToken(err error) bool {
+	var se *auth.StatusError
+	return errors.As(err, &se) && se.StatusCode == http.StatusForbidden && strings.TrimSpace(string(se.Body)) == "Bad_OAuth_Token"
 }
