@@ -10,10 +10,15 @@ import (
 	"github.com/sfbridge/sfbridge/sftest"
 )
 
-// connect logs in to the emulated org as its integration user and returns
-// a REST client; with a real org the Config names the connected app's
-// consumer key, the user, the private key and the My Domain URL.
-func connect(org *sftest.Server) *rest.Client {
+// connect starts an emulated org and returns a REST client logged in as its
+// integration user, and the func that stops the org. With a real org the
+// Config names the connected app's consumer key, the user, the private key
+// and the My Domain URL.
+func connect() (*rest.Client, func()) {
+	org, err := sftest.Start(sftest.Options{})
+	if err != nil {
+		log.Fatal(err)
+	}
 	src, err := auth.NewTokenSource(auth.Config{ConsumerKey: org.ClientID, Username: "integration@sfbridge.test",
 		PrivateKey: org.Key, LoginURL: org.URL})
 	if err != nil {
@@ -23,17 +28,13 @@ func connect(org *sftest.Server) *rest.Client {
 	if err != nil {
 		log.Fatal(err)
 	}
-	return c
+	return c, org.Close
 }
 
 // Create a record and read its id.
 func ExampleSObjectsService_Create() {
-	org, err := sftest.Start(sftest.Options{})
-	if err != nil {
-		log.Fatal(err)
-	}
-	defer org.Close()
-	c := connect(org)
+	c, stop := connect()
+	defer stop()
 
 	res, err := c.SObjects.Create(context.Background(), "Case", map[string]any{"Subject": "Printer jammed", "Origin": "Web"})
 	if err != nil {
@@ -46,12 +47,8 @@ func ExampleSObjectsService_Create() {
 // Query streams the records of every page, typed, and asks for the next
 // page while the caller still works on this one.
 func ExampleQuery() {
-	org, err := sftest.Start(sftest.Options{})
-	if err != nil {
-		log.Fatal(err)
-	}
-	defer org.Close()
-	c := connect(org)
+	c, stop := connect()
+	defer stop()
 	ctx := context.Background()
 	for _, subject := range []string{"Printer jammed", "VPN down"} {
 		if _, err := c.SObjects.Create(ctx, "Case", map[string]any{"Subject": subject, "Origin": "Web"}); err != nil {
@@ -78,12 +75,8 @@ func ExampleQuery() {
 // Describe tells what the integration user may do with an object and which
 // fields it sees.
 func ExampleSObjectsService_Describe() {
-	org, err := sftest.Start(sftest.Options{})
-	if err != nil {
-		log.Fatal(err)
-	}
-	defer org.Close()
-	c := connect(org)
+	c, stop := connect()
+	defer stop()
 
 	d, err := c.SObjects.Describe(context.Background(), "Case")
 	if err != nil {
