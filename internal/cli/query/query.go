@@ -93,7 +93,7 @@ func run(ctx context.Context, opts *Options) error {
 			return rw.Flush()
 		}
 		if format == output.JSON {
-			return writeJSON(ctx, opts.IO.Out, c, opts.SOQL, qo)
+			return streamJSON(ctx, opts.IO.Out, c, opts.SOQL, qo)
 		}
 		n, err := writeRows(ctx, opts.IO, format, c, opts.SOQL, qo)
 		if err != nil {
@@ -106,9 +106,9 @@ func run(ctx context.Context, opts *Options) error {
 	})
 }
 
-// writeJSON streams the records as a JSON array, each record exactly as
+// streamJSON streams the records as a JSON array, each record exactly as
 // Salesforce sent it (field order kept), one per line.
-func writeJSON(ctx context.Context, w io.Writer, c *rest.Client, soql string, qo *rest.QueryOptions) error {
+func streamJSON(ctx context.Context, w io.Writer, c *rest.Client, soql string, qo *rest.QueryOptions) error {
 	// bufio.Writer errors are sticky: the Flush at the end reports any.
 	bw := bufio.NewWriterSize(w, 64<<10)
 	_, _ = bw.WriteString("[")
