@@ -514,6 +514,9 @@ func (c *contents) addPEMBlock(b *pem.Block, opts loadOpts) error {
 		}
 		k, err := parseKeyDER(der)
 		if err != nil {
+			if alg, ok := otherKeyAlgorithm(der, b.Type); ok {
+				return notRSA(alg)
+			}
 			if wasEncrypted {
 				c.keyErr = wrongPassphrase("a legacy encrypted " + b.Type)
 				c.keyForms = append(c.keyForms, form)
@@ -601,6 +604,9 @@ func decryptKey(der []byte, opts loadOpts) (crypto.PrivateKey, error) {
 	defer clear(plain)
 	k, err := x509.ParsePKCS8PrivateKey(plain)
 	if err != nil {
+		if alg, ok := otherKeyAlgorithm(plain, "PRIVATE KEY"); ok {
+			return nil, notRSA(alg)
+		}
 		return nil, wrongPassphrase("an encrypted PKCS#8 private key")
 	}
 	return k, nil
@@ -656,6 +662,9 @@ func decodeDER(data []byte, opts loadOpts) (*contents, error) {
 	if _, err := x509.ParseCertificateRequest(der); err == nil {
 		c.csrs++
 		return c, nil
+	}
+	if alg, ok := otherKeyAlgorithm(der, ""); ok {
+		return nil, notRSA(alg)
 	}
 	var info encryptedPrivateKeyInfo
 	if rest, err := asn1.Unmarshal(der, &info); err == nil && len(rest) == 0 && len(info.Algorithm.Algorithm) > 0 && len(info.EncryptedData) > 0 {
