@@ -13,10 +13,10 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
-	"io"
-	"os"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/sfbridge/sfbridge/internal/inputfile"
 )
 
 // LoadOptions holds the secrets and the entry choice for loading a key or
@@ -146,16 +146,14 @@ func parseCertificates(data []byte, name string, opts loadOpts) ([]*x509.Certifi
 }
 
 func readFile(path string) ([]byte, error) {
-	f, err := os.Open(path)
+	data, tooLarge, err := inputfile.ReadLimit(path, maxInput)
 	if err != nil {
-		return nil, fmt.Errorf("keys: %w", err)
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, maxInput+1))
-	if err != nil {
+		if errors.Is(err, inputfile.ErrNotRegular) {
+			return nil, fmt.Errorf("keys: %w", err)
+		}
 		return nil, fmt.Errorf("keys: read %s: %w", path, err)
 	}
-	if len(data) > maxInput {
+	if tooLarge {
 		return nil, &Error{Name: path, Err: ErrUnrecognized, Found: fmt.Sprintf("a file larger than %d MiB", maxInput>>20),
 			Fix: "give the key, certificate or keystore file itself"}
 	}

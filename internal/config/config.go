@@ -20,6 +20,7 @@ import (
 
 	"github.com/sfbridge/sfbridge/auth"
 	"github.com/sfbridge/sfbridge/doctor"
+	"github.com/sfbridge/sfbridge/internal/inputfile"
 )
 
 // Secret is a string that never shows itself: it prints, logs and
@@ -147,10 +148,13 @@ func (e *Error) Error() string {
 	return b.String()
 }
 
+// maxConfigFile bounds the configuration file.
+const maxConfigFile = 16 << 20
+
 // Load reads and validates the configuration file at path. Relative file
 // paths inside it are taken relative to the file's directory.
 func Load(path string) (*Config, error) {
-	data, err := os.ReadFile(path)
+	data, err := inputfile.Read(path, maxConfigFile)
 	if err != nil {
 		return nil, fmt.Errorf("read config: %w", err)
 	}
@@ -159,7 +163,7 @@ func Load(path string) (*Config, error) {
 		return nil, err
 	}
 	if cfg.AuthTokenFile != "" {
-		tok, err := os.ReadFile(cfg.AuthTokenFile)
+		tok, err := inputfile.Read(cfg.AuthTokenFile, 64<<10)
 		if err != nil {
 			return nil, &Error{File: path, Problems: []Problem{{Path: "auth_token_file", Message: fmt.Sprintf("cannot read: %v", err)}}}
 		}
