@@ -142,12 +142,22 @@ func normalizeURL(field, raw string) (string, error) {
 	if u.RawQuery != "" || u.Fragment != "" || u.User != nil {
 		return "", &ConfigError{field, fmt.Sprintf("%q must not carry a query, fragment or user info", raw)}
 	}
-	if strings.HasSuffix(strings.ToLower(u.Hostname()), ".lightning.force.com") {
+	// A trailing dot names the same host in DNS ("acme.lightning.force.com.").
+	if strings.HasSuffix(strings.TrimSuffix(strings.ToLower(u.Hostname()), "."), ".lightning.force.com") {
 		return "", &ConfigError{field, fmt.Sprintf("%q is a Lightning domain; use the My Domain URL (https://<MyDomain>.my.salesforce.com) instead", raw)}
 	}
 	u.Path = strings.TrimRight(u.Path, "/")
 	u.RawPath = ""
 	return u.String(), nil
+}
+
+// CheckLoginURL reports whether raw is a login URL that [Config] accepts
+// (absolute https, http only for loopback hosts, no query, fragment or user
+// info, not a Lightning domain), so that configuration files can be checked
+// before any org is built.
+func CheckLoginURL(raw string) error {
+	_, err := normalizeURL("LoginURL", raw)
+	return err
 }
 
 func isLoopback(host string) bool {

@@ -90,6 +90,7 @@ func TestConfigValidation(t *testing.T) {
 		{"no scheme", func(c *Config) { c.LoginURL = "login.salesforce.com" }, "LoginURL"},
 		{"http remote", func(c *Config) { c.LoginURL = "http://login.salesforce.com" }, "LoginURL"},
 		{"lightning", func(c *Config) { c.LoginURL = "https://acme.lightning.force.com" }, "LoginURL"},
+		{"lightning trailing dot", func(c *Config) { c.LoginURL = "https://ACME.Lightning.Force.Com." }, "LoginURL"},
 		{"query", func(c *Config) { c.LoginURL = "https://login.salesforce.com?x=1" }, "LoginURL"},
 		{"bad audience", func(c *Config) { c.Audience = "test.salesforce.com" }, "Audience"},
 		{"negative attempts", func(c *Config) { c.MaxAttempts = -1 }, "MaxAttempts"},
