@@ -206,7 +206,7 @@ func (g *Group) keep(ctx context.Context, m *member) {
 		now := g.clk.Now()
 		m.set(func() { m.failed, m.lastErr, m.lastErrAt, m.nextRestart = true, err.Error(), now, now.Add(d) })
 		g.changed(m.org)
-		log.Warn("component failed; restarting it after a backoff", "err", err, "delay", d)
+		log.Warn("component failed; restarting it after a backoff", "err", err, "delay", d.String())
 		if clock.Sleep(ctx, g.clk, d) != nil {
 			m.set(func() { m.stopped, m.failed = true, false })
 			g.changed(m.org)

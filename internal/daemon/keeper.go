@@ -104,6 +104,7 @@ func (k *sessionKeeper) Run(ctx context.Context) error {
 		return nil
 	}
 	if err != nil {
+		k.log.Warn("no session", "err", err)
 		return fmt.Errorf("no session: %w", err)
 	}
 	k.Succeeded("session for org " + tok.OrgID)
@@ -176,7 +177,7 @@ func (c *doctorComponent) Run(ctx context.Context) error {
 		} else {
 			wait, _ = b.Next(backoff.Verdict{Retry: true, Reason: "required checks failed"})
 			c.Degraded(errors.New("required checks failed: " + report.Summary()))
-			c.log.Warn("org checks failed", "checks", report.Summary(), "next_run_in", wait)
+			c.log.Warn("org checks failed", "checks", report.Summary(), "next_run_in", wait.String())
 		}
 		if wait <= 0 {
 			<-ctx.Done()
