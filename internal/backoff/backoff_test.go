@@ -205,7 +205,7 @@ func TestRetryGivesUp(t *testing.T) {
 	final := errors.New("400 invalid_grant")
 	calls = 0
 	err = Policy{}.Retry(t.Context(), clk, classify, func(context.Context) error { calls++; return final })
-	if err != final || calls != 1 {
+	if !errors.Is(err, final) || errors.As(err, new(*GiveUpError)) || calls != 1 {
 		t.Errorf("final error: %v after %d calls", err, calls)
 	}
 }
