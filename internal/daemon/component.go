@@ -21,7 +21,9 @@ import (
 // done; the component is then reported stopped and not run again.
 //
 // Health is called concurrently with Run and must be cheap; [Tracker]
-// implements it.
+// implements it. Run reports as it goes: starting first (a restarted
+// component otherwise shows the health its last run left), then each
+// success or degradation.
 type Component interface {
 	Name() string
 	Run(ctx context.Context) error

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sfbridge/sfbridge/doctor"
 	"github.com/sfbridge/sfbridge/internal/backoff"
 	"github.com/sfbridge/sfbridge/internal/clock"
 )
@@ -238,4 +239,68 @@ func testGather(t *testing.T, m *Metrics, name string) string {
 		}
 	}
 	return strings.Join(lines, "\n")
+}
+
+// The doctor waits for the session, checks again sooner after a failed
+// run (backing off from the retry interval towards the doctor interval),
+// and on the doctor interval once the checks pass.
+func TestDoctorComponentBacksOffWhileDegraded(t *testing.T) {
+	t0 := time.Date(2026, 6, 1, 8, 0, 0, 0, time.UTC)
+	clk := clock.NewFake(t0)
+	var mu sync.Mutex
+	var runs []time.Time
+	outcomes := []doctor.Status{doctor.Fail, doctor.Fail, doctor.Pass, doctor.Pass}
+	env := &OrgEnv{Alias: "acme", Clock: clk, Logger: slog.New(slog.DiscardHandler), Metrics: NewMetrics(),
+		RetryInterval: 10 * time.Second, DoctorInterval: time.Minute, sessionReady: make(chan struct{}),
+		Doctor: func(context.Context) *doctor.Report {
+			mu.Lock()
+			defer mu.Unlock()
+			st := outcomes[min(len(runs), len(outcomes)-1)]
+			runs = append(runs, clk.Now())
+			return &doctor.Report{Checks: []doctor.Result{{ID: "servicedesk.case", Status: st, Required: true}}}
+		}}
+	c, err := newDoctorComponent(env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- c.Run(ctx) }()
+	clk.Advance(time.Hour) // nothing runs before the session is there
+	mu.Lock()
+	if len(runs) != 0 {
+		t.Fatalf("checks ran before the session: %v", runs)
+	}
+	mu.Unlock()
+	close(env.sessionReady)
+	for n := 1; n <= 3; n++ {
+		if err := clk.BlockUntil(t.Context(), 1); err != nil {
+			t.Fatal(err)
+		}
+		if n == 1 {
+			if h := c.Health(); h.State != StateDegraded || !strings.Contains(h.LastError, "required checks failed") {
+				t.Errorf("after a failed run: %+v", h)
+			}
+		}
+		at, _ := clk.NextDeadline()
+		clk.Set(at)
+	}
+	if err := clk.BlockUntil(t.Context(), 1); err != nil {
+		t.Fatal(err)
+	}
+	next, _ := clk.NextDeadline()
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	gaps := []time.Duration{runs[1].Sub(runs[0]), runs[2].Sub(runs[1]), runs[3].Sub(runs[2]), next.Sub(runs[3])}
+	if gaps[0] < 8*time.Second || gaps[0] > 10*time.Second || gaps[1] < 16*time.Second || gaps[1] > 20*time.Second ||
+		gaps[2] != time.Minute || gaps[3] != time.Minute {
+		t.Errorf("gaps between runs %v, want ~10s, ~20s (less up to a fifth), then 1m, 1m", gaps)
+	}
+	if h := c.Health(); h.State != StateRunning || !h.LastSuccess.Equal(runs[3]) {
+		t.Errorf("after passing runs: %+v", h)
+	}
 }
