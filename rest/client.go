@@ -152,7 +152,7 @@ func WithRetry(p RetryPolicy) Option {
 }
 
 // WithClock times the waits between retries and reads Retry-After dates
-// on c instead of real time; for tests.
+// on c instead of real time: the daemon passes its clock, tests a fake.
 func WithClock(c clock.Clock) Option {
 	return func(cl *Client) error {
 		cl.clk = clock.Or(c)
