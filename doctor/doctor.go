@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/sfbridge/sfbridge/auth"
+	"github.com/sfbridge/sfbridge/internal/clock"
 	"github.com/sfbridge/sfbridge/keys"
 	"github.com/sfbridge/sfbridge/rest"
 )
@@ -63,10 +64,7 @@ type Options struct {
 // depends on one that failed is reported as skipped. Run never returns an
 // error: every problem is a failed check.
 func Run(ctx context.Context, opts Options) *Report {
-	r := &runner{opts: opts, now: opts.Auth.Now, log: opts.Auth.Logger, report: &Report{}}
-	if r.now == nil {
-		r.now = time.Now
-	}
+	r := &runner{opts: opts, now: clock.FuncNow(opts.Auth.Now, opts.Auth.Clock), log: opts.Auth.Logger, report: &Report{}}
 	if r.log == nil {
 		r.log = slog.New(slog.DiscardHandler)
 	}
