@@ -27,6 +27,7 @@ import (
 	"time"
 
 	"github.com/sfbridge/sfbridge/emulator/sfid"
+	"github.com/sfbridge/sfbridge/internal/clock"
 )
 
 // AdminPrefix is the path prefix of the admin API; Salesforce uses no path
@@ -44,8 +45,12 @@ type Config struct {
 	// InstanceURL is returned as instance_url; empty means BaseURL. Its host
 	// must resolve on the client (127.0.0.1 or localhost).
 	InstanceURL string
-	// Now is the clock (default time.Now). The admin API can move it forward.
+	// Now is the org's time (default Clock's Now). The admin API can move
+	// it forward.
 	Now func() time.Time
+	// Clock times the latency fault and request durations, and is the
+	// org's time when Now is nil; nil means real time.
+	Clock clock.Clock
 	// AdminToken protects the admin API; empty generates a random one
 	// (see Org.AdminToken).
 	AdminToken string
@@ -68,8 +73,9 @@ type Org struct {
 	baseURL    string
 	instURL    string
 	now        func() time.Time
+	clk        clock.Clock
 	offset     atomic.Int64 // nanoseconds added to cfg.Now by the admin API
-	ownClock   bool         // cfg.Now was given: the Date header follows it
+	ownClock   bool         // cfg.Now or cfg.Clock was given: the Date header follows it
 	log        *slog.Logger
 	debug      bool // log one line per request
 
@@ -99,11 +105,9 @@ func New(cfg Config) (*Org, error) {
 	if o.instURL == "" {
 		o.instURL = o.baseURL
 	}
-	o.now = cfg.Now
-	o.ownClock = cfg.Now != nil
-	if o.now == nil {
-		o.now = time.Now
-	}
+	o.clk = clock.Or(cfg.Clock)
+	o.now = clock.FuncNow(cfg.Now, o.clk)
+	o.ownClock = cfg.Now != nil || cfg.Clock != nil
 	o.log = cfg.Logger
 	if o.log == nil {
 		o.log = slog.New(slog.NewTextHandler(io.Discard, nil))

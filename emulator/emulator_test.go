@@ -596,17 +596,6 @@ func TestFaults(t *testing.T) {
 			t.Errorf("%d %s", r.status, r.body)
 		}
 	})
-	t.Run("latency", func(t *testing.T) {
-		defer clear()
-		add(`{"path":"/services/data/**","action":"latency","latency":"150ms"}`)
-		start := time.Now()
-		if r := do(t, s, "GET", "/services/data/v62.0/", tok, nil); r.status != 200 {
-			t.Errorf("status %d", r.status)
-		}
-		if d := time.Since(start); d < 150*time.Millisecond {
-			t.Errorf("answered after %v", d)
-		}
-	})
 	t.Run("reset", func(t *testing.T) {
 		defer clear()
 		add(`{"path":"/services/data/**","action":"reset","count":3}`)

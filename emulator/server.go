@@ -3,9 +3,9 @@ package emulator
 import (
 	"net/http"
 	"strings"
-	"time"
 
 	"github.com/sfbridge/sfbridge/emulator/internal/httpjson"
+	"github.com/sfbridge/sfbridge/internal/clock"
 )
 
 func (o *Org) routes() {
@@ -28,7 +28,7 @@ func (o *Org) routes() {
 // ServeHTTP serves the org: the OAuth endpoints, the identity URL, the REST
 // API and the admin API. Faults are applied first, the request log last.
 func (o *Org) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	start := time.Now()
+	start := o.clk.Now()
 	// Salesforce's Date header is what clients measure clock skew against;
 	// when the org's clock is injected or advanced, send that clock.
 	if o.ownClock || o.offset.Load() != 0 {
@@ -44,7 +44,7 @@ func (o *Org) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer func() {
 		e := RequestEntry{
 			Time: o.Now(), Method: r.Method, Path: r.URL.Path, Query: redactQuery(r.URL.RawQuery),
-			Status: rec.status, Bytes: rec.bytes, DurationMS: float64(time.Since(start).Microseconds()) / 1000,
+			Status: rec.status, Bytes: rec.bytes, DurationMS: float64(o.clk.Since(start).Microseconds()) / 1000,
 			User: rec.username, Remote: r.RemoteAddr, UserAgent: r.UserAgent(), Fault: faultID,
 		}
 		o.reqlog.add(e)
@@ -69,14 +69,7 @@ func (o *Org) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (o *Org) applyFault(w *responseRecorder, r *http.Request, f firing) bool {
 	switch f.spec.Action {
 	case FaultLatency:
-		t := time.NewTimer(f.latency)
-		defer t.Stop()
-		select {
-		case <-t.C:
-		case <-r.Context().Done():
-			return false
-		}
-		return true
+		return clock.Sleep(r.Context(), o.clk, f.latency) == nil
 	case FaultError:
 		status, body := f.errorBody(r.URL.Path, http.StatusServiceUnavailable, "SERVER_UNAVAILABLE", "Server is unavailable")
 		httpjson.WriteBytes(w, status, body)

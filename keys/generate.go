@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/sfbridge/sfbridge/internal/atomicfile"
+	"github.com/sfbridge/sfbridge/internal/clock"
 )
 
 // DefaultDays is the certificate validity NewSelfSignedCertificate uses when
@@ -77,7 +78,7 @@ func NewSelfSignedCertificate(key *rsa.PrivateKey, opts CertificateOptions) (*x5
 	}
 	now := opts.Now
 	if now.IsZero() {
-		now = time.Now()
+		now = clock.Real().Now()
 	}
 	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 127))
 	if err != nil {

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/sfbridge/sfbridge/emulator"
+	"github.com/sfbridge/sfbridge/internal/clock"
 	"github.com/sfbridge/sfbridge/internal/jsonfile"
 	"github.com/sfbridge/sfbridge/keys"
 )
@@ -83,7 +84,7 @@ func SampleCounts() []struct {
 // Shutdown.
 func Start(ctx context.Context, opts Options) (*Org, error) {
 	if opts.Now == nil {
-		opts.Now = time.Now
+		opts.Now = clock.Real().Now
 	}
 	if opts.StateDir == "" {
 		return nil, errors.New("localorg: a state directory is required")

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/sfbridge/sfbridge/emulator/sfid"
+	"github.com/sfbridge/sfbridge/internal/clock"
 )
 
 // Field describes one field of an object for the compiler.
@@ -110,14 +111,14 @@ type orderKey struct {
 
 // CompileOptions carries what evaluation depends on besides the records.
 type CompileOptions struct {
-	Now time.Time // for TODAY, LAST_N_DAYS:n, …; zero means time.Now
+	Now time.Time // for TODAY, LAST_N_DAYS:n, …; zero means the real clock's now
 }
 
 // Compile resolves q's names against schema and returns a runnable plan.
 func Compile(q *Query, schema Schema, opts CompileOptions) (*Plan, error) {
 	now := opts.Now
 	if now.IsZero() {
-		now = time.Now()
+		now = clock.Real().Now()
 	}
 	obj, ok := schema.Object(q.From.Text)
 	if !ok {
