@@ -21,6 +21,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sfbridge/sfbridge/auth"
 	"github.com/sfbridge/sfbridge/emulator"
 	"github.com/sfbridge/sfbridge/internal/assertion"
 	"github.com/sfbridge/sfbridge/keys"
@@ -160,6 +161,13 @@ func (s *Server) Username(role string) string {
 		panic("sftest: unknown role " + role)
 	}
 	return u
+}
+
+// AuthConfig is the JWT bearer configuration that logs in to the org as
+// username with the key its app trusts, through an HTTP client that trusts
+// the server (also over TLS).
+func (s *Server) AuthConfig(username string) auth.Config {
+	return auth.Config{ConsumerKey: s.ClientID, Username: username, PrivateKey: s.Key, LoginURL: s.URL, HTTPClient: s.Client()}
 }
 
 // Assertion signs a valid assertion for username with the trusted key:

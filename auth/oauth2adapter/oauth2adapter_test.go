@@ -11,8 +11,7 @@ import (
 
 func TestTokenSourceAgainstTheEmulator(t *testing.T) {
 	s := sftest.NewServer(t)
-	src, err := auth.NewTokenSource(auth.Config{ConsumerKey: s.ClientID, Username: s.Username("integration"),
-		PrivateKey: s.Key, LoginURL: s.URL, HTTPClient: s.Client()})
+	src, err := auth.NewTokenSource(s.AuthConfig(s.Username("integration")))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -29,8 +28,7 @@ func TestTokenSourceAgainstTheEmulator(t *testing.T) {
 	}
 
 	// A refused login reaches the oauth2 caller as the *auth.Error.
-	bad, err := auth.NewTokenSource(auth.Config{ConsumerKey: s.ClientID, Username: s.Username("not-preauthorized"),
-		PrivateKey: s.Key, LoginURL: s.URL, HTTPClient: s.Client()})
+	bad, err := auth.NewTokenSource(s.AuthConfig(s.Username("not-preauthorized")))
 	if err != nil {
 		t.Fatal(err)
 	}
