@@ -1,7 +1,9 @@
 package hygiene
 
 import (
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -66,4 +68,28 @@ func isLibrary(rel string) bool {
 		}
 	}
 	return false
+}
+
+// TestTargetOrgFlagDeclaredOnce fails when a command declares
+// -o/--target-org itself instead of through cmdutil.AddTargetOrgFlag, so
+// that the flag's name, shorthand and help stay one.
+func TestTargetOrgFlagDeclaredOnce(t *testing.T) {
+	var places []string
+	for dir, files := range goDirs(t) {
+		if !strings.Contains(filepath.ToSlash(dir), "internal/cli") {
+			continue
+		}
+		for _, f := range files {
+			b, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if strings.Contains(string(b), `"target-org"`) {
+				places = append(places, filepath.ToSlash(f))
+			}
+		}
+	}
+	if len(places) != 1 || !strings.HasSuffix(places[0], "internal/cli/cmdutil/flags.go") {
+		t.Errorf("--target-org is declared in %v; declare it only in internal/cli/cmdutil/flags.go (cmdutil.AddTargetOrgFlag)", places)
+	}
 }
