@@ -1,6 +1,8 @@
 // Package cmdutil holds what several commands share: the one way a command
 // reaches a stored org ([Org], opened through the factory's Org accessor),
-// the -o/--target-org flag and the JWT bearer login flags.
+// the -o/--target-org flag and the JWT bearer login flags, the RunE of the
+// Options / NewCmd(f, runF) / run shape ([RunE]) and the wrapping that makes
+// bad flags and arguments usage errors ([UsageErrors]).
 package cmdutil
 
 import (
