@@ -35,7 +35,7 @@ func (o *Org) adminMux() *http.ServeMux {
 	m.HandleFunc("POST "+p+"/profiles", adminPut(o.PutProfile))
 	m.HandleFunc("POST "+p+"/permission-sets", adminPut(o.PutPermissionSet))
 	m.HandleFunc("GET "+p+"/apps", o.adminApps)
-	m.HandleFunc("POST "+p+"/apps", adminPut(o.PutApp))
+	m.HandleFunc("POST "+p+"/apps", o.adminCreateApp)
 	m.HandleFunc("PATCH "+p+"/apps/{name}", o.adminPatchApp)
 	m.HandleFunc("POST "+p+"/apps/{name}/certificates", o.adminUploadCert)
 	m.HandleFunc("GET "+p+"/faults", func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, http.StatusOK, o.faults.list()) })
@@ -289,6 +289,22 @@ func (o *Org) adminPatchApp(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// adminCreateApp answers the stored app, with its consumer key and secret
+// (generated when the body has none), as Manage Consumer Details shows them.
+func (o *Org) adminCreateApp(w http.ResponseWriter, r *http.Request) {
+	var spec AppSpec
+	if err := decodeStrict(r.Body, &spec); err != nil {
+		writeAdminError(w, http.StatusBadRequest, "bad JSON body: %v", err)
+		return
+	}
+	out, err := o.CreateApp(spec)
+	if err != nil {
+		writeAdminError(w, http.StatusBadRequest, "%v", err)
+		return
+	}
+	writeJSON(w, http.StatusOK, out)
 }
 
 func (o *Org) adminUploadCert(w http.ResponseWriter, r *http.Request) {

@@ -229,10 +229,23 @@ func (o *Org) changePermissions(put func(*model) error) error {
 
 // PutApp adds or replaces a connected app or External Client App.
 func (o *Org) PutApp(s AppSpec) error {
+	_, err := o.CreateApp(s)
+	return err
+}
+
+// CreateApp adds or replaces an app, as PutApp, and returns it as stored:
+// without a consumer key, a new app is given a generated one and a consumer
+// secret, as Salesforce does; a replaced app keeps its own.
+func (o *Org) CreateApp(s AppSpec) (AppSpec, error) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	_, err := o.m.putApp(s)
-	return err
+	a, err := o.m.putApp(s)
+	if err != nil {
+		return AppSpec{}, err
+	}
+	out := a.spec()
+	out.ConsumerSecret = a.ConsumerSecret
+	return out, nil
 }
 
 // UploadCertificate adds a PEM certificate to the app's trusted ones and

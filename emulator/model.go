@@ -4,6 +4,7 @@ import (
 	"crypto/rsa"
 	"crypto/x509"
 	"encoding/pem"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -383,8 +384,23 @@ func (m *model) putUser(s UserSpec, now time.Time) (*user, error) {
 }
 
 func (m *model) putApp(s AppSpec) (*app, error) {
-	if s.Name == "" || s.ConsumerKey == "" {
-		return nil, fmt.Errorf("app %q: name and consumer_key are required", s.Name)
+	if s.Name == "" {
+		return nil, errors.New("app: name is required")
+	}
+	if s.ConsumerKey == "" {
+		// Salesforce generates the consumer key (and secret) of a new app;
+		// editing an app keeps them.
+		if old, ok := m.appNames[strings.ToLower(s.Name)]; ok {
+			s.ConsumerKey = old.ConsumerKey
+			if s.ConsumerSecret == "" {
+				s.ConsumerSecret = old.ConsumerSecret
+			}
+		} else {
+			s.ConsumerKey = newConsumerKey(m.apps)
+			if s.ConsumerSecret == "" {
+				s.ConsumerSecret = newConsumerSecret()
+			}
+		}
 	}
 	a := &app{Name: s.Name, Type: s.Type, ConsumerKey: s.ConsumerKey, ConsumerSecret: s.ConsumerSecret,
 		PermittedUsers: s.PermittedUsers, Scopes: s.Scopes, IntrospectAll: s.IntrospectAllTokens,
