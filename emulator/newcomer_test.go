@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/sfbridge/sfbridge/emulator"
+	"github.com/sfbridge/sfbridge/sftest"
 )
 
 // Salesforce documents the assertion header as {"alg":"RS256"} and nothing
@@ -72,5 +73,62 @@ func TestNewAppGetsConsumerKey(t *testing.T) {
 	}
 	if r := admin(t, s, "POST", "/_emulator/apps", `{}`); r.status != 400 || !strings.Contains(r.body, "name is required") {
 		t.Errorf("app without a name: %d %s", r.status, r.body)
+	}
+}
+
+// The org's clock moves both ways. A forward move larger than the
+// assertion's lifetime makes it expired, as Salesforce does for that skew;
+// a smaller one, or a move back (the client's clock runs ahead), does not.
+func TestClockMovesBothWays(t *testing.T) {
+	client := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC) // the client machine's clock
+	s := sftest.NewServerWith(t, sftest.Options{Key: sharedKey(), Now: func() time.Time { return client }})
+	assertionAt := func(exp time.Time) string {
+		return sign(t, s.Key, map[string]any{"alg": "RS256"}, map[string]any{"iss": s.ClientID, "sub": emulator.UserIntegration, "aud": s.URL, "exp": exp.Unix()})
+	}
+	clockTo := func(body, wantNow string) {
+		t.Helper()
+		r := admin(t, s, "POST", "/_emulator/clock", body)
+		if r.status != 200 || !strings.Contains(r.body, `"now":"`+wantNow+`"`) {
+			t.Fatalf("POST /_emulator/clock %s: %d %s, want now %s", body, r.status, r.body, wantNow)
+		}
+	}
+
+	// Session timeout without refusing the next login: a short session
+	// timeout and a move smaller than the assertion's 3 minutes.
+	if r := admin(t, s, "PATCH", "/_emulator/apps/sfbridge", `{"session_timeout":"1m"}`); r.status != 204 {
+		t.Fatalf("PATCH app: %d %s", r.status, r.body)
+	}
+	tok := s.Login(t, emulator.UserIntegration).AccessToken
+	clockTo(`{"advance":"90s"}`, "2026-12-01T09:01:30Z")
+	if r := do(t, s, "GET", "/services/data/v62.0/", tok, nil); r.status != 401 {
+		t.Errorf("session after 90 s idle with a 1 m timeout: %d %s", r.status, r.body)
+	}
+	if r := postToken(t, s, grantForm(assertionAt(client.Add(3*time.Minute)))); r.status != 200 {
+		t.Errorf("new login 90 s into a 3 minute assertion: %d %s", r.status, r.body)
+	}
+
+	// Further than the assertion's lifetime: expired, as on Salesforce.
+	clockTo(`{"advance":"9m"}`, "2026-12-01T09:10:30Z")
+	if r := postToken(t, s, grantForm(assertionAt(client.Add(3*time.Minute)))); r.status != 400 || !strings.Contains(r.body, "expired authorization code") {
+		t.Errorf("assertion 10 minutes behind the org: %d %s", r.status, r.body)
+	}
+
+	// Back: the org is 20 minutes behind the client (a client clock running ahead).
+	clockTo(`{"advance":"-30m30s"}`, "2026-12-01T08:40:00Z")
+	r := postToken(t, s, grantForm(assertionAt(client.Add(3*time.Minute))))
+	if r.status != 200 {
+		t.Errorf("assertion from a clock 20 minutes ahead: %d %s", r.status, r.body)
+	}
+	if d := do(t, s, "GET", "/services/data/", "", nil).header.Get("Date"); d != "Tue, 01 Dec 2026 08:40:00 GMT" {
+		t.Errorf("Date header %q, want the org's clock", d)
+	}
+
+	clockTo(`{"offset":"-1h"}`, "2026-12-01T08:00:00Z")
+	clockTo(`{"set":"2027-01-01T00:00:00Z"}`, "2027-01-01T00:00:00Z")
+	clockTo(`{"offset":"0s"}`, "2026-12-01T09:00:00Z")
+	for _, bad := range []string{`{}`, `{"advance":"soon"}`, `{"set":"yesterday"}`, `{"advance":"1h","set":"2027-01-01T00:00:00Z"}`} {
+		if r := admin(t, s, "POST", "/_emulator/clock", bad); r.status != 400 {
+			t.Errorf("POST /_emulator/clock %s: %d %s", bad, r.status, r.body)
+		}
 	}
 }
