@@ -241,6 +241,7 @@ func (c *call) query(all, tooling bool) {
 
 func (c *call) servePage(rs *resultSet, from, n int, locator string) {
 	if locator == "" && from+n < len(rs.rows) {
+		rs.batch = n
 		locator = string(c.s.ids.New("01g"))
 		c.s.cursors.put(locator, rs, c.s.now())
 	}
@@ -276,7 +277,13 @@ func (c *call) more(loc string) {
 		writeErr(c.w, invalid)
 		return
 	}
-	c.servePage(rs, from, batchSize(c.r.Header), loc[:cut])
+	// A locator keeps the batch size of the query that opened it, whatever
+	// Sforce-Query-Options the next-page request carries.
+	n := rs.batch
+	if n <= 0 {
+		n = batchSize(c.r.Header)
+	}
+	c.servePage(rs, from, n, loc[:cut])
 }
 
 // toolingQuery answers the Tooling API queries real clients send: the sf

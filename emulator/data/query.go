@@ -110,6 +110,7 @@ type resultSet struct {
 	tree     []*node
 	user     sfid.ID
 	entity   string
+	batch    int // page size of the query that opened the locator
 }
 
 // runQuery parses, compiles and evaluates src for p. all includes
