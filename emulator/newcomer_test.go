@@ -132,3 +132,27 @@ func TestClockMovesBothWays(t *testing.T) {
 		}
 	}
 }
+
+// The resource map lists only resources that are served.
+func TestResourceMapListsOnlyServed(t *testing.T) {
+	s := newServer(t)
+	tok := s.Login(t, emulator.UserIntegration).AccessToken
+	r := do(t, s, "GET", "/services/data/v62.0/", tok, nil)
+	var m map[string]string
+	if err := json.Unmarshal([]byte(r.body), &m); err != nil || r.status != 200 {
+		t.Fatalf("resource map: %d %s", r.status, r.body)
+	}
+	for _, want := range []string{"sobjects", "query", "queryAll", "limits", "composite", "identity"} {
+		if m[want] == "" {
+			t.Errorf("resource map lacks %s: %v", want, m)
+		}
+	}
+	for name, u := range m {
+		if name == "identity" {
+			continue
+		}
+		if r := do(t, s, "GET", u, tok, nil); r.status == 404 {
+			t.Errorf("resource map lists %s at %s, which answers 404 %s", name, u, r.body)
+		}
+	}
+}

@@ -218,11 +218,11 @@ func (o *Org) handleServicesData(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-var resourceNames = []string{
-	"tooling", "metadata", "chatter", "tabs", "appMenu", "quickActions", "queryAll", "search",
-	"composite", "parameterizedSearch", "theme", "recent", "connect", "limits", "process",
-	"query", "jobs", "sobjects", "actions", "support", "knowledgeManagement", "event",
-}
+// resourceNames are the resources the org serves at their own URL; the
+// resource map lists these and no others, so a client that discovers a
+// resource there can use it. (The Tooling API's query is served, but not
+// the Tooling root, so "tooling" is not listed.)
+var resourceNames = []string{"composite", "limits", "query", "queryAll", "sobjects"}
 
 func (o *Org) serveResources(w http.ResponseWriter, r *http.Request, c caller, version string) {
 	if !getOrHead(w, r) {
