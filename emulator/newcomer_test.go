@@ -156,3 +156,37 @@ func TestResourceMapListsOnlyServed(t *testing.T) {
 		}
 	}
 }
+
+// A token request over the body limit is told so, not "unsupported grant
+// type"; a body that is no form says that.
+func TestTokenBodyTooLarge(t *testing.T) {
+	s := newServer(t)
+	big := grantForm(strings.Repeat("a", 1<<20))
+	r := postToken(t, s, big)
+	if r.status != 413 || !strings.Contains(r.body, `"error":"invalid_request"`) || !strings.Contains(r.body, "too large") {
+		t.Errorf("1 MB assertion: %d %s", r.status, r.body)
+	}
+	if l := s.Org.Logins(1); len(l) != 1 || !strings.Contains(l[0].Status, "over 64 KiB") {
+		t.Errorf("login history %+v", l)
+	}
+	r = do(t, s, "POST", "/services/oauth2/token", "", strings.NewReader("grant_type=%zz"), "Content-Type", "application/x-www-form-urlencoded")
+	if r.status != 400 || !strings.Contains(r.body, "malformed request body") {
+		t.Errorf("bad form encoding: %d %s", r.status, r.body)
+	}
+}
+
+// The rate_limit fault is a short-term limit and says so in Salesforce's
+// words for concurrent requests, not the daily allocation's.
+func TestRateLimitFaultWording(t *testing.T) {
+	s := newServer(t)
+	tok := s.Login(t, emulator.UserIntegration).AccessToken
+	if _, err := s.Org.AddFault(emulator.FaultSpec{Path: "/services/data/**", Action: emulator.FaultRateLimit, RatePerSecond: 0.001, Burst: 1}); err != nil {
+		t.Fatal(err)
+	}
+	do(t, s, "GET", "/services/data/v62.0/", tok, nil)
+	r := do(t, s, "GET", "/services/data/v62.0/", tok, nil)
+	want := `[{"message":"ConcurrentRequests (Concurrent API Requests) Limit exceeded","errorCode":"REQUEST_LIMIT_EXCEEDED"}]`
+	if r.status != 403 || r.body != want {
+		t.Errorf("over the rate: %d %s, want 403 %s", r.status, r.body, want)
+	}
+}

@@ -26,6 +26,12 @@ type restError struct {
 	Fields    []string `json:"fields,omitempty"`
 }
 
+// concurrentLimitMessage is Salesforce's message when too many long-running
+// API requests run at once (help article 000389067); the rate_limit fault
+// answers it, as the daily allocation's "TotalRequests Limit exceeded." would
+// misstate the cause.
+const concurrentLimitMessage = "ConcurrentRequests (Concurrent API Requests) Limit exceeded"
+
 var (
 	bodyInvalidSession = []byte(`[{"message":"Session expired or invalid","errorCode":"INVALID_SESSION_ID"}]`)
 	bodyNotFound       = []byte(`[{"errorCode":"NOT_FOUND","message":"The requested resource does not exist"}]`)

@@ -83,7 +83,9 @@ func (o *Org) applyFault(w *responseRecorder, r *http.Request, f firing) bool {
 		if !f.limited {
 			return true
 		}
-		status, body := f.errorBody(r.URL.Path, http.StatusForbidden, "REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded.")
+		// A short-term limit, not the daily allocation: Salesforce's
+		// wording for too many concurrent API requests.
+		status, body := f.errorBody(r.URL.Path, http.StatusForbidden, "REQUEST_LIMIT_EXCEEDED", concurrentLimitMessage)
 		writeJSONBytes(w, status, body)
 		return false
 	case FaultReset:
