@@ -2,6 +2,7 @@ package emulator_test
 
 import (
 	"encoding/json"
+	"net/url"
 	"regexp"
 	"strings"
 	"testing"
@@ -188,5 +189,61 @@ func TestRateLimitFaultWording(t *testing.T) {
 	want := `[{"message":"ConcurrentRequests (Concurrent API Requests) Limit exceeded","errorCode":"REQUEST_LIMIT_EXCEEDED"}]`
 	if r.status != 403 || r.body != want {
 		t.Errorf("over the rate: %d %s, want 403 %s", r.status, r.body, want)
+	}
+}
+
+// The sample records: Accounts, employee Users of whom some are Contacts
+// with the same email, a hundred-odd Cases with comments, and Knowledge
+// articles in English with German translations.
+func TestSampleRecords(t *testing.T) {
+	s := newServer(t)
+	if err := s.Org.AddSampleRecords(1); err != nil {
+		t.Fatal(err)
+	}
+	st := s.Org.Store()
+	for obj, want := range map[string]int{"Account": 11, "Contact": 48, "Case": 120, "CaseComment": 240, "Knowledge__kav": 20} {
+		if n := st.Count(obj); n != want {
+			t.Errorf("%s: %d records, want %d", obj, n, want)
+		}
+	}
+	tok := s.Login(t, emulator.UserIntegration).AccessToken
+	query := func(q string) []map[string]any {
+		t.Helper()
+		r := do(t, s, "GET", "/services/data/v62.0/query?q="+url.QueryEscape(q), tok, nil)
+		var res struct{ Records []map[string]any }
+		if err := json.Unmarshal([]byte(r.body), &res); err != nil || r.status != 200 {
+			t.Fatalf("%s: %d %s", q, r.status, r.body)
+		}
+		return res.Records
+	}
+	users := map[string]bool{}
+	for _, u := range query("SELECT Email FROM User") {
+		users[u["Email"].(string)] = true
+	}
+	shared := 0
+	for _, c := range query("SELECT Email FROM Contact") {
+		if users[c["Email"].(string)] {
+			shared++
+		}
+	}
+	if shared != 8 {
+		t.Errorf("%d Contacts share an email with a User, want 8", shared)
+	}
+	byArticle := map[string][]string{}
+	for _, k := range query("SELECT KnowledgeArticleId, Language FROM Knowledge__kav WHERE PublishStatus = 'Online'") {
+		id := k["KnowledgeArticleId"].(string)
+		byArticle[id] = append(byArticle[id], k["Language"].(string))
+	}
+	translated := 0
+	for _, langs := range byArticle {
+		if len(langs) == 2 {
+			translated++
+		}
+	}
+	if len(byArticle) != 12 || translated != 8 {
+		t.Errorf("%d articles, %d in two languages; want 12 and 8: %v", len(byArticle), translated, byArticle)
+	}
+	if n := len(query("SELECT Id FROM Case WHERE ContactId != null")); n < 100 {
+		t.Errorf("only %d Cases have a Contact", n)
 	}
 }

@@ -33,8 +33,10 @@ type Options struct {
 	StateDir string
 	// TLS serves HTTPS with a certificate for 127.0.0.1 and localhost.
 	TLS bool
-	// Sample adds generated records (Accounts, Contacts, Cases, comments,
-	// Knowledge articles) to the org, deterministic for the seed.
+	// Sample adds the sample records of emulator.Org.AddSampleRecords
+	// (Accounts, employee Users and Contacts sharing emails, Cases with
+	// comments, Knowledge articles in English and German), the same on
+	// every start. `sfbridge emulator --sample-data` and `serve --dev` set it.
 	Sample bool
 	Now    func() time.Time
 	// Logger receives the org's debug log (one line per request and per
@@ -66,17 +68,6 @@ type Org struct {
 
 	srv  *http.Server
 	errc chan error
-}
-
-// SampleCounts are the records Options.Sample adds.
-func SampleCounts() []struct {
-	Object string
-	N      int
-} {
-	return []struct {
-		Object string
-		N      int
-	}{{"Account", 10}, {"Contact", 40}, {"Case", 120}, {"CaseComment", 240}, {"Knowledge__kav", 15}}
 }
 
 // Start listens, builds the org and serves it in the background until
@@ -141,11 +132,9 @@ func Start(ctx context.Context, opts Options) (*Org, error) {
 		return nil, err
 	}
 	if opts.Sample {
-		for i, c := range SampleCounts() {
-			if err := org.Store().Generate(c.Object, c.N, uint64(i+1)); err != nil {
-				ln.Close()
-				return nil, fmt.Errorf("sample data: %w", err)
-			}
+		if err := org.AddSampleRecords(1); err != nil {
+			ln.Close()
+			return nil, err
 		}
 	}
 	o := &Org{
