@@ -27,3 +27,15 @@ func newConsumerSecret() string {
 	}
 	return strings.ToUpper(hex.EncodeToString(b))
 }
+
+// App returns the app with the given name (any case) as the admin API
+// lists it, with its consumer key but without its secret.
+func (o *Org) App(name string) (AppSpec, bool) {
+	o.mu.RLock()
+	defer o.mu.RUnlock()
+	a, ok := o.m.appNames[strings.ToLower(name)]
+	if !ok {
+		return AppSpec{}, false
+	}
+	return a.spec(), true
+}

@@ -27,7 +27,8 @@ type Options struct {
 	// Addr to listen on; port 0 picks a free one.
 	Addr string
 	// Fixture is a JSON or YAML fixture file; empty serves the default org
-	// whose app trusts the pair in StateDir.
+	// whose app trusts the pair in StateDir. A fixture's first app trusts
+	// that pair as well as its own certificates, and Info names it.
 	Fixture string
 	// StateDir holds the key pair and TLS certificate. Required.
 	StateDir string
@@ -95,7 +96,10 @@ func Start(ctx context.Context, opts Options) (*Org, error) {
 		}
 		clientID = ""
 		if len(fixture.Apps) > 0 {
-			clientID = fixture.Apps[0].ConsumerKey
+			// The info file names the generated key pair, so the first app
+			// trusts its certificate too (besides the fixture's own): the
+			// info file's key_file and client_id log in as they stand.
+			fixture.Apps[0].Certificates = append(fixture.Apps[0].Certificates, string(pair.CertPEM))
 		}
 		users = map[string]string{}
 		for _, u := range fixture.Users {
@@ -130,6 +134,13 @@ func Start(ctx context.Context, opts Options) (*Org, error) {
 	if err != nil {
 		ln.Close()
 		return nil, err
+	}
+	if opts.Fixture != "" && len(fixture.Apps) > 0 {
+		// The consumer key as the org holds it: generated when the fixture
+		// gives none.
+		if a, ok := org.App(fixture.Apps[0].Name); ok {
+			clientID = a.ConsumerKey
+		}
 	}
 	if opts.Sample {
 		if err := org.AddSampleRecords(1); err != nil {

@@ -146,6 +146,10 @@ func printBanner(opts *Options, info Info, defaultOrg bool) {
 	fmt.Fprintf(w, "Admin token (header %s): %s\n", sfemu.AdminTokenHeader, info.AdminToken)
 	if !defaultOrg {
 		fmt.Fprintf(w, "Fixture: %s; first app's consumer key: %s\n", opts.Fixture, info.ClientID)
+		if info.ClientID != "" {
+			fmt.Fprintf(w, "Its app also trusts %s: log in with\n  sfbridge login --instance-url %s --client-id %s --jwt-key-file %s --username <a fixture user>\n",
+				shellQuote(info.CertFile), info.BaseURL, info.ClientID, shellQuote(info.KeyFile))
+		}
 		fmt.Fprintln(w, "\nPress Ctrl-C to stop.")
 		return
 	}
