@@ -145,6 +145,7 @@ type app struct {
 	SessionTimeout time.Duration
 	Scopes         []string
 	IntrospectAll  bool
+	CallbackURLs   []string
 }
 
 // admits says whether the app's permitted-users policy lets u in, and the
@@ -404,7 +405,7 @@ func (m *model) putApp(s AppSpec) (*app, error) {
 	}
 	a := &app{Name: s.Name, Type: s.Type, ConsumerKey: s.ConsumerKey, ConsumerSecret: s.ConsumerSecret,
 		PermittedUsers: s.PermittedUsers, Scopes: s.Scopes, IntrospectAll: s.IntrospectAllTokens,
-		Approved: map[string]bool{}, SessionTimeout: 2 * time.Hour}
+		Approved: map[string]bool{}, SessionTimeout: 2 * time.Hour, CallbackURLs: slices.Clone(s.CallbackURLs)}
 	switch a.Type {
 	case "":
 		a.Type = ConnectedApp
@@ -469,7 +470,7 @@ func (a *app) spec() AppSpec {
 	s := AppSpec{Name: a.Name, Type: a.Type, ConsumerKey: a.ConsumerKey, Certificates: slices.Clone(a.CertPEMs),
 		JWTEnabled: &jwt, PermittedUsers: a.PermittedUsers, Profiles: slices.Clone(a.Profiles),
 		PermissionSets: slices.Clone(a.PermissionSets), SessionTimeout: a.SessionTimeout.String(),
-		Scopes: slices.Clone(a.Scopes), IntrospectAllTokens: a.IntrospectAll}
+		Scopes: slices.Clone(a.Scopes), IntrospectAllTokens: a.IntrospectAll, CallbackURLs: slices.Clone(a.CallbackURLs)}
 	for u := range a.Approved {
 		s.ApprovedUsers = append(s.ApprovedUsers, u)
 	}

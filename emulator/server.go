@@ -13,6 +13,8 @@ func (o *Org) routes() {
 	mux.HandleFunc("/services/oauth2/userinfo", o.handleUserinfo)
 	mux.HandleFunc("/services/oauth2/revoke", o.handleRevoke)
 	mux.HandleFunc("/services/oauth2/introspect", o.handleIntrospect)
+	mux.HandleFunc(authorizePath, o.handleAuthorize)
+	mux.HandleFunc(successPath, o.handleAuthorizeSuccess)
 	mux.HandleFunc("/id/{org}/{user}", o.handleIdentity)
 	mux.HandleFunc("/services/data", o.handleServicesData)
 	mux.HandleFunc("/services/data/", o.handleServicesData)
