@@ -340,6 +340,10 @@ func (c *call) columns(q string) {
 			case n.count:
 				m.Aggregate, m.NumberType = true, true
 				t := "Integer"
+				if n.field != nil { // MIN or MAX: the field's type
+					t = apexType(n.field)
+					m.NumberType = n.field.kind == soql.KindNumber
+				}
 				m.ApexType = &t
 			case n.field != nil:
 				t := apexType(n.field)
@@ -370,7 +374,7 @@ func (c *call) columns(q string) {
 		entity, prefix = nil, nil
 	}
 	writeJSON(c.w, http.StatusOK, map[string]any{
-		"columnMetadata": build(rs.tree, ""), "entityName": entity, "groupBy": false, "idSelect": idSelect, "keyPrefix": prefix,
+		"columnMetadata": build(rs.tree, ""), "entityName": entity, "groupBy": rs.plan.Grouped, "idSelect": idSelect, "keyPrefix": prefix,
 	})
 }
 
