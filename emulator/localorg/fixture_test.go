@@ -59,7 +59,7 @@ apps:
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	if b, _ := io.ReadAll(resp.Body); resp.StatusCode != 200 {
+	if b, _ := io.ReadAll(resp.Body); resp.StatusCode != http.StatusOK {
 		t.Errorf("login with the info file's key: %d %s", resp.StatusCode, b)
 	}
 }

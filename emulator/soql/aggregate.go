@@ -99,13 +99,14 @@ func (c *compiler) aggregate(p *Plan, q *Query, obj Object) error {
 	// field path when fn is empty.
 	measureFor := func(fn string, path Path, n Name, what string) (int, error) {
 		m := measure{fn: fn, path: path, group: -1, kind: KindNumber}
-		if fn == "" {
+		switch fn {
+		case "":
 			m.group = groupOf(path)
 			if m.group < 0 {
 				return 0, errAt(c.src, n.Pos, CodeMalformedQuery, "%s must be grouped or aggregated: %s", what, path.Name)
 			}
 			m.kind = path.Field.Kind
-		} else if fn == "MIN" || fn == "MAX" {
+		case "MIN", "MAX":
 			m.kind = path.Field.Kind
 		}
 		for i, x := range a.measures {

@@ -71,6 +71,10 @@ With --tls it serves HTTPS with a generated certificate for 127.0.0.1 and
 localhost, written to the state directory as tls.crt: point
 NODE_EXTRA_CA_CERTS (sf, jsforce) or SSL_CERT_FILE (Go) at it.
 
+The subcommands (apps, certs, users, profiles, permsets, records, faults,
+clock, org) drive a running emulator through its admin API; give them its
+--info-file.
+
 With --debug every request (never a token or an assertion) and every login
 attempt with its precise outcome is logged to stderr.`,
 		Example: `  sfbridge emulator
@@ -96,6 +100,7 @@ attempt with its precise outcome is logged to stderr.`,
 	fl.StringVar(&opts.StateDir, "state-dir", "", "Directory for the generated key pair and TLS certificate (default: <config dir>/emulator)")
 	fl.BoolVar(&opts.TLS, "tls", false, "Serve HTTPS with a generated certificate for 127.0.0.1 and localhost")
 	fl.StringVar(&opts.InfoFile, "info-file", "", "Write the URLs, client id, key file, admin token and users as JSON to this file")
+	cmd.AddCommand(newAdminCmds(f, nil)...)
 	fl.BoolVar(&opts.SampleData, "sample-data", false, "Load sample records: Accounts, employee Users and Contacts sharing emails, 120 Cases with comments, Knowledge articles in English and German")
 	return cmd
 }
