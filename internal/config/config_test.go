@@ -215,7 +215,7 @@ func TestSecondDocumentIsRefused(t *testing.T) {
 }
 
 func TestAliasesAndMergeKeys(t *testing.T) {
-	cfg, err := Parse([]byte(`
+	_, err := Parse([]byte(`
 x-org: &o {client_id: c, username: u, key: {file: /k}, require: [servicedesk]}
 orgs:
   - *o
@@ -226,7 +226,7 @@ orgs:
 	if err == nil || !strings.Contains(err.Error(), "x-org (line 2): unknown key") {
 		t.Fatalf("an unknown top-level anchor holder must still be refused: %v", err)
 	}
-	cfg, err = Parse([]byte(`
+	cfg, err := Parse([]byte(`
 orgs:
   - &o {alias: a, client_id: c, username: u, key: {file: /k}}
   - <<: *o
