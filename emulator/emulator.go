@@ -161,9 +161,17 @@ func New(cfg Config) (*Org, error) {
 // the admin API advanced it by.
 func (o *Org) Now() time.Time { return o.now().Add(time.Duration(o.offset.Load())) }
 
-// Advance moves the org's clock forward by d (sessions expire, the daily
-// API count rolls over).
+// Advance moves the org's clock by d: forward (sessions expire, the daily
+// API count rolls over) or, with a negative d, back (the org's clock then
+// runs behind the caller's, as when a client machine's clock runs ahead).
 func (o *Org) Advance(d time.Duration) { o.offset.Add(int64(d)) }
+
+// SetOffset sets how far the org's clock is from the configured clock (zero
+// puts it back).
+func (o *Org) SetOffset(d time.Duration) { o.offset.Store(int64(d)) }
+
+// Offset is how far the org's clock is from the configured clock.
+func (o *Org) Offset() time.Duration { return time.Duration(o.offset.Load()) }
 
 // AdminToken returns the token the admin API requires.
 func (o *Org) AdminToken() string { return o.adminToken }
@@ -233,10 +241,23 @@ func (o *Org) changePermissions(put func(*model) error) error {
 
 // PutApp adds or replaces a connected app or External Client App.
 func (o *Org) PutApp(s AppSpec) error {
+	_, err := o.CreateApp(s)
+	return err
+}
+
+// CreateApp adds or replaces an app, as PutApp, and returns it as stored:
+// without a consumer key, a new app is given a generated one and a consumer
+// secret, as Salesforce does; a replaced app keeps its own.
+func (o *Org) CreateApp(s AppSpec) (AppSpec, error) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	_, err := o.m.putApp(s)
-	return err
+	a, err := o.m.putApp(s)
+	if err != nil {
+		return AppSpec{}, err
+	}
+	out := a.spec()
+	out.ConsumerSecret = a.ConsumerSecret
+	return out, nil
 }
 
 // UploadCertificate adds a PEM certificate to the app's trusted ones and

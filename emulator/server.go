@@ -15,6 +15,8 @@ func (o *Org) routes() {
 	mux.HandleFunc("/services/oauth2/userinfo", o.handleUserinfo)
 	mux.HandleFunc("/services/oauth2/revoke", o.handleRevoke)
 	mux.HandleFunc("/services/oauth2/introspect", o.handleIntrospect)
+	mux.HandleFunc(authorizePath, o.handleAuthorize)
+	mux.HandleFunc(successPath, o.handleAuthorizeSuccess)
 	mux.HandleFunc("/id/{org}/{user}", o.handleIdentity)
 	mux.HandleFunc("/services/data", o.handleServicesData)
 	mux.HandleFunc("/services/data/", o.handleServicesData)
@@ -78,7 +80,9 @@ func (o *Org) applyFault(w *responseRecorder, r *http.Request, f firing) bool {
 		if !f.limited {
 			return true
 		}
-		status, body := f.errorBody(r.URL.Path, http.StatusForbidden, "REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded.")
+		// A short-term limit, not the daily allocation: Salesforce's
+		// wording for too many concurrent API requests.
+		status, body := f.errorBody(r.URL.Path, http.StatusForbidden, "REQUEST_LIMIT_EXCEEDED", concurrentLimitMessage)
 		httpjson.WriteBytes(w, status, body)
 		return false
 	case FaultReset:

@@ -144,7 +144,9 @@ func TestParseErrors(t *testing.T) {
 		{"SELECT FROM Case", CodeMalformedQuery, "unexpected token: FROM"},
 		{"SELECT Id, (SELECT Id, (SELECT Id FROM X) FROM Y) FROM Case", CodeMalformedQuery, "unexpected token: ("},
 		{"SELECT Id FROM Case WHERE CreatedDate = LAST_N_DAYS", CodeMalformedQuery, "unexpected token: <EOF>"},
-		{"SELECT Id FROM Case GROUP BY Status", CodeMalformedQuery, "unexpected token: GROUP"},
+		{"SELECT Id FROM Case WHERE Status = 'New' HAVING COUNT(Id) > 1", CodeMalformedQuery, "unexpected token: HAVING"},
+		{"SELECT Status, SUM() FROM Case GROUP BY Status", CodeMalformedQuery, "unexpected token: )"},
+		{"SELECT Id FROM Case WHERE COUNT(Id) > 1", CodeMalformedQuery, "unexpected token: ("},
 		{"SELECT Id FROM Case WHERE Id IN (SELECT ParentId FROM CaseComment WHERE ParentId IN (SELECT Id FROM Case))", CodeMalformedQuery, "unexpected token: SELECT"},
 	}
 	for _, tt := range tests {
@@ -167,6 +169,8 @@ func FuzzParse(f *testing.F) {
 		`SELECT Id FROM Case WHERE Subject LIKE '%a\_b\%' AND X = 2026-11-20T10:00:00.000+01:00`,
 		"SELECT COUNT() FROM Case", "select count(id) c from case where x = -1.25",
 		"SELECT Id FROM Case WHERE ContactId IN (SELECT Id FROM Contact WHERE Email != null)",
+		"SELECT Status s, COUNT(Id) n, COUNT_DISTINCT(Subject), MIN(CreatedDate), MAX(Amount), SUM(Amount), AVG(Amount) FROM Case GROUP BY Status HAVING COUNT(Id) > 1 AND NOT Status IN ('New') ORDER BY COUNT(Id) DESC, Status NULLS LAST LIMIT 5 OFFSET 1",
+		"select contact.email, count() from case group by contact.email having max(amount) >= 2 or sum(amount) = null",
 	} {
 		f.Add(s)
 	}
@@ -187,8 +191,18 @@ func FuzzParse(f *testing.F) {
 		if err != nil {
 			return
 		}
+		var matched []Record
 		for _, r := range schema.rows {
-			plan.Match(r, schema)
+			if plan.Match(r, schema) {
+				matched = append(matched, r)
+			}
+		}
+		if plan.Aggregate {
+			for _, row := range plan.AggregateRows(matched, schema) {
+				if len(row) != len(plan.Columns) {
+					t.Fatalf("%q: aggregate row has %d values for %d columns", src, len(row), len(plan.Columns))
+				}
+			}
 		}
 	})
 }
