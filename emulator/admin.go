@@ -76,7 +76,7 @@ func (o *Org) handleAdmin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, 8<<20)
-	o.admin.ServeHTTP(w, r)
+	o.serveAdminAudited(w, r)
 }
 
 func limitParam(r *http.Request) int {

@@ -141,17 +141,44 @@ func (c *Catalog) Header(eventType string, version int) ([]byte, error) {
 // every header and value double-quoted, quotes doubled, LF line ends. Memory
 // use is constant whatever the file's size.
 func (c *Catalog) Write(ctx context.Context, w io.Writer, f *File) (int64, error) {
+	wr, err := c.newWriter(ctx, w, f)
+	if err != nil {
+		return 0, err
+	}
+	h, _ := c.Header(f.EventType, f.Version)
+	wr.b = append(wr.b, h...)
+	for i := range f.Parts {
+		if err := wr.part(f, &f.Parts[i]); err != nil {
+			return wr.n, err
+		}
+	}
+	err = wr.flush()
+	return wr.n, err
+}
+
+// PartSize returns the byte length of the rows of f.Parts[i]. A file's
+// length is its header's plus its parts', so the emulator measures each
+// hour once and a daily file costs no second pass.
+func (c *Catalog) PartSize(f *File, i int) (int64, error) {
+	wr, err := c.newWriter(context.Background(), io.Discard, f)
+	if err != nil {
+		return 0, err
+	}
+	if err := wr.part(f, &f.Parts[i]); err != nil {
+		return wr.n, err
+	}
+	err = wr.flush()
+	return wr.n, err
+}
+
+func (c *Catalog) newWriter(ctx context.Context, w io.Writer, f *File) (*writer, error) {
 	t, ok := c.byName[strings.ToLower(f.EventType)]
 	if !ok {
-		return 0, fmt.Errorf("%w %q", ErrUnknownType, f.EventType)
+		return nil, fmt.Errorf("%w %q", ErrUnknownType, f.EventType)
 	}
 	wr := &writer{ctx: ctx, w: w, b: make([]byte, 0, bufSize), cols: t.columns(f.Version)}
 	wr.typ = quote(t.name)
-	org := f.OrgID
-	if len(org) > 15 {
-		org = org[:15]
-	}
-	wr.org15 = quote(org)
+	wr.org15 = quote(short(f.OrgID))
 	for _, u := range f.Users {
 		wr.users = append(wr.users, userBytes{id15: quote(short(u.ID)), id18: quote(u.ID), name: quote(u.Username)})
 	}
@@ -161,15 +188,7 @@ func (c *Catalog) Write(ctx context.Context, w io.Writer, f *File) (int64, error
 	for _, p := range []string{"203.0.113.", "198.51.100.", "192.0.2.", "100.64.12.", "172.16.4."} {
 		wr.ips = append(wr.ips, []byte(`"`+p))
 	}
-	h, _ := c.Header(t.name, f.Version)
-	wr.b = append(wr.b, h...)
-	for i := range f.Parts {
-		if err := wr.part(f, &f.Parts[i]); err != nil {
-			return wr.n, err
-		}
-	}
-	err := wr.flush()
-	return wr.n, err
+	return wr, nil
 }
 
 // Size returns the byte length of f's CSV (LogFileLength), by generating it
@@ -196,8 +215,10 @@ func stampsOf(h time.Time) hourStamps {
 	return hourStamps{compact: []byte(h.Format("2006010215")), iso: []byte(h.Format("2006-01-02T15:"))}
 }
 
-func two(b []byte, v int) []byte   { return append(b, byte('0'+v/10), byte('0'+v%10)) }
-func three(b []byte, v int) []byte { return append(b, byte('0'+v/100), byte('0'+v/10%10), byte('0'+v%10)) }
+func two(b []byte, v int) []byte { return append(b, byte('0'+v/10), byte('0'+v%10)) }
+func three(b []byte, v int) []byte {
+	return append(b, byte('0'+v/100), byte('0'+v/10%10), byte('0'+v%10))
+}
 
 func (wr *writer) part(f *File, p *Part) error {
 	seed := PartSeed(f.Seed, f.EventType, p.Hour, p.Seq)

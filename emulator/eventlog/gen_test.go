@@ -291,3 +291,54 @@ func (c *Catalog) columnName(typ string, i int) string {
 	cols := c.byName[strings.ToLower(typ)].cols
 	return cols[i%len(cols)].name
 }
+
+func TestPartSizesAddUp(t *testing.T) {
+	c := NewCatalog()
+	f := testFile("RestApi", 1, 40, 0, 70)
+	h, _ := c.Header("RestApi", 1)
+	total := int64(len(h))
+	for i := range f.Parts {
+		n, err := c.PartSize(f, i)
+		if err != nil {
+			t.Fatal(err)
+		}
+		total += n
+	}
+	if got := int64(len(generate(t, c, f))); got != total {
+		t.Fatalf("file %d bytes, header + parts %d", got, total)
+	}
+}
+
+func TestSchedule(t *testing.T) {
+	s := Schedule{Seed: 5, RowsPerHour: 100}
+	day := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+	for h := 0; h < 48; h++ {
+		hour := day.Add(time.Duration(h) * time.Hour)
+		c := s.HourlyCreated(hour)
+		if d := c.Sub(hour.Add(time.Hour)); d < 3*time.Hour || d >= 6*time.Hour || c.Nanosecond() != 0 {
+			t.Fatalf("hour %s created %s", hour, c)
+		}
+		if late, ok := s.Late("API", hour); ok && (late.Before(c) || late.Sub(hour) > 72*time.Hour) {
+			t.Fatalf("late file for %s at %s", hour, late)
+		}
+		if n := s.Rows("API", hour, 1); n < 25 || n > 175 {
+			t.Fatalf("%d rows", n)
+		}
+	}
+	dc := s.DailyCreated(day)
+	if dc.Sub(day) < 27*time.Hour || dc.Sub(day) > 27*time.Hour+20*time.Minute {
+		t.Fatalf("daily created %s", dc)
+	}
+	lates := 0
+	for h := 0; h < 24*30; h++ {
+		if _, ok := s.Late("Login", day.Add(time.Duration(h)*time.Hour)); ok {
+			lates++
+		}
+	}
+	if lates < 30 || lates > 90 {
+		t.Fatalf("%d late files in 720 hours", lates)
+	}
+	if (Schedule{RowsPerHour: 0}).Rows("API", day, 1) != 0 {
+		t.Fatal("rows without background activity")
+	}
+}

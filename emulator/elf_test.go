@@ -1,0 +1,405 @@
+package emulator_test
+
+import (
+	"bytes"
+	"compress/gzip"
+	"compress/zlib"
+	"encoding/csv"
+	"encoding/json"
+	"io"
+	"net/url"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sfbridge/sfbridge/emulator"
+	"github.com/sfbridge/sfbridge/sftest"
+)
+
+// elfStart is the emulator clock of the ELF tests: 10:17:00 UTC.
+var elfStart = time.Date(2026, 12, 4, 10, 17, 0, 0, time.UTC)
+
+func elfServer(t *testing.T, em emulator.EventMonitoringSpec) (*sftest.Server, *clock) {
+	t.Helper()
+	clk := &clock{t: elfStart}
+	s := sftest.NewServerWith(t, sftest.Options{Key: sharedKey(), Now: clk.Now, Fixture: func(id string, cert []byte) *emulator.Fixture {
+		fx := emulator.DefaultFixture(id, cert)
+		fx.EventMonitoring = &em
+		return fx
+	}})
+	return s, clk
+}
+
+type elfRecord struct {
+	ID                string  `json:"Id"`
+	EventType         string  `json:"EventType"`
+	LogDate           string  `json:"LogDate"`
+	LogFile           string  `json:"LogFile"`
+	LogFileLength     float64 `json:"LogFileLength"`
+	LogFileFieldNames string  `json:"LogFileFieldNames"`
+	Interval          string  `json:"Interval"`
+	Sequence          int     `json:"Sequence"`
+	CreatedDate       string  `json:"CreatedDate"`
+}
+
+func elfQuery(t *testing.T, s *sftest.Server, tok, soql string) []elfRecord {
+	t.Helper()
+	r := do(t, s, "GET", "/services/data/v62.0/query?q="+url.QueryEscape(soql), tok, nil)
+	if r.status != 200 {
+		t.Fatalf("%s: %d %s", soql, r.status, r.body)
+	}
+	var res struct {
+		TotalSize int         `json:"totalSize"`
+		Records   []elfRecord `json:"records"`
+	}
+	if err := json.Unmarshal([]byte(r.body), &res); err != nil {
+		t.Fatal(err)
+	}
+	if res.TotalSize != len(res.Records) {
+		t.Fatalf("totalSize %d, %d records (paging not expected here)", res.TotalSize, len(res.Records))
+	}
+	return res.Records
+}
+
+func parseSFTime(t *testing.T, s string) time.Time {
+	t.Helper()
+	tm, err := time.Parse("2006-01-02T15:04:05.000-0700", s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tm
+}
+
+const elfFields = "SELECT Id, EventType, LogDate, LogFile, LogFileLength, LogFileFieldNames, Interval, Sequence, CreatedDate FROM EventLogFile"
+
+func TestEventLogFilesListedAndDownloaded(t *testing.T) {
+	s, _ := elfServer(t, emulator.EventMonitoringSpec{RowsPerHour: 40, SampleDays: 3})
+	tok := s.Login(t, emulator.UserIntegration).AccessToken
+
+	recs := elfQuery(t, s, tok, elfFields+" WHERE EventType = 'Login' AND Interval = 'Hourly' ORDER BY CreatedDate ASC NULLS FIRST, Id ASC")
+	if len(recs) < 60 {
+		t.Fatalf("%d hourly Login files after three days", len(recs))
+	}
+	var late int
+	for i, r := range recs {
+		if r.LogFile != "/services/data/v62.0/sobjects/EventLogFile/"+r.ID+"/LogFile" {
+			t.Fatalf("LogFile %q", r.LogFile)
+		}
+		if r.Sequence < 1 || r.Interval != "Hourly" || r.EventType != "Login" {
+			t.Fatalf("record %+v", r)
+		}
+		created, logDate := parseSFTime(t, r.CreatedDate), parseSFTime(t, r.LogDate)
+		if created.After(elfStart) || created.Nanosecond() != 0 {
+			t.Fatalf("CreatedDate %s (now %s)", created, elfStart)
+		}
+		if d := created.Sub(logDate); r.Sequence == 1 && (d < 4*time.Hour || d >= 7*time.Hour) {
+			t.Fatalf("Sequence 1 file for %s created %s", logDate, created)
+		}
+		if r.Sequence > 1 {
+			late++
+		}
+		if i > 0 && recs[i-1].CreatedDate > r.CreatedDate {
+			t.Fatal("not ordered by CreatedDate")
+		}
+	}
+	if late == 0 {
+		t.Error("no late hourly file (Sequence > 1)")
+	}
+
+	// The blob: text/csv, every field quoted, the exact LogFileLength.
+	f := recs[len(recs)-1]
+	r := do(t, s, "GET", f.LogFile, tok, nil, "Accept-Encoding", "identity")
+	if r.status != 200 || !strings.HasPrefix(r.header.Get("Content-Type"), "text/csv") {
+		t.Fatalf("download: %d %v %s", r.status, r.header, r.body[:min(200, len(r.body))])
+	}
+	if float64(len(r.body)) != f.LogFileLength || r.header.Get("Content-Length") != strconv.Itoa(len(r.body)) {
+		t.Fatalf("%d bytes, Content-Length %s, LogFileLength %v", len(r.body), r.header.Get("Content-Length"), f.LogFileLength)
+	}
+	rows, err := csv.NewReader(strings.NewReader(r.body)).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(rows[0], ",") != f.LogFileFieldNames || !strings.HasPrefix(r.body, `"EVENT_TYPE","TIMESTAMP",`) {
+		t.Fatalf("header %q vs %q", rows[0], f.LogFileFieldNames)
+	}
+	again := do(t, s, "GET", f.LogFile, tok, nil, "Accept-Encoding", "identity")
+	if again.body != r.body {
+		t.Fatal("a second download differs")
+	}
+
+	// Compressed when asked, the same bytes inside.
+	for _, enc := range []string{"gzip", "deflate"} {
+		z := do(t, s, "GET", f.LogFile, tok, nil, "Accept-Encoding", enc)
+		if z.header.Get("Content-Encoding") != enc || z.header.Get("Content-Length") != "" {
+			t.Fatalf("%s: headers %v", enc, z.header)
+		}
+		var zr io.Reader
+		if enc == "gzip" {
+			zr, err = gzip.NewReader(strings.NewReader(z.body))
+		} else {
+			zr, err = zlib.NewReader(strings.NewReader(z.body))
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		plain, err := io.ReadAll(zr)
+		if err != nil || string(plain) != r.body {
+			t.Fatalf("%s: %v, %d bytes", enc, err, len(plain))
+		}
+	}
+
+	// Files that do not exist, and users without View Event Log Files.
+	if r := do(t, s, "GET", "/services/data/v62.0/sobjects/EventLogFile/0ATxx0000099999AAA/LogFile", tok, nil); r.status != 404 || !strings.Contains(r.body, "NOT_FOUND") {
+		t.Errorf("unknown file: %d %s", r.status, r.body)
+	}
+	other := s.Login(t, emulator.UserNoEventLogs).AccessToken
+	if r := do(t, s, "GET", f.LogFile, other, nil); r.status != 404 {
+		t.Errorf("no permission: %d %s", r.status, r.body)
+	}
+	if r := do(t, s, "GET", "/services/data/v62.0/query?q="+url.QueryEscape("SELECT Id FROM EventLogFile"), other, nil); r.status != 400 || !strings.Contains(r.body, "INVALID_TYPE") {
+		t.Errorf("no permission query: %d %s", r.status, r.body)
+	}
+	if r := do(t, s, "GET", f.LogFile, "", nil); r.status != 401 || !strings.Contains(r.body, "INVALID_SESSION_ID") {
+		t.Errorf("no session: %d %s", r.status, r.body)
+	}
+}
+
+func TestEventLogFileQueriesCollectorsSend(t *testing.T) {
+	s, _ := elfServer(t, emulator.EventMonitoringSpec{RowsPerHour: 10, SampleDays: 3})
+	tok := s.Login(t, emulator.UserIntegration).AccessToken
+	all := elfQuery(t, s, tok, elfFields+" ORDER BY CreatedDate, Id")
+	if len(all) < 500 {
+		t.Fatalf("%d files", len(all))
+	}
+	count := func(pred func(elfRecord) bool) int {
+		n := 0
+		for _, r := range all {
+			if pred(r) {
+				n++
+			}
+		}
+		return n
+	}
+	check := func(soql string, pred func(elfRecord) bool) {
+		t.Helper()
+		got := elfQuery(t, s, tok, soql)
+		if want := count(pred); len(got) != want || want == 0 {
+			t.Errorf("%s: %d records, want %d", soql, len(got), want)
+		}
+	}
+	check(elfFields+" WHERE EventType IN ('Login', 'API')", func(r elfRecord) bool { return r.EventType == "Login" || r.EventType == "API" })
+	check(elfFields+" WHERE (EventType = 'Login' OR EventType = 'Logout') AND Sequence = 0", func(r elfRecord) bool {
+		return (r.EventType == "Login" || r.EventType == "Logout") && r.Sequence == 0
+	})
+	check(elfFields+" WHERE Sequence != 0 AND Interval = 'Hourly'", func(r elfRecord) bool { return r.Sequence != 0 })
+	check(elfFields+" WHERE Interval = 'Daily'", func(r elfRecord) bool { return r.Interval == "Daily" && r.Sequence == 0 })
+	check(elfFields+" WHERE Sequence >= 2", func(r elfRecord) bool { return r.Sequence >= 2 })
+	cut := "2026-12-03T06:00:00"
+	cutT, _ := time.Parse("2006-01-02T15:04:05", cut)
+	after := func(r elfRecord) bool { return parseSFTime(t, r.CreatedDate).After(cutT) }
+	for _, lit := range []string{cut + "Z", cut + ".000Z", cut + "+0000", cut + ".000+0000", cut + "+00:00", "2026-12-03T07:00:00+01:00"} {
+		check(elfFields+" WHERE CreatedDate > "+lit+" ORDER BY CreatedDate ASC, Id ASC", after)
+	}
+	check(elfFields+" WHERE LogDate >= 2026-12-02T00:00:00Z", func(r elfRecord) bool { return r.LogDate >= "2026-12-02" })
+	check(elfFields+" WHERE LogDate = YESTERDAY", func(r elfRecord) bool { return strings.HasPrefix(r.LogDate, "2026-12-03") })
+	check(elfFields+" WHERE LogDate = LAST_N_DAYS:2", func(r elfRecord) bool { return r.LogDate >= "2026-12-02" })
+
+	// The compound cursor: CreatedDate > c OR (CreatedDate = c AND Id > id).
+	// Resuming after any record returns exactly the records after it.
+	for _, at := range []int{0, len(all) / 3, len(all) / 2, len(all) - 2} {
+		mid := all[at]
+		c := strings.Replace(mid.CreatedDate, ".000+0000", "Z", 1)
+		got := elfQuery(t, s, tok, elfFields+" WHERE CreatedDate > "+c+" OR (CreatedDate = "+c+" AND Id > '"+mid.ID+"') ORDER BY CreatedDate ASC, Id ASC")
+		if len(got) != len(all)-at-1 || got[0].ID != all[at+1].ID {
+			t.Fatalf("resume after record %d: %d records, want %d", at, len(got), len(all)-at-1)
+		}
+	}
+	if got := elfQuery(t, s, tok, elfFields+" ORDER BY CreatedDate, Id LIMIT 7"); len(got) != 7 || got[6].ID != all[6].ID {
+		t.Errorf("LIMIT 7: %d records", len(got))
+	}
+
+	// Several files share one CreatedDate second.
+	same := map[string]int{}
+	for _, r := range all {
+		same[r.CreatedDate]++
+	}
+	shared := 0
+	for _, n := range same {
+		if n > 1 {
+			shared++
+		}
+	}
+	if shared == 0 {
+		t.Error("no two files share a CreatedDate")
+	}
+
+	// Daily files are created the next day around 03:00 UTC.
+	for _, r := range all {
+		if r.Interval != "Daily" {
+			continue
+		}
+		created, day := parseSFTime(t, r.CreatedDate), parseSFTime(t, r.LogDate)
+		if d := created.Sub(day); d < 27*time.Hour || d > 27*time.Hour+20*time.Minute {
+			t.Fatalf("daily file of %s created %s", day, created)
+		}
+	}
+
+	// Schema drift: today's Login files have a column more than older ones.
+	names := map[string]bool{}
+	for _, r := range all {
+		if r.EventType == "Login" {
+			names[r.LogFileFieldNames] = true
+		}
+	}
+	if len(names) != 2 {
+		t.Errorf("%d Login schemas, want 2", len(names))
+	}
+}
+
+func TestEventLogFilesFollowTheClock(t *testing.T) {
+	s, clk := elfServer(t, emulator.EventMonitoringSpec{RowsPerHour: 5, SampleDays: 3, Types: []string{"Login", "URI"}})
+	tok := s.Login(t, emulator.UserIntegration).AccessToken
+	q := elfFields + " WHERE Interval = 'Hourly' ORDER BY CreatedDate, Id"
+	before := elfQuery(t, s, tok, q)
+	oldest := before[0]
+	for _, r := range before {
+		if r.EventType != "Login" && r.EventType != "URI" {
+			t.Fatalf("background activity of %s", r.EventType)
+		}
+	}
+
+	// Three hours later the files of three more hours exist.
+	s.Org.Advance(3 * time.Hour)
+	tok = s.Login(t, emulator.UserIntegration).AccessToken
+	after := elfQuery(t, s, tok, q)
+	if len(after) <= len(before) {
+		t.Fatalf("%d files, then %d", len(before), len(after))
+	}
+
+	// After 30 days the oldest files are gone and their blobs answer 404.
+	_ = clk
+	s.Org.Advance(30*24*time.Hour - 3*time.Hour + time.Minute)
+	tok = s.Login(t, emulator.UserIntegration).AccessToken
+	later := elfQuery(t, s, tok, q)
+	for _, r := range later {
+		if r.ID == oldest.ID {
+			t.Fatal("a file outlived its retention period")
+		}
+	}
+	if r := do(t, s, "GET", oldest.LogFile, tok, nil); r.status != 404 {
+		t.Errorf("expired file: %d %s", r.status, r.body)
+	}
+}
+
+func TestFreeTierWithoutHourlyFiles(t *testing.T) {
+	s, _ := elfServer(t, emulator.EventMonitoringSpec{Licensed: ptr(false), Hourly: ptr(false), RowsPerHour: 5, SampleDays: 3})
+	tok := s.Login(t, emulator.UserIntegration).AccessToken
+	r := do(t, s, "GET", "/services/data/v62.0/query?q="+url.QueryEscape("SELECT Id FROM EventLogFile WHERE Interval = 'Hourly'"), tok, nil)
+	if r.status != 400 || !strings.Contains(r.body, "INVALID_FIELD") || !strings.Contains(r.body, "Interval") {
+		t.Fatalf("Interval without hourly files: %d %s", r.status, r.body)
+	}
+	recs := elfQuery(t, s, tok, "SELECT Id, EventType, Sequence, CreatedDate FROM EventLogFile ORDER BY CreatedDate")
+	types := map[string]bool{}
+	for _, rec := range recs {
+		types[rec.EventType] = true
+		if rec.Sequence != 0 {
+			t.Fatalf("hourly file %+v", rec)
+		}
+		if created := parseSFTime(t, rec.CreatedDate); elfStart.Sub(created) > 24*time.Hour {
+			t.Fatalf("file created %s outlived the free tier's one day", created)
+		}
+	}
+	for typ := range types {
+		if !strings.Contains(",Login,Logout,ApexUnexpectedException,CspViolation,CorsViolation,HostnameRedirects,ApiTotalUsage,", ","+typ+",") {
+			t.Errorf("free tier has %s", typ)
+		}
+	}
+	if len(types) != 7 {
+		t.Errorf("%d types: %v", len(types), types)
+	}
+}
+
+func TestOwnActivityBecomesLogData(t *testing.T) {
+	s, _ := elfServer(t, emulator.EventMonitoringSpec{})
+	tok := s.Login(t, emulator.UserIntegration).AccessToken
+	uid, _ := s.Org.UserID(emulator.UserIntegration)
+	// A refused login: the assertion of a user the app does not know.
+	if r := postToken(t, s, grantForm(s.Assertion(t, "nobody@sfbridge.test"))); r.status != 400 {
+		t.Fatalf("token for an unknown user: %d", r.status)
+	}
+	if r := do(t, s, "GET", "/services/data/v62.0/query?q="+url.QueryEscape("SELECT Id FROM Case"), tok, nil); r.status != 200 {
+		t.Fatal(r.body)
+	}
+	if r := admin(t, s, "POST", "/_emulator/permission-sets", `{"name":"Auditors","permissions":["ViewSetup"]}`); r.status != 204 {
+		t.Fatalf("admin: %d %s", r.status, r.body)
+	}
+	q := func(soql string) string {
+		t.Helper()
+		r := do(t, s, "GET", "/services/data/v62.0/query?q="+url.QueryEscape(soql), tok, nil)
+		if r.status != 200 {
+			t.Fatalf("%s: %d %s", soql, r.status, r.body)
+		}
+		return r.body
+	}
+	if b := q("SELECT UserId, LoginTime, Status, LoginType, SourceIp, Application FROM LoginHistory WHERE UserId = '" + string(uid) + "' ORDER BY LoginTime DESC"); !strings.Contains(b, `"Status":"Success"`) || !strings.Contains(b, `"LoginTime":"2026-12-04T10:17:00.000+0000"`) {
+		t.Errorf("LoginHistory: %s", b)
+	}
+	if b := q("SELECT EventIdentifier, EventDate, Username, Status FROM LoginEvent WHERE EventDate >= 2026-12-04T10:00:00Z ORDER BY EventDate DESC"); !strings.Contains(b, `"Username":"integration@sfbridge.test"`) {
+		t.Errorf("LoginEvent: %s", b)
+	}
+	r := do(t, s, "GET", "/services/data/v62.0/query?q="+url.QueryEscape("SELECT Id FROM LoginEvent WHERE Username = 'x'"), tok, nil)
+	if r.status != 400 || !strings.Contains(r.body, "INVALID_FIELD") {
+		t.Errorf("LoginEvent filtered on Username: %d %s", r.status, r.body)
+	}
+	if b := q("SELECT Action, Section, Display, CreatedDate, CreatedBy.Username, DelegateUser FROM SetupAuditTrail ORDER BY CreatedDate"); !strings.Contains(b, `"Action":"PermSetCreate"`) || !strings.Contains(b, "Auditors") {
+		t.Errorf("SetupAuditTrail: %s", b)
+	}
+	if b := q("SELECT Query, Username FROM ApiEvent WHERE EventDate > 2026-12-04T00:00:00Z"); !strings.Contains(b, "SELECT Id FROM Case") {
+		t.Errorf("ApiEvent: %s", b)
+	}
+
+	// Seven hours later, the 10:00 hour's Login file holds both logins.
+	s.Org.Advance(7 * time.Hour)
+	tok = s.Login(t, emulator.UserIntegration).AccessToken
+	recs := elfQuery(t, s, tok, elfFields+" WHERE EventType = 'Login' AND Interval = 'Hourly' AND LogDate = 2026-12-04T10:00:00Z")
+	if len(recs) != 1 {
+		t.Fatalf("%d Login files for 10:00", len(recs))
+	}
+	body := do(t, s, "GET", recs[0].LogFile, tok, nil).body
+	rows, err := csv.NewReader(strings.NewReader(body)).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	col := map[string]int{}
+	for i, n := range rows[0] {
+		col[n] = i
+	}
+	got := map[string]string{}
+	for _, row := range rows[1:] {
+		got[row[col["USER_NAME"]]] = row[col["LOGIN_STATUS"]]
+		if row[col["USER_NAME"]] == emulator.UserIntegration && row[col["USER_ID"]] != string(uid)[:15] {
+			t.Errorf("USER_ID %q", row[col["USER_ID"]])
+		}
+	}
+	if got[emulator.UserIntegration] != "LOGIN_NO_ERROR" || !strings.HasPrefix(got["nobody@sfbridge.test"], "LOGIN_ERROR_") {
+		t.Errorf("Login rows %v", got)
+	}
+	recs = elfQuery(t, s, tok, elfFields+" WHERE EventType = 'RestApi' AND Interval = 'Hourly'")
+	if len(recs) != 1 || !strings.Contains(do(t, s, "GET", recs[0].LogFile, tok, nil).body, `"SELECT Id FROM Case"`) {
+		t.Errorf("RestApi files %+v", recs)
+	}
+}
+
+func gunzipBytes(t *testing.T, b []byte) []byte {
+	t.Helper()
+	zr, err := gzip.NewReader(bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := io.ReadAll(zr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
