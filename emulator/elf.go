@@ -250,9 +250,49 @@ func (o *Org) syncELF() {
 	e := &o.elf
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if !now.After(e.watermark) {
-		return
+	var todo []*elfFile
+	if now.After(e.watermark) {
+		todo = o.scheduledLocked(now)
+		e.watermark = now
 	}
+	// Files added through the admin API whose CreatedDate has come.
+	e.pending = slices.DeleteFunc(e.pending, func(f *elfFile) bool {
+		if f.created.After(now) {
+			return false
+		}
+		todo = append(todo, f)
+		return true
+	})
+	slices.SortFunc(todo, func(a, b *elfFile) int {
+		if c := a.created.Compare(b.created); c != 0 {
+			return c
+		}
+		if c := strings.Compare(a.file.EventType, b.file.EventType); c != 0 {
+			return c
+		}
+		if c := a.logDate.Compare(b.logDate); c != 0 {
+			return c
+		}
+		return a.seq - b.seq
+	})
+	for _, f := range todo {
+		k := fileKey{f.file.EventType, f.logDate.Unix(), f.seq, f.interval}
+		if _, dup := e.made[k]; dup && f.id == "" {
+			continue
+		}
+		if err := o.storeELFFile(f); err != nil {
+			o.log.Error("emulator: event log file", "err", err)
+			continue
+		}
+		e.made[k] = f.id
+	}
+	o.purgeELFLocked(now)
+}
+
+// scheduledLocked returns the files of the schedule and of recorded
+// events whose CreatedDate falls in (watermark, now].
+func (o *Org) scheduledLocked(now time.Time) []*elfFile {
+	e := &o.elf
 	var todo []*elfFile
 	sch := e.schedule()
 	users := o.elfUsers()
@@ -323,39 +363,7 @@ func (o *Org) syncELF() {
 			}
 		}
 	}
-	// Files added through the admin API whose CreatedDate has come.
-	e.pending = slices.DeleteFunc(e.pending, func(f *elfFile) bool {
-		if f.created.After(now) {
-			return false
-		}
-		todo = append(todo, f)
-		return true
-	})
-	slices.SortFunc(todo, func(a, b *elfFile) int {
-		if c := a.created.Compare(b.created); c != 0 {
-			return c
-		}
-		if c := strings.Compare(a.file.EventType, b.file.EventType); c != 0 {
-			return c
-		}
-		if c := a.logDate.Compare(b.logDate); c != 0 {
-			return c
-		}
-		return a.seq - b.seq
-	})
-	for _, f := range todo {
-		k := fileKey{f.file.EventType, f.logDate.Unix(), f.seq, f.interval}
-		if _, dup := e.made[k]; dup && f.id == "" {
-			continue
-		}
-		if err := o.storeELFFile(f); err != nil {
-			o.log.Error("emulator: event log file", "err", err)
-			continue
-		}
-		e.made[k] = f.id
-	}
-	e.watermark = now
-	o.purgeELFLocked(now)
+	return todo
 }
 
 // elfPart is the simulated rows and recorded events of one hour's file.

@@ -7,6 +7,7 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"io"
+	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
@@ -402,4 +403,157 @@ func gunzipBytes(t *testing.T, b []byte) []byte {
 		t.Fatal(err)
 	}
 	return out
+}
+
+func adminJSON(t *testing.T, s *sftest.Server, method, path, body string, want int, v any) {
+	t.Helper()
+	r := admin(t, s, method, path, body)
+	if r.status != want {
+		t.Fatalf("%s %s: %d %s", method, path, r.status, r.body)
+	}
+	if v != nil {
+		if err := json.Unmarshal([]byte(r.body), v); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func TestEventLogFileAdminAPI(t *testing.T) {
+	s, _ := elfServer(t, emulator.EventMonitoringSpec{})
+	tok := s.Login(t, emulator.UserIntegration).AccessToken
+
+	// A file with given rows, CreatedDate, Sequence and interval.
+	var a emulator.EventLogFileInfo
+	adminJSON(t, s, "POST", "/_emulator/event-log-files", `{"event_type":"uri","log_date":"2026-12-04T08:00:00Z","created_date":"2026-12-04T10:00:00Z","sequence":1,"rows":250}`, 201, &a)
+	if a.EventType != "URI" || a.Sequence != 1 || a.Rows != 250 || a.Pending || a.Length == 0 {
+		t.Fatalf("added %+v", a)
+	}
+	recs := elfQuery(t, s, tok, elfFields+" WHERE Id = '"+a.ID+"'")
+	if len(recs) != 1 || recs[0].CreatedDate != "2026-12-04T10:00:00.000+0000" || recs[0].LogDate != "2026-12-04T08:00:00.000+0000" || int64(recs[0].LogFileLength) != a.Length {
+		t.Fatalf("record %+v", recs)
+	}
+	body := do(t, s, "GET", recs[0].LogFile, tok, nil, "Accept-Encoding", "identity").body
+	if n := strings.Count(body, "\n\"URI\","); n != 250 {
+		t.Errorf("%d rows", n)
+	}
+
+	// A file of about 200 kB; one created in the future appears on time.
+	var big, future emulator.EventLogFileInfo
+	adminJSON(t, s, "POST", "/_emulator/event-log-files", `{"event_type":"AuraRequest","file_bytes":200000}`, 201, &big)
+	if big.Length < 180000 || big.Length > 220000 {
+		t.Errorf("file_bytes 200000 gave %d bytes", big.Length)
+	}
+	adminJSON(t, s, "POST", "/_emulator/event-log-files", `{"event_type":"Login","created_date":"2026-12-04T11:00:00Z"}`, 201, &future)
+	if !future.Pending || len(elfQuery(t, s, tok, elfFields+" WHERE EventType = 'Login'")) != 0 {
+		t.Fatalf("future file visible: %+v", future)
+	}
+	s.Org.Advance(time.Hour)
+	tok = s.Login(t, emulator.UserIntegration).AccessToken
+	if got := elfQuery(t, s, tok, elfFields+" WHERE EventType = 'Login' AND Sequence = 1"); len(got) != 1 || got[0].ID != future.ID {
+		t.Fatalf("future file after an hour: %+v", got)
+	}
+
+	// A late file for the URI hour; a shared CreatedDate; expiry.
+	var late emulator.EventLogFileInfo
+	adminJSON(t, s, "POST", "/_emulator/event-log-files/"+a.ID+"/late", `{"rows":3}`, 201, &late)
+	if late.Sequence != 2 || !late.LogDate.Equal(a.LogDate) || late.Rows != 3 {
+		t.Fatalf("late %+v", late)
+	}
+	var moved emulator.EventLogFileInfo
+	adminJSON(t, s, "PATCH", "/_emulator/event-log-files/"+big.ID, `{"created_like":"`+a.ID+`"}`, 200, &moved)
+	if !moved.CreatedDate.Equal(a.CreatedDate) {
+		t.Fatalf("created_like: %v vs %v", moved.CreatedDate, a.CreatedDate)
+	}
+	if got := elfQuery(t, s, tok, elfFields+" WHERE CreatedDate = 2026-12-04T10:00:00Z"); len(got) != 2 {
+		t.Fatalf("%d files share the second", len(got))
+	}
+	adminJSON(t, s, "DELETE", "/_emulator/event-log-files/"+a.ID, "", 204, nil)
+	if r := do(t, s, "GET", recs[0].LogFile, tok, nil); r.status != 404 {
+		t.Errorf("expired: %d", r.status)
+	}
+
+	// A young file is truncated until it is old enough.
+	adminJSON(t, s, "PATCH", "/_emulator/event-log-files/"+late.ID, `{"truncate_bytes":100,"young_for":"10m"}`, 200, nil)
+	lf := "/services/data/v62.0/sobjects/EventLogFile/" + late.ID + "/LogFile"
+	if r := do(t, s, "GET", lf, tok, nil, "Accept-Encoding", "identity"); len(r.body) != 100 {
+		t.Errorf("young file: %d bytes", len(r.body))
+	}
+	s.Org.Advance(11 * time.Minute)
+	if r := do(t, s, "GET", lf, tok, nil, "Accept-Encoding", "identity"); int64(len(r.body)) != late.Length {
+		t.Errorf("old enough: %d bytes of %d", len(r.body), late.Length)
+	}
+
+	// Generate a day of activity for two types.
+	var gen []emulator.EventLogFileInfo
+	adminJSON(t, s, "POST", "/_emulator/event-log-files/generate", `{"from":"2026-12-02T00:00:00Z","to":"2026-12-03T00:00:00Z","types":["API","Report"],"rows_per_hour":20}`, 201, &gen)
+	if len(gen) != 2*25 {
+		t.Fatalf("%d files generated", len(gen))
+	}
+	if got := elfQuery(t, s, tok, elfFields+" WHERE EventType = 'Report' AND Interval = 'Daily'"); len(got) != 1 || got[0].Sequence != 0 {
+		t.Fatalf("daily Report: %+v", got)
+	}
+
+	// Settings: switching hourly files off removes Interval.
+	adminJSON(t, s, "PATCH", "/_emulator/event-monitoring", `{"hourly":false}`, 204, nil)
+	if r := do(t, s, "GET", "/services/data/v62.0/query?q="+url.QueryEscape("SELECT Interval FROM EventLogFile"), tok, nil); r.status != 400 || !strings.Contains(r.body, "INVALID_FIELD") {
+		t.Errorf("Interval with hourly off: %d %s", r.status, r.body)
+	}
+	var em emulator.EventMonitoringSpec
+	adminJSON(t, s, "GET", "/_emulator/event-monitoring", "", 200, &em)
+	if *em.Hourly || !*em.Licensed || em.RetentionDays != 30 {
+		t.Errorf("settings %+v", em)
+	}
+	if b := admin(t, s, "GET", "/_emulator/event-log-files", "").body; !strings.Contains(b, big.ID) {
+		t.Error("list misses a file")
+	}
+}
+
+func TestBlobDownloadFaults(t *testing.T) {
+	s, _ := elfServer(t, emulator.EventMonitoringSpec{})
+	tok := s.Login(t, emulator.UserIntegration).AccessToken
+	var f emulator.EventLogFileInfo
+	adminJSON(t, s, "POST", "/_emulator/event-log-files", `{"event_type":"API","rows":2000}`, 201, &f)
+	lf := "/services/data/v62.0/sobjects/EventLogFile/" + f.ID + "/LogFile"
+	get := func(tok string) (int, int, error) {
+		req, _ := http.NewRequestWithContext(t.Context(), "GET", s.URL+lf, nil)
+		req.Header.Set("Authorization", "Bearer "+tok)
+		req.Header.Set("Accept-Encoding", "identity")
+		resp, err := s.Client().Do(req)
+		if err != nil {
+			return 0, 0, err
+		}
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		return resp.StatusCode, len(b), err
+	}
+
+	adminJSON(t, s, "POST", "/_emulator/event-log-files/faults", `{"kind":"reset","after_bytes":5000}`, 201, nil)
+	if st, n, err := get(tok); err == nil || n != 5000 || st != 200 {
+		t.Errorf("reset: %d, %d bytes, %v", st, n, err)
+	}
+	if st, n, err := get(tok); err != nil || int64(n) != f.Length || st != 200 {
+		t.Errorf("after the fault: %d, %d bytes, %v", st, n, err)
+	}
+	adminJSON(t, s, "POST", "/_emulator/event-log-files/faults", `{"kind":"error","status":503}`, 201, nil)
+	if st, _, _ := get(tok); st != 503 {
+		t.Errorf("error fault: %d", st)
+	}
+	adminJSON(t, s, "POST", "/_emulator/event-log-files/faults", `{"kind":"unauthorized","after_bytes":100,"file_id":"`+f.ID+`"}`, 201, nil)
+	if _, n, err := get(tok); err == nil || n != 100 {
+		t.Errorf("unauthorized: %d bytes, %v", n, err)
+	}
+	if st, _, _ := get(tok); st != 401 {
+		t.Errorf("after the session died: %d", st)
+	}
+	tok = s.Login(t, emulator.UserIntegration).AccessToken
+	var faults []emulator.BlobFaultSpec
+	adminJSON(t, s, "GET", "/_emulator/event-log-files/faults", "", 200, &faults)
+	if len(faults) != 3 || faults[0].Fired != 1 {
+		t.Errorf("faults %+v", faults)
+	}
+	adminJSON(t, s, "POST", "/_emulator/event-log-files/faults", `{"kind":"sideways"}`, 400, nil)
+	adminJSON(t, s, "DELETE", "/_emulator/event-log-files/faults", "", 204, nil)
+	if st, n, err := get(tok); err != nil || int64(n) != f.Length || st != 200 {
+		t.Errorf("no faults: %d, %d bytes, %v", st, n, err)
+	}
 }
