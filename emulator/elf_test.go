@@ -1,7 +1,6 @@
 package emulator_test
 
 import (
-	"bytes"
 	"compress/gzip"
 	"compress/zlib"
 	"encoding/csv"
@@ -392,19 +391,6 @@ func TestOwnActivityBecomesLogData(t *testing.T) {
 	}
 }
 
-func gunzipBytes(t *testing.T, b []byte) []byte {
-	t.Helper()
-	zr, err := gzip.NewReader(bytes.NewReader(b))
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, err := io.ReadAll(zr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
-}
-
 func adminJSON(t *testing.T, s *sftest.Server, method, path, body string, want int, v any) {
 	t.Helper()
 	r := admin(t, s, method, path, body)
@@ -515,7 +501,7 @@ func TestBlobDownloadFaults(t *testing.T) {
 	adminJSON(t, s, "POST", "/_emulator/event-log-files", `{"event_type":"API","rows":2000}`, 201, &f)
 	lf := "/services/data/v62.0/sobjects/EventLogFile/" + f.ID + "/LogFile"
 	get := func(tok string) (int, int, error) {
-		req, _ := http.NewRequestWithContext(t.Context(), "GET", s.URL+lf, nil)
+		req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, s.URL+lf, nil)
 		req.Header.Set("Authorization", "Bearer "+tok)
 		req.Header.Set("Accept-Encoding", "identity")
 		resp, err := s.Client().Do(req)

@@ -32,7 +32,6 @@ const (
 	kInt      // lo..hi
 	kID       // 15-character id with prefix
 	kKey      // 16-character session or login key
-	kEmpty    // always ""
 )
 
 // column is one CSV column of an event type.
@@ -86,7 +85,6 @@ func num(name string, lo, hi int64) column {
 }
 func id(name, prefix string) column { return column{name: name, typ: "Id", k: kID, prefix: prefix} }
 func key(name string) column        { return column{name: name, typ: "String", k: kKey} }
-func empty(name, typ string) column { return column{name: name, typ: typ, k: kEmpty} }
 
 // eventType is one EventType with its columns. next, when set, is the
 // column list of a later release (schema drift): files whose schema version

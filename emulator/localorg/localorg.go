@@ -34,7 +34,9 @@ type Options struct {
 	// TLS serves HTTPS with a certificate for 127.0.0.1 and localhost.
 	TLS bool
 	// Sample adds generated records (Accounts, Contacts, Cases, comments,
-	// Knowledge articles) to the org, deterministic for the seed.
+	// Knowledge articles) to the org, deterministic for the seed, and,
+	// unless the fixture configures Event Monitoring itself, three days of
+	// hourly and daily event log files for every licensed event type.
 	Sample bool
 	Now    func() time.Time
 	// Logger receives the org's debug log (one line per request and per
@@ -67,6 +69,10 @@ type Org struct {
 	srv  *http.Server
 	errc chan error
 }
+
+// SampleEventRowsPerHour is the background activity Options.Sample sets:
+// average log rows per event type and hour.
+const SampleEventRowsPerHour = 60
 
 // SampleCounts are the records Options.Sample adds.
 func SampleCounts() []struct {
@@ -135,6 +141,9 @@ func Start(ctx context.Context, opts Options) (*Org, error) {
 		ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
 	}
 	base := scheme + "://" + net.JoinHostPort(host, port)
+	if opts.Sample && fixture.EventMonitoring == nil {
+		fixture.EventMonitoring = &emulator.EventMonitoringSpec{RowsPerHour: SampleEventRowsPerHour, SampleDays: 3}
+	}
 	org, err := emulator.New(emulator.Config{Fixture: fixture, BaseURL: base, InstanceURL: base, Now: opts.Now, Logger: opts.Logger})
 	if err != nil {
 		ln.Close()
