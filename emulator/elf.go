@@ -109,7 +109,11 @@ func (o *Org) resolveELF(s EventMonitoringSpec, now time.Time, prev *elfSettings
 		out.drift = now.UTC().Truncate(24 * time.Hour)
 	}
 	if prev == nil && s.RowsPerHour > 0 {
-		out.start = now.UTC().Truncate(24*time.Hour).AddDate(0, 0, -s.SampleDays)
+		// Whole days of back-filled activity; without any, from this hour.
+		out.start = now.UTC().Truncate(time.Hour)
+		if s.SampleDays > 0 {
+			out.start = now.UTC().Truncate(24*time.Hour).AddDate(0, 0, -s.SampleDays)
+		}
 	} else if prev != nil && s.RowsPerHour > 0 && out.start.IsZero() {
 		out.start = now.UTC().Truncate(time.Hour).AddDate(0, 0, -s.SampleDays)
 	}
@@ -163,7 +167,9 @@ type elfState struct {
 	events    map[string]map[int64][]eventlog.Event
 	sizes     map[partKey]int64
 	faults    blobFaults
-	capHour   int64 // the hour capCount counts recorded calls of
+	nextDue   time.Time // no scheduled file is due before this
+	nextPurge time.Time // no file expires before this
+	capHour   int64     // the hour capCount counts recorded calls of
 	capCount  int
 }
 
@@ -251,7 +257,7 @@ func (o *Org) syncELF() {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	var todo []*elfFile
-	if now.After(e.watermark) {
+	if now.After(e.watermark) && !now.Before(e.nextDue) {
 		todo = o.scheduledLocked(now)
 		e.watermark = now
 	}
@@ -317,7 +323,17 @@ func (o *Org) scheduledLocked(now time.Time) []*elfFile {
 			}
 		}
 	}
-	due := func(t time.Time) bool { return t.After(from) && !t.After(now) }
+	// nextDue is the earliest CreatedDate still ahead: until then a sync
+	// has nothing to make. Hours after now are created 4 hours after they
+	// start at the earliest, days 27 hours after.
+	next := now.Truncate(time.Hour).Add(5 * time.Hour)
+	due := func(t time.Time) bool {
+		if t.After(now) && t.Before(next) {
+			next = t
+		}
+		return t.After(from) && !t.After(now)
+	}
+	defer func() { e.nextDue = next }()
 	days := map[int64]bool{}
 	for _, typ := range e.enabledTypes(false) {
 		for hu := range hours {
@@ -452,17 +468,33 @@ func (o *Org) storeELFFile(f *elfFile) error {
 	}
 	f.inStore = true
 	e.files[f.id] = f
+	if exp := f.created.Add(e.settings.retention); exp.Before(e.nextPurge) {
+		e.nextPurge = exp
+	}
 	return nil
 }
 
 // purgeELFLocked deletes files past retention and forgets old events.
 func (o *Org) purgeELFLocked(now time.Time) {
 	e := &o.elf
+	if now.Before(e.nextPurge) {
+		return
+	}
+	next := time.Time{}
 	for id, f := range e.files {
-		if !f.created.Add(e.settings.retention).After(now) {
+		exp := f.created.Add(e.settings.retention)
+		if !exp.After(now) {
 			o.removeELFFileLocked(id)
+			continue
+		}
+		if next.IsZero() || exp.Before(next) {
+			next = exp
 		}
 	}
+	if next.IsZero() {
+		next = now.Add(e.settings.retention)
+	}
+	e.nextPurge = next
 	horizon := now.Add(-e.settings.retention - 96*time.Hour).Unix()
 	for _, m := range e.events {
 		for h := range m {
@@ -494,11 +526,17 @@ func (o *Org) recordELFEvent(typ string, ev eventlog.Event) {
 	if !e.typeAllowed(typ) {
 		return
 	}
-	hour := ev.Time.UTC().Truncate(time.Hour).Unix()
+	hour := ev.Time.UTC().Truncate(time.Hour)
 	m := e.events[typ]
 	if m == nil {
 		m = map[int64][]eventlog.Event{}
 		e.events[typ] = m
 	}
-	m[hour] = append(m[hour], ev)
+	if _, seen := m[hour.Unix()]; !seen {
+		// The hour's files are due earlier than the last sync thought.
+		if c := e.schedule().HourlyCreated(hour); c.Before(e.nextDue) {
+			e.nextDue = c
+		}
+	}
+	m[hour.Unix()] = append(m[hour.Unix()], ev)
 }

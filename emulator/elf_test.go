@@ -5,9 +5,11 @@ import (
 	"compress/zlib"
 	"encoding/csv"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -541,5 +543,32 @@ func TestBlobDownloadFaults(t *testing.T) {
 	adminJSON(t, s, "DELETE", "/_emulator/event-log-files/faults", "", 204, nil)
 	if st, n, err := get(tok); err != nil || int64(n) != f.Length || st != 200 {
 		t.Errorf("no faults: %d, %d bytes, %v", st, n, err)
+	}
+}
+
+// Advancing the clock in small steps makes exactly the files an org started
+// at the end time has: the incremental schedule misses and repeats nothing.
+func TestIncrementalScheduleMatchesBackfill(t *testing.T) {
+	spec := emulator.EventMonitoringSpec{RowsPerHour: 3, SampleDays: 1, Types: []string{"Login", "URI", "ApiTotalUsage"}}
+	a, _ := elfServer(t, spec)
+	for i := 0; i < 27; i++ {
+		a.Org.Advance(30 * time.Minute)
+		_ = a.Org.EventLogFiles()
+	}
+	b, clk := elfServer(t, spec)
+	clk.mu.Lock()
+	clk.t = elfStart.Add(27 * 30 * time.Minute)
+	clk.mu.Unlock()
+	key := func(fs []emulator.EventLogFileInfo) []string {
+		var out []string
+		for _, f := range fs {
+			out = append(out, fmt.Sprintf("%s %s %d %s %s %d", f.EventType, f.Interval, f.Sequence, f.LogDate.Format(time.RFC3339), f.CreatedDate.Format(time.RFC3339), f.Length))
+		}
+		slices.Sort(out)
+		return out
+	}
+	ka, kb := key(a.Org.EventLogFiles()), key(b.Org.EventLogFiles())
+	if len(ka) < 50 || !slices.Equal(ka, kb) {
+		t.Fatalf("stepped: %d files, started late: %d files\n%v\n%v", len(ka), len(kb), ka, kb)
 	}
 }

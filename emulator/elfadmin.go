@@ -172,6 +172,10 @@ func (o *Org) SetEventMonitoring(s EventMonitoringSpec) error {
 	next, err := o.resolveELF(s, now, &prev)
 	if err == nil {
 		o.elf.settings = next
+		o.elf.nextDue, o.elf.nextPurge = time.Time{}, time.Time{} // look again
+		if next.start.Before(prev.start) || prev.start.IsZero() {
+			o.elf.watermark = minTime(o.elf.watermark, next.start)
+		}
 	}
 	o.elf.mu.Unlock()
 	if err != nil {
@@ -310,6 +314,13 @@ func (o *Org) AddEventLogFile(s EventLogFileSpec) (EventLogFileInfo, error) {
 	e.mu.Unlock()
 	o.syncELF()
 	return o.fileInfo(f), nil
+}
+
+func minTime(a, b time.Time) time.Time {
+	if !b.IsZero() && b.Before(a) {
+		return b
+	}
+	return a
 }
 
 func (o *Org) fileInfo(f *elfFile) EventLogFileInfo {
