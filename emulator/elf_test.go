@@ -572,3 +572,40 @@ func TestIncrementalScheduleMatchesBackfill(t *testing.T) {
 		t.Fatalf("stepped: %d files, started late: %d files\n%v\n%v", len(ka), len(kb), ka, kb)
 	}
 }
+
+// BenchmarkLogFileDownload streams a 50 MB event log file over loopback
+// HTTP, plain and gzip-compressed, as a collector would.
+func BenchmarkLogFileDownload(b *testing.B) {
+	clk := &clock{t: elfStart}
+	s := sftest.NewServerWith(b, sftest.Options{Key: sharedKey(), Now: clk.Now})
+	info, err := s.Org.AddEventLogFile(emulator.EventLogFileSpec{EventType: "URI", FileBytes: 50 << 20})
+	if err != nil {
+		b.Fatal(err)
+	}
+	tok := s.Login(b, emulator.UserIntegration).AccessToken
+	for _, enc := range []string{"identity", "gzip"} {
+		b.Run(enc, func(b *testing.B) {
+			b.SetBytes(info.Length)
+			for b.Loop() {
+				req, _ := http.NewRequestWithContext(b.Context(), http.MethodGet, s.URL+"/services/data/v62.0/sobjects/EventLogFile/"+info.ID+"/LogFile", nil)
+				req.Header.Set("Authorization", "Bearer "+tok)
+				req.Header.Set("Accept-Encoding", enc)
+				resp, err := s.Client().Do(req)
+				if err != nil {
+					b.Fatal(err)
+				}
+				var r io.Reader = resp.Body
+				if enc == "gzip" {
+					if r, err = gzip.NewReader(resp.Body); err != nil {
+						b.Fatal(err)
+					}
+				}
+				n, err := io.Copy(io.Discard, r)
+				resp.Body.Close()
+				if err != nil || n != info.Length {
+					b.Fatalf("%d of %d bytes: %v", n, info.Length, err)
+				}
+			}
+		})
+	}
+}

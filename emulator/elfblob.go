@@ -253,7 +253,7 @@ func (b *blobWriter) Write(p []byte) (int, error) {
 			return total, err
 		}
 		p = p[k:]
-		if f := b.fault; f != nil && f.Kind == BlobTrickle {
+		if f := b.fault; f != nil && f.Kind == BlobTrickle && b.n < b.limit {
 			if fl, ok := b.w.(interface{ Flush() error }); ok {
 				_ = fl.Flush()
 			}

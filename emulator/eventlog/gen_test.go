@@ -277,10 +277,17 @@ func BenchmarkGenerate(b *testing.B) {
 			}
 			b.SetBytes(n)
 			b.ReportAllocs()
+			cpu0 := processCPU()
+			runs := 0
 			for b.Loop() {
 				if _, err := c.Write(context.Background(), io.Discard, f); err != nil {
 					b.Fatal(err)
 				}
+				runs++
+			}
+			if cpu := processCPU() - cpu0; cpu > 0 {
+				// With -cpu 1 this is the generator's rate per CPU core.
+				b.ReportMetric(float64(n)*float64(runs)/1e6/cpu.Seconds(), "MB/cpu-s")
 			}
 		})
 	}
