@@ -424,6 +424,14 @@ func TestEventLogFileAdminAPI(t *testing.T) {
 	if n := strings.Count(body, "\n\"URI\","); n != 250 {
 		t.Errorf("%d rows", n)
 	}
+	// retrieve answers the blob URL too, and HEAD gives the length only.
+	if r := do(t, s, "GET", "/services/data/v60.0/sobjects/EventLogFile/"+a.ID, tok, nil); r.status != 200 ||
+		!strings.Contains(r.body, `"LogFile":"/services/data/v60.0/sobjects/EventLogFile/`+a.ID+`/LogFile"`) || !strings.Contains(r.body, `"Interval":"Hourly"`) {
+		t.Errorf("retrieve: %d %s", r.status, r.body)
+	}
+	if r := do(t, s, "HEAD", recs[0].LogFile, tok, nil, "Accept-Encoding", "identity"); r.status != 200 || r.body != "" || r.header.Get("Content-Length") != strconv.FormatInt(a.Length, 10) {
+		t.Errorf("HEAD: %d %v", r.status, r.header)
+	}
 
 	// A file of about 200 kB; one created in the future appears on time.
 	var big, future emulator.EventLogFileInfo
@@ -485,6 +493,9 @@ func TestEventLogFileAdminAPI(t *testing.T) {
 	adminJSON(t, s, "PATCH", "/_emulator/event-monitoring", `{"hourly":false}`, 204, nil)
 	if r := do(t, s, "GET", "/services/data/v62.0/query?q="+url.QueryEscape("SELECT Interval FROM EventLogFile"), tok, nil); r.status != 400 || !strings.Contains(r.body, "INVALID_FIELD") {
 		t.Errorf("Interval with hourly off: %d %s", r.status, r.body)
+	}
+	if r := do(t, s, "GET", "/services/data/v62.0/sobjects/EventLogFile/describe", tok, nil); r.status != 200 || strings.Contains(r.body, `"name":"Interval"`) || !strings.Contains(r.body, `"name":"LogFileLength"`) {
+		t.Errorf("describe with hourly off: %d", r.status)
 	}
 	var em emulator.EventMonitoringSpec
 	adminJSON(t, s, "GET", "/_emulator/event-monitoring", "", 200, &em)
