@@ -58,3 +58,23 @@ func TestBlobTrickleWaitsOnTheClock(t *testing.T) {
 		t.Fatalf("%d simulated seconds for %d bytes at %d B/s, want %d", seconds, info.Length, rate, want)
 	}
 }
+
+func TestLogFilePath(t *testing.T) {
+	for rest, want := range map[string]string{
+		"sobjects/EventLogFile/0ATxx0000000001AAA/LogFile":  "0ATxx0000000001AAA",
+		"sobjects/eventlogfile/0ATxx0000000001AAA/LogFile/": "0ATxx0000000001AAA",
+		"sobjects/EventLogFile/0ATxx0000000001AAA":          "",
+		"sobjects/EventLogFile//LogFile":                    "",
+		"sobjects/Case/500xx0000000001AAA/LogFile":          "",
+		"sobjects/EventLogFile/x/LogFile/more":              "",
+		"query":                                             "",
+	} {
+		id, ok := logFilePath(rest)
+		if id != want || ok != (want != "") {
+			t.Errorf("%q: %q %v", rest, id, ok)
+		}
+	}
+	if n := testing.AllocsPerRun(100, func() { logFilePath("sobjects/Case/500xx0000000001AAA") }); n != 0 {
+		t.Errorf("%v allocations", n)
+	}
+}

@@ -117,11 +117,20 @@ func (b *blobFaults) list() []BlobFaultSpec {
 // logFilePath matches sobjects/EventLogFile/{id}/LogFile (case of the
 // object name as clients send it) and returns the id.
 func logFilePath(rest string) (string, bool) {
-	seg := strings.Split(strings.TrimSuffix(rest, "/"), "/")
-	if len(seg) == 4 && seg[0] == "sobjects" && strings.EqualFold(seg[1], data.ObjEventLogFile) && seg[3] == "LogFile" {
-		return seg[2], true
+	// Without allocating: every REST call passes through here.
+	after, ok := strings.CutPrefix(strings.TrimSuffix(rest, "/"), "sobjects/")
+	if !ok {
+		return "", false
 	}
-	return "", false
+	obj, after, ok := strings.Cut(after, "/")
+	if !ok || !strings.EqualFold(obj, data.ObjEventLogFile) {
+		return "", false
+	}
+	id, field, ok := strings.Cut(after, "/")
+	if !ok || id == "" || field != "LogFile" {
+		return "", false
+	}
+	return id, true
 }
 
 var errBlobFault = errors.New("emulator: blob fault")
