@@ -17,10 +17,11 @@ import (
 	"github.com/sfbridge/sfbridge/emulator/sfid"
 )
 
-// maxEventsPerHour bounds the recorded events kept per event type and hour
-// (and the ApiEvent rows stored per hour), so a load test against the
-// emulator does not grow its memory without end. Salesforce has no such
-// cap; LoginEvent does stop recording when login rate limits are exceeded.
+// maxEventsPerHour bounds the token requests and REST calls recorded per
+// hour (as log rows and LoginHistory, LoginEvent, ApiEvent records), so a
+// load test against the emulator does not grow its memory without end.
+// Salesforce has no such cap; LoginEvent does stop recording when login
+// rate limits are exceeded.
 const maxEventsPerHour = 20000
 
 // activity numbers recorded events (REQUEST_ID, EventIdentifier).
@@ -67,6 +68,9 @@ func browserOf(ua string) string {
 // "Failed: why".
 func (o *Org) recordLoginActivity(r *http.Request, username, appName, status string) {
 	now := o.Now().UTC()
+	if !o.elf.underCap(now) {
+		return
+	}
 	ip := remoteIP(r)
 	var uid sfid.ID
 	if username != "" {

@@ -148,10 +148,12 @@ func (o *Org) serveLogFile(w http.ResponseWriter, r *http.Request, c caller, idT
 	}
 	id, err := sfid.Parse(idText)
 	o.elf.mu.Lock()
-	f, ok := o.elf.files[id]
+	var f elfFile // a copy: the admin API may change the file meanwhile
+	p, ok := o.elf.files[id]
 	var fault BlobFaultSpec
 	var faulty bool
 	if ok && err == nil {
+		f = *p
 		fault, faulty = o.elf.faults.take(id)
 	}
 	o.elf.mu.Unlock()
