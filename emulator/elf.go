@@ -30,7 +30,8 @@ type EventMonitoringSpec struct {
 	// (default 30 licensed, 1 free tier).
 	RetentionDays int `json:"retention_days,omitempty"`
 	// RowsPerHour is the background activity of simulated users: average
-	// rows per event type and hour (0: none, only the org's own activity).
+	// rows per event type and hour (0: none, only the org's own activity;
+	// in a PATCH 0 keeps the current rate and -1 turns it off).
 	RowsPerHour int `json:"rows_per_hour,omitempty"`
 	// SampleDays back-fills that many days of background activity before
 	// the org's start (sfbridge emulator --sample-data uses 3).
@@ -83,10 +84,13 @@ func (o *Org) resolveELF(s EventMonitoringSpec, now time.Time, prev *elfSettings
 			out.retention = 24 * time.Hour
 		}
 	}
-	if s.RowsPerHour < 0 || s.SampleDays < 0 {
-		return out, errors.New("event_monitoring: rows_per_hour and sample_days must not be negative")
+	if s.SampleDays < 0 {
+		return out, errors.New("event_monitoring: sample_days must not be negative")
 	}
-	if s.RowsPerHour > 0 || prev == nil {
+	switch {
+	case s.RowsPerHour < 0: // off (0 means "unchanged" in a PATCH)
+		out.rowsPerHour = 0
+	case s.RowsPerHour > 0 || prev == nil:
 		out.rowsPerHour = s.RowsPerHour
 	}
 	if s.Types != nil {

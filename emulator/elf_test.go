@@ -498,10 +498,18 @@ func TestEventLogFileAdminAPI(t *testing.T) {
 		t.Errorf("describe with hourly off: %d", r.status)
 	}
 	var em emulator.EventMonitoringSpec
+	adminJSON(t, s, "PATCH", "/_emulator/event-monitoring", `{"rows_per_hour":7,"retention_days":9}`, 204, nil)
 	adminJSON(t, s, "GET", "/_emulator/event-monitoring", "", 200, &em)
-	if *em.Hourly || !*em.Licensed || em.RetentionDays != 30 {
+	if *em.Hourly || !*em.Licensed || em.RetentionDays != 9 || em.RowsPerHour != 7 {
 		t.Errorf("settings %+v", em)
 	}
+	adminJSON(t, s, "PATCH", "/_emulator/event-monitoring", `{"rows_per_hour":-1,"licensed":false}`, 204, nil)
+	em = emulator.EventMonitoringSpec{}
+	adminJSON(t, s, "GET", "/_emulator/event-monitoring", "", 200, &em)
+	if *em.Licensed || em.RetentionDays != 1 || em.RowsPerHour != 0 {
+		t.Errorf("settings %+v", em)
+	}
+	adminJSON(t, s, "PATCH", "/_emulator/event-monitoring", `{"types":["Nope"]}`, 400, nil)
 	if b := admin(t, s, "GET", "/_emulator/event-log-files", "").body; !strings.Contains(b, big.ID) {
 		t.Error("list misses a file")
 	}
