@@ -383,6 +383,9 @@ func (o *Org) scheduledLocked(now time.Time) []*elfFile {
 			}
 		}
 	}
+	if t := o.backgroundLoginsLocked(from, now, users); !t.IsZero() && t.Before(next) {
+		next = t
+	}
 	return todo
 }
 

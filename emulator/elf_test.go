@@ -590,6 +590,37 @@ func TestIncrementalScheduleMatchesBackfill(t *testing.T) {
 	if len(ka) < 50 || !slices.Equal(ka, kb) {
 		t.Fatalf("stepped: %d files, started late: %d files\n%v\n%v", len(ka), len(kb), ka, kb)
 	}
+
+	// The simulated users' logins too, in LoginHistory.
+	logins := func(s *sftest.Server) []string {
+		t.Helper()
+		tok := s.Login(t, emulator.UserIntegration).AccessToken
+		r := do(t, s, "GET", "/services/data/v62.0/query?q="+url.QueryEscape("SELECT LoginTime, UserId, Status, SourceIp, LoginType FROM LoginHistory ORDER BY LoginTime, UserId"), tok, nil)
+		var res struct {
+			Records []struct{ LoginTime, UserId, Status, SourceIp, LoginType string }
+		}
+		if err := json.Unmarshal([]byte(r.body), &res); err != nil || r.status != 200 {
+			t.Fatalf("LoginHistory: %d %s", r.status, r.body)
+		}
+		var out []string
+		for _, x := range res.Records {
+			out = append(out, x.LoginTime+" "+x.UserId+" "+x.Status+" "+x.SourceIp+" "+x.LoginType)
+		}
+		return out
+	}
+	la, lb := logins(a), logins(b)
+	if len(la) < 24 || !slices.Equal(la, lb) {
+		t.Fatalf("stepped: %d logins, started late: %d\n%v\n%v", len(la), len(lb), la, lb)
+	}
+	application := 0
+	for _, l := range la {
+		if strings.HasSuffix(l, " Application") {
+			application++
+		}
+	}
+	if application < 24 {
+		t.Errorf("%d background logins", application)
+	}
 }
 
 // BenchmarkLogFileDownload streams a 50 MB event log file over loopback
