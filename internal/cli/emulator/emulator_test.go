@@ -173,7 +173,7 @@ func TestServeSampleData(t *testing.T) {
 		var res struct {
 			TotalSize int `json:"totalSize"`
 		}
-		if err := json.NewDecoder(resp.Body).Decode(&res); err != nil || resp.StatusCode != 200 {
+		if err := json.NewDecoder(resp.Body).Decode(&res); err != nil || resp.StatusCode != http.StatusOK {
 			t.Fatalf("count %s: %d %v", where, resp.StatusCode, err)
 		}
 		return res.TotalSize
