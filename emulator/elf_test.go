@@ -659,3 +659,29 @@ func BenchmarkLogFileDownload(b *testing.B) {
 		})
 	}
 }
+
+// A reset in a gzip download leaves an unfinished gzip stream: the client
+// must see an error, never a short but valid file.
+func TestBlobResetWithGzip(t *testing.T) {
+	s, _ := elfServer(t, emulator.EventMonitoringSpec{})
+	tok := s.Login(t, emulator.UserIntegration).AccessToken
+	var f emulator.EventLogFileInfo
+	adminJSON(t, s, "POST", "/_emulator/event-log-files", `{"event_type":"URI","rows":5000}`, 201, &f)
+	adminJSON(t, s, "POST", "/_emulator/event-log-files/faults", `{"kind":"reset","after_bytes":300000}`, 201, nil)
+	req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, s.URL+"/services/data/v62.0/sobjects/EventLogFile/"+f.ID+"/LogFile", nil)
+	req.Header.Set("Authorization", "Bearer "+tok)
+	req.Header.Set("Accept-Encoding", "gzip")
+	resp, err := s.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	zr, err := gzip.NewReader(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := io.Copy(io.Discard, zr)
+	if err == nil || n >= f.Length {
+		t.Fatalf("read %d of %d bytes without an error", n, f.Length)
+	}
+}

@@ -189,14 +189,14 @@ func (o *Org) serveLogFile(w http.ResponseWriter, r *http.Request, c caller, idT
 	}
 	w.WriteHeader(http.StatusOK)
 	var out io.Writer = w
-	var flush func() error
+	var flush, partial func() error // finish the stream; send what is compressed so far
 	switch enc {
 	case "gzip":
 		zw, _ := gzip.NewWriterLevel(w, gzip.BestSpeed)
-		out, flush = zw, zw.Close
+		out, flush, partial = zw, zw.Close, zw.Flush
 	case "deflate":
 		zw, _ := zlib.NewWriterLevel(w, zlib.BestSpeed)
-		out, flush = zw, zw.Close
+		out, flush, partial = zw, zw.Close, zw.Flush
 	}
 	lw := &blobWriter{w: out, limit: size, ctx: r.Context(), clk: o.elf.clk, http: w}
 	if faulty {
@@ -213,8 +213,8 @@ func (o *Org) serveLogFile(w http.ResponseWriter, r *http.Request, c caller, idT
 		if fault.Kind == BlobUnauthorized && c.s != nil {
 			c.s.expired.Store(true)
 		}
-		if flush != nil {
-			_ = flush()
+		if partial != nil {
+			_ = partial() // the compressed stream stays unfinished, as a cut connection leaves it
 		}
 		if fl, ok := w.(http.Flusher); ok {
 			fl.Flush()
