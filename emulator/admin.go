@@ -61,6 +61,7 @@ func (o *Org) adminMux() *http.ServeMux {
 		writeJSON(w, http.StatusOK, o.history.last(limitParam(r)))
 	})
 	m.HandleFunc("POST "+p+"/records/{sobject}", o.adminAddRecords)
+	o.elfAdminRoutes(m, p)
 	m.HandleFunc(AdminPrefix, func(w http.ResponseWriter, r *http.Request) {
 		writeAdminError(w, http.StatusNotFound, "no admin endpoint %s %s (see docs/emulator.md)", r.Method, r.URL.Path)
 	})
@@ -77,7 +78,7 @@ func (o *Org) handleAdmin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, 8<<20)
-	o.admin.ServeHTTP(w, r)
+	o.serveAdminAudited(w, r)
 }
 
 func limitParam(r *http.Request) int {
