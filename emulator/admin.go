@@ -63,6 +63,7 @@ func (o *Org) adminMux() *http.ServeMux {
 		httpjson.Write(w, http.StatusOK, o.history.last(limitParam(r)))
 	})
 	m.HandleFunc("POST "+p+"/records/{sobject}", o.adminAddRecords)
+	o.elfAdminRoutes(m, p)
 	m.HandleFunc(AdminPrefix, func(w http.ResponseWriter, r *http.Request) {
 		writeAdminError(w, http.StatusNotFound, "no admin endpoint %s %s (see docs/emulator.md)", r.Method, r.URL.Path)
 	})
@@ -79,7 +80,7 @@ func (o *Org) handleAdmin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, 8<<20)
-	o.admin.ServeHTTP(w, r)
+	o.serveAdminAudited(w, r)
 }
 
 func limitParam(r *http.Request) int {

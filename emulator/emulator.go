@@ -90,6 +90,8 @@ type Org struct {
 	reqlog   requestLog
 	history  loginHistory
 	data     dataLayer
+	elf      elfState
+	act      activity
 	mux      *http.ServeMux
 	admin    *http.ServeMux
 	versions []byte
@@ -151,6 +153,9 @@ func New(cfg Config) (*Org, error) {
 	}
 	if err := o.initData(cfg.Fixture); err != nil {
 		return nil, err
+	}
+	if err := o.initELF(cfg.Fixture); err != nil {
+		return nil, fmt.Errorf("emulator: fixture: %w", err)
 	}
 	o.routes()
 	o.admin = o.adminMux()

@@ -28,6 +28,10 @@ type Fixture struct {
 	// Records are data records to insert once the data layer is present,
 	// keyed by sObject name.
 	Records map[string][]map[string]any `json:"records,omitempty"`
+	// EventMonitoring configures Event Monitoring (licence, hourly files,
+	// retention, background activity); nil means licensed, hourly, 30 days,
+	// no background activity.
+	EventMonitoring *EventMonitoringSpec `json:"event_monitoring,omitempty"`
 }
 
 // OrgSpec describes the organization itself.

@@ -198,12 +198,18 @@ func (o *Org) handleServicesData(w http.ResponseWriter, r *http.Request) {
 	if seg == "latest" {
 		version = fmt.Sprintf("v%d.0", MaxAPIVersion)
 	}
+	defer o.recordAPICall(r, w, c, rest)
+	if id, ok := logFilePath(rest); ok {
+		o.serveLogFile(w, r, c, id)
+		return
+	}
 	switch strings.TrimSuffix(rest, "/") {
 	case "":
 		o.serveResources(w, r, c, version)
 	case "limits":
 		o.serveLimits(w, r, c, used, max)
 	default:
+		o.syncELF()
 		o.serveData(w, r, c, version, rest)
 	}
 }

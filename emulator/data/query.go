@@ -35,7 +35,7 @@ func (o objView) Name() string { return o.t.def.Name }
 
 func (o objView) Field(name string) (soql.Field, bool) {
 	fd, ok := o.t.def.Field(name)
-	if !ok {
+	if !ok || fd.hidden.Load() {
 		return soql.Field{}, false
 	}
 	return soql.Field{Name: fd.Name, Kind: fd.kind, Index: fd.index, Filterable: fd.Filterable, Sortable: fd.Sortable}, true
@@ -516,6 +516,20 @@ func (e *encoder) attributes(typ, id string) {
 	e.b = append(e.b, '}')
 }
 
+// blobURL appends the relative URL Salesforce returns for a base64 field
+// (EventLogFile.LogFile) instead of its content.
+func (e *encoder) blobURL(object, id, field string) {
+	e.b = append(e.b, `"/services/data/v`...)
+	e.b = append(e.b, e.version...)
+	e.b = append(e.b, "/sobjects/"...)
+	e.b = append(e.b, object...)
+	e.b = append(e.b, '/')
+	e.b = append(e.b, id...)
+	e.b = append(e.b, '/')
+	e.b = append(e.b, field...)
+	e.b = append(e.b, '"')
+}
+
 // row appends one query result record.
 func (e *encoder) row(rs *resultSet, def *ObjectDef, r *record, nodes []*node, children []map[string][]*record) {
 	if rs.plan.Aggregate {
@@ -535,6 +549,8 @@ func (e *encoder) row(rs *resultSet, def *ObjectDef, r *record, nodes []*node, c
 		e.b = appendJSONString(e.b, n.key)
 		e.b = append(e.b, ':')
 		switch {
+		case n.field != nil && n.field.Type == "base64":
+			e.blobURL(def.Name, r.id(), n.field.Name)
 		case n.field != nil:
 			e.value(n.field, r.Get(n.field.index))
 		case n.step != nil:

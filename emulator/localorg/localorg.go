@@ -38,7 +38,10 @@ type Options struct {
 	// Sample adds the sample records of emulator.Org.AddSampleRecords
 	// (Accounts, employee Users and Contacts sharing emails, Cases with
 	// comments, Knowledge articles in English and German), the same on
-	// every start. `sfbridge emulator --sample-data` and `serve --dev` set it.
+	// every start, and, unless the fixture configures Event Monitoring
+	// itself, three days of hourly and daily event log files for every
+	// licensed event type. `sfbridge emulator --sample-data` and
+	// `serve --dev` set it.
 	Sample bool
 	Now    func() time.Time
 	// Logger receives the org's debug log (one line per request and per
@@ -71,6 +74,10 @@ type Org struct {
 	srv  *http.Server
 	errc chan error
 }
+
+// SampleEventRowsPerHour is the background activity Options.Sample sets:
+// average log rows per event type and hour.
+const SampleEventRowsPerHour = 60
 
 // Start listens, builds the org and serves it in the background until
 // Shutdown.
@@ -131,6 +138,9 @@ func Start(ctx context.Context, opts Options) (*Org, error) {
 		ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
 	}
 	base := scheme + "://" + net.JoinHostPort(host, port)
+	if opts.Sample && fixture.EventMonitoring == nil {
+		fixture.EventMonitoring = &emulator.EventMonitoringSpec{RowsPerHour: SampleEventRowsPerHour, SampleDays: 3}
+	}
 	org, err := emulator.New(emulator.Config{Fixture: fixture, BaseURL: base, InstanceURL: base, Now: opts.Now, Logger: opts.Logger})
 	if err != nil {
 		ln.Close()

@@ -481,5 +481,8 @@ func parseDateTimeLiteral(s string) (time.Time, error) {
 	if strings.HasSuffix(s, "Z") {
 		return time.Parse("2006-01-02T15:04:05.999999999Z", s)
 	}
+	if s[len(s)-3] != ':' {
+		return time.Parse("2006-01-02T15:04:05.999999999-0700", s)
+	}
 	return time.Parse("2006-01-02T15:04:05.999999999-07:00", s)
 }

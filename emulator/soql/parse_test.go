@@ -206,3 +206,21 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+func TestDateTimeLiteralForms(t *testing.T) {
+	want := time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
+	for _, lit := range []string{"2026-11-20T10:00:00Z", "2026-11-20T10:00:00.000Z", "2026-11-20T10:00:00+0000",
+		"2026-11-20T10:00:00.000+0000", "2026-11-20T10:00:00+00:00", "2026-11-20T11:00:00.000+0100", "2026-11-20T09:30:00-0030"} {
+		q, err := Parse("SELECT Id FROM EventLogFile WHERE CreatedDate > " + lit + " ORDER BY CreatedDate")
+		if err != nil {
+			t.Fatalf("%s: %v", lit, err)
+		}
+		c := q.Where.(*Comparison)
+		if c.Value.Kind != LitDateTime || !c.Value.Time.Equal(want) {
+			t.Errorf("%s: %v %v", lit, c.Value.Kind, c.Value.Time)
+		}
+	}
+	if _, err := Parse("SELECT Id FROM EventLogFile WHERE CreatedDate > 2026-11-20T10:00:00+000"); err == nil {
+		t.Error("a three-digit offset was accepted")
+	}
+}

@@ -16,8 +16,8 @@ import (
 	"gopkg.in/yaml.v3"
 
 	sfemu "github.com/sfbridge/sfbridge/emulator"
-	"github.com/sfbridge/sfbridge/internal/cli/exitcode"
 	"github.com/sfbridge/sfbridge/internal/cli/cmdutil"
+	"github.com/sfbridge/sfbridge/internal/cli/exitcode"
 	"github.com/sfbridge/sfbridge/internal/cli/factory"
 )
 

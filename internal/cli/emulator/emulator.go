@@ -19,6 +19,7 @@ import (
 	sfemu "github.com/sfbridge/sfbridge/emulator"
 	"github.com/sfbridge/sfbridge/emulator/localorg"
 	"github.com/sfbridge/sfbridge/internal/cli/cmdutil"
+	"github.com/sfbridge/sfbridge/internal/cli/emulator/eventlogs"
 	"github.com/sfbridge/sfbridge/internal/cli/factory"
 	"github.com/sfbridge/sfbridge/internal/loopback"
 )
@@ -30,7 +31,8 @@ type Options struct {
 	StateDir string
 	TLS      bool
 	InfoFile string
-	// SampleData loads the sample records (emulator.Org.AddSampleRecords).
+	// SampleData loads the sample records (emulator.Org.AddSampleRecords)
+	// and three days of event log files.
 	SampleData bool
 
 	Out, ErrOut io.Writer
@@ -74,6 +76,11 @@ With --tls it serves HTTPS with a generated certificate for 127.0.0.1 and
 localhost, written to the state directory as tls.crt: point
 NODE_EXTRA_CA_CERTS (sf, jsforce) or SSL_CERT_FILE (Go) at it.
 
+With --sample-data the org starts with sample records (Accounts, Contacts,
+Cases, Knowledge) and three days of hourly and daily event log files for every
+event type, at the emulator's clock; 'sfbridge emulator event-logs' drives
+Event Monitoring further (see its --help).
+
 The subcommands (apps, certs, users, profiles, permsets, records, faults,
 clock, org) drive a running emulator through its admin API; give them its
 --info-file.
@@ -82,7 +89,7 @@ With --debug every request (never a token or an assertion) and every login
 attempt with its precise outcome is logged to stderr.`,
 		Example: `  sfbridge emulator
   sfbridge emulator --addr 127.0.0.1:0 --info-file emulator.json
-  sfbridge emulator --sample-data
+  sfbridge emulator --sample-data --info-file emulator.json
   sfbridge emulator --tls --fixture org.yaml`,
 		Args: cobra.NoArgs,
 		RunE: cmdutil.RunE(opts, runF, run, func(*cobra.Command, []string) error {
@@ -103,8 +110,9 @@ attempt with its precise outcome is logged to stderr.`,
 	fl.StringVar(&opts.StateDir, "state-dir", "", "Directory for the generated key pair and TLS certificate (default: <config dir>/emulator)")
 	fl.BoolVar(&opts.TLS, "tls", false, "Serve HTTPS with a generated certificate for 127.0.0.1 and localhost")
 	fl.StringVar(&opts.InfoFile, "info-file", "", "Write the URLs, client id, key file, admin token and users as JSON to this file")
+	fl.BoolVar(&opts.SampleData, "sample-data", false, "Load sample records (Accounts, employee Users and Contacts sharing emails, 120 Cases with comments, Knowledge articles in English and German) and three days of hourly and daily event log files")
 	cmd.AddCommand(newAdminCmds(f, nil)...)
-	fl.BoolVar(&opts.SampleData, "sample-data", false, "Load sample records: Accounts, employee Users and Contacts sharing emails, 120 Cases with comments, Knowledge articles in English and German")
+	cmd.AddCommand(eventlogs.NewCmd(f, nil))
 	return cmd
 }
 
