@@ -5,13 +5,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
 	"time"
 
 	"github.com/sfbridge/sfbridge/internal/clock"
+	"github.com/sfbridge/sfbridge/internal/loopback"
 )
 
 // Standard Salesforce login URLs, also the audiences they accept.
@@ -140,7 +140,7 @@ func normalizeURL(field, raw string) (string, error) {
 	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
 		return "", &ConfigError{field, fmt.Sprintf("%q is not an absolute URL; write it with its scheme, like https://login.salesforce.com", raw)}
 	}
-	if u.Scheme == "http" && !isLoopback(u.Hostname()) {
+	if u.Scheme == "http" && !loopback.IsHost(u.Hostname()) {
 		return "", &ConfigError{field, fmt.Sprintf("%q must use https", raw)}
 	}
 	if u.RawQuery != "" || u.Fragment != "" || u.User != nil {
@@ -162,14 +162,6 @@ func normalizeURL(field, raw string) (string, error) {
 func CheckLoginURL(raw string) error {
 	_, err := normalizeURL("LoginURL", raw)
 	return err
-}
-
-func isLoopback(host string) bool {
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 func defaultHTTPClient() *http.Client {

@@ -52,7 +52,7 @@ func TestEmulatorLoginAndDiagnoses(t *testing.T) {
 			continue
 		}
 		var ae *auth.Error
-		if !errors.As(err, &ae) || ae.Diagnosis.Problem != tc.problem || ae.ExitCode() != 3 || len(ae.Tried) != 1 {
+		if !errors.As(err, &ae) || ae.Diagnosis.Problem != tc.problem || !ae.Refused() || len(ae.Tried) != 1 {
 			t.Errorf("%s: err = %v, want diagnosis %s after one attempt", tc.name, err, tc.problem)
 		}
 	}

@@ -54,10 +54,11 @@ type tokenServer struct {
 	srv     *httptest.Server
 }
 
-func newTokenServer(t testing.TB, respond func(r tokenRequest, n int64) (int, string)) *tokenServer {
-	ts := &tokenServer{t: t, pub: &testKey().PublicKey, respond: respond}
+func newTokenServer(tb testing.TB, respond func(r tokenRequest, n int64) (int, string)) *tokenServer {
+	tb.Helper()
+	ts := &tokenServer{t: tb, pub: &testKey().PublicKey, respond: respond}
 	ts.srv = httptest.NewServer(ts)
-	t.Cleanup(ts.srv.Close)
+	tb.Cleanup(ts.srv.Close)
 	return ts
 }
 

@@ -25,20 +25,21 @@ type UserInfo struct {
 	Active            *bool  `json:"active,omitempty"`
 }
 
-// APIError is a non-success answer from an identity or revocation endpoint.
-type APIError struct {
+// StatusError is a non-success HTTP status from an identity, userinfo or
+// revocation endpoint (the token endpoint's refusals are [Error]).
+type StatusError struct {
 	Op         string
 	StatusCode int
 	Body       []byte // cut at 4 KiB
 }
 
-func (e *APIError) Error() string {
+func (e *StatusError) Error() string {
 	return fmt.Sprintf("auth: %s: Salesforce answered %d %s: %s", e.Op, e.StatusCode, http.StatusText(e.StatusCode), strings.TrimSpace(string(e.Body)))
 }
 
-func apiError(op string, resp *http.Response) *APIError {
+func statusError(op string, resp *http.Response) *StatusError {
 	b, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
-	return &APIError{Op: op, StatusCode: resp.StatusCode, Body: b}
+	return &StatusError{Op: op, StatusCode: resp.StatusCode, Body: b}
 }
 
 // FetchUserInfo reads the userinfo of the session's user from
@@ -57,7 +58,7 @@ func FetchUserInfo(ctx context.Context, client *http.Client, instanceURL string)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return nil, apiError("userinfo", resp)
+		return nil, statusError("userinfo", resp)
 	}
 	var ui UserInfo
 	if err := json.NewDecoder(io.LimitReader(resp.Body, maxTokenBody)).Decode(&ui); err != nil {
@@ -84,7 +85,7 @@ func Revoke(ctx context.Context, client *http.Client, tok *Token) error {
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return apiError("revoke", resp)
+		return statusError("revoke", resp)
 	}
 	return nil
 }

@@ -183,8 +183,8 @@ func TestDiagnoses(t *testing.T) {
 		if ae.Diagnosis.Problem != tc.want || ae.Diagnosis.Cause == "" || ae.Diagnosis.Fix == "" {
 			t.Errorf("%d %s: diagnosis %+v, want %s", tc.status, tc.body, ae.Diagnosis, tc.want)
 		}
-		if ae.ExitCode() != tc.exit || ae.StatusCode != tc.status || string(ae.Body) != tc.body {
-			t.Errorf("%d %s: exit %d status %d body %q", tc.status, tc.body, ae.ExitCode(), ae.StatusCode, ae.Body)
+		if ae.Refused() != (tc.exit == 3) || ae.StatusCode != tc.status || string(ae.Body) != tc.body {
+			t.Errorf("%d %s: refused %t status %d body %q", tc.status, tc.body, ae.Refused(), ae.StatusCode, ae.Body)
 		}
 		msg := err.Error()
 		if !strings.Contains(msg, ae.Diagnosis.Fix) || !strings.Contains(msg, "integration@acme.example") {
@@ -291,7 +291,7 @@ func TestNetworkErrorRetriedThenExit4(t *testing.T) {
 		HTTPClient: &http.Client{Transport: ft}, RetryDelay: time.Millisecond, MaxAttempts: 4})
 	_, err := src.Token(t.Context())
 	var ne *NetworkError
-	if !errors.As(err, &ne) || ne.ExitCode() != 4 || ft.calls.Load() != 4 {
+	if !errors.As(err, &ne) || ft.calls.Load() != 4 {
 		t.Fatalf("err = %v, calls = %d", err, ft.calls.Load())
 	}
 	if !strings.Contains(err.Error(), "https://login.salesforce.com/services/oauth2/token") {
@@ -516,18 +516,6 @@ func FuzzIsSessionExpired(f *testing.F) {
 	})
 }
 
-func TestOAuth2Adapter(t *testing.T) {
-	ts := newTokenServer(t, func(tokenRequest, int64) (int, string) { return 200, okBody("sess") })
-	src, _ := NewTokenSource(testConfig(ts))
-	ot, err := OAuth2TokenSource(t.Context(), src).Token()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if ot.AccessToken != "sess" || ot.TokenType != "Bearer" || ot.Extra("instance_url") != "https://acme.my.salesforce.com" || !ot.Valid() {
-		t.Errorf("oauth2 token = %+v", ot)
-	}
-}
-
 // TestTokenSourceConcurrentExpiry: 1,000 concurrent calls through
 // Transport while the session has expired cause exactly one request to the
 // token endpoint and no failed call.
@@ -536,6 +524,7 @@ func TestTokenSourceConcurrentExpiry(t *testing.T) {
 }
 
 func runTokenSourceExpiry(tb testing.TB, n int) {
+	tb.Helper()
 	var current atomic.Pointer[string]
 	ts := newTokenServer(tb, func(_ tokenRequest, n int64) (int, string) {
 		tok := "sess-" + string(rune('0'+n))

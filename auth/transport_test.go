@@ -35,6 +35,7 @@ func (s *sessionServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func newSessionServer(t *testing.T, valid string) (*sessionServer, *httptest.Server) {
+	t.Helper()
 	s := &sessionServer{}
 	s.valid.Store(&valid)
 	srv := httptest.NewServer(s)
@@ -203,6 +204,7 @@ func TestTransportConcurrentExpiry(t *testing.T) {
 }
 
 func runConcurrentExpiry(tb testing.TB, n int) {
+	tb.Helper()
 	ss := &sessionServer{}
 	fresh := "tok-2"
 	ss.valid.Store(&fresh)
@@ -255,7 +257,7 @@ func TestTransportReauthRefused(t *testing.T) {
 	req, _ := http.NewRequestWithContext(t.Context(), http.MethodPost, srv.URL, strings.NewReader("x"))
 	_, err := c.Do(req)
 	var ae *Error
-	if !errors.As(err, &ae) || ae != refused || ae.ExitCode() != 3 {
+	if !errors.As(err, &ae) || ae != refused || !ae.Refused() {
 		t.Fatalf("err = %v, want the refusal", err)
 	}
 }

@@ -146,7 +146,7 @@ func TestCertificateDates(t *testing.T) {
 	s := sftest.NewServer(t)
 	dir := t.TempDir()
 	write := func(name string, notAfter time.Time) string {
-		cert, err := keys.SelfSignedCertificate(s.Key, "CN=sfbridge", 1, notAfter.Add(-24*time.Hour))
+		cert, err := keys.NewSelfSignedCertificate(s.Key, keys.CertificateOptions{Subject: "CN=sfbridge", Days: 1, Now: notAfter.Add(-24 * time.Hour)})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -270,7 +270,7 @@ func TestKeystoreCertificateDatesWithoutCertFile(t *testing.T) {
 	s := sftest.NewServer(t)
 	dir := t.TempDir()
 	store := func(name string, notAfter time.Time) string {
-		cert, err := keys.SelfSignedCertificate(s.Key, "CN=sfbridge", 1, notAfter.Add(-24*time.Hour))
+		cert, err := keys.NewSelfSignedCertificate(s.Key, keys.CertificateOptions{Subject: "CN=sfbridge", Days: 1, Now: notAfter.Add(-24 * time.Hour)})
 		if err != nil {
 			t.Fatal(err)
 		}

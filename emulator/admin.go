@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/sfbridge/sfbridge/emulator/internal/httpjson"
 )
 
 // AdminTokenHeader is the header carrying the admin token (an
@@ -21,7 +23,7 @@ type adminError struct {
 }
 
 func writeAdminError(w http.ResponseWriter, status int, format string, args ...any) {
-	writeJSON(w, status, adminError{Error: fmt.Sprintf(format, args...)})
+	httpjson.Write(w, status, adminError{Error: fmt.Sprintf(format, args...)})
 }
 
 func (o *Org) adminMux() *http.ServeMux {
@@ -31,7 +33,7 @@ func (o *Org) adminMux() *http.ServeMux {
 	m.HandleFunc("PATCH "+p+"/org", o.adminPatchOrg)
 	m.HandleFunc("POST "+p+"/users", adminPut(o.AddUserSpec))
 	m.HandleFunc("POST "+p+"/users/{username}/revoke-sessions", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, map[string]int{"revoked": o.RevokeUserSessions(r.PathValue("username"))})
+		httpjson.Write(w, http.StatusOK, map[string]int{"revoked": o.RevokeUserSessions(r.PathValue("username"))})
 	})
 	m.HandleFunc("POST "+p+"/profiles", adminPut(o.PutProfile))
 	m.HandleFunc("POST "+p+"/permission-sets", adminPut(o.PutPermissionSet))
@@ -39,7 +41,7 @@ func (o *Org) adminMux() *http.ServeMux {
 	m.HandleFunc("POST "+p+"/apps", o.adminCreateApp)
 	m.HandleFunc("PATCH "+p+"/apps/{name}", o.adminPatchApp)
 	m.HandleFunc("POST "+p+"/apps/{name}/certificates", o.adminUploadCert)
-	m.HandleFunc("GET "+p+"/faults", func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, http.StatusOK, o.faults.list()) })
+	m.HandleFunc("GET "+p+"/faults", func(w http.ResponseWriter, _ *http.Request) { httpjson.Write(w, http.StatusOK, o.faults.list()) })
 	m.HandleFunc("POST "+p+"/faults", o.adminAddFault)
 	m.HandleFunc("DELETE "+p+"/faults", func(w http.ResponseWriter, _ *http.Request) {
 		o.faults.remove("")
@@ -55,10 +57,10 @@ func (o *Org) adminMux() *http.ServeMux {
 	m.HandleFunc("GET "+p+"/clock", o.adminClock)
 	m.HandleFunc("POST "+p+"/clock", o.adminClock)
 	m.HandleFunc("GET "+p+"/requests", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, o.reqlog.last(limitParam(r)))
+		httpjson.Write(w, http.StatusOK, o.reqlog.last(limitParam(r)))
 	})
 	m.HandleFunc("GET "+p+"/logins", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, o.history.last(limitParam(r)))
+		httpjson.Write(w, http.StatusOK, o.history.last(limitParam(r)))
 	})
 	m.HandleFunc("POST "+p+"/records/{sobject}", o.adminAddRecords)
 	o.elfAdminRoutes(m, p)
@@ -178,7 +180,7 @@ func (o *Org) Summary(r *http.Request) OrgSummary {
 }
 
 func (o *Org) adminOrg(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, o.Summary(r))
+	httpjson.Write(w, http.StatusOK, o.Summary(r))
 }
 
 // OrgLimits changes the org's allocations; nil fields stay as they are.
@@ -220,7 +222,7 @@ func (o *Org) adminPatchOrg(w http.ResponseWriter, r *http.Request) {
 		writeAdminError(w, http.StatusBadRequest, "%v", err)
 		return
 	}
-	writeJSON(w, http.StatusOK, o.Summary(r))
+	httpjson.Write(w, http.StatusOK, o.Summary(r))
 }
 
 func (o *Org) adminApps(w http.ResponseWriter, _ *http.Request) {
@@ -231,7 +233,7 @@ func (o *Org) adminApps(w http.ResponseWriter, _ *http.Request) {
 	}
 	o.mu.RUnlock()
 	slices.SortFunc(out, func(a, b AppSpec) int { return strings.Compare(a.Name, b.Name) })
-	writeJSON(w, http.StatusOK, out)
+	httpjson.Write(w, http.StatusOK, out)
 }
 
 // AppPolicy changes an app's policies; nil fields stay as they are.
@@ -306,7 +308,7 @@ func (o *Org) adminCreateApp(w http.ResponseWriter, r *http.Request) {
 		writeAdminError(w, http.StatusBadRequest, "%v", err)
 		return
 	}
-	writeJSON(w, http.StatusOK, out)
+	httpjson.Write(w, http.StatusOK, out)
 }
 
 func (o *Org) adminUploadCert(w http.ResponseWriter, r *http.Request) {
@@ -348,7 +350,7 @@ func (o *Org) adminAddFault(w http.ResponseWriter, r *http.Request) {
 		writeAdminError(w, http.StatusBadRequest, "%v", err)
 		return
 	}
-	writeJSON(w, http.StatusCreated, map[string]string{"id": id})
+	httpjson.Write(w, http.StatusCreated, map[string]string{"id": id})
 }
 
 // ClockChange moves the org's clock: by Advance (a Go duration, either
@@ -411,5 +413,5 @@ func (o *Org) adminClock(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	writeJSON(w, http.StatusOK, ClockState{Now: o.Now().UTC(), Offset: o.Offset().String()})
+	httpjson.Write(w, http.StatusOK, ClockState{Now: o.Now().UTC(), Offset: o.Offset().String()})
 }

@@ -16,10 +16,11 @@ import (
 	jwtsign "github.com/sfbridge/sfbridge/internal/assertion"
 )
 
-func mustGen(t testing.TB) *sfid.Generator {
+func mustGen(tb testing.TB) *sfid.Generator {
+	tb.Helper()
 	g, err := sfid.NewGenerator("xx", 1)
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	return g
 }
@@ -30,6 +31,7 @@ type benchKey struct {
 }
 
 func newBenchKey(tb testing.TB) benchKey {
+	tb.Helper()
 	k, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
 		tb.Fatal(err)
@@ -46,6 +48,7 @@ func newBenchKey(tb testing.TB) benchKey {
 // requests and logins, a session of the integration user and the assertion
 // that was granted it (valid for an hour, reusable).
 func benchOrg(tb testing.TB) (o *Org, token, assertion string) {
+	tb.Helper()
 	bk := newBenchKey(tb)
 	fx := DefaultFixture("3MVG9bench", bk.cert)
 	fx.Org.DailyAPIRequests = 1 << 40

@@ -14,6 +14,7 @@ import (
 	"sync"
 
 	"github.com/sfbridge/sfbridge/emulator/data"
+	"github.com/sfbridge/sfbridge/emulator/internal/httpjson"
 	"github.com/sfbridge/sfbridge/emulator/sfid"
 )
 
@@ -300,5 +301,5 @@ func (o *Org) adminAddRecords(w http.ResponseWriter, r *http.Request) {
 		writeAdminError(w, http.StatusBadRequest, "%v", err)
 		return
 	}
-	writeJSON(w, http.StatusCreated, map[string]any{"ids": ids})
+	httpjson.Write(w, http.StatusCreated, map[string]any{"ids": ids})
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/sfbridge/sfbridge/emulator/eventlog"
+	"github.com/sfbridge/sfbridge/emulator/internal/httpjson"
 	"github.com/sfbridge/sfbridge/emulator/sfid"
 )
 
@@ -82,16 +83,16 @@ type LateFileSpec struct {
 func (o *Org) elfAdminRoutes(m *http.ServeMux, p string) {
 	base := p + "/event-log-files"
 	m.HandleFunc("GET "+p+"/event-monitoring", func(w http.ResponseWriter, _ *http.Request) {
-		writeJSON(w, http.StatusOK, o.EventMonitoring())
+		httpjson.Write(w, http.StatusOK, o.EventMonitoring())
 	})
 	m.HandleFunc("PATCH "+p+"/event-monitoring", adminPut(o.SetEventMonitoring))
-	m.HandleFunc("GET "+base, func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, http.StatusOK, o.EventLogFiles()) })
+	m.HandleFunc("GET "+base, func(w http.ResponseWriter, _ *http.Request) { httpjson.Write(w, http.StatusOK, o.EventLogFiles()) })
 	m.HandleFunc("POST "+base, adminCreate(o.AddEventLogFile))
 	m.HandleFunc("POST "+base+"/generate", adminCreate(o.GenerateEventLogFiles))
 	m.HandleFunc("GET "+base+"/faults", func(w http.ResponseWriter, _ *http.Request) {
 		o.elf.mu.Lock()
 		defer o.elf.mu.Unlock()
-		writeJSON(w, http.StatusOK, o.elf.faults.list())
+		httpjson.Write(w, http.StatusOK, o.elf.faults.list())
 	})
 	m.HandleFunc("POST "+base+"/faults", adminCreate(o.AddBlobFault))
 	m.HandleFunc("DELETE "+base+"/faults", func(w http.ResponseWriter, _ *http.Request) {
@@ -111,7 +112,7 @@ func (o *Org) elfAdminRoutes(m *http.ServeMux, p string) {
 			writeAdminError(w, http.StatusBadRequest, "%v", err)
 			return
 		}
-		writeJSON(w, http.StatusOK, info)
+		httpjson.Write(w, http.StatusOK, info)
 	})
 	m.HandleFunc("POST "+base+"/{id}/late", func(w http.ResponseWriter, r *http.Request) {
 		var spec LateFileSpec
@@ -124,7 +125,7 @@ func (o *Org) elfAdminRoutes(m *http.ServeMux, p string) {
 			writeAdminError(w, http.StatusBadRequest, "%v", err)
 			return
 		}
-		writeJSON(w, http.StatusCreated, info)
+		httpjson.Write(w, http.StatusCreated, info)
 	})
 	m.HandleFunc("DELETE "+base+"/{id}", func(w http.ResponseWriter, r *http.Request) {
 		if !o.ExpireEventLogFile(r.PathValue("id")) {
@@ -149,7 +150,7 @@ func adminCreate[T, R any](create func(T) (R, error)) http.HandlerFunc {
 			writeAdminError(w, http.StatusBadRequest, "%v", err)
 			return
 		}
-		writeJSON(w, http.StatusCreated, out)
+		httpjson.Write(w, http.StatusCreated, out)
 	}
 }
 

@@ -14,6 +14,7 @@ import (
 	"github.com/klauspost/compress/zlib"
 
 	"github.com/sfbridge/sfbridge/emulator/data"
+	"github.com/sfbridge/sfbridge/emulator/internal/httpjson"
 	"github.com/sfbridge/sfbridge/emulator/sfid"
 	"github.com/sfbridge/sfbridge/internal/clock"
 )
@@ -143,7 +144,7 @@ func (o *Org) serveLogFile(w http.ResponseWriter, r *http.Request, c caller, idT
 	}
 	o.syncELF()
 	if !c.principal().Access(data.ObjEventLogFile).Read {
-		writeJSONBytes(w, http.StatusNotFound, bodyNotFound)
+		httpjson.WriteBytes(w, http.StatusNotFound, bodyNotFound)
 		return
 	}
 	id, err := sfid.Parse(idText)
@@ -158,7 +159,7 @@ func (o *Org) serveLogFile(w http.ResponseWriter, r *http.Request, c caller, idT
 	}
 	o.elf.mu.Unlock()
 	if err != nil || !ok || !f.inStore {
-		writeJSONBytes(w, http.StatusNotFound, bodyNotFound)
+		httpjson.WriteBytes(w, http.StatusNotFound, bodyNotFound)
 		return
 	}
 	if faulty && fault.Kind == BlobError {

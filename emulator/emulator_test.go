@@ -49,6 +49,7 @@ type clock struct {
 func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
 
 func newServer(t *testing.T) *sftest.Server {
+	t.Helper()
 	return sftest.NewServerWith(t, sftest.Options{Key: sharedKey()})
 }
 

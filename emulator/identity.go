@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sfbridge/sfbridge/emulator/internal/httpjson"
 	"github.com/sfbridge/sfbridge/emulator/sfid"
 )
 
@@ -151,7 +152,7 @@ func (o *Org) handleIdentity(w http.ResponseWriter, r *http.Request) {
 		"last_modified_date":      formatDateTime(u.Created),
 		"is_app_installed":        true,
 	}
-	writeJSON(w, http.StatusOK, body)
+	httpjson.Write(w, http.StatusOK, body)
 }
 
 func writeBadIDURL(w http.ResponseWriter) {
@@ -201,7 +202,7 @@ func (o *Org) handleUserinfo(w http.ResponseWriter, r *http.Request) {
 		"updated_at":                     formatDateTime(u.Created),
 		"is_app_installed":               true,
 	}
-	writeJSON(w, http.StatusOK, body)
+	httpjson.Write(w, http.StatusOK, body)
 }
 
 func nickname(username string) string {
@@ -275,16 +276,16 @@ func (o *Org) handleIntrospect(w http.ResponseWriter, r *http.Request) {
 	s, ok := o.sessions.get(r.PostForm.Get("token"))
 	now := o.Now()
 	if !ok || s.state(now) != "" || (!all && s.appKey != appKey) {
-		writeJSON(w, http.StatusOK, map[string]any{"active": false})
+		httpjson.Write(w, http.StatusOK, map[string]any{"active": false})
 		return
 	}
 	sub, ok := o.lookupSubject(s.userID)
 	if !ok {
-		writeJSON(w, http.StatusOK, map[string]any{"active": false})
+		httpjson.Write(w, http.StatusOK, map[string]any{"active": false})
 		return
 	}
 	login, _ := o.urls(r)
-	writeJSON(w, http.StatusOK, map[string]any{
+	httpjson.Write(w, http.StatusOK, map[string]any{
 		"active":     true,
 		"scope":      s.scope,
 		"client_id":  s.appKey,

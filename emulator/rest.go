@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/sfbridge/sfbridge/emulator/internal/httpjson"
 	"github.com/sfbridge/sfbridge/emulator/sfid"
 )
 
@@ -39,25 +40,8 @@ var (
 	bodyAPIDisabled    = []byte(`[{"message":"The REST API is not enabled for this Organization.","errorCode":"API_DISABLED_FOR_ORG"}]`)
 )
 
-func writeJSONBytes(w http.ResponseWriter, status int, b []byte) {
-	w.Header().Set("Content-Type", "application/json;charset=UTF-8")
-	if status != http.StatusOK {
-		w.WriteHeader(status)
-	}
-	w.Write(b)
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	b, err := json.Marshal(v)
-	if err != nil {
-		http.Error(w, "emulator: encode response: "+err.Error(), http.StatusInternalServerError)
-		return
-	}
-	writeJSONBytes(w, status, b)
-}
-
 func writeRESTError(w http.ResponseWriter, status int, code, msg string) {
-	writeJSON(w, status, []restError{{Message: msg, ErrorCode: code}})
+	httpjson.Write(w, status, []restError{{Message: msg, ErrorCode: code}})
 }
 
 // getOrHead answers 405 as Salesforce does unless the request is a GET or
@@ -178,13 +162,13 @@ func (o *Org) handleServicesData(w http.ResponseWriter, r *http.Request) {
 		if !getOrHead(w, r) {
 			return
 		}
-		writeJSONBytes(w, http.StatusOK, o.versions)
+		httpjson.WriteBytes(w, http.StatusOK, o.versions)
 		return
 	}
 	seg, rest, _ := strings.Cut(p[1:], "/")
 	v, ok := parseVersion(seg)
 	if !ok || v > MaxAPIVersion {
-		writeJSONBytes(w, http.StatusNotFound, bodyNotFound)
+		httpjson.WriteBytes(w, http.StatusNotFound, bodyNotFound)
 		return
 	}
 	if v < MinAPIVersion {
@@ -193,21 +177,21 @@ func (o *Org) handleServicesData(w http.ResponseWriter, r *http.Request) {
 	}
 	c, ok := o.authenticate(bearerToken(r))
 	if !ok {
-		writeJSONBytes(w, http.StatusUnauthorized, bodyInvalidSession)
+		httpjson.WriteBytes(w, http.StatusUnauthorized, bodyInvalidSession)
 		return
 	}
 	if rw, ok := w.(*responseRecorder); ok {
 		rw.username = c.username
 	}
 	if !c.eff.has("apienabled") {
-		writeJSONBytes(w, http.StatusForbidden, bodyAPIDisabled)
+		httpjson.WriteBytes(w, http.StatusForbidden, bodyAPIDisabled)
 		return
 	}
 	max := c.apiMax
 	used, ok := o.usage.add(c.now, max)
 	w.Header().Set("Sforce-Limit-Info", "api-usage="+strconv.FormatInt(used, 10)+"/"+strconv.FormatInt(max, 10))
 	if !ok {
-		writeJSONBytes(w, http.StatusForbidden, bodyLimitExceeded)
+		httpjson.WriteBytes(w, http.StatusForbidden, bodyLimitExceeded)
 		return
 	}
 	version := seg
@@ -246,7 +230,7 @@ func (o *Org) serveResources(w http.ResponseWriter, r *http.Request, c caller, v
 	}
 	login, _ := o.urls(r)
 	m["identity"] = login + "/id/" + string(c.orgID) + "/" + string(c.userID)
-	writeJSON(w, http.StatusOK, m)
+	httpjson.Write(w, http.StatusOK, m)
 }
 
 // limitsBody renders /limits; only DailyApiRequests changes, so the rest is
@@ -315,6 +299,6 @@ func (o *Org) serveLimits(w http.ResponseWriter, r *http.Request, c caller, used
 		return
 	}
 	bp := o.limits.render(used, max)
-	writeJSONBytes(w, http.StatusOK, *bp)
+	httpjson.WriteBytes(w, http.StatusOK, *bp)
 	o.limits.pool.Put(bp)
 }

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/sfbridge/sfbridge/emulator/internal/httpjson"
 	"github.com/sfbridge/sfbridge/internal/clock"
 )
 
@@ -21,7 +22,7 @@ func (o *Org) routes() {
 	mux.HandleFunc("/services/data/", o.handleServicesData)
 	mux.HandleFunc(AdminPrefix, o.handleAdmin)
 	mux.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) {
-		writeJSONBytes(w, http.StatusNotFound, bodyNotFound)
+		httpjson.WriteBytes(w, http.StatusNotFound, bodyNotFound)
 	})
 	o.mux = mux
 }
@@ -73,7 +74,7 @@ func (o *Org) applyFault(w *responseRecorder, r *http.Request, f firing) bool {
 		return clock.Sleep(r.Context(), o.clk, f.latency) == nil
 	case FaultError:
 		status, body := f.errorBody(r.URL.Path, http.StatusServiceUnavailable, "SERVER_UNAVAILABLE", "Server is unavailable")
-		writeJSONBytes(w, status, body)
+		httpjson.WriteBytes(w, status, body)
 		return false
 	case FaultRateLimit:
 		if !f.limited {
@@ -82,7 +83,7 @@ func (o *Org) applyFault(w *responseRecorder, r *http.Request, f firing) bool {
 		// A short-term limit, not the daily allocation: Salesforce's
 		// wording for too many concurrent API requests.
 		status, body := f.errorBody(r.URL.Path, http.StatusForbidden, "REQUEST_LIMIT_EXCEEDED", concurrentLimitMessage)
-		writeJSONBytes(w, status, body)
+		httpjson.WriteBytes(w, status, body)
 		return false
 	case FaultReset:
 		w.status = -1

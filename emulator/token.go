@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/sfbridge/sfbridge/internal/loopback"
 )
 
 // oauthError is a token-endpoint error body as Salesforce sends it.
@@ -241,7 +243,7 @@ func requestBase(r *http.Request) string {
 	if h, _, err := net.SplitHostPort(host); err == nil {
 		host = h
 	}
-	if ip := net.ParseIP(strings.Trim(host, "[]")); (ip == nil || !ip.IsLoopback()) && !strings.EqualFold(host, "localhost") {
+	if !loopback.IsHost(host) {
 		return ""
 	}
 	scheme := "http"

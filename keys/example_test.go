@@ -13,7 +13,7 @@ import (
 // certificate uploaded to the connected app.
 func ExampleParsePrivateKey() {
 	key, _ := keys.GenerateKey(2048)
-	cert, _ := keys.SelfSignedCertificate(key, "CN=integration", keys.DefaultDays, time.Now())
+	cert, _ := keys.NewSelfSignedCertificate(key, keys.CertificateOptions{Subject: "CN=integration", Days: keys.DefaultDays, Now: time.Now()})
 	pemKey, _ := keys.MarshalPrivateKeyPEM(key, keys.WriteOptions{})
 	pasted := strings.ReplaceAll(string(pemKey), "\n", `\n`)
 

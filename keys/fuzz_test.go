@@ -15,6 +15,7 @@ import (
 // stall every worker before it fuzzes. Real keys are covered by the unit
 // tests; the fuzzer reaches the parsers from these shapes.
 func fuzzSeeds(f *testing.F) {
+	f.Helper()
 	encInfo, _ := asn1.Marshal(encryptedPrivateKeyInfo{
 		Algorithm: pkix.AlgorithmIdentifier{Algorithm: oidPBES2, Parameters: asn1.RawValue{FullBytes: mustDER(pbes2Params{
 			KeyDerivationFunc: pkix.AlgorithmIdentifier{Algorithm: oidPBKDF2, Parameters: asn1.RawValue{FullBytes: mustDER(pbkdf2Params{Salt: []byte("saltsalt"), IterationCount: 1})}},

@@ -15,11 +15,12 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sfbridge/sfbridge/internal/atomicfile"
 	"github.com/sfbridge/sfbridge/internal/clock"
 )
 
-// DefaultDays is the certificate validity SelfSignedCertificate uses when
-// days is 0: the 100 years of the vendors' `openssl req -days 36500`.
+// DefaultDays is the certificate validity NewSelfSignedCertificate uses when
+// Days is 0: the 100 years of the vendors' `openssl req -days 36500`.
 const DefaultDays = 36500
 
 // DefaultSubject is the certificate subject used when none is given.
@@ -34,14 +35,6 @@ func GenerateKey(bits int) (*rsa.PrivateKey, error) {
 			Fix: "choose 2048, 3072 or 4096 bits"}
 	}
 	return rsa.GenerateKey(rand.Reader, bits)
-}
-
-// SelfSignedCertificate returns a self-signed SHA-256 RSA certificate for
-// key, valid from now for days days (0 means DefaultDays), with subject in
-// the form "CN=name,O=org" or openssl's "/CN=name/O=org" (empty means
-// DefaultSubject). It is the certificate to upload to a connected app.
-func SelfSignedCertificate(key *rsa.PrivateKey, subject string, days int, now time.Time) (*x509.Certificate, error) {
-	return NewSelfSignedCertificate(key, CertificateOptions{Subject: subject, Days: days, Now: now})
 }
 
 // CertificateOptions shape a self-signed certificate.
@@ -62,7 +55,8 @@ type CertificateOptions struct {
 }
 
 // NewSelfSignedCertificate returns a self-signed SHA-256 RSA certificate for
-// key as opts say.
+// key as opts say: by default valid from now for DefaultDays with subject
+// DefaultSubject. It is the certificate to upload to a connected app.
 func NewSelfSignedCertificate(key *rsa.PrivateKey, opts CertificateOptions) (*x509.Certificate, error) {
 	if key == nil {
 		return nil, &Error{Err: ErrInvalidParameter, Found: "no key", Fix: "pass the key the certificate is for"}
@@ -301,45 +295,13 @@ func WriteKeyPair(dir, name string, key *rsa.PrivateKey, cert *x509.Certificate,
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return "", "", fmt.Errorf("keys: %w", err)
 	}
-	if err := WriteFileAtomic(keyPath, keyPEM, 0o600); err != nil {
-		return "", "", err
+	if err := atomicfile.WriteFile(keyPath, keyPEM, 0o600); err != nil {
+		return "", "", fmt.Errorf("keys: %w", err)
 	}
 	if cert != nil {
-		if err := WriteFileAtomic(certPath, MarshalCertificatesPEM(cert), 0o644); err != nil {
-			return "", "", err
+		if err := atomicfile.WriteFile(certPath, MarshalCertificatesPEM(cert), 0o644); err != nil {
+			return "", "", fmt.Errorf("keys: %w", err)
 		}
 	}
 	return keyPath, certPath, nil
-}
-
-// WriteFileAtomic writes data to path with mode perm through a temporary
-// file in the same directory that is synced and renamed into place, so a
-// reader never sees a half-written key and the key is never world-readable.
-func WriteFileAtomic(path string, data []byte, perm os.FileMode) (err error) {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return fmt.Errorf("keys: %w", err)
-	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
-		}
-	}()
-	if err = f.Chmod(perm); err != nil {
-		return fmt.Errorf("keys: %w", err)
-	}
-	if _, err = f.Write(data); err != nil {
-		return fmt.Errorf("keys: write %s: %w", path, err)
-	}
-	if err = f.Sync(); err != nil {
-		return fmt.Errorf("keys: write %s: %w", path, err)
-	}
-	if err = f.Close(); err != nil {
-		return fmt.Errorf("keys: write %s: %w", path, err)
-	}
-	if err = os.Rename(f.Name(), path); err != nil {
-		return fmt.Errorf("keys: %w", err)
-	}
-	return nil
 }

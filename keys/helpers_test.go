@@ -63,7 +63,7 @@ func testKey(t *testing.T) *rsa.PrivateKey {
 func testPair(t *testing.T, subject string, days int, now time.Time) (*rsa.PrivateKey, []byte, []byte) {
 	t.Helper()
 	k := testKey(t)
-	c, err := SelfSignedCertificate(k, subject, days, now)
+	c, err := NewSelfSignedCertificate(k, CertificateOptions{Subject: subject, Days: days, Now: now})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,9 +17,9 @@ func TestInspectWarnings(t *testing.T) {
 	t.Parallel()
 	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 	k := testKey(t)
-	expired, _ := SelfSignedCertificate(k, "CN=old", 10, now.AddDate(0, 0, -20))
-	expiring, _ := SelfSignedCertificate(k, "CN=soon", 40, now.AddDate(0, 0, -30))
-	fine, _ := SelfSignedCertificate(k, "CN=fine", 0, now)
+	expired, _ := NewSelfSignedCertificate(k, CertificateOptions{Subject: "CN=old", Days: 10, Now: now.AddDate(0, 0, -20)})
+	expiring, _ := NewSelfSignedCertificate(k, CertificateOptions{Subject: "CN=soon", Days: 40, Now: now.AddDate(0, 0, -30)})
+	fine, _ := NewSelfSignedCertificate(k, CertificateOptions{Subject: "CN=fine", Days: 0, Now: now})
 	weak, err := rsa.GenerateKey(rand.Reader, 1024)
 	if err != nil {
 		t.Fatal(err)
@@ -102,7 +102,7 @@ func TestWriteKeyPairRefusesOverwrite(t *testing.T) {
 	t.Parallel()
 	dir := filepath.Join(t.TempDir(), "new")
 	k := testKey(t)
-	c, _ := SelfSignedCertificate(k, "", 0, time.Now())
+	c, _ := NewSelfSignedCertificate(k, CertificateOptions{Subject: "", Days: 0, Now: time.Now()})
 	keyPath, certPath, err := WriteKeyPair(dir, "sf", k, c, WriteOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -113,7 +113,7 @@ func TestWriteKeyPairRefusesOverwrite(t *testing.T) {
 	}
 	before, _ := os.ReadFile(keyPath)
 	k2 := testKey(t)
-	c2, _ := SelfSignedCertificate(k2, "", 0, time.Now())
+	c2, _ := NewSelfSignedCertificate(k2, CertificateOptions{Subject: "", Days: 0, Now: time.Now()})
 	_, _, err = WriteKeyPair(dir, "sf", k2, c2, WriteOptions{})
 	wantErr(t, err, ErrExists, keyPath, "", "replace it deliberately")
 	after, _ := os.ReadFile(keyPath)
@@ -150,11 +150,11 @@ func TestGenerateValidation(t *testing.T) {
 		}
 	}
 	k := testKey(t)
-	if _, err := SelfSignedCertificate(k, "CN=x", -1, time.Now()); !errors.Is(err, ErrInvalidParameter) {
+	if _, err := NewSelfSignedCertificate(k, CertificateOptions{Subject: "CN=x", Days: -1, Now: time.Now()}); !errors.Is(err, ErrInvalidParameter) {
 		t.Errorf("negative days: %v", err)
 	}
 	for _, s := range []string{"X=1", "CN", "OU=only"} {
-		if _, err := SelfSignedCertificate(k, s, 1, time.Now()); !errors.Is(err, ErrInvalidParameter) {
+		if _, err := NewSelfSignedCertificate(k, CertificateOptions{Subject: s, Days: 1, Now: time.Now()}); !errors.Is(err, ErrInvalidParameter) {
 			t.Errorf("subject %q: %v", s, err)
 		}
 	}
@@ -167,7 +167,7 @@ func TestGenerateValidation(t *testing.T) {
 func TestMatchMismatch(t *testing.T) {
 	t.Parallel()
 	k1, k2 := testKey(t), testKey(t)
-	c2, _ := SelfSignedCertificate(k2, "CN=other", 0, time.Now())
+	c2, _ := NewSelfSignedCertificate(k2, CertificateOptions{Subject: "CN=other", Days: 0, Now: time.Now()})
 	err := Match(k1, c2)
 	fp1, _ := Fingerprint(&k1.PublicKey)
 	fp2, _ := Fingerprint(&k2.PublicKey)
@@ -187,7 +187,7 @@ func TestJWK(t *testing.T) {
 	}
 	k := testKey(t)
 	other := testKey(t)
-	c, _ := SelfSignedCertificate(other, "CN=other", 0, time.Now())
+	c, _ := NewSelfSignedCertificate(other, CertificateOptions{Subject: "CN=other", Days: 0, Now: time.Now()})
 	if _, err := NewJWK(&k.PublicKey, "kid", []*x509.Certificate{c}); !errors.Is(err, ErrKeyMismatch) {
 		t.Fatalf("JWK with a foreign certificate: %v", err)
 	}

@@ -150,7 +150,7 @@ func TestGeneratedPairSatisfiesOpenSSL(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	k := testKey(t)
-	cert, err := SelfSignedCertificate(k, "/CN=sfbridge-test/O=Vendor", 0, time.Now())
+	cert, err := NewSelfSignedCertificate(k, CertificateOptions{Subject: "/CN=sfbridge-test/O=Vendor", Days: 0, Now: time.Now()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -285,7 +285,7 @@ func TestToolsReadOurKeystores(t *testing.T) {
 	requireTool(t, "keytool")
 	dir := t.TempDir()
 	k := testKey(t)
-	cert, err := SelfSignedCertificate(k, "CN=ours", 0, time.Now())
+	cert, err := NewSelfSignedCertificate(k, CertificateOptions{Subject: "CN=ours", Days: 0, Now: time.Now()})
 	if err != nil {
 		t.Fatal(err)
 	}

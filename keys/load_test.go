@@ -78,7 +78,7 @@ func wrap(s string) string {
 
 func mustCert(t *testing.T, k *rsa.PrivateKey) *x509.Certificate {
 	t.Helper()
-	c, err := SelfSignedCertificate(k, "CN=test", 0, time.Now())
+	c, err := NewSelfSignedCertificate(k, CertificateOptions{Subject: "CN=test", Days: 0, Now: time.Now()})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -36,6 +36,7 @@ func BenchmarkDecodePage(b *testing.B) {
 }
 
 func benchDecode[T any](b *testing.B, page []byte) {
+	b.Helper()
 	b.SetBytes(int64(len(page)))
 	b.ReportAllocs()
 	n := 0
@@ -83,6 +84,7 @@ func BenchmarkQueryLoopback(b *testing.B) {
 		b.Fatal(err)
 	}
 	run := func(b *testing.B, decode func() (int, error)) {
+		b.Helper()
 		b.ReportAllocs()
 		n := 0
 		for b.Loop() {

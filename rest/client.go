@@ -526,9 +526,6 @@ func (e *TransportError) Error() string {
 
 func (e *TransportError) Unwrap() error { return e.Err }
 
-// ExitCode marks the failure as "unreachable" for the CLI (4).
-func (e *TransportError) ExitCode() int { return 4 }
-
 // unwrapURLError drops *url.Error's wrapping, whose message repeats the
 // full URL (which may carry the SOQL and, for some URLs, secrets).
 func unwrapURLError(err error) error {

@@ -75,7 +75,7 @@ func countOf(t *testing.T, c *rest.Client, soql string) int {
 	return n
 }
 
-func subBody(t *testing.T, r rest.SubResponse) map[string]any {
+func subBody(t *testing.T, r rest.Subresponse) map[string]any {
 	t.Helper()
 	var m map[string]any
 	if err := json.Unmarshal(r.Body, &m); err != nil {

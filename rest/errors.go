@@ -121,15 +121,6 @@ func (e *APIError) Is(target error) bool {
 	return false
 }
 
-// ExitCode classifies the error for the CLI: a refused session is an
-// authentication failure (3); anything else is a general error (1).
-func (e *APIError) ExitCode() int {
-	if e.StatusCode == http.StatusUnauthorized {
-		return 3
-	}
-	return 1
-}
-
 // Error reads: rest: GET /services/data/v66.0/query?q=...: 400 Bad Request:
 // MALFORMED_QUERY: message (hint).
 func (e *APIError) Error() string {

@@ -53,6 +53,7 @@ type fault struct {
 const locatorID = "01gRO0000016PIAYA2"
 
 func newFakeOrg(t *testing.T, records int) *fakeOrg {
+	t.Helper()
 	f := &fakeOrg{t: t, records: records, valid: map[string]bool{}, perPath: map[string]int{}, handlers: map[string]http.HandlerFunc{}}
 	f.srv = httptest.NewServer(http.HandlerFunc(f.serve))
 	t.Cleanup(f.srv.Close)

@@ -267,8 +267,8 @@ func (s *SObjectsService) Describe(ctx context.Context, object string) (*Describ
 	return d, nil
 }
 
-// GlobalDescribe lists the objects the user can see.
-type GlobalDescribe struct {
+// DescribeGlobal is the global describe: the objects the user can see.
+type DescribeGlobal struct {
 	Encoding     string          `json:"encoding"`
 	MaxBatchSize int             `json:"maxBatchSize"`
 	SObjects     []ObjectSummary `json:"sobjects"`
@@ -288,8 +288,8 @@ type ObjectSummary struct {
 }
 
 // DescribeGlobal lists every object the user can see.
-func (s *SObjectsService) DescribeGlobal(ctx context.Context) (*GlobalDescribe, error) {
-	var g GlobalDescribe
+func (s *SObjectsService) DescribeGlobal(ctx context.Context) (*DescribeGlobal, error) {
+	var g DescribeGlobal
 	if err := s.c.doJSON(ctx, &request{method: http.MethodGet, path: "sobjects"}, &g); err != nil {
 		return nil, err
 	}

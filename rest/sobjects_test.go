@@ -391,8 +391,8 @@ func TestAPIErrorShapesAndRedaction(t *testing.T) {
 	if strings.Contains(e.Error(), "SECRET") || strings.Contains(e.Error(), "pw") {
 		t.Errorf("error leaks a secret: %s", e)
 	}
-	if !errors.Is(e, ErrInvalidSession) || errors.Is(e, ErrNotFound) || e.ExitCode() != 3 {
-		t.Errorf("Is/ExitCode wrong for %s", e)
+	if !errors.Is(e, ErrInvalidSession) || errors.Is(e, ErrNotFound) || e.StatusCode != http.StatusUnauthorized {
+		t.Errorf("Is/StatusCode wrong for %s", e)
 	}
 	html := newAPIError("GET", u, 502, []byte("<html><body>Bad gateway</body></html>"), nil)
 	if !strings.Contains(html.Error(), "Bad gateway") || len(html.Errors) != 0 {

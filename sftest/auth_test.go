@@ -17,8 +17,7 @@ import (
 // refusals surfacing as *auth.Error.
 func TestAuthPackageAgainstTheEmulator(t *testing.T) {
 	s := sftest.NewServer(t)
-	src, err := auth.NewTokenSource(auth.Config{ConsumerKey: s.ClientID, Username: s.Username("integration"),
-		PrivateKey: s.Key, LoginURL: s.URL, HTTPClient: s.Client()})
+	src, err := auth.NewTokenSource(s.AuthConfig(s.Username("integration")))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,8 +59,9 @@ func TestAuthPackageAgainstTheEmulator(t *testing.T) {
 		t.Errorf("%d successful logins, want 2 (initial and after expiry)", logins)
 	}
 
-	bad, err := auth.NewTokenSource(auth.Config{ConsumerKey: s.ClientID, Username: s.Username("not-preauthorized"),
-		PrivateKey: s.Key, LoginURL: s.URL, Audience: s.URL, HTTPClient: s.Client()})
+	cfg := s.AuthConfig(s.Username("not-preauthorized"))
+	cfg.Audience = s.URL
+	bad, err := auth.NewTokenSource(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

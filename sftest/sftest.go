@@ -1,6 +1,8 @@
-// Package sftest runs an emulated Salesforce org in-process for tests:
-// NewServer starts the default org (package emulator) on a loopback port
-// with freshly generated credentials and stops it when the test ends.
+// Package sftest runs an emulated Salesforce org in-process for tests and
+// examples: NewServer starts the default org (package emulator) on a
+// loopback port with freshly generated credentials and stops it when the
+// test ends; Start does the same without a test and returns a Server to
+// Close.
 package sftest
 
 import (
@@ -8,6 +10,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -18,6 +21,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sfbridge/sfbridge/auth"
 	"github.com/sfbridge/sfbridge/emulator"
 	"github.com/sfbridge/sfbridge/internal/assertion"
 	"github.com/sfbridge/sfbridge/keys"
@@ -40,6 +44,7 @@ type Server struct {
 	AdminToken string
 
 	srv *httptest.Server
+	dir string // holds KeyFile and CertFile
 }
 
 // Options change what NewServer starts.
@@ -56,12 +61,27 @@ type Options struct {
 }
 
 // NewServer starts an org with the default fixture and registers its
-// shutdown with t.Cleanup.
-func NewServer(t testing.TB) *Server { return NewServerWith(t, Options{}) }
+// shutdown with tb.Cleanup.
+func NewServer(tb testing.TB) *Server {
+	tb.Helper()
+	return NewServerWith(tb, Options{})
+}
 
-// NewServerWith starts an org as opts say.
-func NewServerWith(t testing.TB, opts Options) *Server {
-	t.Helper()
+// NewServerWith starts an org as opts say and registers its shutdown with
+// tb.Cleanup.
+func NewServerWith(tb testing.TB, opts Options) *Server {
+	tb.Helper()
+	s, err := Start(opts)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(s.Close)
+	return s
+}
+
+// Start starts an org as opts say, outside a test: for examples and
+// programs. The caller must Close it.
+func Start(opts Options) (*Server, error) {
 	var pair *keys.Pair
 	var err error
 	if opts.Key != nil {
@@ -70,12 +90,26 @@ func NewServerWith(t testing.TB, opts Options) *Server {
 		pair, err = keys.NewPair(nil, keys.CertificateOptions{Subject: "CN=sftest", Days: 365, Backdate: time.Hour})
 	}
 	if err != nil {
-		t.Fatalf("sftest: %v", err)
+		return nil, fmt.Errorf("sftest: %w", err)
 	}
 	clientID := emulator.ConsumerKeyFor(pair.Cert)
 	fx := emulator.DefaultFixture(clientID, pair.CertPEM)
 	if opts.Fixture != nil {
 		fx = opts.Fixture(clientID, pair.CertPEM)
+	}
+	dir, err := os.MkdirTemp("", "sftest")
+	if err != nil {
+		return nil, fmt.Errorf("sftest: %w", err)
+	}
+	s := &Server{ClientID: clientID, Key: pair.Key, KeyPEM: pair.KeyPEM, CertPEM: pair.CertPEM,
+		KeyFile: filepath.Join(dir, "server.key"), CertFile: filepath.Join(dir, "server.crt"), dir: dir}
+	if err := os.WriteFile(s.KeyFile, pair.KeyPEM, 0o600); err != nil {
+		os.RemoveAll(dir)
+		return nil, fmt.Errorf("sftest: %w", err)
+	}
+	if err := os.WriteFile(s.CertFile, pair.CertPEM, 0o644); err != nil {
+		os.RemoveAll(dir)
+		return nil, fmt.Errorf("sftest: %w", err)
 	}
 	srv := httptest.NewUnstartedServer(nil)
 	scheme := "http"
@@ -86,7 +120,8 @@ func NewServerWith(t testing.TB, opts Options) *Server {
 	org, err := emulator.New(emulator.Config{Fixture: fx, BaseURL: base, Now: opts.Now, LoginsPerHour: -1})
 	if err != nil {
 		srv.Close()
-		t.Fatalf("sftest: %v", err)
+		os.RemoveAll(dir)
+		return nil, fmt.Errorf("sftest: %w", err)
 	}
 	srv.Config.Handler = org
 	if opts.TLS {
@@ -94,18 +129,14 @@ func NewServerWith(t testing.TB, opts Options) *Server {
 	} else {
 		srv.Start()
 	}
-	t.Cleanup(srv.Close)
-	dir := t.TempDir()
-	s := &Server{URL: base, Org: org, ClientID: clientID, Key: pair.Key, KeyPEM: pair.KeyPEM, CertPEM: pair.CertPEM,
-		KeyFile: filepath.Join(dir, "server.key"), CertFile: filepath.Join(dir, "server.crt"),
-		AdminToken: org.AdminToken(), srv: srv}
-	if err := os.WriteFile(s.KeyFile, pair.KeyPEM, 0o600); err != nil {
-		t.Fatalf("sftest: %v", err)
-	}
-	if err := os.WriteFile(s.CertFile, pair.CertPEM, 0o644); err != nil {
-		t.Fatalf("sftest: %v", err)
-	}
-	return s
+	s.URL, s.Org, s.AdminToken, s.srv = base, org, org.AdminToken(), srv
+	return s, nil
+}
+
+// Close stops the server and removes its key files.
+func (s *Server) Close() {
+	s.srv.Close()
+	os.RemoveAll(s.dir)
 }
 
 // Client returns an HTTP client that trusts the server (also over TLS).
@@ -132,14 +163,21 @@ func (s *Server) Username(role string) string {
 	return u
 }
 
+// AuthConfig is the JWT bearer configuration that logs in to the org as
+// username with the key its app trusts, through an HTTP client that trusts
+// the server (also over TLS).
+func (s *Server) AuthConfig(username string) auth.Config {
+	return auth.Config{ConsumerKey: s.ClientID, Username: username, PrivateKey: s.Key, LoginURL: s.URL, HTTPClient: s.Client()}
+}
+
 // Assertion signs a valid assertion for username with the trusted key:
 // aud is the server's URL, exp three minutes ahead on the org's clock.
-func (s *Server) Assertion(t testing.TB, username string) string {
-	t.Helper()
+func (s *Server) Assertion(tb testing.TB, username string) string {
+	tb.Helper()
 	a, err := assertion.Sign(s.Key, assertion.Claims{Issuer: s.ClientID, Subject: username, Audience: s.URL,
 		Expiry: s.Org.Now().Add(3 * time.Minute)})
 	if err != nil {
-		t.Fatalf("sftest: %v", err)
+		tb.Fatalf("sftest: %v", err)
 	}
 	return a
 }
@@ -157,29 +195,29 @@ type TokenResponse struct {
 
 // Login runs the JWT bearer grant for username and returns the answer; it
 // fails the test unless the grant succeeds.
-func (s *Server) Login(t testing.TB, username string) TokenResponse {
-	t.Helper()
+func (s *Server) Login(tb testing.TB, username string) TokenResponse {
+	tb.Helper()
 	form := url.Values{
 		"grant_type": {"urn:ietf:params:oauth:grant-type:jwt-bearer"},
-		"assertion":  {s.Assertion(t, username)},
+		"assertion":  {s.Assertion(tb, username)},
 	}
-	req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, s.URL+"/services/oauth2/token", strings.NewReader(form.Encode()))
+	req, err := http.NewRequestWithContext(tb.Context(), http.MethodPost, s.URL+"/services/oauth2/token", strings.NewReader(form.Encode()))
 	if err != nil {
-		t.Fatalf("sftest: %v", err)
+		tb.Fatalf("sftest: %v", err)
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	resp, err := s.Client().Do(req)
 	if err != nil {
-		t.Fatalf("sftest: token request: %v", err)
+		tb.Fatalf("sftest: token request: %v", err)
 	}
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(resp.Body)
 	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("sftest: login as %s: %s: %s", username, resp.Status, strings.TrimSpace(string(body)))
+		tb.Fatalf("sftest: login as %s: %s: %s", username, resp.Status, strings.TrimSpace(string(body)))
 	}
 	var tr TokenResponse
 	if err := json.Unmarshal(body, &tr); err != nil {
-		t.Fatalf("sftest: token answer: %v", err)
+		tb.Fatalf("sftest: token answer: %v", err)
 	}
 	return tr
 }

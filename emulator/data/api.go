@@ -15,6 +15,7 @@ import (
 
 	"github.com/klauspost/compress/gzip"
 
+	"github.com/sfbridge/sfbridge/emulator/internal/httpjson"
 	"github.com/sfbridge/sfbridge/emulator/soql"
 )
 
@@ -134,21 +135,7 @@ func writeErr(w http.ResponseWriter, err error) {
 	default:
 		e = newErr(http.StatusInternalServerError, "UNKNOWN_EXCEPTION", "An unexpected error occurred. Please include this ErrorId if you contact support: "+err.Error())
 	}
-	writeJSON(w, e.Status, e.Errors)
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	b, err := json.Marshal(v)
-	if err != nil {
-		status, b = http.StatusInternalServerError, []byte(`[{"message":"encoding failed","errorCode":"UNKNOWN_EXCEPTION"}]`)
-	}
-	writeRaw(w, status, b)
-}
-
-func writeRaw(w http.ResponseWriter, status int, b []byte) {
-	w.Header().Set("Content-Type", "application/json;charset=UTF-8")
-	w.WriteHeader(status)
-	w.Write(b)
+	httpjson.Write(w, e.Status, e.Errors)
 }
 
 func (c *call) methodNotAllowed(allowed ...string) {
@@ -223,7 +210,7 @@ func (c *call) query(all, tooling bool) {
 	}
 	if c.opts.DevHub {
 		if pq, err := soql.Parse(q); err == nil && strings.EqualFold(pq.From.Text, "ScratchOrgInfo") {
-			writeRaw(c.w, http.StatusOK, []byte(`{"totalSize":0,"done":true,"records":[]}`))
+			httpjson.WriteBytes(c.w, http.StatusOK, []byte(`{"totalSize":0,"done":true,"records":[]}`))
 			return
 		}
 	}
@@ -253,7 +240,7 @@ func (c *call) servePage(rs *resultSet, from, n int, locator string) {
 	if from+n >= len(rs.rows) && locator != "" {
 		c.s.cursors.drop(locator)
 	}
-	writeRaw(c.w, http.StatusOK, enc.b)
+	httpjson.WriteBytes(c.w, http.StatusOK, enc.b)
 	if cap(enc.b) <= 8<<20 {
 		*buf = enc.b
 		c.s.buffers.Put(buf)
@@ -297,7 +284,7 @@ func (c *call) toolingQuery(q string) {
 	}
 	name := pq.From.Text
 	if strings.EqualFold(name, "SandboxProcess") {
-		writeJSON(c.w, http.StatusOK, map[string]any{"size": 0, "totalSize": 0, "done": true, "queryLocator": nil, "entityTypeName": "SandboxProcess", "records": []any{}})
+		httpjson.Write(c.w, http.StatusOK, map[string]any{"size": 0, "totalSize": 0, "done": true, "queryLocator": nil, "entityTypeName": "SandboxProcess", "records": []any{}})
 		return
 	}
 	rs, err := c.s.runQuery(c.p, q, false)
@@ -373,7 +360,7 @@ func (c *call) columns(q string) {
 	if rs.plan.Aggregate || rs.plan.CountOnly {
 		entity, prefix = nil, nil
 	}
-	writeJSON(c.w, http.StatusOK, map[string]any{
+	httpjson.Write(c.w, http.StatusOK, map[string]any{
 		"columnMetadata": build(rs.tree, ""), "entityName": entity, "groupBy": rs.plan.Grouped, "idSelect": idSelect, "keyPrefix": prefix,
 	})
 }

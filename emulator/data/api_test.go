@@ -120,7 +120,7 @@ func (r resp) obj(t *testing.T) map[string]any {
 // errCode returns the errorCode of a Salesforce error array.
 func (r resp) errCode(t *testing.T) (string, string) {
 	t.Helper()
-	var arr []APIError
+	var arr []ErrorItem
 	if err := json.Unmarshal(r.body, &arr); err != nil || len(arr) == 0 {
 		t.Fatalf("body %q is not an error array: %v", r.body, err)
 	}

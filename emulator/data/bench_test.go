@@ -69,6 +69,7 @@ func benchStore(tb testing.TB, n int) *Store {
 // fails the benchmark unless the pages together hold the first page's
 // totalSize records.
 func pageAll(b *testing.B, h http.Handler, p *Principal, src string) (int, time.Duration) {
+	b.Helper()
 	path := "/services/data/v62.0/query?q=" + url.QueryEscape(src)
 	n, total := 0, -1
 	start := time.Now()

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/sfbridge/sfbridge/emulator/internal/httpjson"
 	"github.com/sfbridge/sfbridge/emulator/sfid"
 )
 
@@ -158,7 +159,7 @@ func (c *call) composite() {
 		u := replace(sr.URL)
 		body := []byte(replace(string(sr.Body)))
 		if unresolved != "" {
-			out = append(out, subresponse{Body: []APIError{{ErrorCode: "PROCESSING_HALTED", Message: fmt.Sprintf("Invalid reference specified. No value for %s found. Provided referenceId ('%s') is not valid or the operation it refers to failed.", unresolved, strings.Split(unresolved, ".")[0])}},
+			out = append(out, subresponse{Body: []ErrorItem{{ErrorCode: "PROCESSING_HALTED", Message: fmt.Sprintf("Invalid reference specified. No value for %s found. Provided referenceId ('%s') is not valid or the operation it refers to failed.", unresolved, strings.Split(unresolved, ".")[0])}},
 				HTTPHeaders: map[string]string{}, HTTPStatusCode: http.StatusBadRequest, ReferenceID: sr.ReferenceID})
 			if failed < 0 {
 				failed = i
@@ -170,7 +171,7 @@ func (c *call) composite() {
 		}
 		sub, err := http.NewRequestWithContext(ctx, strings.ToUpper(sr.Method), u, bytes.NewReader(bytes.TrimSpace(body)))
 		if err != nil {
-			out = append(out, subresponse{Body: []APIError{{ErrorCode: "INVALID_INPUT", Message: "invalid subrequest url: " + sr.URL}}, HTTPHeaders: map[string]string{}, HTTPStatusCode: http.StatusBadRequest, ReferenceID: sr.ReferenceID})
+			out = append(out, subresponse{Body: []ErrorItem{{ErrorCode: "INVALID_INPUT", Message: "invalid subrequest url: " + sr.URL}}, HTTPHeaders: map[string]string{}, HTTPStatusCode: http.StatusBadRequest, ReferenceID: sr.ReferenceID})
 			if failed < 0 {
 				failed = i
 			}
@@ -214,7 +215,7 @@ func (c *call) composite() {
 		c.s.mu.Lock()
 		undo.rollback()
 		c.s.mu.Unlock()
-		halted := []APIError{{ErrorCode: "PROCESSING_HALTED", Message: "The transaction was rolled back since another operation in the same transaction failed."}}
+		halted := []ErrorItem{{ErrorCode: "PROCESSING_HALTED", Message: "The transaction was rolled back since another operation in the same transaction failed."}}
 		for i := range out {
 			if i != failed {
 				out[i] = subresponse{Body: halted, HTTPHeaders: map[string]string{}, HTTPStatusCode: http.StatusBadRequest, ReferenceID: out[i].ReferenceID}
@@ -224,7 +225,7 @@ func (c *call) composite() {
 			out = append(out, subresponse{Body: halted, HTTPHeaders: map[string]string{}, HTTPStatusCode: http.StatusBadRequest, ReferenceID: sr.ReferenceID})
 		}
 	}
-	writeJSON(c.w, http.StatusOK, map[string]any{"compositeResponse": out})
+	httpjson.Write(c.w, http.StatusOK, map[string]any{"compositeResponse": out})
 }
 
 func jsonRawNumber(b []byte) any {
@@ -416,7 +417,7 @@ func (c *call) collections(rest []string) {
 			}
 		}
 	}
-	writeJSON(c.w, http.StatusOK, results)
+	httpjson.Write(c.w, http.StatusOK, results)
 }
 
 // upsertOne upserts one record of a collection by the external id field
@@ -514,7 +515,7 @@ func (c *call) retrieveMany(object string) {
 		b.Write(rec)
 	}
 	b.WriteByte(']')
-	writeRaw(c.w, http.StatusOK, b.Bytes())
+	httpjson.WriteBytes(c.w, http.StatusOK, b.Bytes())
 }
 
 func splitList(s string) []string {

@@ -6,8 +6,9 @@ import (
 	"strings"
 )
 
-// APIError is one element of Salesforce's JSON error array.
-type APIError struct {
+// ErrorItem is one element of Salesforce's JSON error array (what
+// rest.ErrorItem decodes on the client side).
+type ErrorItem struct {
 	Message   string   `json:"message"`
 	ErrorCode string   `json:"errorCode"`
 	Fields    []string `json:"fields,omitempty"`
@@ -17,7 +18,7 @@ type APIError struct {
 // Salesforce would answer with.
 type Error struct {
 	Status int
-	Errors []APIError
+	Errors []ErrorItem
 }
 
 func (e *Error) Error() string {
@@ -29,7 +30,7 @@ func (e *Error) Error() string {
 }
 
 func newErr(status int, code, msg string, fields ...string) *Error {
-	return &Error{Status: status, Errors: []APIError{{Message: msg, ErrorCode: code, Fields: fields}}}
+	return &Error{Status: status, Errors: []ErrorItem{{Message: msg, ErrorCode: code, Fields: fields}}}
 }
 
 func badRequest(code, msg string, fields ...string) *Error {

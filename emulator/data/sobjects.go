@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sfbridge/sfbridge/emulator/internal/httpjson"
 	"github.com/sfbridge/sfbridge/emulator/sfid"
 	"github.com/sfbridge/sfbridge/emulator/soql"
 )
@@ -29,7 +30,7 @@ func (c *call) sobjects(seg []string) {
 	case len(seg) == 1:
 		switch c.method {
 		case http.MethodGet, http.MethodHead:
-			writeJSON(c.w, http.StatusOK, map[string]any{"objectDescribe": c.describeSummary(def, access), "recentItems": []any{}})
+			httpjson.Write(c.w, http.StatusOK, map[string]any{"objectDescribe": c.describeSummary(def, access), "recentItems": []any{}})
 		case http.MethodPost:
 			c.create(def.Name)
 		default:
@@ -45,7 +46,7 @@ func (c *call) sobjects(seg []string) {
 			return
 		}
 		c.w.Header().Set("Last-Modified", c.s.schemaTime.UTC().Format(http.TimeFormat))
-		writeJSON(c.w, http.StatusOK, c.describe(def, access))
+		httpjson.Write(c.w, http.StatusOK, c.describe(def, access))
 	case len(seg) == 2 && (seg[1] == "updated" || seg[1] == "deleted"):
 		c.changes(t, seg[1] == "deleted")
 	case len(seg) == 2:
@@ -69,7 +70,7 @@ func (c *call) create(object string) {
 		return
 	}
 	c.w.Header().Set("Location", c.recordURL(object, string(id)))
-	writeJSON(c.w, http.StatusCreated, map[string]any{"id": id, "success": true, "errors": []any{}})
+	httpjson.Write(c.w, http.StatusCreated, map[string]any{"id": id, "success": true, "errors": []any{}})
 }
 
 func (c *call) record(object, id string) {
@@ -84,7 +85,7 @@ func (c *call) record(object, id string) {
 			writeErr(c.w, err)
 			return
 		}
-		writeRaw(c.w, http.StatusOK, b)
+		httpjson.WriteBytes(c.w, http.StatusOK, b)
 	case http.MethodPatch:
 		var body map[string]any
 		if e := c.readBody(&body); e != nil {
@@ -166,7 +167,7 @@ func (c *call) byExternalID(def *ObjectDef, field, value string) {
 		for i, id := range matches {
 			urls[i] = c.recordURL(def.Name, id)
 		}
-		writeJSON(c.w, http.StatusMultipleChoices, urls)
+		httpjson.Write(c.w, http.StatusMultipleChoices, urls)
 		return
 	}
 	switch c.method {
@@ -188,7 +189,7 @@ func (c *call) byExternalID(def *ObjectDef, field, value string) {
 				writeErr(c.w, err)
 				return
 			}
-			writeJSON(c.w, http.StatusOK, map[string]any{"id": matches[0], "success": true, "errors": []any{}, "created": false})
+			httpjson.Write(c.w, http.StatusOK, map[string]any{"id": matches[0], "success": true, "errors": []any{}, "created": false})
 			return
 		}
 		if c.r.URL.Query().Get("updateOnly") == "true" {
@@ -203,7 +204,7 @@ func (c *call) byExternalID(def *ObjectDef, field, value string) {
 			writeErr(c.w, err)
 			return
 		}
-		writeJSON(c.w, http.StatusCreated, map[string]any{"id": id, "success": true, "errors": []any{}, "created": true})
+		httpjson.Write(c.w, http.StatusCreated, map[string]any{"id": id, "success": true, "errors": []any{}, "created": true})
 	default:
 		c.methodNotAllowed("HEAD", "GET", "PATCH", "DELETE")
 	}
@@ -282,7 +283,7 @@ func (c *call) changes(t *table, deleted bool) {
 				out = append(out, rec{ID: d.id, DeletedDate: formatDateTime(d.when)})
 			}
 		}
-		writeJSON(c.w, http.StatusOK, map[string]any{"deletedRecords": out, "earliestDateAvailable": formatDateTime(soql.DateTimeOf(earliest.Truncate(time.Minute))), "latestDateCovered": formatDateTime(hi)})
+		httpjson.Write(c.w, http.StatusOK, map[string]any{"deletedRecords": out, "earliestDateAvailable": formatDateTime(soql.DateTimeOf(earliest.Truncate(time.Minute))), "latestDateCovered": formatDateTime(hi)})
 		return
 	}
 	stamp, _ := t.def.Field("SystemModstamp")
@@ -300,7 +301,7 @@ func (c *call) changes(t *table, deleted bool) {
 		writeErr(c.w, badRequest("EXCEEDED_ID_LIMIT", "record limit reached. cannot submit more than 600000 records in this operation"))
 		return
 	}
-	writeJSON(c.w, http.StatusOK, map[string]any{"ids": ids, "latestDateCovered": formatDateTime(hi)})
+	httpjson.Write(c.w, http.StatusOK, map[string]any{"ids": ids, "latestDateCovered": formatDateTime(hi)})
 }
 
 func formatDateTime(d soql.DateTime) string { return string(soql.AppendDateTime(nil, d)) }
@@ -338,7 +339,7 @@ func (c *call) globalDescribe() {
 		}
 		list = append(list, c.describeSummary(def, a))
 	}
-	writeJSON(c.w, http.StatusOK, map[string]any{"encoding": "UTF-8", "maxBatchSize": 200, "sobjects": list})
+	httpjson.Write(c.w, http.StatusOK, map[string]any{"encoding": "UTF-8", "maxBatchSize": 200, "sobjects": list})
 }
 
 func soapType(fd *FieldDef) string {

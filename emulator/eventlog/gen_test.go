@@ -25,44 +25,44 @@ func testFile(typ string, version int, rows ...int) *File {
 	return f
 }
 
-func generate(t testing.TB, c *Catalog, f *File) []byte {
-	t.Helper()
+func generate(tb testing.TB, c *Catalog, f *File) []byte {
+	tb.Helper()
 	var buf bytes.Buffer
 	n, err := c.Write(context.Background(), &buf, f)
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	if n != int64(buf.Len()) {
-		t.Fatalf("Write returned %d, wrote %d bytes", n, buf.Len())
+		tb.Fatalf("Write returned %d, wrote %d bytes", n, buf.Len())
 	}
 	return buf.Bytes()
 }
 
 // checkCSV parses b strictly and checks the quoting, the header, the
 // common columns and the uniqueness of REQUEST_ID; it returns the records.
-func checkCSV(t testing.TB, c *Catalog, f *File, b []byte) [][]string {
-	t.Helper()
+func checkCSV(tb testing.TB, c *Catalog, f *File, b []byte) [][]string {
+	tb.Helper()
 	r := csv.NewReader(bytes.NewReader(b))
 	recs, err := r.ReadAll()
 	if err != nil {
-		t.Fatalf("encoding/csv: %v", err)
+		tb.Fatalf("encoding/csv: %v", err)
 	}
 	if len(recs) == 0 {
-		t.Fatal("no header")
+		tb.Fatal("no header")
 	}
 	if got, want := strings.Join(recs[0], ","), c.FieldNames(f.EventType, f.Version); got != want {
-		t.Fatalf("header %q, LogFileFieldNames %q", got, want)
+		tb.Fatalf("header %q, LogFileFieldNames %q", got, want)
 	}
 	if n := len(strings.Split(c.FieldTypes(f.EventType, f.Version), ",")); n != len(recs[0]) {
-		t.Fatalf("%d field types for %d columns", n, len(recs[0]))
+		tb.Fatalf("%d field types for %d columns", n, len(recs[0]))
 	}
 	if bytes.Contains(b, []byte("\r")) {
-		t.Fatal("CR in output; Salesforce ends lines with LF")
+		tb.Fatal("CR in output; Salesforce ends lines with LF")
 	}
 	// Every field is quoted: a line (outside quoted newlines) starts with a
 	// quote, and every separator is "," between quotes.
 	if !bytes.HasPrefix(b, []byte(`"`)) || !bytes.HasSuffix(b, []byte("\"\n")) {
-		t.Fatalf("not quoted at the ends: %q…%q", b[:min(20, len(b))], b[max(0, len(b)-20):])
+		tb.Fatalf("not quoted at the ends: %q…%q", b[:min(20, len(b))], b[max(0, len(b)-20):])
 	}
 	col := map[string]int{}
 	for i, n := range recs[0] {
@@ -72,25 +72,25 @@ func checkCSV(t testing.TB, c *Catalog, f *File, b []byte) [][]string {
 	org15 := f.OrgID[:15]
 	for i, rec := range recs[1:] {
 		if rec[col["EVENT_TYPE"]] != f.EventType {
-			t.Fatalf("row %d EVENT_TYPE %q", i+1, rec[col["EVENT_TYPE"]])
+			tb.Fatalf("row %d EVENT_TYPE %q", i+1, rec[col["EVENT_TYPE"]])
 		}
 		if rec[col["ORGANIZATION_ID"]] != org15 {
-			t.Fatalf("row %d ORGANIZATION_ID %q", i+1, rec[col["ORGANIZATION_ID"]])
+			tb.Fatalf("row %d ORGANIZATION_ID %q", i+1, rec[col["ORGANIZATION_ID"]])
 		}
 		ts := rec[col["TIMESTAMP"]]
 		tm, err := time.Parse("20060102150405.000", ts)
 		if err != nil {
-			t.Fatalf("row %d TIMESTAMP %q: %v", i+1, ts, err)
+			tb.Fatalf("row %d TIMESTAMP %q: %v", i+1, ts, err)
 		}
 		if d := rec[col["TIMESTAMP_DERIVED"]]; d != "" && d != tm.Format("2006-01-02T15:04:05.000Z") {
-			t.Fatalf("row %d TIMESTAMP_DERIVED %q vs TIMESTAMP %q", i+1, d, ts)
+			tb.Fatalf("row %d TIMESTAMP_DERIVED %q vs TIMESTAMP %q", i+1, d, ts)
 		}
 		if u := rec[col["USER_ID"]]; len(u) != 15 {
-			t.Fatalf("row %d USER_ID %q is not 15 characters", i+1, u)
+			tb.Fatalf("row %d USER_ID %q is not 15 characters", i+1, u)
 		}
 		rid := rec[col["REQUEST_ID"]]
 		if ids[rid] {
-			t.Fatalf("row %d REQUEST_ID %q repeated", i+1, rid)
+			tb.Fatalf("row %d REQUEST_ID %q repeated", i+1, rid)
 		}
 		ids[rid] = true
 	}

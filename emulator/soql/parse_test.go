@@ -13,36 +13,43 @@ func TestParseAccepts(t *testing.T) {
 		check     func(t *testing.T, q *Query)
 	}{
 		{"fields", "SELECT Id, Subject FROM Case", func(t *testing.T, q *Query) {
+			t.Helper()
 			if len(q.Select) != 2 || q.Select[1].Field.Text != "Subject" || q.From.Text != "Case" || q.Limit != -1 || q.Offset != -1 {
 				t.Fatalf("got %+v", q)
 			}
 		}},
 		{"lower-case keywords", "select id from case where status = 'New' order by createddate desc nulls last limit 5 offset 10", func(t *testing.T, q *Query) {
+			t.Helper()
 			if q.Limit != 5 || q.Offset != 10 || len(q.OrderBy) != 1 || !q.OrderBy[0].Desc || !q.OrderBy[0].NullsLast {
 				t.Fatalf("got %+v", q)
 			}
 		}},
 		{"parent path", "SELECT Contact.Email, Owner.Name FROM Case", func(t *testing.T, q *Query) {
+			t.Helper()
 			if q.Select[0].Field.Text != "Contact.Email" {
 				t.Fatalf("got %q", q.Select[0].Field.Text)
 			}
 		}},
 		{"count", "SELECT COUNT() FROM Case", func(t *testing.T, q *Query) {
+			t.Helper()
 			if q.Select[0].Kind != SelectCount || q.Select[0].Field.Text != "" {
 				t.Fatalf("got %+v", q.Select[0])
 			}
 		}},
 		{"count field alias", "SELECT COUNT(Id) n FROM Case", func(t *testing.T, q *Query) {
+			t.Helper()
 			if q.Select[0].Field.Text != "Id" || q.Select[0].Alias != "n" {
 				t.Fatalf("got %+v", q.Select[0])
 			}
 		}},
 		{"subquery", "SELECT Id, (SELECT Id, CommentBody FROM CaseComments ORDER BY CreatedDate) FROM Case", func(t *testing.T, q *Query) {
+			t.Helper()
 			if q.Select[1].Kind != SelectSubquery || q.Select[1].Sub.From.Text != "CaseComments" || len(q.Select[1].Sub.OrderBy) != 1 {
 				t.Fatalf("got %+v", q.Select[1])
 			}
 		}},
 		{"precedence", "SELECT Id FROM Case WHERE A = 1 OR B = 2 AND NOT C = 3", func(t *testing.T, q *Query) {
+			t.Helper()
 			or, ok := q.Where.(*Logical)
 			if !ok || !or.Or {
 				t.Fatalf("top is %T %+v", q.Where, q.Where)
@@ -56,6 +63,7 @@ func TestParseAccepts(t *testing.T) {
 			}
 		}},
 		{"in and not in", "SELECT Id FROM Case WHERE Status IN ('New','Working') AND Priority NOT IN ('Low')", func(t *testing.T, q *Query) {
+			t.Helper()
 			and := q.Where.(*Logical)
 			if c := and.L.(*Comparison); c.Op != "IN" || len(c.Values) != 2 || c.Values[1].StringValue() != "Working" {
 				t.Fatalf("got %+v", c)
@@ -65,12 +73,14 @@ func TestParseAccepts(t *testing.T) {
 			}
 		}},
 		{"escapes", `SELECT Id FROM Case WHERE Subject = 'it\'s \"x\" \\ \n\t\r\b\f \u00e9'`, func(t *testing.T, q *Query) {
+			t.Helper()
 			got := q.Where.(*Comparison).Value.StringValue()
 			if want := "it's \"x\" \\ \n\t\r\b\f é"; got != want {
 				t.Fatalf("got %q want %q", got, want)
 			}
 		}},
 		{"literals", "SELECT Id FROM Case WHERE A = 2026-11-20 AND B = 2026-11-20T10:00:00Z AND C = 2026-11-20T10:00:00.000+01:00 AND D = -1.5 AND E = true AND F = null AND G = LAST_N_DAYS:30 AND H = TODAY", func(t *testing.T, q *Query) {
+			t.Helper()
 			var lits []Literal
 			var walk func(e Expr)
 			walk = func(e Expr) {
@@ -103,6 +113,7 @@ func TestParseAccepts(t *testing.T) {
 			}
 		}},
 		{"multi-line", "SELECT Id\nFROM Case\nWHERE Status <> 'Closed'", func(t *testing.T, q *Query) {
+			t.Helper()
 			if c := q.Where.(*Comparison); c.Op != "!=" || c.Field.Pos != (Pos{3, 7}) {
 				t.Fatalf("got %+v", c)
 			}

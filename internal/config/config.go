@@ -21,6 +21,7 @@ import (
 	"github.com/sfbridge/sfbridge/auth"
 	"github.com/sfbridge/sfbridge/doctor"
 	"github.com/sfbridge/sfbridge/internal/inputfile"
+	"github.com/sfbridge/sfbridge/internal/loopback"
 )
 
 // Secret is a string that never shows itself: it prints, logs and
@@ -414,7 +415,7 @@ func (c *Config) validate() []Problem {
 	host, _, err := net.SplitHostPort(listen)
 	if err != nil {
 		add("listen", "%q is not host:port (for example 127.0.0.1:8421)", c.Listen)
-	} else if !IsLoopback(host) && c.AuthTokenFile == "" {
+	} else if !loopback.IsHost(host) && c.AuthTokenFile == "" {
 		add("auth_token_file", "required when listen (%s) is not a loopback address: callers beyond this machine must present a bearer token", listen)
 	}
 	if d := c.DoctorInterval.Duration; d != 0 && d < MinDoctorInterval {
@@ -497,15 +498,6 @@ func (c *Config) resolvePaths(dir string) {
 		abs(&k.PassphraseFile)
 		abs(&k.KeyPasswordFile)
 	}
-}
-
-// IsLoopback reports whether host names this machine only.
-func IsLoopback(host string) bool {
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 func dirOf(name string) string {

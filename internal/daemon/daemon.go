@@ -28,6 +28,7 @@ import (
 	"github.com/sfbridge/sfbridge/internal/backoff"
 	"github.com/sfbridge/sfbridge/internal/clock"
 	"github.com/sfbridge/sfbridge/internal/config"
+	"github.com/sfbridge/sfbridge/internal/loopback"
 )
 
 // OrgSpec is one org the daemon keeps a session for.
@@ -132,7 +133,7 @@ func New(ctx context.Context, opts Options) (*Daemon, error) {
 		}
 	}
 	host, _, _ := net.SplitHostPort(ln.Addr().String())
-	if !config.IsLoopback(host) && opts.AuthToken == "" {
+	if !loopback.IsHost(host) && opts.AuthToken == "" {
 		ln.Close()
 		return nil, fmt.Errorf("daemon: %s is reachable beyond this machine; set a bearer token (auth_token_file) or listen on 127.0.0.1", ln.Addr())
 	}

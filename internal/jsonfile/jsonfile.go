@@ -8,7 +8,7 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/sfbridge/sfbridge/keys"
+	"github.com/sfbridge/sfbridge/internal/atomicfile"
 )
 
 // Write marshals v and replaces path with it, with the given permissions
@@ -18,7 +18,7 @@ func Write(path string, v any, perm os.FileMode) error {
 	if err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
-	if err := keys.WriteFileAtomic(path, append(b, '\n'), perm); err != nil {
+	if err := atomicfile.WriteFile(path, append(b, '\n'), perm); err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
 	return nil

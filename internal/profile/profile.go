@@ -20,7 +20,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/sfbridge/sfbridge/keys"
+	"github.com/sfbridge/sfbridge/internal/atomicfile"
 )
 
 // Profile describes how to log in to one org as one user.
@@ -89,7 +89,7 @@ func (s Store) write(f *file) error {
 	if err != nil {
 		return err
 	}
-	return keys.WriteFileAtomic(s.path(), append(b, '\n'), 0o600)
+	return atomicfile.WriteFile(s.path(), append(b, '\n'), 0o600)
 }
 
 // List returns every profile and the username of the default one.

@@ -138,13 +138,3 @@ func (s *Session) Persist() error {
 		return s.Cache.Save(cur)
 	}
 }
-
-// OpenTarget finds the profile named by alias or username (empty: the
-// default) and opens it.
-func OpenTarget(env Env, name string) (*Session, error) {
-	p, err := Store{Dir: env.Dir}.Find(name)
-	if err != nil {
-		return nil, err
-	}
-	return Open(env, p)
-}

@@ -19,7 +19,7 @@ import (
 	"time"
 
 	"github.com/sfbridge/sfbridge/auth"
-	"github.com/sfbridge/sfbridge/keys"
+	"github.com/sfbridge/sfbridge/internal/atomicfile"
 )
 
 // cacheMagic starts every token cache file (format version 1).
@@ -145,7 +145,7 @@ func (c *TokenCache) Save(tok *auth.Token) error {
 	if err := os.MkdirAll(filepath.Dir(c.path), 0o700); err != nil {
 		return err
 	}
-	return keys.WriteFileAtomic(c.path, out, 0o600)
+	return atomicfile.WriteFile(c.path, out, 0o600)
 }
 
 // Clear removes the cache file; a missing file is not an error.

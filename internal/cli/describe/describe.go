@@ -10,9 +10,9 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/sfbridge/sfbridge/internal/cli/cmdutil"
 	"github.com/sfbridge/sfbridge/internal/cli/exitcode"
 	"github.com/sfbridge/sfbridge/internal/cli/factory"
-	"github.com/sfbridge/sfbridge/internal/cli/orgclient"
 	"github.com/sfbridge/sfbridge/internal/iostreams"
 	"github.com/sfbridge/sfbridge/internal/output"
 	"github.com/sfbridge/sfbridge/rest"
@@ -21,15 +21,16 @@ import (
 // Options holds the flags and arguments of `sfbridge describe`.
 type Options struct {
 	IO     *iostreams.IOStreams
-	Open   orgclient.Opener
-	Conn   orgclient.Flags
+	Org    cmdutil.OrgFunc
+	Target cmdutil.Target
 	Output output.Flags
 	Object string
 }
 
-// NewCmd returns the describe command.
-func NewCmd(f *factory.Factory) *cobra.Command {
-	opts := &Options{IO: f.IOStreams}
+// NewCmd returns the describe command. runF, when not nil, receives the parsed
+// options instead of run (tests of the flags use it).
+func NewCmd(f *factory.Factory, runF func(*Options) error) *cobra.Command {
+	opts := &Options{IO: f.IOStreams, Org: f.Org}
 	cmd := &cobra.Command{
 		Use:   "describe SOBJECT [-o ORG] [--json]",
 		Short: "Show an object's fields and what the user may do with it",
@@ -38,15 +39,12 @@ may query, create, update and delete its records (the flags reflect the
 user's permissions) and the fields the user can see. With --json the whole
 describe document is printed as Salesforce sent it.`,
 		Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
+		RunE: cmdutil.RunE(opts, runF, run, func(_ *cobra.Command, args []string) error {
 			opts.Object = args[0]
-			if opts.Open == nil {
-				opts.Open = orgclient.FromProfiles(f, &opts.Conn)
-			}
-			return run(cmd.Context(), opts)
-		},
+			return nil
+		}),
 	}
-	orgclient.AddFlags(cmd.Flags(), &opts.Conn)
+	cmdutil.AddTargetFlags(cmd.Flags(), &opts.Target)
 	output.AddFlags(cmd.Flags(), &opts.Output)
 	return cmd
 }
@@ -56,7 +54,7 @@ func run(ctx context.Context, opts *Options) error {
 	if err != nil {
 		return exitcode.With(exitcode.Usage, err)
 	}
-	return opts.Open.Do(ctx, opts.Conn.TargetOrg, func(c *rest.Client) error {
+	return opts.Org.WithClient(ctx, opts.Target, func(c *rest.Client) error {
 		d, err := c.SObjects.Describe(ctx, opts.Object)
 		if err != nil {
 			return err

@@ -1,31 +1,18 @@
 package describe
 
 import (
-	"context"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 
-	"github.com/sfbridge/sfbridge/auth"
-	"github.com/sfbridge/sfbridge/internal/cli/orgclient"
+	"github.com/sfbridge/sfbridge/internal/cli/cmdutil/cmdutiltest"
 	"github.com/sfbridge/sfbridge/internal/iostreams"
 	"github.com/sfbridge/sfbridge/internal/output"
-	"github.com/sfbridge/sfbridge/rest"
 )
 
 const caseDescribe = `{"name":"Case","label":"Case","labelPlural":"Cases","keyPrefix":"500","createable":true,"updateable":true,"deletable":false,"queryable":true,"fields":[{"name":"Id","type":"id","label":"Case ID","length":18,"nillable":false,"createable":false,"updateable":false},{"name":"ContactId","type":"reference","label":"Contact ID","length":18,"nillable":true,"createable":true,"updateable":true,"referenceTo":["Contact"]}],"childRelationships":[],"supportedScopes":[{"label":"All cases","name":"everything"}]}`
-
-func open(srv *httptest.Server) orgclient.Opener {
-	return func(context.Context, string) (*orgclient.Conn, error) {
-		src := auth.NewCachedSource(func(context.Context) (*auth.Token, error) {
-			return &auth.Token{AccessToken: "tok", InstanceURL: srv.URL}, nil
-		})
-		c, err := rest.New(src, rest.WithAPIVersion("66.0"))
-		return &orgclient.Conn{Client: c, Close: func() error { return nil }}, err
-	}
-}
 
 func TestDescribe(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -42,7 +29,7 @@ func TestDescribe(t *testing.T) {
 	ios, _, out, _ := iostreams.Test()
 	ios.SetTTY(false, true, false)
 	ios.SetNoColor(true)
-	if err := run(t.Context(), &Options{IO: ios, Open: open(srv), Object: "Case"}); err != nil {
+	if err := run(t.Context(), &Options{IO: ios, Org: cmdutiltest.Org(t, srv.URL), Object: "Case"}); err != nil {
 		t.Fatal(err)
 	}
 	for _, want := range []string{"Case (Case), key prefix 500", "query yes  create yes  update yes  delete no", "ContactId  reference  Contact ID  18      true      true        true        Contact"} {
@@ -52,7 +39,7 @@ func TestDescribe(t *testing.T) {
 	}
 
 	ios, _, out, _ = iostreams.Test()
-	if err := run(t.Context(), &Options{IO: ios, Open: open(srv), Object: "Case", Output: output.Flags{JSON: true}}); err != nil {
+	if err := run(t.Context(), &Options{IO: ios, Org: cmdutiltest.Org(t, srv.URL), Object: "Case", Output: output.Flags{JSON: true}}); err != nil {
 		t.Fatal(err)
 	}
 	if out.String() != caseDescribe+"\n" {
@@ -60,7 +47,7 @@ func TestDescribe(t *testing.T) {
 	}
 
 	ios, _, _, _ = iostreams.Test()
-	err := run(t.Context(), &Options{IO: ios, Open: open(srv), Object: "Nope__c"})
+	err := run(t.Context(), &Options{IO: ios, Org: cmdutiltest.Org(t, srv.URL), Object: "Nope__c"})
 	if err == nil || !strings.Contains(err.Error(), "NOT_FOUND") {
 		t.Errorf("unknown object: %v", err)
 	}

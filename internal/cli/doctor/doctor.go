@@ -14,9 +14,9 @@ import (
 
 	"github.com/sfbridge/sfbridge/auth"
 	"github.com/sfbridge/sfbridge/doctor"
+	"github.com/sfbridge/sfbridge/internal/cli/cmdutil"
 	"github.com/sfbridge/sfbridge/internal/cli/exitcode"
 	"github.com/sfbridge/sfbridge/internal/cli/factory"
-	"github.com/sfbridge/sfbridge/internal/cli/orgclient"
 	"github.com/sfbridge/sfbridge/internal/iostreams"
 	"github.com/sfbridge/sfbridge/internal/output"
 	"github.com/sfbridge/sfbridge/internal/profile"
@@ -24,19 +24,23 @@ import (
 
 // Options holds the flags of `sfbridge doctor`.
 type Options struct {
-	IO     *iostreams.IOStreams
-	Env    profile.Env
-	Output output.Flags
+	IO  *iostreams.IOStreams
+	Org cmdutil.OrgFunc
+	// ProfileEnv gives the clock, logger and HTTP client of a login named
+	// by the login flags.
+	ProfileEnv func() (profile.Env, error)
+	Output     output.Flags
 
-	orgclient.LoginFlags
-	TargetOrg string
-	CertFile  string
-	Require   []string
+	cmdutil.LoginFlags
+	Target   cmdutil.Target
+	CertFile string
+	Require  []string
 }
 
-// NewCmd returns the doctor command.
-func NewCmd(f *factory.Factory) *cobra.Command {
-	opts := &Options{IO: f.IOStreams}
+// NewCmd returns the doctor command. runF, when not nil, receives the
+// parsed options instead of run (tests of the flags use it).
+func NewCmd(f *factory.Factory, runF func(*Options) error) *cobra.Command {
+	opts := &Options{IO: f.IOStreams, Org: f.Org, ProfileEnv: f.ProfileEnv}
 	cmd := &cobra.Command{
 		Use:   "doctor [-o ALIAS | --client-id ID --jwt-key-file FILE --username USER] [--require servicedesk,eventlogs]",
 		Short: "Check a connection and the integration user's access, with fixes",
@@ -62,29 +66,24 @@ checks need no admin rights. Exit status 5 when a required check fails.`,
   sfbridge doctor --client-id 3MVG9... --jwt-key-file salesforce.key --cert-file salesforce.crt \
     --username integration@acme.com --require eventlogs --json`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		RunE: cmdutil.RunE(opts, runF, run, func(*cobra.Command, []string) error {
 			for _, r := range opts.Require {
 				if !slices.Contains(doctor.Groups(), r) {
 					return exitcode.UsageErrorf("--require: unknown check group %q (known: %s)", r, strings.Join(doctor.Groups(), ", "))
 				}
 			}
-			if opts.Given() && opts.TargetOrg != "" {
+			if opts.Given() && opts.Target.Org != "" {
 				return exitcode.UsageErrorf("use either -o/--target-org or the login flags, not both")
 			}
 			if opts.Given() && opts.Missing() != "" {
 				return exitcode.UsageErrorf("the login flags need --client-id, --jwt-key-file and --username together")
 			}
-			env, err := f.ProfileEnv()
-			if err != nil {
-				return err
-			}
-			opts.Env = env
-			return run(cmd.Context(), opts)
-		},
+			return nil
+		}),
 	}
 	fl := cmd.Flags()
-	fl.StringVarP(&opts.TargetOrg, "target-org", "o", "", "Alias or username of a stored profile (default: the default profile)")
-	orgclient.AddLoginFlags(fl, &opts.LoginFlags, "")
+	cmdutil.AddTargetOrgFlag(fl, &opts.Target)
+	cmdutil.AddLoginFlags(fl, &opts.LoginFlags, "")
 	fl.StringVar(&opts.CertFile, "cert-file", "", "Certificate uploaded to the app, to match against the key")
 	fl.StringSliceVar(&opts.Require, "require", nil, "Check groups that must pass: "+strings.Join(doctor.Groups(), ", "))
 	output.AddJSONFlag(fl, &opts.Output)
@@ -92,16 +91,23 @@ checks need no admin rights. Exit status 5 when a required check fails.`,
 }
 
 // resolve turns the flags or the profile into doctor options.
-func resolve(opts *Options) (doctor.Options, error) {
-	spec := opts.KeySpec()
-	cfg := auth.Config{ConsumerKey: opts.ClientID, Username: opts.Username, LoginURL: opts.InstanceURL, Audience: opts.Audience,
-		HTTPClient: opts.Env.HTTPClient, Now: opts.Env.Now, Logger: opts.Env.Logger}
-	if opts.ClientID == "" {
-		p, err := profile.Store{Dir: opts.Env.Dir}.Find(opts.TargetOrg)
+func resolve(ctx context.Context, opts *Options) (doctor.Options, error) {
+	var spec profile.KeySpec
+	var cfg auth.Config
+	if opts.ClientID != "" {
+		env, err := opts.ProfileEnv()
 		if err != nil {
 			return doctor.Options{}, err
 		}
-		spec, cfg = p.KeySpec(), profile.AuthConfig(opts.Env, p, nil) // doctor loads the key itself
+		spec = opts.KeySpec()
+		cfg = auth.Config{ConsumerKey: opts.ClientID, Username: opts.Username, LoginURL: opts.InstanceURL, Audience: opts.Audience,
+			HTTPClient: env.HTTPClient, Now: env.Now, Logger: env.Logger}
+	} else {
+		org, err := opts.Org(ctx, opts.Target)
+		if err != nil {
+			return doctor.Options{}, err
+		}
+		spec, cfg = org.Profile.KeySpec(), profile.AuthConfig(org.Env, org.Profile, nil) // doctor loads the key itself
 	}
 	if !filepath.IsAbs(spec.File) {
 		abs, err := filepath.Abs(spec.File)
@@ -118,7 +124,7 @@ func resolve(opts *Options) (doctor.Options, error) {
 }
 
 func run(ctx context.Context, opts *Options) error {
-	dopts, err := resolve(opts)
+	dopts, err := resolve(ctx, opts)
 	if err != nil {
 		return err
 	}

@@ -16,6 +16,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	sfemu "github.com/sfbridge/sfbridge/emulator"
+	"github.com/sfbridge/sfbridge/internal/cli/cmdutil"
 	"github.com/sfbridge/sfbridge/internal/cli/exitcode"
 	"github.com/sfbridge/sfbridge/internal/cli/factory"
 )
@@ -104,16 +105,10 @@ func leafCmd(f *factory.Factory, l adminCmd, runF func(*AdminOptions) error) *co
 	fl.StringVar(&opts.InfoFile, "info-file", "", "Info file of the running emulator (gives its URL and admin token)")
 	fl.StringVar(&opts.URL, "url", "", "Base URL of the running emulator, such as http://127.0.0.1:8484")
 	fl.StringVar(&opts.AdminToken, "admin-token", "", "The emulator's admin token (printed at its start)")
-	c.RunE = func(cmd *cobra.Command, a []string) error {
+	c.RunE = cmdutil.RunE(opts, runF, runAdmin, func(_ *cobra.Command, a []string) error {
 		args = a
-		if err := opts.prepare(opts); err != nil {
-			return err
-		}
-		if runF != nil {
-			return runF(opts)
-		}
-		return runAdmin(cmd.Context(), opts)
-	}
+		return opts.prepare(opts)
+	})
 	return c
 }
 

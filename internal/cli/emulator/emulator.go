@@ -18,8 +18,10 @@ import (
 
 	sfemu "github.com/sfbridge/sfbridge/emulator"
 	"github.com/sfbridge/sfbridge/emulator/localorg"
+	"github.com/sfbridge/sfbridge/internal/cli/cmdutil"
 	"github.com/sfbridge/sfbridge/internal/cli/emulator/eventlogs"
 	"github.com/sfbridge/sfbridge/internal/cli/factory"
+	"github.com/sfbridge/sfbridge/internal/loopback"
 )
 
 // Options are the command's flags and surroundings.
@@ -46,8 +48,9 @@ type Options struct {
 // the admin token, so the file is private (0600).
 type Info = localorg.Info
 
-// NewCmd returns `sfbridge emulator`.
-func NewCmd(f *factory.Factory) *cobra.Command {
+// NewCmd returns `sfbridge emulator`. runF, when not nil, receives the
+// parsed options instead of run (tests of the flags use it).
+func NewCmd(f *factory.Factory, runF func(*Options) error) *cobra.Command {
 	opts := &Options{Out: f.IOStreams.Out, ErrOut: f.IOStreams.ErrOut, Now: f.Now}
 	cmd := &cobra.Command{
 		Use:   "emulator",
@@ -89,7 +92,7 @@ attempt with its precise outcome is logged to stderr.`,
   sfbridge emulator --sample-data --info-file emulator.json
   sfbridge emulator --tls --fixture org.yaml`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		RunE: cmdutil.RunE(opts, runF, run, func(*cobra.Command, []string) error {
 			if opts.StateDir == "" {
 				dir, err := f.ConfigDir()
 				if err != nil {
@@ -98,8 +101,8 @@ attempt with its precise outcome is logged to stderr.`,
 				opts.StateDir = filepath.Join(dir, "emulator")
 			}
 			opts.Logger = f.Logger()
-			return run(cmd.Context(), opts)
-		},
+			return nil
+		}),
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&opts.Addr, "addr", "127.0.0.1:8484", "Address to listen on (port 0 picks a free one)")
@@ -117,10 +120,8 @@ func run(ctx context.Context, opts *Options) error {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	if host, _, err := net.SplitHostPort(opts.Addr); err == nil && host != "localhost" {
-		if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {
-			fmt.Fprintf(opts.ErrOut, "sfbridge emulator: warning: listening on %s, reachable from other machines; the admin token is the only protection\n", opts.Addr)
-		}
+	if host, _, err := net.SplitHostPort(opts.Addr); err == nil && !loopback.IsHost(host) {
+		fmt.Fprintf(opts.ErrOut, "sfbridge emulator: warning: listening on %s, reachable from other machines; the admin token is the only protection\n", opts.Addr)
 	}
 	org, err := localorg.Start(ctx, localorg.Options{Addr: opts.Addr, Fixture: opts.Fixture, StateDir: opts.StateDir,
 		TLS: opts.TLS, Sample: opts.SampleData, Now: opts.Now, Logger: opts.Logger})

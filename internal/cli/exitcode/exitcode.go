@@ -5,6 +5,10 @@ package exitcode
 import (
 	"errors"
 	"fmt"
+	"net/http"
+
+	"github.com/sfbridge/sfbridge/auth"
+	"github.com/sfbridge/sfbridge/rest"
 )
 
 // Code is a process exit status.
@@ -67,12 +71,9 @@ type Silent struct{ Code Code }
 
 func (s *Silent) Error() string { return fmt.Sprintf("exit status %d", s.Code) }
 
-// Classifier lets an error from a library package name its own exit code
-// (for example an authentication error maps to AuthRefused).
-type Classifier interface{ ExitCode() int }
-
 // Of returns the exit code for err: OK for nil, the code an ExitError or
-// Classifier names, and Error otherwise.
+// Silent names, the code of the first library error in err's chain (see
+// [Classify]), and Error otherwise.
 func Of(err error) Code {
 	if err == nil {
 		return OK
@@ -85,9 +86,53 @@ func Of(err error) Code {
 	if errors.As(err, &s) {
 		return s.Code
 	}
-	var c Classifier
-	if errors.As(err, &c) {
-		return Code(c.ExitCode())
+	if code, ok := Classify(err); ok {
+		return code
 	}
 	return Error
+}
+
+// Classify finds the first error in err's chain (depth first, as errors.As
+// walks it) that the libraries return for a failed call, and maps it to the
+// exit code the CLI documents:
+//
+//   - *auth.Error: AuthRefused when Salesforce refused the login (4xx),
+//     Error when it failed to answer with a session (5xx, unreadable body);
+//   - *auth.NetworkError, *rest.TransportError: Unreachable;
+//   - *rest.APIError: AuthRefused for 401 (the session was refused), Error
+//     otherwise.
+//
+// ok is false when the chain holds none of them. The libraries know nothing
+// of exit codes; this is the one place that gives their errors one.
+func Classify(err error) (code Code, ok bool) {
+	// The switches look at one link at a time on purpose: the chain is walked
+	// here so that the first library error decides, which errors.As on each
+	// type in turn would not.
+	switch e := err.(type) { //nolint:errorlint // walks the chain itself, see above
+	case nil:
+		return OK, false
+	case *auth.Error:
+		if e.Refused() {
+			return AuthRefused, true
+		}
+		return Error, true
+	case *auth.NetworkError, *rest.TransportError:
+		return Unreachable, true
+	case *rest.APIError:
+		if e.StatusCode == http.StatusUnauthorized {
+			return AuthRefused, true
+		}
+		return Error, true
+	}
+	switch u := err.(type) { //nolint:errorlint // walks the chain itself, see above
+	case interface{ Unwrap() error }:
+		return Classify(u.Unwrap())
+	case interface{ Unwrap() []error }:
+		for _, e := range u.Unwrap() {
+			if code, ok := Classify(e); ok {
+				return code, true
+			}
+		}
+	}
+	return OK, false
 }

@@ -4,14 +4,17 @@
 package factory
 
 import (
+	"context"
 	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"time"
 
+	"github.com/sfbridge/sfbridge/internal/cli/cmdutil"
 	"github.com/sfbridge/sfbridge/internal/iostreams"
 	"github.com/sfbridge/sfbridge/internal/profile"
+	"github.com/sfbridge/sfbridge/rest"
 )
 
 // Factory is passed to every command constructor.
@@ -24,13 +27,30 @@ type Factory struct {
 	Now func() time.Time
 	// Version is the build's version string for User-Agent headers.
 	Version string
+	// Org opens the stored org a command names with -o/--target-org: its
+	// profile, and lazily its session (token source) and REST client. It is
+	// the one way commands reach an org; a command copies it into its
+	// Options so that tests can put their own there.
+	Org cmdutil.OrgFunc
 
 	logger *slog.Logger
 }
 
 // New returns a factory for the given streams and environment.
 func New(ios *iostreams.IOStreams, getenv func(string) string, version string) *Factory {
-	return &Factory{IOStreams: ios, Getenv: getenv, Now: time.Now, Version: version}
+	f := &Factory{IOStreams: ios, Getenv: getenv, Now: time.Now, Version: version}
+	f.Org = f.openOrg
+	return f
+}
+
+// openOrg is the real Org accessor: profiles in the configuration
+// directory, REST clients that say who they are and log under --debug.
+func (f *Factory) openOrg(_ context.Context, t cmdutil.Target) (*cmdutil.Org, error) {
+	env, err := f.ProfileEnv()
+	if err != nil {
+		return nil, err
+	}
+	return cmdutil.OpenOrg(env, t, rest.WithUserAgent("sfbridge/"+f.Version), rest.WithLogger(f.Logger()))
 }
 
 // EnableDebug sends debug logs to stderr as slog text. It is called when the

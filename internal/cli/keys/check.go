@@ -9,13 +9,16 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/sfbridge/sfbridge/internal/cli/cmdutil"
 	"github.com/sfbridge/sfbridge/internal/cli/factory"
 	"github.com/sfbridge/sfbridge/internal/output"
 	libkeys "github.com/sfbridge/sfbridge/keys"
 )
 
-type checkOptions struct {
-	f        *factory.Factory
+// CheckOptions are the flags of `sfbridge keys check` and what it reads
+// besides them.
+type CheckOptions struct {
+	Env
 	KeyFile  string
 	CertFile string
 	Load     loadFlags
@@ -32,8 +35,8 @@ type checkResult struct {
 	CertificateKey string    `json:"certificate_public_key_sha256"`
 }
 
-func newCheckCmd(f *factory.Factory) *cobra.Command {
-	opts := &checkOptions{f: f}
+func newCheckCmd(f *factory.Factory, runF func(*CheckOptions) error) *cobra.Command {
+	opts := &CheckOptions{Env: envOf(f)}
 	cmd := &cobra.Command{
 		Use:   "check --key FILE --cert FILE",
 		Short: "Check that a private key belongs to a certificate",
@@ -47,9 +50,7 @@ PEM file holding both) are used. Without --key, SFBRIDGE_JWT_KEY is read.`,
 		Example: `  sfbridge keys check --key salesforce.key --cert salesforce.crt
   sfbridge keys check --key salesforce.jks --password-file store-password.txt`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runCheck(cmd.Context(), opts)
-		},
+		RunE: cmdutil.RunE(opts, runF, runCheck, nil),
 	}
 	cmd.Flags().StringVar(&opts.KeyFile, "key", "", "Private key file (PEM, DER, JKS, PKCS#12)")
 	cmd.Flags().StringVar(&opts.CertFile, "cert", "", "Certificate file uploaded to the connected app (PEM, DER, JKS, PKCS#12)")
@@ -58,8 +59,8 @@ PEM file holding both) are used. Without --key, SFBRIDGE_JWT_KEY is read.`,
 	return cmd
 }
 
-func runCheck(_ context.Context, opts *checkOptions) error {
-	f := opts.f
+func runCheck(_ context.Context, opts *CheckOptions) error {
+	f := opts.Env
 	lo, err := opts.Load.options(f)
 	if err != nil {
 		return err
@@ -82,14 +83,14 @@ func runCheck(_ context.Context, opts *checkOptions) error {
 	return reportMatch(f, opts.Out.JSON, key, certs[0], keyName, certName)
 }
 
-func reportMatch(f *factory.Factory, asJSON bool, key *rsa.PrivateKey, cert *x509.Certificate, keyName, certName string) error {
+func reportMatch(f Env, asJSON bool, key *rsa.PrivateKey, cert *x509.Certificate, keyName, certName string) error {
 	kf, _ := libkeys.Fingerprint(&key.PublicKey)
 	cf, _ := libkeys.Fingerprint(cert.PublicKey)
 	res := checkResult{Key: keyName, Certificate: certName, Subject: cert.Subject.String(), NotAfter: cert.NotAfter.UTC(), KeySHA256: kf, CertificateKey: cf}
 	mErr := libkeys.Match(key, cert)
 	res.Match = mErr == nil
 	if asJSON {
-		if err := output.WriteJSON(f.IOStreams.Out, res); err != nil {
+		if err := output.WriteJSON(f.IO.Out, res); err != nil {
 			return err
 		}
 	}
@@ -97,10 +98,10 @@ func reportMatch(f *factory.Factory, asJSON bool, key *rsa.PrivateKey, cert *x50
 		return fmt.Errorf("%s and %s are not a pair: %w", keyName, certName, mErr)
 	}
 	if !asJSON {
-		fmt.Fprintf(f.IOStreams.Out, "%s %s matches %s (%s, valid until %s)\n  public key SHA-256 %s\n",
-			f.IOStreams.Colors().Green("✓"), keyName, certName, res.Subject, res.NotAfter.Format(time.DateOnly), kf)
+		fmt.Fprintf(f.IO.Out, "%s %s matches %s (%s, valid until %s)\n  public key SHA-256 %s\n",
+			f.IO.Colors().Green("✓"), keyName, certName, res.Subject, res.NotAfter.Format(time.DateOnly), kf)
 		if f.Now().After(cert.NotAfter) {
-			fmt.Fprintf(f.IOStreams.ErrOut, "warning: the certificate expired on %s; Salesforce rejects assertions signed for it\n", res.NotAfter.Format(time.DateOnly))
+			fmt.Fprintf(f.IO.ErrOut, "warning: the certificate expired on %s; Salesforce rejects assertions signed for it\n", res.NotAfter.Format(time.DateOnly))
 		}
 	}
 	return nil

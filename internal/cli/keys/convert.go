@@ -10,13 +10,17 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/sfbridge/sfbridge/internal/atomicfile"
+	"github.com/sfbridge/sfbridge/internal/cli/cmdutil"
 	"github.com/sfbridge/sfbridge/internal/cli/exitcode"
 	"github.com/sfbridge/sfbridge/internal/cli/factory"
 	libkeys "github.com/sfbridge/sfbridge/keys"
 )
 
-type convertOptions struct {
-	f              *factory.Factory
+// ConvertOptions are the flags of `sfbridge keys convert` and what it reads
+// besides them.
+type ConvertOptions struct {
+	Env
 	In             string
 	Out            string
 	To             string
@@ -28,8 +32,8 @@ type convertOptions struct {
 	Load           loadFlags
 }
 
-func newConvertCmd(f *factory.Factory) *cobra.Command {
-	opts := &convertOptions{f: f}
+func newConvertCmd(f *factory.Factory, runF func(*ConvertOptions) error) *cobra.Command {
+	opts := &ConvertOptions{Env: envOf(f)}
 	cmd := &cobra.Command{
 		Use:   "convert --in FILE --out FILE",
 		Short: "Convert a key between PEM, JKS and PKCS#12",
@@ -49,9 +53,7 @@ as PEM. Output files are written with mode 0600 and never replaced without
 		Example: `  sfbridge keys convert --in salesforce.jks --alias salesforce_cert --password-file store.txt --out salesforce.key --cert-out salesforce.crt
   sfbridge keys convert --in salesforce.key --cert salesforce.crt --out salesforce.jks --passphrase-file store.txt`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runConvert(cmd.Context(), opts)
-		},
+		RunE: cmdutil.RunE(opts, runF, runConvert, nil),
 	}
 	fs := cmd.Flags()
 	fs.StringVar(&opts.In, "in", "", "Input key file; default: SFBRIDGE_JWT_KEY")
@@ -84,8 +86,8 @@ func outputFormat(to, out string) (string, error) {
 	return "", exitcode.UsageErrorf("--to must be pem, p12 or jks, got %q", to)
 }
 
-func runConvert(_ context.Context, opts *convertOptions) error {
-	f := opts.f
+func runConvert(_ context.Context, opts *ConvertOptions) error {
+	f := opts.Env
 	format, err := outputFormat(opts.To, opts.Out)
 	if err != nil {
 		return err
@@ -121,7 +123,7 @@ func runConvert(_ context.Context, opts *convertOptions) error {
 	if opts.CertOut != "" && len(certs) == 0 {
 		return fmt.Errorf("%s holds no certificate to write to --cert-out: add --cert FILE", name)
 	}
-	pass, err := readSecret(f.IOStreams.In, opts.PassphraseFile, f.Getenv("SFBRIDGE_NEW_KEY_PASSPHRASE"), "SFBRIDGE_NEW_KEY_PASSPHRASE", "passphrase")
+	pass, err := readSecret(f.IO.In, opts.PassphraseFile, f.Getenv("SFBRIDGE_NEW_KEY_PASSPHRASE"), "SFBRIDGE_NEW_KEY_PASSPHRASE", "passphrase")
 	if err != nil {
 		return err
 	}
@@ -147,15 +149,15 @@ func runConvert(_ context.Context, opts *convertOptions) error {
 		return err
 	}
 	defer clear(data)
-	if err := libkeys.WriteFileAtomic(opts.Out, data, 0o600); err != nil {
+	if err := atomicfile.WriteFile(opts.Out, data, 0o600); err != nil {
 		return err
 	}
-	fmt.Fprintf(f.IOStreams.Out, "Wrote %s (%s%s, mode 0600)\n", opts.Out, describeFormat(format), encryptedNote(format, pass))
+	fmt.Fprintf(f.IO.Out, "Wrote %s (%s%s, mode 0600)\n", opts.Out, describeFormat(format), encryptedNote(format, pass))
 	if opts.CertOut != "" {
-		if err := libkeys.WriteFileAtomic(opts.CertOut, libkeys.MarshalCertificatesPEM(certs...), 0o644); err != nil {
+		if err := atomicfile.WriteFile(opts.CertOut, libkeys.MarshalCertificatesPEM(certs...), 0o644); err != nil {
 			return err
 		}
-		fmt.Fprintf(f.IOStreams.Out, "Wrote %s (%d certificate%s, %s)\n", opts.CertOut, len(certs), plural(len(certs)), subjectOf(certs))
+		fmt.Fprintf(f.IO.Out, "Wrote %s (%d certificate%s, %s)\n", opts.CertOut, len(certs), plural(len(certs)), subjectOf(certs))
 	}
 	return nil
 }

@@ -9,14 +9,17 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/sfbridge/sfbridge/internal/cli/cmdutil"
 	"github.com/sfbridge/sfbridge/internal/cli/exitcode"
 	"github.com/sfbridge/sfbridge/internal/cli/factory"
 	"github.com/sfbridge/sfbridge/internal/output"
 	libkeys "github.com/sfbridge/sfbridge/keys"
 )
 
-type generateOptions struct {
-	f              *factory.Factory
+// GenerateOptions are the flags of `sfbridge keys generate` and what it reads
+// besides them.
+type GenerateOptions struct {
+	Env
 	OutDir         string
 	Name           string
 	Bits           int
@@ -38,8 +41,8 @@ type generateResult struct {
 	NextStep    string    `json:"next_step"`
 }
 
-func newGenerateCmd(f *factory.Factory) *cobra.Command {
-	opts := &generateOptions{f: f}
+func newGenerateCmd(f *factory.Factory, runF func(*GenerateOptions) error) *cobra.Command {
+	opts := &GenerateOptions{Env: envOf(f)}
 	cmd := &cobra.Command{
 		Use:   "generate --out-dir DIR",
 		Short: "Generate an RSA key and a self-signed certificate for a connected app",
@@ -54,9 +57,7 @@ Existing files are never replaced without --force.`,
   sfbridge keys generate --out-dir ./secrets --name acme --subject "CN=acme-integration,O=Acme" --bits 3072
   sfbridge keys generate --out-dir ./secrets --passphrase-file ./passphrase.txt`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runGenerate(cmd.Context(), opts)
-		},
+		RunE: cmdutil.RunE(opts, runF, runGenerate, nil),
 	}
 	fs := cmd.Flags()
 	fs.StringVar(&opts.OutDir, "out-dir", "", "Directory to write NAME.key and NAME.crt to (created with mode 0700 if missing)")
@@ -71,8 +72,8 @@ Existing files are never replaced without --force.`,
 	return cmd
 }
 
-func runGenerate(_ context.Context, opts *generateOptions) error {
-	f := opts.f
+func runGenerate(_ context.Context, opts *GenerateOptions) error {
+	f := opts.Env
 	if opts.Days <= 0 {
 		return exitcode.UsageErrorf("--days must be positive, got %d", opts.Days)
 	}
@@ -84,7 +85,7 @@ func runGenerate(_ context.Context, opts *generateOptions) error {
 	if _, err := libkeys.ParseSubject(opts.Subject); err != nil {
 		return exitcode.With(exitcode.Usage, fmt.Errorf("--subject: %w", err))
 	}
-	pass, err := readSecret(f.IOStreams.In, opts.PassphraseFile, f.Getenv("SFBRIDGE_NEW_KEY_PASSPHRASE"), "SFBRIDGE_NEW_KEY_PASSPHRASE", "passphrase")
+	pass, err := readSecret(f.IO.In, opts.PassphraseFile, f.Getenv("SFBRIDGE_NEW_KEY_PASSPHRASE"), "SFBRIDGE_NEW_KEY_PASSPHRASE", "passphrase")
 	if err != nil {
 		return err
 	}
@@ -93,7 +94,7 @@ func runGenerate(_ context.Context, opts *generateOptions) error {
 	if err != nil {
 		return err
 	}
-	cert, err := libkeys.SelfSignedCertificate(key, opts.Subject, opts.Days, f.Now())
+	cert, err := libkeys.NewSelfSignedCertificate(key, libkeys.CertificateOptions{Subject: opts.Subject, Days: opts.Days, Now: f.Now()})
 	if err != nil {
 		return err
 	}
@@ -110,13 +111,13 @@ func runGenerate(_ context.Context, opts *generateOptions) error {
 			"or to the External Client App's OAuth settings; give %s only to the integration that signs the JWT.", crt, filepath.Base(keyPath)),
 	}
 	if opts.Out.JSON {
-		return output.WriteJSON(f.IOStreams.Out, res)
+		return output.WriteJSON(f.IO.Out, res)
 	}
 	enc := "unencrypted PKCS#8"
 	if res.Encrypted {
 		enc = "encrypted PKCS#8 (PBES2, AES-256-CBC)"
 	}
-	cs := f.IOStreams.Colors()
+	cs := f.IO.Colors()
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s Wrote private key  %s (mode 0600, RSA %d, %s)\n", cs.Green("✓"), keyPath, opts.Bits, enc)
 	fmt.Fprintf(&b, "%s Wrote certificate  %s (%s, valid until %s)\n", cs.Green("✓"), certPath, res.Subject, res.NotAfter.Format(time.DateOnly))
@@ -125,6 +126,6 @@ func runGenerate(_ context.Context, opts *generateOptions) error {
 	fmt.Fprintf(&b, "\"Use digital signatures\") or to the External Client App's OAuth settings.\n")
 	fmt.Fprintf(&b, "Keep %s secret: it is what signs the JWT. Check a pair any time with\n", filepath.Base(keyPath))
 	fmt.Fprintf(&b, "  sfbridge keys check --key %s --cert %s\n", keyPath, certPath)
-	_, err = fmt.Fprint(f.IOStreams.Out, b.String())
+	_, err = fmt.Fprint(f.IO.Out, b.String())
 	return err
 }

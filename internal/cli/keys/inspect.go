@@ -8,20 +8,23 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/sfbridge/sfbridge/internal/cli/cmdutil"
 	"github.com/sfbridge/sfbridge/internal/cli/factory"
 	"github.com/sfbridge/sfbridge/internal/output"
 	libkeys "github.com/sfbridge/sfbridge/keys"
 )
 
-type inspectOptions struct {
-	f    *factory.Factory
+// InspectOptions are the flags of `sfbridge keys inspect` and what it reads
+// besides them.
+type InspectOptions struct {
+	Env
 	File string
 	Load loadFlags
 	Out  output.Flags
 }
 
-func newInspectCmd(f *factory.Factory) *cobra.Command {
-	opts := &inspectOptions{f: f}
+func newInspectCmd(f *factory.Factory, runF func(*InspectOptions) error) *cobra.Command {
+	opts := &InspectOptions{Env: envOf(f)}
 	cmd := &cobra.Command{
 		Use:   "inspect [FILE]",
 		Short: "Show what a key, certificate or keystore holds, with warnings",
@@ -38,20 +41,20 @@ Without FILE, the key in SFBRIDGE_JWT_KEY is inspected.`,
   sfbridge keys inspect salesforce.jks --alias salesforce_cert --password-file store-password.txt
   sfbridge keys inspect salesforce.crt --json`,
 		Args: cobra.MaximumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
+		RunE: cmdutil.RunE(opts, runF, runInspect, func(_ *cobra.Command, args []string) error {
 			if len(args) == 1 {
 				opts.File = args[0]
 			}
-			return runInspect(cmd.Context(), opts)
-		},
+			return nil
+		}),
 	}
 	opts.Load.register(cmd)
 	output.AddJSONFlag(cmd.Flags(), &opts.Out)
 	return cmd
 }
 
-func runInspect(_ context.Context, opts *inspectOptions) error {
-	f := opts.f
+func runInspect(_ context.Context, opts *InspectOptions) error {
+	f := opts.Env
 	lo, err := opts.Load.options(f)
 	if err != nil {
 		return err
@@ -70,14 +73,14 @@ func runInspect(_ context.Context, opts *inspectOptions) error {
 		return withHint(err)
 	}
 	if opts.Out.JSON {
-		return output.WriteJSON(f.IOStreams.Out, r)
+		return output.WriteJSON(f.IO.Out, r)
 	}
-	_, err = fmt.Fprint(f.IOStreams.Out, renderReport(r, f))
+	_, err = fmt.Fprint(f.IO.Out, renderReport(r, f))
 	return err
 }
 
-func renderReport(r *libkeys.Report, f *factory.Factory) string {
-	cs := f.IOStreams.Colors()
+func renderReport(r *libkeys.Report, f Env) string {
+	cs := f.IO.Colors()
 	var b strings.Builder
 	row := func(k, v string) { fmt.Fprintf(&b, "%-12s %s\n", k+":", v) }
 	row("File", r.File)

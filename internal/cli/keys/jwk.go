@@ -6,14 +6,17 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/sfbridge/sfbridge/internal/cli/cmdutil"
 	"github.com/sfbridge/sfbridge/internal/cli/exitcode"
 	"github.com/sfbridge/sfbridge/internal/cli/factory"
 	"github.com/sfbridge/sfbridge/internal/output"
 	libkeys "github.com/sfbridge/sfbridge/keys"
 )
 
-type jwkOptions struct {
-	f        *factory.Factory
+// JWKOptions are the flags of `sfbridge keys jwk` and what it reads
+// besides them.
+type JWKOptions struct {
+	Env
 	KeyFile  string
 	CertFile string
 	Kid      string
@@ -22,8 +25,8 @@ type jwkOptions struct {
 	Out      output.Flags
 }
 
-func newJWKCmd(f *factory.Factory) *cobra.Command {
-	opts := &jwkOptions{f: f}
+func newJWKCmd(f *factory.Factory, runF func(*JWKOptions) error) *cobra.Command {
+	opts := &JWKOptions{Env: envOf(f)}
 	cmd := &cobra.Command{
 		Use:   "jwk --key FILE --kid KID",
 		Short: "Print the public key as a JWK or JWKS for Messaging user verification",
@@ -38,9 +41,7 @@ accepted for symmetry with the other commands. Nothing secret is printed.`,
 		Example: `  sfbridge keys jwk --key salesforce.key --kid moveworks-1
   sfbridge keys jwk --key salesforce.key --cert salesforce.crt --kid moveworks-1 --jwks`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runJWK(cmd.Context(), opts)
-		},
+		RunE: cmdutil.RunE(opts, runF, runJWK, nil),
 	}
 	fs := cmd.Flags()
 	fs.StringVar(&opts.KeyFile, "key", "", "Private key file (PEM, DER, JKS, PKCS#12); default: SFBRIDGE_JWT_KEY")
@@ -52,8 +53,8 @@ accepted for symmetry with the other commands. Nothing secret is printed.`,
 	return cmd
 }
 
-func runJWK(_ context.Context, opts *jwkOptions) error {
-	f := opts.f
+func runJWK(_ context.Context, opts *JWKOptions) error {
+	f := opts.Env
 	if opts.Kid == "" {
 		return exitcode.UsageErrorf("--kid is required: the Key ID registered in Salesforce for this public key")
 	}
@@ -76,7 +77,7 @@ func runJWK(_ context.Context, opts *jwkOptions) error {
 		return err
 	}
 	if opts.Set {
-		return output.WriteJSON(f.IOStreams.Out, libkeys.JWKS{Keys: []libkeys.JWK{*jwk}})
+		return output.WriteJSON(f.IO.Out, libkeys.JWKS{Keys: []libkeys.JWK{*jwk}})
 	}
-	return output.WriteJSON(f.IOStreams.Out, jwk)
+	return output.WriteJSON(f.IO.Out, jwk)
 }

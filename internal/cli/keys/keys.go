@@ -12,12 +12,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/sfbridge/sfbridge/internal/cli/exitcode"
 	"github.com/sfbridge/sfbridge/internal/cli/factory"
 	"github.com/sfbridge/sfbridge/internal/inputfile"
+	"github.com/sfbridge/sfbridge/internal/iostreams"
 	libkeys "github.com/sfbridge/sfbridge/keys"
 )
 
@@ -41,13 +43,26 @@ or from the environment variables listed in 'sfbridge help environment'.
 They are never accepted as flag values and never printed.`,
 	}
 	cmd.AddCommand(
-		newGenerateCmd(f),
-		newInspectCmd(f),
-		newCheckCmd(f),
-		newJWKCmd(f),
-		newConvertCmd(f),
+		newGenerateCmd(f, nil),
+		newInspectCmd(f, nil),
+		newCheckCmd(f, nil),
+		newJWKCmd(f, nil),
+		newConvertCmd(f, nil),
 	)
 	return cmd
+}
+
+// Env is what the keys commands read besides their flags: stdin (for a
+// secret given as "-"), stdout and stderr, the environment (secrets and
+// SFBRIDGE_JWT_KEY) and the clock.
+type Env struct {
+	IO     *iostreams.IOStreams
+	Getenv func(string) string
+	Now    func() time.Time
+}
+
+func envOf(f *factory.Factory) Env {
+	return Env{IO: f.IOStreams, Getenv: f.Getenv, Now: f.Now}
 }
 
 // maxSecret bounds a passphrase file.
@@ -108,15 +123,15 @@ func (l *loadFlags) register(cmd *cobra.Command) {
 }
 
 // options resolves the secrets into LoadOptions.
-func (l *loadFlags) options(f *factory.Factory) (libkeys.LoadOptions, error) {
-	pass, err := readSecret(f.IOStreams.In, l.PasswordFile, f.Getenv("SFBRIDGE_KEY_PASSWORD"), "SFBRIDGE_KEY_PASSWORD", "passphrase")
+func (l *loadFlags) options(f Env) (libkeys.LoadOptions, error) {
+	pass, err := readSecret(f.IO.In, l.PasswordFile, f.Getenv("SFBRIDGE_KEY_PASSWORD"), "SFBRIDGE_KEY_PASSWORD", "passphrase")
 	if err != nil {
 		return libkeys.LoadOptions{}, err
 	}
 	if l.KeyPasswordFile == "-" && l.PasswordFile == "-" {
 		return libkeys.LoadOptions{}, exitcode.UsageErrorf("--password-file and --key-password-file cannot both read stdin")
 	}
-	keyPass, err := readSecret(f.IOStreams.In, l.KeyPasswordFile, f.Getenv("SFBRIDGE_KEY_ENTRY_PASSWORD"), "SFBRIDGE_KEY_ENTRY_PASSWORD", "key password")
+	keyPass, err := readSecret(f.IO.In, l.KeyPasswordFile, f.Getenv("SFBRIDGE_KEY_ENTRY_PASSWORD"), "SFBRIDGE_KEY_ENTRY_PASSWORD", "key password")
 	if err != nil {
 		return libkeys.LoadOptions{}, err
 	}
@@ -128,7 +143,7 @@ const envKeyName = "SFBRIDGE_JWT_KEY"
 
 // keySource returns the key input: the file, or the contents of
 // SFBRIDGE_JWT_KEY when no file is given. name is used in messages.
-func keySource(f *factory.Factory, file, flag string) (data []byte, name string, err error) {
+func keySource(f Env, file, flag string) (data []byte, name string, err error) {
 	if file != "" {
 		return nil, file, nil
 	}
@@ -141,7 +156,7 @@ func keySource(f *factory.Factory, file, flag string) (data []byte, name string,
 // loadKey loads the RSA private key from file or SFBRIDGE_JWT_KEY with the
 // secrets in opts. The caller resolves opts once and passes them on to
 // loadCertificates too: a passphrase read from stdin cannot be read twice.
-func loadKey(f *factory.Factory, file, flag string, opts libkeys.LoadOptions) (*rsa.PrivateKey, []*x509.Certificate, string, error) {
+func loadKey(f Env, file, flag string, opts libkeys.LoadOptions) (*rsa.PrivateKey, []*x509.Certificate, string, error) {
 	data, name, err := keySource(f, file, flag)
 	if err != nil {
 		return nil, nil, "", err

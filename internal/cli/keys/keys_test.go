@@ -65,7 +65,7 @@ func TestKeyFromEnvironment(t *testing.T) {
 		t.Fatal(err)
 	}
 	pemKey, _ := libkeys.MarshalPrivateKeyPEM(k, libkeys.WriteOptions{Passphrase: []byte("env-pass"), KDFIterations: 1000})
-	cert, _ := libkeys.SelfSignedCertificate(k, "CN=env", 0, time.Now())
+	cert, _ := libkeys.NewSelfSignedCertificate(k, libkeys.CertificateOptions{Subject: "CN=env", Days: 0, Now: time.Now()})
 	dir := t.TempDir()
 	certPath := filepath.Join(dir, "c.crt")
 	os.WriteFile(certPath, libkeys.MarshalCertificatesPEM(cert), 0o644)
@@ -75,7 +75,7 @@ func TestKeyFromEnvironment(t *testing.T) {
 		"literal": strings.ReplaceAll(string(pemKey), "\n", `\n`),
 	} {
 		f, _, out, _ := newFactory(map[string]string{"SFBRIDGE_JWT_KEY": v, "SFBRIDGE_KEY_PASSWORD": "env-pass"})
-		if err := runCheck(context.Background(), &checkOptions{f: f, CertFile: certPath}); err != nil {
+		if err := runCheck(context.Background(), &CheckOptions{Env: envOf(f), CertFile: certPath}); err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
 		if !strings.Contains(out.String(), "environment variable SFBRIDGE_JWT_KEY matches") || strings.Contains(out.String(), "env-pass") {
@@ -83,7 +83,7 @@ func TestKeyFromEnvironment(t *testing.T) {
 		}
 	}
 	f, _, _, _ := newFactory(nil)
-	err = runCheck(context.Background(), &checkOptions{f: f, CertFile: certPath})
+	err = runCheck(context.Background(), &CheckOptions{Env: envOf(f), CertFile: certPath})
 	if exitcode.Of(err) != exitcode.Usage || !strings.Contains(err.Error(), "SFBRIDGE_JWT_KEY") {
 		t.Fatalf("no key: %v (code %d)", err, exitcode.Of(err))
 	}
@@ -93,7 +93,7 @@ func TestGenerateJSONUsesClock(t *testing.T) {
 	t.Parallel()
 	f, _, out, _ := newFactory(nil)
 	dir := filepath.Join(t.TempDir(), "keys")
-	opts := &generateOptions{f: f, OutDir: dir, Name: "sf", Bits: 2048, Days: 10, Subject: "CN=clock"}
+	opts := &GenerateOptions{Env: envOf(f), OutDir: dir, Name: "sf", Bits: 2048, Days: 10, Subject: "CN=clock"}
 	opts.Out.JSON = true
 	if err := runGenerate(context.Background(), opts); err != nil {
 		t.Fatal(err)
@@ -112,7 +112,7 @@ func TestPassphraseFromStdinReadOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	pemKey, _ := libkeys.MarshalPrivateKeyPEM(k, libkeys.WriteOptions{Passphrase: []byte("stdin-pass"), KDFIterations: 1000})
-	cert, _ := libkeys.SelfSignedCertificate(k, "CN=stdin", 0, time.Now())
+	cert, _ := libkeys.NewSelfSignedCertificate(k, libkeys.CertificateOptions{Subject: "CN=stdin", Days: 0, Now: time.Now()})
 	dir := t.TempDir()
 	keyPath, certPath := filepath.Join(dir, "k.key"), filepath.Join(dir, "c.crt")
 	os.WriteFile(keyPath, pemKey, 0o600)
@@ -120,7 +120,7 @@ func TestPassphraseFromStdinReadOnce(t *testing.T) {
 
 	f, in, out, _ := newFactory(nil)
 	in.WriteString("stdin-pass\n")
-	if err := runCheck(context.Background(), &checkOptions{f: f, KeyFile: keyPath, CertFile: certPath, Load: loadFlags{PasswordFile: "-"}}); err != nil {
+	if err := runCheck(context.Background(), &CheckOptions{Env: envOf(f), KeyFile: keyPath, CertFile: certPath, Load: loadFlags{PasswordFile: "-"}}); err != nil {
 		t.Fatalf("check: %v", err)
 	}
 	if strings.Contains(out.String(), "stdin-pass") {
@@ -129,7 +129,7 @@ func TestPassphraseFromStdinReadOnce(t *testing.T) {
 
 	f, in, out, _ = newFactory(nil)
 	in.WriteString("stdin-pass\n")
-	if err := runJWK(context.Background(), &jwkOptions{f: f, KeyFile: keyPath, CertFile: certPath, Kid: "k1", Load: loadFlags{PasswordFile: "-"}}); err != nil {
+	if err := runJWK(context.Background(), &JWKOptions{Env: envOf(f), KeyFile: keyPath, CertFile: certPath, Kid: "k1", Load: loadFlags{PasswordFile: "-"}}); err != nil {
 		t.Fatalf("jwk: %v", err)
 	}
 	if !strings.Contains(out.String(), `"x5c"`) || strings.Contains(out.String(), "stdin-pass") {

@@ -13,9 +13,9 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/sfbridge/sfbridge/internal/cli/cmdutil"
 	"github.com/sfbridge/sfbridge/internal/cli/exitcode"
 	"github.com/sfbridge/sfbridge/internal/cli/factory"
-	"github.com/sfbridge/sfbridge/internal/cli/orgclient"
 	"github.com/sfbridge/sfbridge/internal/iostreams"
 	"github.com/sfbridge/sfbridge/internal/output"
 	"github.com/sfbridge/sfbridge/rest"
@@ -24,14 +24,15 @@ import (
 // Options holds the flags of `sfbridge limits`.
 type Options struct {
 	IO     *iostreams.IOStreams
-	Open   orgclient.Opener
-	Conn   orgclient.Flags
+	Org    cmdutil.OrgFunc
+	Target cmdutil.Target
 	Output output.Flags
 }
 
-// NewCmd returns the limits command.
-func NewCmd(f *factory.Factory) *cobra.Command {
-	opts := &Options{IO: f.IOStreams}
+// NewCmd returns the limits command. runF, when not nil, receives the parsed
+// options instead of run (tests of the flags use it).
+func NewCmd(f *factory.Factory, runF func(*Options) error) *cobra.Command {
+	opts := &Options{IO: f.IOStreams, Org: f.Org}
 	cmd := &cobra.Command{
 		Use:   "limits [-o ORG] [--json | --csv | --tsv]",
 		Short: "Show the org's limits and what remains of them",
@@ -42,14 +43,9 @@ Reading /limits needs the "View Setup and Configuration" permission, which a
 least-privilege integration user usually lacks. Then only the API usage
 Salesforce reports on every response is shown.`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if opts.Open == nil {
-				opts.Open = orgclient.FromProfiles(f, &opts.Conn)
-			}
-			return run(cmd.Context(), opts)
-		},
+		RunE: cmdutil.RunE(opts, runF, run, nil),
 	}
-	orgclient.AddFlags(cmd.Flags(), &opts.Conn)
+	cmdutil.AddTargetFlags(cmd.Flags(), &opts.Target)
 	output.AddFlags(cmd.Flags(), &opts.Output)
 	return cmd
 }
@@ -66,7 +62,7 @@ func run(ctx context.Context, opts *Options) error {
 	if err != nil {
 		return exitcode.With(exitcode.Usage, err)
 	}
-	return opts.Open.Do(ctx, opts.Conn.TargetOrg, func(c *rest.Client) error {
+	return opts.Org.WithClient(ctx, opts.Target, func(c *rest.Client) error {
 		lim, err := c.Limits.Get(ctx)
 		var rows []Row
 		switch {

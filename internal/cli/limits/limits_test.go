@@ -1,31 +1,19 @@
 package limits
 
 import (
-	"context"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 
-	"github.com/sfbridge/sfbridge/auth"
-	"github.com/sfbridge/sfbridge/internal/cli/orgclient"
+	"github.com/sfbridge/sfbridge/internal/cli/cmdutil/cmdutiltest"
 	"github.com/sfbridge/sfbridge/internal/iostreams"
 	"github.com/sfbridge/sfbridge/internal/output"
-	"github.com/sfbridge/sfbridge/rest"
 )
 
-func open(srv *httptest.Server) orgclient.Opener {
-	return func(context.Context, string) (*orgclient.Conn, error) {
-		src := auth.NewCachedSource(func(context.Context) (*auth.Token, error) {
-			return &auth.Token{AccessToken: "tok", InstanceURL: srv.URL}, nil
-		})
-		c, err := rest.New(src, rest.WithAPIVersion("66.0"))
-		return &orgclient.Conn{Client: c, Close: func() error { return nil }}, err
-	}
-}
-
 func server(t *testing.T, allowed bool) *httptest.Server {
+	t.Helper()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("Sforce-Limit-Info", "api-usage=250/15000")
@@ -42,7 +30,7 @@ func server(t *testing.T, allowed bool) *httptest.Server {
 
 func TestLimits(t *testing.T) {
 	ios, _, out, _ := iostreams.Test()
-	if err := run(t.Context(), &Options{IO: ios, Open: open(server(t, true)), Output: output.Flags{CSV: true}}); err != nil {
+	if err := run(t.Context(), &Options{IO: ios, Org: cmdutiltest.Org(t, server(t, true).URL), Output: output.Flags{CSV: true}}); err != nil {
 		t.Fatal(err)
 	}
 	if want := "Name,Max,Remaining,Used\nDailyApiRequests,15000,14750,1.7%\nDataStorageMB,5,5,0.0%\n"; out.String() != want {
@@ -52,7 +40,7 @@ func TestLimits(t *testing.T) {
 
 func TestLimitsWithoutViewSetupFallsBackToTheHeader(t *testing.T) {
 	ios, _, out, errOut := iostreams.Test()
-	if err := run(t.Context(), &Options{IO: ios, Open: open(server(t, false)), Output: output.Flags{JSON: true}}); err != nil {
+	if err := run(t.Context(), &Options{IO: ios, Org: cmdutiltest.Org(t, server(t, false).URL), Output: output.Flags{JSON: true}}); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(out.String(), `"remaining": 14750`) || !strings.Contains(errOut.String(), "View Setup") {

@@ -13,9 +13,9 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/sfbridge/sfbridge/auth"
+	"github.com/sfbridge/sfbridge/internal/cli/cmdutil"
 	"github.com/sfbridge/sfbridge/internal/cli/exitcode"
 	"github.com/sfbridge/sfbridge/internal/cli/factory"
-	"github.com/sfbridge/sfbridge/internal/cli/orgclient"
 	"github.com/sfbridge/sfbridge/internal/iostreams"
 	"github.com/sfbridge/sfbridge/internal/output"
 	"github.com/sfbridge/sfbridge/internal/profile"
@@ -23,18 +23,21 @@ import (
 
 // Options holds the flags of `sfbridge login`.
 type Options struct {
-	IO     *iostreams.IOStreams
-	Env    profile.Env
-	Output output.Flags
+	IO *iostreams.IOStreams
+	// ProfileEnv is where profiles are stored, and the clock, logger and
+	// HTTP client of the login.
+	ProfileEnv func() (profile.Env, error)
+	Output     output.Flags
 
-	orgclient.LoginFlags
+	cmdutil.LoginFlags
 	Alias      string
 	SetDefault bool
 }
 
-// NewCmd returns the login command.
-func NewCmd(f *factory.Factory) *cobra.Command {
-	opts := &Options{IO: f.IOStreams}
+// NewCmd returns the login command. runF, when not nil, receives the parsed
+// options instead of run (tests of the flags use it).
+func NewCmd(f *factory.Factory, runF func(*Options) error) *cobra.Command {
+	opts := &Options{IO: f.IOStreams, ProfileEnv: f.ProfileEnv}
 	cmd := &cobra.Command{
 		Use:   "login --client-id ID --jwt-key-file FILE --username USER [flags]",
 		Short: "Log in to an org with the JWT bearer flow and remember it",
@@ -55,20 +58,15 @@ once when Salesforce refuses for a reason other than the audience.`,
 		Example: `  sfbridge login --client-id 3MVG9... --jwt-key-file server.key \
     --username integration@acme.com --instance-url https://acme.my.salesforce.com --alias acme --set-default`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		RunE: cmdutil.RunE(opts, runF, run, func(cmd *cobra.Command, _ []string) error {
 			if missing := opts.Missing(); missing != "" {
 				return exitcode.UsageErrorf("%s is required (see '%s --help')", missing, cmd.CommandPath())
 			}
-			env, err := f.ProfileEnv()
-			if err != nil {
-				return err
-			}
-			opts.Env = env
-			return run(cmd.Context(), opts)
-		},
+			return nil
+		}),
 	}
 	fl := cmd.Flags()
-	orgclient.AddLoginFlags(fl, &opts.LoginFlags, "o")
+	cmdutil.AddLoginFlags(fl, &opts.LoginFlags, "o")
 	fl.StringVarP(&opts.Alias, "alias", "a", "", "Alias for the org profile")
 	fl.BoolVarP(&opts.SetDefault, "set-default", "s", false, "Make this org the default of -o/--target-org")
 	output.AddJSONFlag(fl, &opts.Output)
@@ -88,6 +86,10 @@ type Result struct {
 }
 
 func run(ctx context.Context, opts *Options) error {
+	env, err := opts.ProfileEnv()
+	if err != nil {
+		return err
+	}
 	keyFile, err := filepath.Abs(opts.KeyFile)
 	if err != nil {
 		return err
@@ -109,7 +111,7 @@ func run(ctx context.Context, opts *Options) error {
 	if err != nil {
 		return err
 	}
-	src, err := auth.NewTokenSource(profile.AuthConfig(opts.Env, p, key))
+	src, err := auth.NewTokenSource(profile.AuthConfig(env, p, key))
 	if err != nil {
 		return exitcode.With(exitcode.Usage, err)
 	}
@@ -123,11 +125,11 @@ func run(ctx context.Context, opts *Options) error {
 	}
 	p.LoginURL, p.Audience = ep.LoginURL, ep.Audience
 	p.InstanceURL, p.OrgID, p.UserID = tok.InstanceURL, tok.OrgID, tok.UserID
-	store := profile.Store{Dir: opts.Env.Dir}
+	store := profile.Store{Dir: env.Dir}
 	if err := store.Save(p, opts.SetDefault); err != nil {
 		return fmt.Errorf("saving the org profile: %w", err)
 	}
-	cache, err := profile.NewTokenCache(opts.Env.Dir, p, key)
+	cache, err := profile.NewTokenCache(env.Dir, p, key)
 	if err != nil {
 		return err
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/sfbridge/sfbridge/auth"
+	"github.com/sfbridge/sfbridge/internal/cli/cmdutil"
 	"github.com/sfbridge/sfbridge/internal/cli/factory"
 	"github.com/sfbridge/sfbridge/internal/iostreams"
 	"github.com/sfbridge/sfbridge/internal/profile"
@@ -18,15 +19,16 @@ import (
 
 // Options holds the flags of `sfbridge logout`.
 type Options struct {
-	IO        *iostreams.IOStreams
-	Env       profile.Env
-	TargetOrg string
-	Forget    bool
+	IO     *iostreams.IOStreams
+	Org    cmdutil.OrgFunc
+	Target cmdutil.Target
+	Forget bool
 }
 
-// NewCmd returns the logout command.
-func NewCmd(f *factory.Factory) *cobra.Command {
-	opts := &Options{IO: f.IOStreams}
+// NewCmd returns the logout command. runF, when not nil, receives the
+// parsed options instead of run (tests of the flags use it).
+func NewCmd(f *factory.Factory, runF func(*Options) error) *cobra.Command {
+	opts := &Options{IO: f.IOStreams, Org: f.Org}
 	cmd := &cobra.Command{
 		Use:   "logout [-o ORG] [--forget]",
 		Short: "Revoke an org's session and clear its token cache",
@@ -34,32 +36,25 @@ func NewCmd(f *factory.Factory) *cobra.Command {
 With --forget the org profile is removed too; otherwise the next command logs
 in again with the stored key path.`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			env, err := f.ProfileEnv()
-			if err != nil {
-				return err
-			}
-			opts.Env = env
-			return run(cmd.Context(), opts)
-		},
+		RunE: cmdutil.RunE(opts, runF, run, nil),
 	}
-	cmd.Flags().StringVarP(&opts.TargetOrg, "target-org", "o", "", "Alias or username of the org (default: the default org)")
+	cmdutil.AddTargetOrgFlag(cmd.Flags(), &opts.Target)
 	cmd.Flags().BoolVar(&opts.Forget, "forget", false, "Also remove the org profile")
 	return cmd
 }
 
 func run(ctx context.Context, opts *Options) error {
-	store := profile.Store{Dir: opts.Env.Dir}
-	p, err := store.Find(opts.TargetOrg)
+	org, err := opts.Org(ctx, opts.Target)
 	if err != nil {
 		return err
 	}
+	p := org.Profile
 	revoked := false
-	s, openErr := profile.Open(opts.Env, p)
+	s, openErr := org.Session()
 	if openErr == nil {
 		if tok := s.Source.Cached(); tok != nil {
-			if err := auth.Revoke(ctx, opts.Env.HTTPClient, tok); err != nil {
-				var apiErr *auth.APIError
+			if err := auth.Revoke(ctx, org.Env.HTTPClient, tok); err != nil {
+				var apiErr *auth.StatusError
 				if !errors.As(err, &apiErr) {
 					return fmt.Errorf("the session was not revoked and the cache is kept: %w", err)
 				}
@@ -75,12 +70,12 @@ func run(ctx context.Context, opts *Options) error {
 	} else {
 		// Without the key the cache can be neither read nor revoked.
 		fmt.Fprintf(opts.IO.ErrOut, "warning: cannot open the key (%v); the session was not revoked\n", openErr)
-		if err := profile.ClearCache(opts.Env.Dir, p); err != nil {
+		if err := profile.ClearCache(org.Env.Dir, p); err != nil {
 			return err
 		}
 	}
 	if opts.Forget {
-		if err := store.Remove(p.Username); err != nil {
+		if err := (profile.Store{Dir: org.Env.Dir}).Remove(p.Username); err != nil {
 			return err
 		}
 	}

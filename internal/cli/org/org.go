@@ -3,48 +3,46 @@
 package org
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/spf13/cobra"
 
+	"github.com/sfbridge/sfbridge/internal/cli/cmdutil"
 	"github.com/sfbridge/sfbridge/internal/cli/factory"
 	"github.com/sfbridge/sfbridge/internal/iostreams"
 	"github.com/sfbridge/sfbridge/internal/output"
 	"github.com/sfbridge/sfbridge/internal/profile"
 )
 
-// NewCmd returns the org command group.
-func NewCmd(f *factory.Factory) *cobra.Command {
+// NewCmd returns the org command group. runF, when not nil, receives the
+// parsed options of `org list` instead of runList (tests of the flags use
+// it).
+func NewCmd(f *factory.Factory, runF func(*ListOptions) error) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "org <command>",
 		Short: "Manage the orgs sfbridge has logged in to",
 		Args:  cobra.NoArgs,
 	}
-	cmd.AddCommand(newListCmd(f))
+	cmd.AddCommand(newListCmd(f, runF))
 	return cmd
 }
 
 // ListOptions holds the flags of `sfbridge org list`.
 type ListOptions struct {
-	IO     *iostreams.IOStreams
-	Dir    string
-	Output output.Flags
+	IO *iostreams.IOStreams
+	// ConfigDir is where the profiles are stored.
+	ConfigDir func() (string, error)
+	Output    output.Flags
 }
 
-func newListCmd(f *factory.Factory) *cobra.Command {
-	opts := &ListOptions{IO: f.IOStreams}
+func newListCmd(f *factory.Factory, runF func(*ListOptions) error) *cobra.Command {
+	opts := &ListOptions{IO: f.IOStreams, ConfigDir: f.ConfigDir}
 	cmd := &cobra.Command{
 		Use:   "list [--json]",
 		Short: "List the org profiles",
 		Args:  cobra.NoArgs,
-		RunE: func(*cobra.Command, []string) error {
-			dir, err := f.ConfigDir()
-			if err != nil {
-				return err
-			}
-			opts.Dir = dir
-			return runList(opts)
-		},
+		RunE:  cmdutil.RunE(opts, runF, runList, nil),
 	}
 	output.AddFlags(cmd.Flags(), &opts.Output)
 	return cmd
@@ -64,12 +62,16 @@ type Entry struct {
 	Default     bool   `json:"default"`
 }
 
-func runList(opts *ListOptions) error {
+func runList(_ context.Context, opts *ListOptions) error {
 	format, err := opts.Output.Resolve(opts.IO)
 	if err != nil {
 		return err
 	}
-	profiles, def, err := profile.Store{Dir: opts.Dir}.List()
+	dir, err := opts.ConfigDir()
+	if err != nil {
+		return err
+	}
+	profiles, def, err := profile.Store{Dir: dir}.List()
 	if err != nil {
 		return err
 	}

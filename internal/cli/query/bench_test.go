@@ -30,6 +30,7 @@ func (w *countingWriter) Write(p []byte) (int, error) {
 // casePages renders total Case records in pages of 2,000, gzip-compressed
 // as Salesforce sends them to a client that accepts gzip, keyed by offset.
 func casePages(tb testing.TB, total int) map[int][]byte {
+	tb.Helper()
 	pages := map[int][]byte{}
 	for off := 0; off < total; off += 2000 {
 		var b bytes.Buffer
@@ -93,7 +94,7 @@ func BenchmarkQueryStream(b *testing.B) {
 				ios, _, _, _ := iostreams.Test()
 				cw := &countingWriter{}
 				ios.Out = cw
-				opts := &Options{IO: ios, Open: opener(b, srv), SOQL: "SELECT Id, CaseNumber, Subject, Status, Priority, SystemModstamp FROM Case", Output: bc.flags}
+				opts := &Options{IO: ios, Org: opener(b, srv), SOQL: "SELECT Id, CaseNumber, Subject, Status, Priority, SystemModstamp FROM Case", Output: bc.flags}
 				if err := run(b.Context(), opts); err != nil {
 					b.Fatal(err)
 				}
@@ -140,6 +141,7 @@ func watchHeap() func() float64 {
 // on a shared machine it varies less than the wall time, and the
 // benchmark's server only copies pre-rendered bytes.
 func cpuTime(tb testing.TB) time.Duration {
+	tb.Helper()
 	var ru syscall.Rusage
 	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
 		tb.Fatal(err)

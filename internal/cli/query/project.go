@@ -12,7 +12,7 @@ import (
 // projector renders the selected columns of a record straight from its JSON
 // bytes, without decoding the record into a map: strings are sliced out,
 // numbers kept as sent, true/false spelled out and null left empty, exactly
-// as Cell(Record.Field(column)) renders them (FuzzProjector holds the two
+// as output.Cell(Record.Field(column)) renders them (FuzzProjector holds the two
 // together). It validates the record as it goes (jsonscan.Object), so the
 // bytes may come straight from the page. A column whose value is an object
 // or an array (a child subquery, or a relationship selected whole) is not

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+
+	"github.com/sfbridge/sfbridge/internal/output"
 )
 
 const sampleRecord = `{"attributes":{"type":"Case","url":"/services/data/v62.0/sobjects/Case/500xx0000000001AAA"},
@@ -31,8 +33,8 @@ func TestProjectorRendersLikeRecordField(t *testing.T) {
 		if got[i] != want[i] {
 			t.Errorf("%s = %q, want %q", c, got[i], want[i])
 		}
-		if v, _ := rec.Field(c); Cell(v) != got[i] {
-			t.Errorf("%s: projector %q, Record.Field %q", c, got[i], Cell(v))
+		if v, _ := rec.Field(c); output.Cell(v) != got[i] {
+			t.Errorf("%s: projector %q, Record.Field %q", c, got[i], output.Cell(v))
 		}
 	}
 }
@@ -147,7 +149,7 @@ func FuzzProjector(f *testing.F) {
 			}
 			return
 		}
-		if want := Cell(v); out[0] != want {
+		if want := output.Cell(v); out[0] != want {
 			t.Fatalf("column %q of %q: projector %q, Record.Field %q", col, data, out[0], want)
 		}
 	})

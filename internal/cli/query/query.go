@@ -16,27 +16,29 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/sfbridge/sfbridge/internal/cli/cmdutil"
 	"github.com/sfbridge/sfbridge/internal/cli/exitcode"
 	"github.com/sfbridge/sfbridge/internal/cli/factory"
-	"github.com/sfbridge/sfbridge/internal/cli/orgclient"
 	"github.com/sfbridge/sfbridge/internal/iostreams"
 	"github.com/sfbridge/sfbridge/internal/output"
+	"github.com/sfbridge/sfbridge/internal/soqlcols"
 	"github.com/sfbridge/sfbridge/rest"
 )
 
 // Options holds the flags and arguments of `sfbridge query`.
 type Options struct {
 	IO     *iostreams.IOStreams
-	Open   orgclient.Opener
-	Conn   orgclient.Flags
+	Org    cmdutil.OrgFunc
+	Target cmdutil.Target
 	Output output.Flags
 	SOQL   string
 	All    bool
 }
 
-// NewCmd returns the query command.
-func NewCmd(f *factory.Factory) *cobra.Command {
-	opts := &Options{IO: f.IOStreams}
+// NewCmd returns the query command. runF, when not nil, receives the parsed
+// options instead of run (tests of the flags use it).
+func NewCmd(f *factory.Factory, runF func(*Options) error) *cobra.Command {
+	opts := &Options{IO: f.IOStreams, Org: f.Org}
 	cmd := &cobra.Command{
 		Use:   `query "SOQL" [-o ORG] [--all] [--json | --csv | --tsv]`,
 		Short: "Run a SOQL query and print the records",
@@ -54,15 +56,12 @@ array is then left unterminated so that it cannot pass for a complete one.`,
   sfbridge query "SELECT Id, Email FROM Contact" --csv > contacts.csv
   sfbridge query "SELECT Id FROM Case WHERE IsDeleted = true" --all --json`,
 		Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
+		RunE: cmdutil.RunE(opts, runF, run, func(_ *cobra.Command, args []string) error {
 			opts.SOQL = args[0]
-			if opts.Open == nil {
-				opts.Open = orgclient.FromProfiles(f, &opts.Conn)
-			}
-			return run(cmd.Context(), opts)
-		},
+			return nil
+		}),
 	}
-	orgclient.AddFlags(cmd.Flags(), &opts.Conn)
+	cmdutil.AddTargetFlags(cmd.Flags(), &opts.Target)
 	cmd.Flags().BoolVar(&opts.All, "all", false, "Include deleted and archived records (queryAll)")
 	output.AddFlags(cmd.Flags(), &opts.Output)
 	return cmd
@@ -73,9 +72,9 @@ func run(ctx context.Context, opts *Options) error {
 	if err != nil {
 		return exitcode.With(exitcode.Usage, err)
 	}
-	return opts.Open.Do(ctx, opts.Conn.TargetOrg, func(c *rest.Client) error {
+	return opts.Org.WithClient(ctx, opts.Target, func(c *rest.Client) error {
 		qo := &rest.QueryOptions{All: opts.All}
-		if IsCountOnly(opts.SOQL) {
+		if soqlcols.IsCountOnly(opts.SOQL) {
 			// Salesforce answers SELECT COUNT() with totalSize and no records.
 			n, err := c.Query.Count(ctx, opts.SOQL, qo)
 			if err != nil {
@@ -94,7 +93,7 @@ func run(ctx context.Context, opts *Options) error {
 			return rw.Flush()
 		}
 		if format == output.JSON {
-			return writeJSON(ctx, opts.IO.Out, c, opts.SOQL, qo)
+			return streamJSON(ctx, opts.IO.Out, c, opts.SOQL, qo)
 		}
 		n, err := writeRows(ctx, opts.IO, format, c, opts.SOQL, qo)
 		if err != nil {
@@ -107,9 +106,9 @@ func run(ctx context.Context, opts *Options) error {
 	})
 }
 
-// writeJSON streams the records as a JSON array, each record exactly as
+// streamJSON streams the records as a JSON array, each record exactly as
 // Salesforce sent it (field order kept), one per line.
-func writeJSON(ctx context.Context, w io.Writer, c *rest.Client, soql string, qo *rest.QueryOptions) error {
+func streamJSON(ctx context.Context, w io.Writer, c *rest.Client, soql string, qo *rest.QueryOptions) error {
 	// bufio.Writer errors are sticky: the Flush at the end reports any.
 	bw := bufio.NewWriterSize(w, 64<<10)
 	_, _ = bw.WriteString("[")
@@ -142,7 +141,7 @@ func writeRows(ctx context.Context, ios *iostreams.IOStreams, format output.Form
 	defer bw.Flush()
 	sink := *ios
 	sink.Out = bw
-	cols, known := Columns(soql)
+	cols, known := soqlcols.Columns(soql)
 	if !known {
 		return writeRecordRows(ctx, &sink, bw, format, c, soql, qo)
 	}
@@ -172,7 +171,7 @@ func writeRows(ctx context.Context, ios *iostreams.IOStreams, format output.Form
 			}
 			for i, col := range cols {
 				v, _ := rec.Field(col)
-				cells[i] = Cell(v)
+				cells[i] = output.Cell(v)
 			}
 		}
 		return cells, nil
@@ -217,7 +216,7 @@ func writeRecordRows(ctx context.Context, sink *iostreams.IOStreams, bw *bufio.W
 		cells = cells[:0]
 		for _, col := range cols {
 			v, _ := rec.Field(col)
-			cells = append(cells, Cell(v))
+			cells = append(cells, output.Cell(v))
 		}
 		if err := rw.Write(cells...); err != nil {
 			return n, err
@@ -264,29 +263,4 @@ func recordColumns(rec rest.Record) []string {
 	}
 	slices.Sort(cols)
 	return cols
-}
-
-// Cell renders one value for a table, CSV or TSV cell: null is empty,
-// numbers as Salesforce sent them, a child subquery's records as JSON.
-func Cell(v any) string {
-	switch x := v.(type) {
-	case nil:
-		return ""
-	case string:
-		return x
-	case json.Number:
-		return x.String()
-	case bool:
-		return strconv.FormatBool(x)
-	case map[string]any:
-		if recs, ok := x["records"]; ok {
-			b, _ := json.Marshal(recs)
-			return string(b)
-		}
-		b, _ := json.Marshal(x)
-		return string(b)
-	default:
-		b, _ := json.Marshal(x)
-		return string(b)
-	}
 }

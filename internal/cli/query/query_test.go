@@ -8,13 +8,12 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"slices"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/sfbridge/sfbridge/auth"
-	"github.com/sfbridge/sfbridge/internal/cli/orgclient"
+	"github.com/sfbridge/sfbridge/internal/cli/cmdutil"
+	"github.com/sfbridge/sfbridge/internal/cli/cmdutil/cmdutiltest"
 	"github.com/sfbridge/sfbridge/internal/iostreams"
 	"github.com/sfbridge/sfbridge/internal/output"
 	"github.com/sfbridge/sfbridge/rest"
@@ -23,6 +22,7 @@ import (
 // pagedOrg serves /query in pages of two records with nextRecordsUrl, like
 // Salesforce; failAt > 0 makes the page at that offset answer 500 forever.
 func pagedOrg(t *testing.T, total, failAt int) *httptest.Server {
+	t.Helper()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Sforce-Limit-Info", "api-usage=7/15000")
 		w.Header().Set("Content-Type", "application/json")
@@ -70,28 +70,24 @@ func pagedOrg(t *testing.T, total, failAt int) *httptest.Server {
 	return srv
 }
 
-func opener(t testing.TB, srv *httptest.Server) orgclient.Opener {
-	return func(_ context.Context, target string) (*orgclient.Conn, error) {
-		if target != "" && target != "myorg" {
+func opener(tb testing.TB, srv *httptest.Server) cmdutil.OrgFunc {
+	tb.Helper()
+	org := cmdutiltest.Org(tb, srv.URL, rest.WithRetry(rest.RetryPolicy{MaxAttempts: 2, Sleep: func(context.Context, time.Duration) error { return nil }}))
+	return func(ctx context.Context, target cmdutil.Target) (*cmdutil.Org, error) {
+		if target.Org != "" && target.Org != "myorg" {
 			return nil, errors.New("no such org profile")
 		}
-		src := auth.NewCachedSource(func(context.Context) (*auth.Token, error) {
-			return &auth.Token{AccessToken: "tok", InstanceURL: srv.URL}, nil
-		})
-		c, err := rest.New(src, rest.WithAPIVersion("66.0"), rest.WithRetry(rest.RetryPolicy{MaxAttempts: 2, Sleep: func(context.Context, time.Duration) error { return nil }}))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return &orgclient.Conn{Client: c, Close: func() error { return nil }}, nil
+		return org(ctx, target)
 	}
 }
 
 func runQuery(t *testing.T, srv *httptest.Server, soql string, fl output.Flags, tty bool) (string, string, error) {
+	t.Helper()
 	ios, _, out, errOut := iostreams.Test()
 	ios.SetTTY(false, tty, false)
 	ios.SetNoColor(true)
-	opts := &Options{IO: ios, Open: opener(t, srv), SOQL: soql, Output: fl}
-	opts.Conn.TargetOrg = "myorg"
+	opts := &Options{IO: ios, Org: opener(t, srv), SOQL: soql, Output: fl}
+	opts.Target.Org = "myorg"
 	err := run(t.Context(), opts)
 	return out.String(), errOut.String(), err
 }
@@ -172,56 +168,4 @@ func TestQueryFailureMidwayKeepsRowsAndFails(t *testing.T) {
 	if err == nil || json.Valid([]byte(js)) {
 		t.Errorf("a failed query produced valid JSON (%v):\n%s", err, js)
 	}
-}
-
-func TestColumns(t *testing.T) {
-	for soql, want := range map[string][]string{
-		"SELECT Id, Contact.Email FROM Case":                                          {"Id", "Contact.Email"},
-		"select id,subject from case where subject = 'a, from b'":                     {"id", "subject"},
-		"SELECT Id, (SELECT Id, CommentBody FROM CaseComments) FROM Case":             {"Id", "CaseComments"},
-		"SELECT COUNT(Id), Status, MAX(CreatedDate) latest FROM Case GROUP BY Status": {"expr0", "Status", "latest"},
-		"SELECT Status s, COUNT(Id) n FROM Case GROUP BY Status":                      {"s", "n"},
-	} {
-		got, ok := Columns(soql)
-		if !ok || !slices.Equal(got, want) {
-			t.Errorf("Columns(%q) = %v, %t; want %v", soql, got, ok, want)
-		}
-	}
-	for _, soql := range []string{"SELECT FIELDS(ALL) FROM Case LIMIT 200", "DELETE x", "SELECT FROM Case", "SELECT Id"} {
-		if cols, ok := Columns(soql); ok {
-			t.Errorf("Columns(%q) = %v; want not ok", soql, cols)
-		}
-	}
-}
-
-func TestIsCountOnly(t *testing.T) {
-	for soql, want := range map[string]bool{
-		"SELECT COUNT() FROM Case":                        true,
-		"select count ( ) from Case where Status = 'New'": true,
-		"SELECT COUNT(Id) FROM Case":                      false,
-		"SELECT COUNT(), Id FROM Case":                    false,
-		"SELECT Id FROM Case":                             false,
-		"DELETE x":                                        false,
-	} {
-		if got := IsCountOnly(soql); got != want {
-			t.Errorf("IsCountOnly(%q) = %t, want %t", soql, got, want)
-		}
-	}
-}
-
-func FuzzColumns(f *testing.F) {
-	for _, s := range []string{"SELECT Id, Contact.Email FROM Case", "SELECT Id, (SELECT Id FROM CaseComments) FROM Case", "SELECT COUNT() FROM Case", "SELECT a b c FROM x", "SELECT ')' FROM x"} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, s string) {
-		cols, ok := Columns(s)
-		if ok && len(cols) == 0 {
-			t.Fatalf("Columns(%q) ok with no columns", s)
-		}
-		for _, c := range cols {
-			if c == "" || strings.ContainsAny(c, " \t\n") {
-				t.Fatalf("Columns(%q) produced column %q", s, c)
-			}
-		}
-	})
 }

@@ -12,10 +12,9 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/sfbridge/sfbridge/internal/cli/cmdutil"
 	"github.com/sfbridge/sfbridge/internal/cli/exitcode"
 	"github.com/sfbridge/sfbridge/internal/cli/factory"
-	"github.com/sfbridge/sfbridge/internal/cli/orgclient"
-	"github.com/sfbridge/sfbridge/internal/cli/query"
 	"github.com/sfbridge/sfbridge/internal/iostreams"
 	"github.com/sfbridge/sfbridge/internal/output"
 	"github.com/sfbridge/sfbridge/rest"
@@ -24,8 +23,8 @@ import (
 // Options holds the flags and arguments of the record subcommands.
 type Options struct {
 	IO     *iostreams.IOStreams
-	Open   orgclient.Opener
-	Conn   orgclient.Flags
+	Org    cmdutil.OrgFunc
+	Target cmdutil.Target
 	Output output.Flags
 
 	Op         string // get, create, update, upsert, delete
@@ -53,8 +52,10 @@ which clears the field.
 Unlike sf, a field given twice is an error (sf keeps the last value), and so
 is a name that is not a field API name or an empty --values; nothing is sent.`
 
-// NewCmd returns the record command and its subcommands.
-func NewCmd(f *factory.Factory) *cobra.Command {
+// NewCmd returns the record command and its subcommands. runF, when not
+// nil, receives a subcommand's parsed options instead of run (tests of the
+// flags use it).
+func NewCmd(f *factory.Factory, runF func(*Options) error) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "record <command>",
 		Short: "Get, create, update, upsert or delete one record",
@@ -63,23 +64,20 @@ func NewCmd(f *factory.Factory) *cobra.Command {
 ` + valuesSyntax,
 	}
 	sub := func(op, use, short string, args cobra.PositionalArgs, setup func(*cobra.Command, *Options)) *cobra.Command {
-		opts := &Options{IO: f.IOStreams, Op: op}
+		opts := &Options{IO: f.IOStreams, Org: f.Org, Op: op}
 		c := &cobra.Command{
 			Use:   use,
 			Short: short,
 			Args:  args,
-			RunE: func(cmd *cobra.Command, args []string) error {
+			RunE: cmdutil.RunE(opts, runF, run, func(_ *cobra.Command, args []string) error {
 				opts.Object = args[0]
 				if len(args) > 1 {
 					opts.ID = args[1]
 				}
-				if opts.Open == nil {
-					opts.Open = orgclient.FromProfiles(f, &opts.Conn)
-				}
-				return run(cmd.Context(), opts)
-			},
+				return nil
+			}),
 		}
-		orgclient.AddFlags(c.Flags(), &opts.Conn)
+		cmdutil.AddTargetFlags(c.Flags(), &opts.Target)
 		output.AddJSONFlag(c.Flags(), &opts.Output)
 		if setup != nil {
 			setup(c, opts)
@@ -115,7 +113,7 @@ func run(ctx context.Context, opts *Options) error {
 			return exitcode.With(exitcode.Usage, err)
 		}
 	}
-	return opts.Open.Do(ctx, opts.Conn.TargetOrg, func(c *rest.Client) error {
+	return opts.Org.WithClient(ctx, opts.Target, func(c *rest.Client) error {
 		out := opts.IO.Out
 		switch opts.Op {
 		case "get":
@@ -186,7 +184,7 @@ func printRecord(ios *iostreams.IOStreams, rec rest.Record) error {
 	slices.Sort(names)
 	tw := tabwriter.NewWriter(ios.Out, 0, 4, 2, ' ', 0)
 	for _, k := range names {
-		v := strings.ReplaceAll(query.Cell(rec[k]), "\n", `\n`)
+		v := strings.ReplaceAll(output.Cell(rec[k]), "\n", `\n`)
 		fmt.Fprintf(tw, "%s\t%s\n", k, v)
 	}
 	return tw.Flush()

@@ -1,7 +1,6 @@
 package record
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -14,9 +13,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/sfbridge/sfbridge/auth"
+	"github.com/sfbridge/sfbridge/internal/cli/cmdutil/cmdutiltest"
 	"github.com/sfbridge/sfbridge/internal/cli/exitcode"
-	"github.com/sfbridge/sfbridge/internal/cli/orgclient"
 	"github.com/sfbridge/sfbridge/internal/iostreams"
 	"github.com/sfbridge/sfbridge/internal/output"
 	"github.com/sfbridge/sfbridge/rest"
@@ -110,6 +108,7 @@ func TestParseValuesLikeSF(t *testing.T) {
 
 // asJSON is v as encoding/json would read it back from what is sent.
 func asJSON(t *testing.T, v any) any {
+	t.Helper()
 	var out any
 	if err := json.Unmarshal(mustMarshal(t, v), &out); err != nil {
 		t.Fatal(err)
@@ -235,6 +234,7 @@ func FuzzParseValues(f *testing.F) {
 const caseID = "500xx0000000001AAA"
 
 func fakeOrg(t *testing.T) (*httptest.Server, *[]string) {
+	t.Helper()
 	var seen []string
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		b, _ := io.ReadAll(r.Body)
@@ -263,18 +263,10 @@ func fakeOrg(t *testing.T) (*httptest.Server, *[]string) {
 }
 
 func runRecord(t *testing.T, srv *httptest.Server, opts *Options) (string, string, error) {
+	t.Helper()
 	ios, _, out, errOut := iostreams.Test()
 	opts.IO = ios
-	opts.Open = func(context.Context, string) (*orgclient.Conn, error) {
-		src := auth.NewCachedSource(func(context.Context) (*auth.Token, error) {
-			return &auth.Token{AccessToken: "tok", InstanceURL: srv.URL}, nil
-		})
-		c, err := rest.New(src, rest.WithAPIVersion("66.0"))
-		if err != nil {
-			return nil, err
-		}
-		return &orgclient.Conn{Client: c, Close: func() error { return nil }}, nil
-	}
+	opts.Org = cmdutiltest.Org(t, srv.URL)
 	err := run(t.Context(), opts)
 	return out.String(), errOut.String(), err
 }

@@ -3,156 +3,73 @@ package root
 import (
 	"bytes"
 	"context"
-	"crypto"
-	"crypto/rand"
-	"crypto/rsa"
-	"crypto/sha256"
-	"encoding/base64"
 	"encoding/json"
-	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/sfbridge/sfbridge/internal/iostreams"
 	"github.com/sfbridge/sfbridge/keys"
+	"github.com/sfbridge/sfbridge/sftest"
 )
 
-const (
-	orgID  = "00Dxx0000001gPLEAY"
-	userID = "005xx000001SwiUAAS"
-	user   = "integration@acme.example"
-	client = "3MVG9consumerkey"
-)
+// newOrg starts the emulated org the CLI logs in to.
+func newOrg(t *testing.T) *sftest.Server {
+	t.Helper()
+	return sftest.NewServer(t)
+}
 
-var cliKey = sync.OnceValue(func() *rsa.PrivateKey {
-	k, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		panic(err)
+// integration is the default org's user that may do everything.
+const integration = "integration@sfbridge.test"
+
+// requests counts the org's requests whose path matches re.
+func requests(s *sftest.Server, re string) int {
+	match := regexp.MustCompile(re)
+	n := 0
+	for _, r := range s.Org.Requests(0) {
+		if match.MatchString(r.Path) {
+			n++
+		}
 	}
-	return k
-})
-
-// fakeOrg is a small Salesforce stand-in: token endpoint (verifying the
-// assertion), userinfo, revoke, the API versions and one version's
-// resource directory.
-type fakeOrg struct {
-	srv        *httptest.Server
-	pub        *rsa.PublicKey
-	tokenCalls atomic.Int64
-	dataCalls  atomic.Int64           // requests for the resource directory
-	refuse     atomic.Pointer[string] // a token-endpoint error body, when set
-	skew       atomic.Int64           // added to the Date header
-	mu         sync.Mutex
-	valid      map[string]bool
-	revoked    []string
+	return n
 }
 
-func newFakeOrg(t *testing.T) *fakeOrg {
-	o := &fakeOrg{pub: &cliKey().PublicKey, valid: map[string]bool{}}
-	o.srv = httptest.NewServer(o)
-	t.Cleanup(o.srv.Close)
-	return o
-}
+// tokenCalls counts requests to the token endpoint; dataCalls those for a
+// version's resource directory (the check `sfbridge token` makes).
+func tokenCalls(s *sftest.Server) int { return requests(s, `^/services/oauth2/token$`) }
+func dataCalls(s *sftest.Server) int  { return requests(s, `^/services/data/v[0-9.]+/?$`) }
 
-func (o *fakeOrg) expireAll() {
-	o.mu.Lock()
-	clear(o.valid)
-	o.mu.Unlock()
-}
-
-func (o *fakeOrg) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Date", time.Now().Add(time.Duration(o.skew.Load())).UTC().Format(http.TimeFormat))
-	switch r.URL.Path {
-	case "/services/oauth2/token":
-		n := o.tokenCalls.Add(1)
-		if b := o.refuse.Load(); b != nil {
-			w.WriteHeader(http.StatusBadRequest)
-			io.WriteString(w, *b)
-			return
-		}
-		parts := strings.Split(r.PostFormValue("assertion"), ".")
-		var claims map[string]any
-		if len(parts) == 3 {
-			sig, _ := base64.RawURLEncoding.DecodeString(parts[2])
-			sum := sha256.Sum256([]byte(parts[0] + "." + parts[1]))
-			payload, _ := base64.RawURLEncoding.DecodeString(parts[1])
-			if rsa.VerifyPKCS1v15(o.pub, crypto.SHA256, sum[:], sig) == nil {
-				_ = json.Unmarshal(payload, &claims)
-			}
-		}
-		if claims == nil || claims["iss"] != client || claims["sub"] != user {
-			w.WriteHeader(http.StatusBadRequest)
-			io.WriteString(w, `{"error":"invalid_grant","error_description":"invalid assertion"}`)
-			return
-		}
-		tok := fmt.Sprintf("sess-%d", n)
-		o.mu.Lock()
-		o.valid[tok] = true
-		o.mu.Unlock()
-		fmt.Fprintf(w, `{"access_token":%q,"instance_url":%q,"id":"%s/id/%s/%s","token_type":"Bearer","scope":"api openid","issued_at":"1700000000000"}`,
-			tok, o.srv.URL, o.srv.URL, orgID, userID)
-	case "/services/data/":
-		io.WriteString(w, `[{"label":"Spring '26","url":"/services/data/v66.0","version":"66.0"}]`)
-	case "/services/data/v66.0/":
-		o.dataCalls.Add(1)
-		if !o.authorized(w, r) {
-			return
-		}
-		io.WriteString(w, `{"sobjects":"/services/data/v66.0/sobjects","query":"/services/data/v66.0/query"}`)
-	case "/services/oauth2/userinfo":
-		if !o.authorized(w, r) {
-			return
-		}
-		fmt.Fprintf(w, `{"sub":"x","user_id":%q,"organization_id":%q,"preferred_username":%q,"name":"Integration User","email":"int@acme.example"}`, userID, orgID, user)
-	case "/services/oauth2/revoke":
-		tok := r.PostFormValue("token")
-		o.mu.Lock()
-		delete(o.valid, tok)
-		o.revoked = append(o.revoked, tok)
-		o.mu.Unlock()
-	default:
-		http.NotFound(w, r)
+// expireAll ends every session of the integration user, as a timeout or a
+// revocation in Setup would.
+func expireAll(t *testing.T, s *sftest.Server) {
+	t.Helper()
+	if s.Org.RevokeUserSessions(integration) == 0 {
+		t.Fatal("no session to expire")
 	}
-}
-
-// authorized answers 401 INVALID_SESSION_ID, as Salesforce does, unless
-// the request carries a session the org issued and has not expired.
-func (o *fakeOrg) authorized(w http.ResponseWriter, r *http.Request) bool {
-	o.mu.Lock()
-	ok := o.valid[strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")]
-	o.mu.Unlock()
-	if !ok {
-		w.WriteHeader(http.StatusUnauthorized)
-		io.WriteString(w, `[{"message":"Session expired or invalid","errorCode":"INVALID_SESSION_ID"}]`)
-	}
-	return ok
 }
 
 type cliEnv struct {
 	t      *testing.T
+	org    *sftest.Server
 	dir    string
 	keyDir string
 }
 
-func newCLIEnv(t *testing.T) *cliEnv {
-	e := &cliEnv{t: t, dir: filepath.Join(t.TempDir(), "cfg"), keyDir: t.TempDir()}
+func newCLIEnv(t *testing.T, org *sftest.Server) *cliEnv {
+	t.Helper()
+	e := &cliEnv{t: t, org: org, dir: filepath.Join(t.TempDir(), "cfg"), keyDir: t.TempDir()}
 	return e
 }
 
-// writeKey writes the test key, encrypted when pass is set, and returns
-// its path.
+// writeKey writes the org's trusted key, encrypted when pass is set, and
+// returns its path.
 func (e *cliEnv) writeKey(name string, pass []byte) string {
-	b, err := keys.MarshalPrivateKeyPEM(cliKey(), keys.WriteOptions{Passphrase: pass, KDFIterations: 1000})
+	b, err := keys.MarshalPrivateKeyPEM(e.org.Key, keys.WriteOptions{Passphrase: pass, KDFIterations: 1000})
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -170,20 +87,45 @@ func (e *cliEnv) run(args ...string) (code int, stdout, stderr string) {
 	return code, out.String(), errOut.String()
 }
 
-func (e *cliEnv) login(o *fakeOrg, extra ...string) (int, string, string) {
-	args := append([]string{"login", "--client-id", client, "--jwt-key-file", e.writeKey("server.key", nil),
-		"--username", user, "--instance-url", o.srv.URL}, extra...)
+// login logs in as username (the integration user when empty).
+func (e *cliEnv) login(username string, extra ...string) (int, string, string) {
+	if username == "" {
+		username = integration
+	}
+	args := append([]string{"login", "--client-id", e.org.ClientID, "--jwt-key-file", e.writeKey("server.key", nil),
+		"--username", username, "--instance-url", e.org.URL}, extra...)
 	return e.run(args...)
 }
 
+// token runs `sfbridge token --json` with args and decodes its answer.
+func (e *cliEnv) token(args ...string) (code int, tr tokenResult, stderr string) {
+	e.t.Helper()
+	code, out, errOut := e.run(append([]string{"token", "--json"}, args...)...)
+	if code == 0 {
+		if err := json.Unmarshal([]byte(out), &tr); err != nil {
+			e.t.Fatalf("token --json: %v\n%s", err, out)
+		}
+	}
+	return code, tr, errOut
+}
+
+type tokenResult struct {
+	AccessToken string `json:"access_token"`
+	InstanceURL string `json:"instance_url"`
+	OrgID       string `json:"org_id"`
+	Cached      bool   `json:"cached"`
+}
+
 func TestLoginStoresProfileAndEncryptedSession(t *testing.T) {
-	o := newFakeOrg(t)
-	e := newCLIEnv(t)
-	code, out, errOut := e.login(o, "--alias", "acme")
+	o := newOrg(t)
+	e := newCLIEnv(t, o)
+	orgID := string(o.Org.OrgID())
+	userID, _ := o.Org.UserID(integration)
+	code, out, errOut := e.login("", "--alias", "acme")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
-	for _, want := range []string{orgID, userID, o.srv.URL, user, "acme"} {
+	for _, want := range []string{orgID, string(userID), o.URL, integration, "acme"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
@@ -192,7 +134,7 @@ func TestLoginStoresProfileAndEncryptedSession(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(string(prof), filepath.Join(e.keyDir, "server.key")) || strings.Contains(string(prof), "PRIVATE KEY") || strings.Contains(string(prof), "sess-") {
+	if !strings.Contains(string(prof), filepath.Join(e.keyDir, "server.key")) || strings.Contains(string(prof), "PRIVATE KEY") {
 		t.Errorf("profile must hold the key path and no secret:\n%s", prof)
 	}
 	files, _ := filepath.Glob(filepath.Join(e.dir, "tokens", "*"))
@@ -203,93 +145,87 @@ func TestLoginStoresProfileAndEncryptedSession(t *testing.T) {
 	if st.Mode().Perm() != 0o600 {
 		t.Errorf("token cache mode %v, want 0600", st.Mode().Perm())
 	}
-	raw, _ := os.ReadFile(files[0])
-	if bytes.Contains(raw, []byte("sess-1")) || bytes.Contains(raw, []byte(orgID)) {
-		t.Error("token cache is not encrypted")
-	}
 
 	// token reuses the cached session: no second login.
-	code, out, errOut = e.run("token", "-o", "acme", "--json")
+	code, first, errOut := e.token("-o", "acme")
 	if code != 0 {
 		t.Fatalf("token: exit %d: %s", code, errOut)
 	}
-	var tr struct {
-		AccessToken string `json:"access_token"`
-		InstanceURL string `json:"instance_url"`
-		Cached      bool   `json:"cached"`
+	if first.AccessToken == "" || first.InstanceURL != o.URL || first.OrgID != orgID || !first.Cached || tokenCalls(o) != 1 || dataCalls(o) != 1 {
+		t.Errorf("token = %+v, token calls %d, checks %d", first, tokenCalls(o), dataCalls(o))
 	}
-	if err := json.Unmarshal([]byte(out), &tr); err != nil {
-		t.Fatal(err)
+	if raw, _ := os.ReadFile(files[0]); bytes.Contains(raw, []byte(first.AccessToken)) || bytes.Contains(raw, []byte(orgID)) {
+		t.Error("token cache is not encrypted")
 	}
-	if tr.AccessToken != "sess-1" || tr.InstanceURL != o.srv.URL || !tr.Cached || o.tokenCalls.Load() != 1 || o.dataCalls.Load() != 1 {
-		t.Errorf("token = %+v, token calls %d, checks %d", tr, o.tokenCalls.Load(), o.dataCalls.Load())
+	if strings.Contains(string(prof), first.AccessToken) {
+		t.Error("the profile holds the session")
 	}
 
 	// A cached session Salesforce no longer accepts is renewed, not printed.
-	o.expireAll()
-	code, out, errOut = e.run("token", "-o", "acme", "--json")
-	if code != 0 || !strings.Contains(out, `"access_token": "sess-2"`) || !strings.Contains(out, `"cached": false`) || o.tokenCalls.Load() != 2 {
-		t.Errorf("token after expiry: exit %d, calls %d\n%s%s", code, o.tokenCalls.Load(), out, errOut)
+	expireAll(t, o)
+	code, renewed, errOut := e.token("-o", "acme")
+	if code != 0 || renewed.AccessToken == first.AccessToken || renewed.Cached || tokenCalls(o) != 2 {
+		t.Errorf("token after expiry: exit %d, calls %d, %+v %s", code, tokenCalls(o), renewed, errOut)
 	}
 	// --no-check prints the cached session without a request.
-	o.expireAll()
-	checks := o.dataCalls.Load()
-	code, out, _ = e.run("token", "-o", "acme", "--json", "--no-check")
-	if code != 0 || !strings.Contains(out, `"access_token": "sess-2"`) || !strings.Contains(out, `"cached": true`) || o.dataCalls.Load() != checks || o.tokenCalls.Load() != 2 {
-		t.Errorf("token --no-check: exit %d, checks %d→%d\n%s", code, checks, o.dataCalls.Load(), out)
+	expireAll(t, o)
+	checks := dataCalls(o)
+	code, cached, _ := e.token("-o", "acme", "--no-check")
+	if code != 0 || cached.AccessToken != renewed.AccessToken || !cached.Cached || dataCalls(o) != checks || tokenCalls(o) != 2 {
+		t.Errorf("token --no-check: exit %d, checks %d→%d, %+v", code, checks, dataCalls(o), cached)
 	}
 
 	// org list shows the profile as default, with the audience that worked.
 	code, out, _ = e.run("org", "list", "--json")
 	if code != 0 || !strings.Contains(out, `"alias": "acme"`) || !strings.Contains(out, `"default": true`) ||
-		!strings.Contains(out, `"audience": "`+o.srv.URL+`"`) {
+		!strings.Contains(out, `"audience": "`+o.URL+`"`) {
 		t.Errorf("org list: exit %d\n%s", code, out)
 	}
 }
 
 func TestWhoamiReauthenticatesOnceWhenSessionExpired(t *testing.T) {
-	o := newFakeOrg(t)
-	e := newCLIEnv(t)
-	if code, _, errOut := e.login(o); code != 0 {
+	o := newOrg(t)
+	e := newCLIEnv(t, o)
+	if code, _, errOut := e.login(""); code != 0 {
 		t.Fatal(errOut)
 	}
-	o.expireAll()
+	expireAll(t, o)
 	code, out, errOut := e.run("whoami")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
-	if !strings.Contains(out, "Integration User") || !strings.Contains(out, orgID) {
+	if !strings.Contains(out, "Integration User") || !strings.Contains(out, string(o.Org.OrgID())) {
 		t.Errorf("whoami output:\n%s", out)
 	}
-	if o.tokenCalls.Load() != 2 {
-		t.Errorf("token calls = %d, want 2 (login + one re-authentication)", o.tokenCalls.Load())
+	if tokenCalls(o) != 2 {
+		t.Errorf("token calls = %d, want 2 (login + one re-authentication)", tokenCalls(o))
 	}
 	// The new session was cached: token reuses it.
-	_, out, _ = e.run("token", "--json")
-	if !strings.Contains(out, `"access_token": "sess-2"`) || o.tokenCalls.Load() != 2 {
-		t.Errorf("token after whoami:\n%s (calls %d)", out, o.tokenCalls.Load())
+	if code, tr, errOut := e.token(); code != 0 || !tr.Cached || tokenCalls(o) != 2 {
+		t.Errorf("token after whoami: exit %d %+v (calls %d) %s", code, tr, tokenCalls(o), errOut)
 	}
 }
 
 func TestLogoutRevokesAndForgets(t *testing.T) {
-	o := newFakeOrg(t)
-	e := newCLIEnv(t)
-	if code, _, errOut := e.login(o, "--alias", "acme"); code != 0 {
+	o := newOrg(t)
+	e := newCLIEnv(t, o)
+	if code, _, errOut := e.login("", "--alias", "acme"); code != 0 {
 		t.Fatal(errOut)
 	}
+	_, before, _ := e.token("--no-check")
 	code, out, errOut := e.run("logout", "-o", "acme")
 	if code != 0 || !strings.Contains(out, "session revoked") {
 		t.Fatalf("exit %d: %s %s", code, out, errOut)
 	}
-	if len(o.revoked) != 1 || o.revoked[0] != "sess-1" {
-		t.Errorf("revoked = %v", o.revoked)
+	if n := requests(o, `^/services/oauth2/revoke$`); n != 1 {
+		t.Errorf("revoke requests = %d, want 1", n)
 	}
 	if files, _ := filepath.Glob(filepath.Join(e.dir, "tokens", "*")); len(files) != 0 {
 		t.Errorf("cache not cleared: %v", files)
 	}
-	// The profile remains: token logs in again.
-	if code, out, _ := e.run("token", "--json"); code != 0 || !strings.Contains(out, "sess-2") {
-		t.Errorf("token after logout: %d %s", code, out)
+	// The profile remains: token logs in again, to a new session.
+	if code, after, errOut := e.token(); code != 0 || after.Cached || after.AccessToken == before.AccessToken || tokenCalls(o) != 2 {
+		t.Errorf("token after logout: %d %+v (calls %d) %s", code, after, tokenCalls(o), errOut)
 	}
 	if code, out, _ := e.run("logout", "--forget"); code != 0 || !strings.Contains(out, "profile removed") {
 		t.Errorf("logout --forget: %d %s", code, out)
@@ -303,21 +239,20 @@ func TestLogoutRevokesAndForgets(t *testing.T) {
 }
 
 func TestLoginRefusedExits3WithDiagnosis(t *testing.T) {
-	o := newFakeOrg(t)
-	body := `{"error":"invalid_grant","error_description":"user hasn't approved this consumer"}`
-	o.refuse.Store(&body)
-	e := newCLIEnv(t)
-	code, _, errOut := e.login(o)
+	o := newOrg(t)
+	e := newCLIEnv(t, o)
+	// The default org's not-preauthorized user is not assigned to the app.
+	code, _, errOut := e.login(o.Username("not-preauthorized"))
 	if code != 3 {
 		t.Fatalf("exit %d, want 3: %s", code, errOut)
 	}
-	for _, want := range []string{"user hasn't approved this consumer", "Admin approved users are pre-authorized", "permission set"} {
+	for _, want := range []string{"400 invalid_app_access: user is not admin approved to access this app", "only admits admin-approved users", "permission set"} {
 		if !strings.Contains(errOut, want) {
 			t.Errorf("stderr lacks %q:\n%s", want, errOut)
 		}
 	}
-	if o.tokenCalls.Load() != 1 {
-		t.Errorf("a refusal not about the audience must stop discovery: %d token calls", o.tokenCalls.Load())
+	if tokenCalls(o) != 1 {
+		t.Errorf("a refusal not about the audience must stop discovery: %d token calls", tokenCalls(o))
 	}
 	if _, err := os.Stat(filepath.Join(e.dir, "profiles.json")); err == nil {
 		t.Error("a refused login stored a profile")
@@ -328,21 +263,23 @@ func TestLoginUnreachableExits4(t *testing.T) {
 	srv := httptest.NewServer(http.NotFoundHandler())
 	url := srv.URL
 	srv.Close()
-	e := newCLIEnv(t)
-	code, _, errOut := e.run("login", "--client-id", client, "--jwt-key-file", e.writeKey("k.pem", nil), "--username", user, "--instance-url", url)
+	e := newCLIEnv(t, newOrg(t))
+	code, _, errOut := e.run("login", "--client-id", e.org.ClientID, "--jwt-key-file", e.writeKey("k.pem", nil), "--username", integration, "--instance-url", url)
 	if code != 4 || !strings.Contains(errOut, url+"/services/oauth2/token") {
 		t.Fatalf("exit %d, want 4 naming the URL: %s", code, errOut)
 	}
 }
 
 func TestLoginEncryptedKeyWithPasswordFile(t *testing.T) {
-	o := newFakeOrg(t)
-	e := newCLIEnv(t)
+	o := newOrg(t)
+	e := newCLIEnv(t, o)
 	key := e.writeKey("enc.pem", []byte("s3cret"))
 	pass := filepath.Join(e.keyDir, "pass.txt")
-	os.WriteFile(pass, []byte("s3cret\n"), 0o600)
-	code, _, errOut := e.run("login", "--client-id", client, "--jwt-key-file", key, "--keystore-password-file", pass,
-		"--username", user, "--instance-url", o.srv.URL, "--json")
+	if err := os.WriteFile(pass, []byte("s3cret\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, _, errOut := e.run("login", "--client-id", o.ClientID, "--jwt-key-file", key, "--keystore-password-file", pass,
+		"--username", integration, "--instance-url", o.URL, "--json")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
@@ -353,7 +290,7 @@ func TestLoginEncryptedKeyWithPasswordFile(t *testing.T) {
 }
 
 func TestLoginUsageErrors(t *testing.T) {
-	e := newCLIEnv(t)
+	e := newCLIEnv(t, newOrg(t))
 	for _, args := range [][]string{
 		{"login"},
 		{"login", "--client-id", "x", "--username", "u"},
@@ -367,13 +304,14 @@ func TestLoginUsageErrors(t *testing.T) {
 }
 
 func TestLoginWarnsAboutClockSkew(t *testing.T) {
-	o := newFakeOrg(t)
-	e := newCLIEnv(t)
-	if code, _, errOut := e.login(o); code != 0 || strings.Contains(errOut, "clock") {
+	o := newOrg(t)
+	e := newCLIEnv(t, o)
+	if code, _, errOut := e.login(""); code != 0 || strings.Contains(errOut, "clock") {
 		t.Fatalf("no skew: exit %d, stderr %q", code, errOut)
 	}
-	o.skew.Store(int64(-2 * time.Minute))
-	code, _, errOut := e.login(o)
+	// Salesforce's clock two minutes behind: ours is two minutes ahead.
+	o.Org.Advance(-2 * time.Minute)
+	code, _, errOut := e.login("")
 	// The Date header has whole seconds and the request takes time, so the
 	// measured gap is 2m0s within a second (a loaded machine saw 1m59s).
 	if code != 0 || !regexp.MustCompile(`clock is (1m59s|2m0s|2m1s) ahead of Salesforce's`).MatchString(errOut) {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/sfbridge/sfbridge/internal/cli/cmdutil"
 	"github.com/sfbridge/sfbridge/internal/cli/describe"
 	cldoctor "github.com/sfbridge/sfbridge/internal/cli/doctor"
 	clemulator "github.com/sfbridge/sfbridge/internal/cli/emulator"
@@ -54,46 +55,28 @@ for development and tests.`,
 	cmd.SetIn(f.IOStreams.In)
 	cmd.SetVersionTemplate("{{.Version}}\n")
 	cmd.PersistentFlags().BoolVar(&debug, "debug", false, "Log debug output to stderr (never secrets)")
-	cmd.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
-		return exitcode.With(exitcode.Usage, fmt.Errorf("%w (see '%s --help')", err, c.CommandPath()))
-	})
 	cmd.CompletionOptions.HiddenDefaultCmd = true
 
 	cmd.AddCommand(
-		version.NewCmd(f),
+		version.NewCmd(f, nil),
 		keys.NewCmd(f),
-		login.NewCmd(f),
-		token.NewCmd(f),
-		whoami.NewCmd(f),
-		logout.NewCmd(f),
-		org.NewCmd(f),
-		clemulator.NewCmd(f),
-		query.NewCmd(f),
-		record.NewCmd(f),
-		describe.NewCmd(f),
-		limits.NewCmd(f),
-		cldoctor.NewCmd(f),
+		login.NewCmd(f, nil),
+		token.NewCmd(f, nil),
+		whoami.NewCmd(f, nil),
+		logout.NewCmd(f, nil),
+		org.NewCmd(f, nil),
+		clemulator.NewCmd(f, nil),
+		query.NewCmd(f, nil),
+		record.NewCmd(f, nil),
+		describe.NewCmd(f, nil),
+		limits.NewCmd(f, nil),
+		cldoctor.NewCmd(f, nil),
 		serve.NewCmd(f),
 		help.NewEnvironmentTopic(f),
 		help.NewExitCodesTopic(f),
 	)
-	wrapArgs(cmd)
+	cmdutil.UsageErrors(cmd)
 	return cmd
-}
-
-// wrapArgs makes positional-argument errors usage errors (exit 2).
-func wrapArgs(cmd *cobra.Command) {
-	if v := cmd.Args; v != nil {
-		cmd.Args = func(c *cobra.Command, args []string) error {
-			if err := v(c, args); err != nil {
-				return exitcode.With(exitcode.Usage, fmt.Errorf("%w (see '%s --help')", err, c.CommandPath()))
-			}
-			return nil
-		}
-	}
-	for _, c := range cmd.Commands() {
-		wrapArgs(c)
-	}
 }
 
 // Main runs the CLI with args (without the program name) and returns the

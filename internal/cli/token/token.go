@@ -10,28 +10,26 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/sfbridge/sfbridge/internal/cli/cmdutil"
 	"github.com/sfbridge/sfbridge/internal/cli/factory"
 	"github.com/sfbridge/sfbridge/internal/iostreams"
 	"github.com/sfbridge/sfbridge/internal/output"
-	"github.com/sfbridge/sfbridge/internal/profile"
-	"github.com/sfbridge/sfbridge/rest"
 )
 
 // Options holds the flags of `sfbridge token`.
 type Options struct {
-	IO        *iostreams.IOStreams
-	Env       profile.Env
-	Output    output.Flags
-	TargetOrg string
+	IO     *iostreams.IOStreams
+	Org    cmdutil.OrgFunc
+	Output output.Flags
+	Target cmdutil.Target
 	// NoCheck prints a cached session without asking Salesforce first.
 	NoCheck bool
-	// Version goes into the User-Agent of the check.
-	Version string
 }
 
-// NewCmd returns the token command.
-func NewCmd(f *factory.Factory) *cobra.Command {
-	opts := &Options{IO: f.IOStreams, Version: f.Version}
+// NewCmd returns the token command. runF, when not nil, receives the parsed
+// options instead of run (tests of the flags use it).
+func NewCmd(f *factory.Factory, runF func(*Options) error) *cobra.Command {
+	opts := &Options{IO: f.IOStreams, Org: f.Org}
 	cmd := &cobra.Command{
 		Use:   "token [-o ORG] [--json] [--no-check]",
 		Short: "Print the access token and instance URL of an org",
@@ -45,16 +43,9 @@ The token is a secret: do not log it.`,
 		Example: `  curl -H "Authorization: Bearer $(sfbridge token --json | jq -r .access_token)" \
     "$(sfbridge token --json | jq -r .instance_url)/services/data/v62.0/limits"`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			env, err := f.ProfileEnv()
-			if err != nil {
-				return err
-			}
-			opts.Env = env
-			return run(cmd.Context(), opts)
-		},
+		RunE: cmdutil.RunE(opts, runF, run, nil),
 	}
-	cmd.Flags().StringVarP(&opts.TargetOrg, "target-org", "o", "", "Alias or username of the org (default: the default org)")
+	cmdutil.AddTargetOrgFlag(cmd.Flags(), &opts.Target)
 	output.AddJSONFlag(cmd.Flags(), &opts.Output)
 	cmd.Flags().BoolVar(&opts.NoCheck, "no-check", false, "Print a cached session without checking that Salesforce still accepts it (saves one API request)")
 	return cmd
@@ -70,33 +61,29 @@ type Result struct {
 }
 
 func run(ctx context.Context, opts *Options) error {
-	s, err := profile.OpenTarget(opts.Env, opts.TargetOrg)
+	org, tok, err := opts.Org.Token(ctx, opts.Target)
 	if err != nil {
 		return err
 	}
-	tok, err := s.Source.Token(ctx)
-	if err != nil {
-		return err
-	}
-	cached := s.FromCache()
+	cached := org.FromCache()
 	if cached && !opts.NoCheck {
 		// auth.Transport renews a session Salesforce no longer accepts.
-		c, err := rest.New(s.Source, rest.WithUserAgent("sfbridge/"+opts.Version))
+		c, err := org.Client()
 		if err != nil {
 			return err
 		}
 		if _, err := c.Resources(ctx); err != nil {
 			return fmt.Errorf("checking the cached session: %w", err)
 		}
-		if tok, err = s.Source.Token(ctx); err != nil {
+		if tok, err = org.Token(ctx); err != nil {
 			return err
 		}
-		cached = s.FromCache()
+		cached = org.FromCache()
 	}
-	if err := s.Persist(); err != nil {
+	if err := org.Persist(); err != nil {
 		return fmt.Errorf("saving the session: %w", err)
 	}
-	res := Result{AccessToken: tok.AccessToken, InstanceURL: tok.InstanceURL, Username: s.Profile.Username, OrgID: tok.OrgID, Cached: cached}
+	res := Result{AccessToken: tok.AccessToken, InstanceURL: tok.InstanceURL, Username: org.Profile.Username, OrgID: tok.OrgID, Cached: cached}
 	if opts.Output.JSON {
 		return output.WriteJSON(opts.IO.Out, res)
 	}

@@ -3,13 +3,16 @@
 package version
 
 import (
+	"context"
 	"fmt"
 	"runtime"
 	"runtime/debug"
 
 	"github.com/spf13/cobra"
 
+	"github.com/sfbridge/sfbridge/internal/cli/cmdutil"
 	"github.com/sfbridge/sfbridge/internal/cli/factory"
+	"github.com/sfbridge/sfbridge/internal/iostreams"
 	"github.com/sfbridge/sfbridge/internal/output"
 )
 
@@ -65,29 +68,39 @@ func (i Info) String() string {
 	return s + " " + i.GoVersion + " " + i.Platform
 }
 
-// NewCmd returns `sfbridge version`.
-func NewCmd(f *factory.Factory) *cobra.Command {
-	var out output.Flags
+// Options holds the flags of `sfbridge version`.
+type Options struct {
+	IO     *iostreams.IOStreams
+	Output output.Flags
+}
+
+// NewCmd returns `sfbridge version`. runF, when not nil, receives the parsed
+// options instead of run (tests of the flags use it).
+func NewCmd(f *factory.Factory, runF func(*Options) error) *cobra.Command {
+	opts := &Options{IO: f.IOStreams}
 	cmd := &cobra.Command{
 		Use:   "version",
 		Short: "Show the sfbridge version, commit and Go version",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			info := Read()
-			if out.JSON {
-				return output.WriteJSON(f.IOStreams.Out, info)
-			}
-			commit := info.Commit
-			if commit == "" {
-				commit = "unknown (built without VCS stamping, e.g. `go run`)"
-			} else if info.Modified {
-				commit += " (modified)"
-			}
-			_, err := fmt.Fprintf(f.IOStreams.Out, "sfbridge %s\ncommit:   %s\ngo:       %s\nplatform: %s\n",
-				info.Version, commit, info.GoVersion, info.Platform)
-			return err
-		},
+		RunE:  cmdutil.RunE(opts, runF, run, nil),
 	}
-	output.AddJSONFlag(cmd.Flags(), &out)
+	output.AddJSONFlag(cmd.Flags(), &opts.Output)
 	return cmd
+}
+
+func run(_ context.Context, opts *Options) error { return write(opts, Read()) }
+
+func write(opts *Options, info Info) error {
+	if opts.Output.JSON {
+		return output.WriteJSON(opts.IO.Out, info)
+	}
+	commit := info.Commit
+	if commit == "" {
+		commit = "unknown (built without VCS stamping, e.g. `go run`)"
+	} else if info.Modified {
+		commit += " (modified)"
+	}
+	_, err := fmt.Fprintf(opts.IO.Out, "sfbridge %s\ncommit:   %s\ngo:       %s\nplatform: %s\n",
+		info.Version, commit, info.GoVersion, info.Platform)
+	return err
 }

@@ -7,28 +7,30 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
 	"github.com/sfbridge/sfbridge/auth"
+	"github.com/sfbridge/sfbridge/internal/cli/cmdutil"
 	"github.com/sfbridge/sfbridge/internal/cli/factory"
 	"github.com/sfbridge/sfbridge/internal/iostreams"
 	"github.com/sfbridge/sfbridge/internal/output"
-	"github.com/sfbridge/sfbridge/internal/profile"
 )
 
 // Options holds the flags of `sfbridge whoami`.
 type Options struct {
-	IO        *iostreams.IOStreams
-	Env       profile.Env
-	Output    output.Flags
-	TargetOrg string
+	IO     *iostreams.IOStreams
+	Org    cmdutil.OrgFunc
+	Output output.Flags
+	Target cmdutil.Target
 }
 
-// NewCmd returns the whoami command.
-func NewCmd(f *factory.Factory) *cobra.Command {
-	opts := &Options{IO: f.IOStreams}
+// NewCmd returns the whoami command. runF, when not nil, receives the
+// parsed options instead of run (tests of the flags use it).
+func NewCmd(f *factory.Factory, runF func(*Options) error) *cobra.Command {
+	opts := &Options{IO: f.IOStreams, Org: f.Org}
 	cmd := &cobra.Command{
 		Use:   "whoami [-o ORG] [--json]",
 		Short: "Show the user and org a profile logs in as",
@@ -37,16 +39,9 @@ endpoint. The cached session is reused; if Salesforce reports it expired,
 sfbridge logs in again once. The userinfo endpoint needs the app's openid
 (or id) scope; without it only what the session itself says is shown.`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			env, err := f.ProfileEnv()
-			if err != nil {
-				return err
-			}
-			opts.Env = env
-			return run(cmd.Context(), opts)
-		},
+		RunE: cmdutil.RunE(opts, runF, run, nil),
 	}
-	cmd.Flags().StringVarP(&opts.TargetOrg, "target-org", "o", "", "Alias or username of the org (default: the default org)")
+	cmdutil.AddTargetOrgFlag(cmd.Flags(), &opts.Target)
 	output.AddJSONFlag(cmd.Flags(), &opts.Output)
 	return cmd
 }
@@ -68,23 +63,34 @@ type Result struct {
 }
 
 func run(ctx context.Context, opts *Options) error {
-	s, err := profile.OpenTarget(opts.Env, opts.TargetOrg)
+	org, tok, err := opts.Org.Token(ctx, opts.Target)
 	if err != nil {
 		return err
 	}
-	tok, err := s.Source.Token(ctx)
+	src, err := org.Source()
 	if err != nil {
 		return err
 	}
-	ui, uiErr := auth.FetchUserInfo(ctx, s.Source.Client(opts.Env.HTTPClient), tok.InstanceURL)
-	if err := s.Persist(); err != nil {
+	client := src.Client(org.Env.HTTPClient)
+	ui, uiErr := auth.FetchUserInfo(ctx, client, tok.InstanceURL)
+	if badOAuthToken(uiErr) {
+		// The identity service reports an ended session as 403
+		// Bad_OAuth_Token, not as the REST API's 401 INVALID_SESSION_ID on
+		// which auth.Transport logs in again: do it here, once.
+		src.Invalidate(tok)
+		if tok, err = src.Token(ctx); err != nil {
+			return err
+		}
+		ui, uiErr = auth.FetchUserInfo(ctx, client, tok.InstanceURL)
+	}
+	if err := org.Persist(); err != nil {
 		return fmt.Errorf("saving the session: %w", err)
 	}
-	if cur := s.Source.Cached(); cur != nil {
+	if cur := src.Cached(); cur != nil {
 		tok = cur
 	}
-	res := Result{Username: s.Profile.Username, UserID: tok.UserID, OrgID: tok.OrgID, InstanceURL: tok.InstanceURL, Alias: s.Profile.Alias, Source: "session"}
-	var apiErr *auth.APIError
+	res := Result{Username: org.Profile.Username, UserID: tok.UserID, OrgID: tok.OrgID, InstanceURL: tok.InstanceURL, Alias: org.Profile.Alias, Source: "session"}
+	var apiErr *auth.StatusError
 	switch {
 	case uiErr == nil:
 		res.Source = "userinfo"
@@ -121,4 +127,11 @@ func run(ctx context.Context, opts *Options) error {
 		fmt.Fprintf(tw, "Alias:\t%s\n", res.Alias)
 	}
 	return tw.Flush()
+}
+
+// badOAuthToken reports whether err is the identity service's answer to a
+// session that has ended.
+func badOAuthToken(err error) bool {
+	var se *auth.StatusError
+	return errors.As(err, &se) && se.StatusCode == http.StatusForbidden && strings.TrimSpace(string(se.Body)) == "Bad_OAuth_Token"
 }

@@ -1,4 +1,6 @@
-package query
+// Package soqlcols reads the output columns of a SOQL query from its
+// SELECT list, for the commands that print query results as rows.
+package soqlcols
 
 import (
 	"fmt"

@@ -1,10 +1,33 @@
-package orgclient
+package cmdutil
 
 import (
 	"github.com/spf13/pflag"
 
 	"github.com/sfbridge/sfbridge/internal/profile"
 )
+
+// Target names the org a command works on.
+type Target struct {
+	// Org is the alias or username of a stored profile; empty is the
+	// default org.
+	Org string
+	// APIVersion, like "66.0", pins the REST API version; empty uses the
+	// highest the org offers.
+	APIVersion string
+}
+
+// AddTargetOrgFlag registers -o/--target-org, the one declaration of the
+// flag every command that works on a stored org shares.
+func AddTargetOrgFlag(fs *pflag.FlagSet, t *Target) {
+	fs.StringVarP(&t.Org, "target-org", "o", "", "Alias or username of the org (default: the default org)")
+}
+
+// AddTargetFlags registers -o/--target-org and --api-version, the flags of
+// the commands that call the REST API.
+func AddTargetFlags(fs *pflag.FlagSet, t *Target) {
+	AddTargetOrgFlag(fs, t)
+	fs.StringVar(&t.APIVersion, "api-version", "", "API version to use, like 66.0 (default: the highest the org offers)")
+}
 
 // LoginFlags name an app, a user and a signing key for a JWT bearer login,
 // with the flag names of `sf org login jwt`.

@@ -1,31 +1,35 @@
-package auth
+// Package oauth2adapter lets libraries that take a golang.org/x/oauth2
+// TokenSource use sfbridge's Salesforce sessions. It is a package of its own
+// so that users of auth and rest do not link x/oauth2.
+package oauth2adapter
 
 import (
 	"context"
 
 	"golang.org/x/oauth2"
+
+	"github.com/sfbridge/sfbridge/auth"
 )
 
-// OAuth2TokenSource adapts src to golang.org/x/oauth2's TokenSource, for
-// libraries that take one.
+// TokenSource adapts src to golang.org/x/oauth2's TokenSource.
 //
 // oauth2.TokenSource.Token has no context parameter, so ctx is used for
 // every login the adapter causes; pass a context that lives as long as the
 // adapter. The returned tokens have no Expiry (Salesforce does not say when a
 // session ends), which oauth2 treats as never expiring: pair the adapter
-// with [Transport], or call src.Invalidate, to re-authenticate on 401
+// with [auth.Transport], or call src.Invalidate, to re-authenticate on 401
 // INVALID_SESSION_ID. Extra("instance_url") and Extra("id") carry the
 // instance and identity URLs.
-func OAuth2TokenSource(ctx context.Context, src Source) oauth2.TokenSource {
-	return &oauth2Adapter{ctx: ctx, src: src}
+func TokenSource(ctx context.Context, src auth.Source) oauth2.TokenSource {
+	return &adapter{ctx: ctx, src: src}
 }
 
-type oauth2Adapter struct {
+type adapter struct {
 	ctx context.Context
-	src Source
+	src auth.Source
 }
 
-func (a *oauth2Adapter) Token() (*oauth2.Token, error) {
+func (a *adapter) Token() (*oauth2.Token, error) {
 	tok, err := a.src.Token(a.ctx)
 	if err != nil {
 		return nil, err

@@ -5,9 +5,9 @@
 // and only ever talks to loopback addresses. Runs are bounded by -duration
 // (at most one minute).
 //
-//	go run ./emulator/loadgen -mode rest -duration 5s -conns 32
-//	go run ./emulator/loadgen -mode token -duration 5s
-//	go run ./emulator/loadgen -info emulator.json -mode both
+//	go run ./internal/cmd/loadgen -mode rest -duration 5s -conns 32
+//	go run ./internal/cmd/loadgen -mode token -duration 5s
+//	go run ./internal/cmd/loadgen -info emulator.json -mode both
 package main
 
 import (
@@ -33,6 +33,7 @@ import (
 
 	"github.com/sfbridge/sfbridge/emulator"
 	"github.com/sfbridge/sfbridge/internal/assertion"
+	"github.com/sfbridge/sfbridge/internal/loopback"
 	"github.com/sfbridge/sfbridge/keys"
 )
 
@@ -152,7 +153,7 @@ func external(ctx context.Context, file string) (target, error) {
 	if err != nil || u.Scheme != "http" {
 		return target{}, fmt.Errorf("%s: base_url %q: loadgen drives plain-http emulators only", file, info.BaseURL)
 	}
-	if ip := net.ParseIP(u.Hostname()); (ip == nil || !ip.IsLoopback()) && u.Hostname() != "localhost" {
+	if !loopback.IsHost(u.Hostname()) {
 		return target{}, fmt.Errorf("base_url %s is not a loopback address; loadgen only loads 127.0.0.1", info.BaseURL)
 	}
 	keyPEM, err := os.ReadFile(info.KeyFile)

@@ -3,94 +3,10 @@ package rest
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"strings"
 )
-
-// LimitsService reads /limits. It needs the "View Setup and Configuration"
-// permission, which least-privilege integration users usually lack; the
-// API usage alone is always available from [Client.APIUsage].
-type LimitsService service
-
-// Limit is one org limit. Limits that Salesforce splits per connected app
-// carry the split under other keys, which this type leaves out.
-type Limit struct {
-	Max       int64 `json:"Max"`
-	Remaining int64 `json:"Remaining"`
-}
-
-// Get returns the org's limits by name, e.g. "DailyApiRequests".
-func (s *LimitsService) Get(ctx context.Context) (map[string]Limit, error) {
-	var m map[string]Limit
-	if err := s.c.doJSON(ctx, &request{method: http.MethodGet, path: "limits"}, &m); err != nil {
-		return nil, err
-	}
-	return m, nil
-}
-
-// IdentityService reads who the session belongs to.
-type IdentityService service
-
-// Identity is the session's user, from the identity URL of the token (or
-// /services/oauth2/userinfo when the token has none).
-type Identity struct {
-	ID             string            `json:"id,omitempty"`
-	UserID         string            `json:"user_id"`
-	OrganizationID string            `json:"organization_id"`
-	Username       string            `json:"username"`
-	DisplayName    string            `json:"display_name,omitempty"`
-	Email          string            `json:"email,omitempty"`
-	Active         bool              `json:"active"`
-	UserType       string            `json:"user_type,omitempty"`
-	Language       string            `json:"language,omitempty"`
-	Locale         string            `json:"locale,omitempty"`
-	URLs           map[string]string `json:"urls,omitempty"`
-}
-
-// Get returns the session user's identity.
-func (s *IdentityService) Get(ctx context.Context) (*Identity, error) {
-	tok, err := s.c.src.Token(ctx)
-	if err != nil {
-		return nil, err
-	}
-	if tok.IdentityURL == "" {
-		return s.userinfo(ctx)
-	}
-	if !strings.HasPrefix(tok.IdentityURL, "https://") && !strings.HasPrefix(tok.IdentityURL, "http://") {
-		return nil, fmt.Errorf("rest: the session's identity URL %q is not absolute", tok.IdentityURL)
-	}
-	var id Identity
-	if err := s.c.doJSON(ctx, &request{method: http.MethodGet, path: tok.IdentityURL, unversioned: true}, &id); err != nil {
-		return nil, err
-	}
-	return &id, nil
-}
-
-func (s *IdentityService) userinfo(ctx context.Context) (*Identity, error) {
-	var ui struct {
-		Sub            string            `json:"sub"`
-		UserID         string            `json:"user_id"`
-		OrganizationID string            `json:"organization_id"`
-		Username       string            `json:"preferred_username"`
-		Name           string            `json:"name"`
-		Email          string            `json:"email"`
-		Active         bool              `json:"active"`
-		UserType       string            `json:"user_type"`
-		Language       string            `json:"language"`
-		Locale         string            `json:"locale"`
-		URLs           map[string]string `json:"urls"`
-	}
-	if err := s.c.doJSON(ctx, &request{method: http.MethodGet, path: "/services/oauth2/userinfo", unversioned: true}, &ui); err != nil {
-		return nil, err
-	}
-	if ui.UserID == "" {
-		return nil, errors.New("rest: userinfo response has no user_id")
-	}
-	return &Identity{ID: ui.Sub, UserID: ui.UserID, OrganizationID: ui.OrganizationID, Username: ui.Username,
-		DisplayName: ui.Name, Email: ui.Email, Active: ui.Active, UserType: ui.UserType, Language: ui.Language, Locale: ui.Locale, URLs: ui.URLs}, nil
-}
 
 // CompositeService sends several operations in one call: /composite and
 // the sObject collections under /composite/sobjects.
@@ -116,9 +32,9 @@ type CompositeRequest struct {
 	Requests           []Subrequest `json:"compositeRequest"`
 }
 
-// SubResponse is the result of one subrequest. The composite call itself
+// Subresponse is the result of one subrequest. The composite call itself
 // succeeds even when subrequests fail; check HTTPStatusCode.
-type SubResponse struct {
+type Subresponse struct {
 	Body           json.RawMessage   `json:"body"`
 	HTTPHeaders    map[string]string `json:"httpHeaders"`
 	HTTPStatusCode int               `json:"httpStatusCode"`
@@ -126,7 +42,7 @@ type SubResponse struct {
 }
 
 // Errors decodes a failed subresponse's error list.
-func (r SubResponse) Errors() []ErrorItem {
+func (r Subresponse) Errors() []ErrorItem {
 	if r.HTTPStatusCode < 300 {
 		return nil
 	}
@@ -137,7 +53,7 @@ func (r SubResponse) Errors() []ErrorItem {
 
 // Do sends a composite request. It is not retried after it may have
 // reached Salesforce, since it may create records.
-func (s *CompositeService) Do(ctx context.Context, req CompositeRequest) ([]SubResponse, error) {
+func (s *CompositeService) Do(ctx context.Context, req CompositeRequest) ([]Subresponse, error) {
 	if n := len(req.Requests); n == 0 || n > 25 {
 		return nil, fmt.Errorf("rest: composite: %d subrequests; want 1 to 25", n)
 	}
@@ -158,7 +74,7 @@ func (s *CompositeService) Do(ctx context.Context, req CompositeRequest) ([]SubR
 		return nil, err
 	}
 	var out struct {
-		CompositeResponse []SubResponse `json:"compositeResponse"`
+		CompositeResponse []Subresponse `json:"compositeResponse"`
 	}
 	if err := s.c.doJSON(ctx, &request{method: http.MethodPost, path: "composite", body: body}, &out); err != nil {
 		return nil, err
