@@ -522,3 +522,34 @@ func (s *sqlStore) ResealSecret(ctx context.Context, fromKeyID string, sec Seale
 	})
 	return n == 1, err
 }
+
+func (s *sqlStore) Stats(ctx context.Context) (Stats, error) {
+	var st Stats
+	for _, part := range []struct {
+		q   string
+		dst *[]Count
+	}{
+		{"SELECT org, kind, COUNT(*) FROM documents GROUP BY org, kind ORDER BY org, kind", &st.Documents},
+		{"SELECT org, topic, COUNT(*) FROM outbox GROUP BY org, topic ORDER BY org, topic", &st.Outbox},
+		{"SELECT org, scope, COUNT(*) FROM seen GROUP BY org, scope ORDER BY org, scope", &st.Seen},
+	} {
+		rs, err := s.db.query(ctx, part.q)
+		if err != nil {
+			return Stats{}, err
+		}
+		for rs.Next() {
+			var c Count
+			if err := rs.Scan(&c.Org, &c.Name, &c.Count); err != nil {
+				rs.Close()
+				return Stats{}, err
+			}
+			*part.dst = append(*part.dst, c)
+		}
+		err = rs.Err()
+		rs.Close()
+		if err != nil {
+			return Stats{}, err
+		}
+	}
+	return st, nil
+}

@@ -80,8 +80,30 @@ type Store interface {
 	// the key id fromKeyID; it reports whether it replaced it.
 	ResealSecret(ctx context.Context, fromKeyID string, s SealedSecret) (bool, error)
 
+	// Stats counts documents, outbox records and dedupe entries per org.
+	Stats(ctx context.Context) (Stats, error)
+
 	// Close releases the database handles.
 	Close() error
+}
+
+// PipelineLease is the lease name that guards one pipeline of one org;
+// `sfbridge state reset` checks it.
+func PipelineLease(org, pipeline string) string { return org + "/" + pipeline }
+
+// Count is a number of rows for one org and one name (a document kind, an
+// outbox topic or a dedupe scope).
+type Count struct {
+	Org   string `json:"org"`
+	Name  string `json:"name"`
+	Count int64  `json:"count"`
+}
+
+// Stats summarises what a store holds.
+type Stats struct {
+	Documents []Count `json:"documents"`
+	Outbox    []Count `json:"outbox"`
+	Seen      []Count `json:"dedupe"`
 }
 
 // CheckpointKey names a checkpoint: one position of one pipeline of one
@@ -193,6 +215,11 @@ type Lease struct {
 
 // Live reports whether the lease is held at now.
 func (l Lease) Live(now time.Time) bool { return l.Owner != "" && now.Before(l.ExpiresAt) }
+
+// KindPrivateKey is the kind of a sealed org JWT signing key: the key as
+// PKCS#8 PEM (`sfbridge keys import` stores it; keys.ParsePrivateKey reads
+// what [Keyring.Open] returns).
+const KindPrivateKey = "private-key"
 
 // SealedSecret is an envelope-encrypted secret for (org, kind) as the store
 // keeps it; see [Keyring] to seal and open one.

@@ -480,6 +480,20 @@ func testOutbox(t *testing.T, url string) {
 	if err != nil || len(web) != 5 {
 		t.Fatalf("webhook topic = %d records, %v; want 5", len(web), err)
 	}
+	if _, err := st.MarkSeen(ctx, "acme", "events", []string{"a", "b"}, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	stats, err := st.Stats(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := state.Stats{
+		Outbox: []state.Count{{Org: "acme", Name: "sse", Count: 3}, {Org: "acme", Name: "webhook", Count: 5}},
+		Seen:   []state.Count{{Org: "acme", Name: "events", Count: 2}},
+	}
+	if diff := cmp.Diff(want, stats); diff != "" {
+		t.Fatalf("Stats (-want +got):\n%s", diff)
+	}
 }
 
 func testSecrets(t *testing.T, url string) {

@@ -18,6 +18,7 @@ import (
 
 	"github.com/sfbridge/sfbridge/internal/cli/exitcode"
 	"github.com/sfbridge/sfbridge/internal/cli/factory"
+	"github.com/sfbridge/sfbridge/internal/cli/keys/stored"
 	libkeys "github.com/sfbridge/sfbridge/keys"
 )
 
@@ -46,6 +47,9 @@ They are never accepted as flag values and never printed.`,
 		newCheckCmd(f),
 		newJWKCmd(f),
 		newConvertCmd(f),
+		stored.NewImportCmd(f, nil),
+		stored.NewListCmd(f, nil),
+		stored.NewRotateMasterCmd(f, nil),
 	)
 	return cmd
 }

@@ -24,6 +24,7 @@ import (
 	"github.com/sfbridge/sfbridge/internal/cli/query"
 	"github.com/sfbridge/sfbridge/internal/cli/record"
 	"github.com/sfbridge/sfbridge/internal/cli/serve"
+	clstate "github.com/sfbridge/sfbridge/internal/cli/state"
 	"github.com/sfbridge/sfbridge/internal/cli/token"
 	"github.com/sfbridge/sfbridge/internal/cli/version"
 	"github.com/sfbridge/sfbridge/internal/cli/whoami"
@@ -74,6 +75,7 @@ for development and tests.`,
 		limits.NewCmd(f),
 		cldoctor.NewCmd(f),
 		serve.NewCmd(f),
+		clstate.NewCmd(f),
 		help.NewEnvironmentTopic(f),
 		help.NewExitCodesTopic(f),
 	)
