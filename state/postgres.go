@@ -12,6 +12,11 @@ import (
 	"github.com/sfbridge/sfbridge/internal/clock"
 )
 
+// DefaultIdleInTransactionTimeout is the PostgreSQL
+// idle_in_transaction_session_timeout the store sets unless the URL sets
+// one: a transaction left idle that long is rolled back by the server.
+const DefaultIdleInTransactionTimeout = "10s"
+
 type pgBackend struct {
 	pool *pgxpool.Pool
 }
@@ -20,6 +25,12 @@ func openPostgres(ctx context.Context, loc Location, opts Options) (*sqlStore, e
 	cfg, err := pgxpool.ParseConfig(loc.DSN)
 	if err != nil {
 		return nil, &URLError{URL: loc.DSN, Reason: "pgx cannot parse it: " + redactPgErr(err)}
+	}
+	// A replica stalled inside a transaction (stopped, swapped out) would
+	// hold its row locks and stall every other replica's takeover; the
+	// server ends such a session, which rolls the transaction back.
+	if _, set := cfg.ConnConfig.RuntimeParams["idle_in_transaction_session_timeout"]; !set {
+		cfg.ConnConfig.RuntimeParams["idle_in_transaction_session_timeout"] = DefaultIdleInTransactionTimeout
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
