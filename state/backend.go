@@ -67,6 +67,10 @@ type dialect struct {
 	docConfigArg bool
 	search       func(q SearchQuery, terms []string) (string, []any)
 	migrations   []migration
+	// strictCommit, when set, runs first in every transaction that is not
+	// replayable data (leases, secrets, resets, migrations), because the
+	// session acknowledges commits before they are flushed.
+	strictCommit string
 	// migrationLock runs first in the migration transaction.
 	migrationLock string
 }

@@ -38,7 +38,24 @@ func nonNil(b []byte) []byte {
 
 // write runs fn in a write transaction, with the BeforeCommit hook last.
 func (s *sqlStore) write(ctx context.Context, fn func(q querier) error) error {
+	return s.tx(ctx, false, fn)
+}
+
+// writeReplayable is write for data a pipeline re-creates by replaying
+// (checkpoints, documents, dedupe, outbox): the engine may acknowledge
+// the commit before it is flushed (see dialect.strictCommit). Leases,
+// secrets and resets always use write.
+func (s *sqlStore) writeReplayable(ctx context.Context, fn func(q querier) error) error {
+	return s.tx(ctx, true, fn)
+}
+
+func (s *sqlStore) tx(ctx context.Context, replayable bool, fn func(q querier) error) error {
 	return s.db.inTx(ctx, func(q querier) error {
+		if !replayable && s.d.strictCommit != "" {
+			if _, err := q.exec(ctx, s.d.strictCommit); err != nil {
+				return err
+			}
+		}
 		if err := fn(q); err != nil {
 			return err
 		}
@@ -133,29 +150,49 @@ func (s *sqlStore) Commit(ctx context.Context, c Commit) (Checkpoint, error) {
 	}
 	now := s.now()
 	out := Checkpoint{CheckpointKey: c.Key, Value: nonNil(c.Value), Version: c.Expect + 1, Token: c.Fence.Token, UpdatedAt: fromMS(ms(now))}
-	err := s.write(ctx, func(q querier) error {
-		if err := s.checkFence(ctx, q, c.Fence); err != nil {
-			return err
-		}
+	if c.Fence.Lease == "" || c.Fence.Token <= 0 {
+		return Checkpoint{}, s.checkFence(ctx, s.db, c.Fence)
+	}
+	// One statement checks the fence and compare-and-sets; only when it
+	// writes nothing do we look at why.
+	cas := func(q querier) error {
+		fence := "WITH fence AS (SELECT 1 FROM leases WHERE name = $1 AND token = $2 AND expires_at > $3" + s.d.lockLeaseShare + ") "
 		var n int64
 		var err error
 		if c.Expect == 0 {
-			n, err = q.exec(ctx, "INSERT INTO checkpoints ("+checkpointCols+") VALUES ($1, $2, $3, $4, 1, $5, $6) ON CONFLICT (org, pipeline, key) DO NOTHING",
-				c.Key.Org, c.Key.Pipeline, c.Key.Key, out.Value, c.Fence.Token, ms(now))
+			n, err = q.exec(ctx, fence+"INSERT INTO checkpoints ("+checkpointCols+") SELECT $4, $5, $6, $7, 1, $2, $3 WHERE EXISTS (SELECT 1 FROM fence) ON CONFLICT (org, pipeline, key) DO NOTHING",
+				c.Fence.Lease, c.Fence.Token, ms(now), c.Key.Org, c.Key.Pipeline, c.Key.Key, out.Value)
 		} else {
-			n, err = q.exec(ctx, "UPDATE checkpoints SET value = $1, version = version + 1, token = $2, updated_at = $3 WHERE org = $4 AND pipeline = $5 AND key = $6 AND version = $7",
-				out.Value, c.Fence.Token, ms(now), c.Key.Org, c.Key.Pipeline, c.Key.Key, c.Expect)
+			n, err = q.exec(ctx, fence+"UPDATE checkpoints SET value = $4, version = version + 1, token = $2, updated_at = $3 WHERE org = $5 AND pipeline = $6 AND key = $7 AND version = $8 AND EXISTS (SELECT 1 FROM fence)",
+				c.Fence.Lease, c.Fence.Token, ms(now), out.Value, c.Key.Org, c.Key.Pipeline, c.Key.Key, c.Expect)
 		}
 		if err != nil {
 			return err
 		}
-		if n != 1 {
-			var actual int64
-			err := q.queryRow(ctx, "SELECT version FROM checkpoints WHERE org = $1 AND pipeline = $2 AND key = $3", c.Key.Org, c.Key.Pipeline, c.Key.Key).Scan(&actual)
-			if err != nil && !errors.Is(err, errNoRows) {
-				return err
-			}
-			return &ConflictError{Key: c.Key, Expected: c.Expect, Actual: actual}
+		if n == 1 {
+			return nil
+		}
+		if err := s.checkFence(ctx, q, c.Fence); err != nil {
+			return err
+		}
+		var actual int64
+		err = q.queryRow(ctx, "SELECT version FROM checkpoints WHERE org = $1 AND pipeline = $2 AND key = $3", c.Key.Org, c.Key.Pipeline, c.Key.Key).Scan(&actual)
+		if err != nil && !errors.Is(err, errNoRows) {
+			return err
+		}
+		return &ConflictError{Key: c.Key, Expected: c.Expect, Actual: actual}
+	}
+	if len(c.Documents) == 0 && len(c.Outbox) == 0 && s.opts.BeforeCommit == nil {
+		// A lone checkpoint is one statement: atomic without a
+		// transaction, and one round trip instead of three.
+		if err := cas(s.db); err != nil {
+			return Checkpoint{}, err
+		}
+		return out, nil
+	}
+	err := s.writeReplayable(ctx, func(q querier) error {
+		if err := cas(q); err != nil {
+			return err
 		}
 		if err := s.putDocuments(ctx, q, c.Documents, now); err != nil {
 			return err
@@ -221,7 +258,7 @@ func (s *sqlStore) PutDocuments(ctx context.Context, docs []Document) error {
 		return nil
 	}
 	now := s.now()
-	return s.write(ctx, func(q querier) error { return s.putDocuments(ctx, q, docs, now) })
+	return s.writeReplayable(ctx, func(q querier) error { return s.putDocuments(ctx, q, docs, now) })
 }
 
 func (s *sqlStore) Document(ctx context.Context, org, kind, id string) (Document, error) {
@@ -238,7 +275,7 @@ func (s *sqlStore) Document(ctx context.Context, org, kind, id string) (Document
 
 func (s *sqlStore) DeleteDocuments(ctx context.Context, org, kind string, ids []string) (int, error) {
 	var total int64
-	err := s.write(ctx, func(q querier) error {
+	err := s.writeReplayable(ctx, func(q querier) error {
 		for _, id := range ids {
 			n, err := q.exec(ctx, "DELETE FROM documents WHERE org = $1 AND kind = $2 AND id = $3", org, kind, id)
 			if err != nil {
@@ -290,7 +327,7 @@ func (s *sqlStore) MarkSeen(ctx context.Context, org, scope string, ids []string
 	}
 	now := s.now()
 	var fresh []string
-	err := s.write(ctx, func(q querier) error {
+	err := s.writeReplayable(ctx, func(q querier) error {
 		fresh = fresh[:0]
 		for _, id := range ids {
 			n, err := q.exec(ctx, `INSERT INTO seen (org, scope, id, expires_at) VALUES ($1, $2, $3, $4)
@@ -313,7 +350,7 @@ ON CONFLICT (org, scope, id) DO UPDATE SET expires_at = excluded.expires_at WHER
 
 func (s *sqlStore) PurgeSeen(ctx context.Context) (int, error) {
 	var n int64
-	err := s.write(ctx, func(q querier) error {
+	err := s.writeReplayable(ctx, func(q querier) error {
 		var err error
 		n, err = q.exec(ctx, "DELETE FROM seen WHERE expires_at <= $1", ms(s.now()))
 		return err
@@ -346,7 +383,7 @@ func (s *sqlStore) Outbox(ctx context.Context, oq OutboxQuery) ([]OutboxRecord, 
 
 func (s *sqlStore) AckOutbox(ctx context.Context, seqs ...int64) (int, error) {
 	var total int64
-	err := s.write(ctx, func(q querier) error {
+	err := s.writeReplayable(ctx, func(q querier) error {
 		for _, seq := range seqs {
 			n, err := q.exec(ctx, "DELETE FROM outbox WHERE seq = $1", seq)
 			if err != nil {
