@@ -249,3 +249,13 @@ func RotateSecrets(ctx context.Context, st Store, k *Keyring) (int, error) {
 	}
 	return n, nil
 }
+
+// OpenSecret reads the sealed secret for (org, kind) from st and opens it
+// with k.
+func OpenSecret(ctx context.Context, st Store, k *Keyring, org, kind string) ([]byte, error) {
+	s, err := st.Secret(ctx, org, kind)
+	if err != nil {
+		return nil, err
+	}
+	return k.Open(s)
+}

@@ -539,7 +539,7 @@ func testSecrets(t *testing.T, url string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if plain, err := only2.Open(list[0]); err != nil || string(plain) != "-----BEGIN PRIVATE KEY-----" {
+	if plain, err := state.OpenSecret(ctx, st, only2, "acme", "private-key"); err != nil || string(plain) != "-----BEGIN PRIVATE KEY-----" {
 		t.Fatalf("open with the new key alone = %q, %v", plain, err)
 	}
 	// Resealing from a key id the record no longer has changes nothing.

@@ -6,6 +6,7 @@ package statearg
 
 import (
 	"context"
+	"crypto/rsa"
 	"fmt"
 	"io"
 	"os"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/sfbridge/sfbridge/internal/cli/exitcode"
 	"github.com/sfbridge/sfbridge/internal/cli/factory"
+	"github.com/sfbridge/sfbridge/keys"
 	"github.com/sfbridge/sfbridge/state"
 )
 
@@ -131,4 +133,26 @@ func readKey(flagFile, envFile, envValue, envFileName, envName, what string) ([]
 		return nil, fmt.Errorf("the %s in %s: %w", what, src, err)
 	}
 	return k, nil
+}
+
+// LoadStoredKey opens the org signing key sealed under alias (by `sfbridge
+// keys import --org ALIAS`) in the store at stateURL, with the master keys
+// from the environment. It is what a configuration's `key: {stored:
+// ALIAS}` resolves to.
+func LoadStoredKey(ctx context.Context, f *factory.Factory, stateURL, alias string) (*rsa.PrivateKey, error) {
+	kr, err := (&MasterKeys{}).Keyring(f)
+	if err != nil {
+		return nil, err
+	}
+	st, err := (&Flag{URL: stateURL}).Open(ctx, f, state.Options{})
+	if err != nil {
+		return nil, err
+	}
+	defer st.Close()
+	pemBytes, err := state.OpenSecret(ctx, st, kr, alias, state.KindPrivateKey)
+	if err != nil {
+		return nil, fmt.Errorf("stored key %q: %w", alias, err)
+	}
+	defer clear(pemBytes)
+	return keys.ParsePrivateKey(pemBytes, "the key stored for "+alias, keys.LoadOptions{})
 }
