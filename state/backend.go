@@ -62,8 +62,14 @@ type dialect struct {
 	// lockLease is appended to the lease read of a write transaction.
 	lockLease      string
 	lockLeaseShare string
-	putDocument    string
-	// docConfigArg adds the text-search configuration as $10 to putDocument.
+	// putDocuments is a multi-row upsert: docInsert, then one docRow per
+	// document (its arguments numbered from the given first index), then
+	// docConflict.
+	docInsert   string
+	docRow      func(first int) string
+	docConflict string
+	// docConfigArg adds the text-search configuration as a tenth argument
+	// of each document row.
 	docConfigArg bool
 	search       func(q SearchQuery, terms []string) (string, []any)
 	migrations   []migration

@@ -87,10 +87,13 @@ func postgresDialect(ms []migration) dialect {
 		// One lock per schema, so replicas (and parallel tests in their own
 		// schemas) never apply the same migration twice.
 		migrationLock: "SELECT pg_advisory_xact_lock(hashtext('sfbridge-state-migrate:' || current_schema()))",
-		putDocument: `INSERT INTO documents (org, kind, id, version, lang, title, body, data, updated_at, ts_config, tsv)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::regconfig,
-        setweight(to_tsvector($10::regconfig, $6::text), 'A') || setweight(to_tsvector($10::regconfig, $7::text), 'B'))
-ON CONFLICT (org, kind, id) DO UPDATE SET version = excluded.version, lang = excluded.lang, title = excluded.title, body = excluded.body,
+		docInsert:     "INSERT INTO documents (org, kind, id, version, lang, title, body, data, updated_at, ts_config, tsv) VALUES ",
+		docRow: func(n int) string {
+			return fmt.Sprintf("($%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d::regconfig, "+
+				"setweight(to_tsvector($%[10]d::regconfig, $%[6]d::text), 'A') || setweight(to_tsvector($%[10]d::regconfig, $%[7]d::text), 'B'))",
+				n, n+1, n+2, n+3, n+4, n+5, n+6, n+7, n+8, n+9)
+		},
+		docConflict: ` ON CONFLICT (org, kind, id) DO UPDATE SET version = excluded.version, lang = excluded.lang, title = excluded.title, body = excluded.body,
     data = excluded.data, updated_at = excluded.updated_at, ts_config = excluded.ts_config, tsv = excluded.tsv`,
 		docConfigArg: true,
 		search:       postgresSearch,

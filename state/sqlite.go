@@ -45,6 +45,12 @@ func openSQLite(ctx context.Context, loc Location, opts Options) (*sqlStore, err
 			return nil, fmt.Errorf("state: create the directory for the SQLite database: %w", err)
 		}
 	}
+	// Create the file owner-only before SQLite does, so the database and
+	// the -wal and -shm files SQLite derives from its mode are never
+	// readable by others (they hold sealed keys and pipeline state).
+	if fh, err := os.OpenFile(loc.Path, os.O_RDWR|os.O_CREATE, 0o600); err == nil {
+		_ = fh.Close()
+	}
 	w, err := sql.Open("sqlite", sqliteDSN(loc, false))
 	if err != nil {
 		return nil, err
@@ -86,8 +92,12 @@ func sqliteDialect(ms []migration) dialect {
 	return dialect{
 		engine:     "sqlite",
 		migrations: ms,
-		putDocument: `INSERT INTO documents (org, kind, id, version, lang, title, body, data, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-ON CONFLICT (org, kind, id) DO UPDATE SET version = excluded.version, lang = excluded.lang, title = excluded.title, body = excluded.body, data = excluded.data, updated_at = excluded.updated_at`,
+		docInsert:  "INSERT INTO documents (org, kind, id, version, lang, title, body, data, updated_at) VALUES ",
+		docRow: func(n int) string {
+			return fmt.Sprintf("($%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d)", n, n+1, n+2, n+3, n+4, n+5, n+6, n+7, n+8)
+		},
+		docConflict: ` ON CONFLICT (org, kind, id) DO UPDATE SET version = excluded.version, lang = excluded.lang, title = excluded.title,
+    body = excluded.body, data = excluded.data, updated_at = excluded.updated_at`,
 		search: sqliteSearch,
 	}
 }

@@ -236,18 +236,54 @@ func validDocuments(docs []Document) error {
 	return nil
 }
 
+// docBatch bounds the rows of one upsert statement (PostgreSQL takes at
+// most 65,535 arguments, SQLite 32,766).
+const docBatch = 500
+
 func (s *sqlStore) putDocuments(ctx context.Context, q querier, docs []Document, now time.Time) error {
-	for _, d := range docs {
-		args := []any{d.Org, d.Kind, d.ID, d.Version, d.Lang, d.Title, d.Body, nonNil(d.Data), ms(now)}
+	// One statement may not upsert the same row twice: the last one wins.
+	last := make(map[[3]string]int, len(docs))
+	for i, d := range docs {
+		last[[3]string{d.Org, d.Kind, d.ID}] = i
+	}
+	var stmt strings.Builder
+	args := make([]any, 0, 10*min(len(docs), docBatch))
+	flush := func() error {
+		if len(args) == 0 {
+			return nil
+		}
+		stmt.WriteString(s.d.docConflict)
+		_, err := q.exec(ctx, stmt.String(), args...)
+		stmt.Reset()
+		args = args[:0]
+		if err != nil {
+			return fmt.Errorf("state: upsert documents: %w", err)
+		}
+		return nil
+	}
+	rows := 0
+	for i, d := range docs {
+		if last[[3]string{d.Org, d.Kind, d.ID}] != i {
+			continue
+		}
+		if rows == 0 {
+			stmt.WriteString(s.d.docInsert)
+		} else {
+			stmt.WriteString(", ")
+		}
+		stmt.WriteString(s.d.docRow(len(args) + 1))
+		args = append(args, d.Org, d.Kind, d.ID, d.Version, d.Lang, d.Title, d.Body, nonNil(d.Data), ms(now))
 		if s.d.docConfigArg {
 			args = append(args, tsConfig(d.Lang))
 		}
-		_, err := q.exec(ctx, s.d.putDocument, args...)
-		if err != nil {
-			return fmt.Errorf("state: upsert document %s/%s/%s: %w", d.Org, d.Kind, d.ID, err)
+		if rows++; rows == docBatch {
+			if err := flush(); err != nil {
+				return err
+			}
+			rows = 0
 		}
 	}
-	return nil
+	return flush()
 }
 
 func (s *sqlStore) PutDocuments(ctx context.Context, docs []Document) error {
@@ -276,8 +312,14 @@ func (s *sqlStore) Document(ctx context.Context, org, kind, id string) (Document
 func (s *sqlStore) DeleteDocuments(ctx context.Context, org, kind string, ids []string) (int, error) {
 	var total int64
 	err := s.writeReplayable(ctx, func(q querier) error {
-		for _, id := range ids {
-			n, err := q.exec(ctx, "DELETE FROM documents WHERE org = $1 AND kind = $2 AND id = $3", org, kind, id)
+		total = 0
+		for start := 0; start < len(ids); start += docBatch {
+			batch := ids[start:min(start+docBatch, len(ids))]
+			args := []any{org, kind}
+			for _, id := range batch {
+				args = append(args, id)
+			}
+			n, err := q.exec(ctx, "DELETE FROM documents WHERE org = $1 AND kind = $2 AND id IN ("+placeholders(3, len(batch))+")", args...)
 			if err != nil {
 				return err
 			}
@@ -326,18 +368,48 @@ func (s *sqlStore) MarkSeen(ctx context.Context, org, scope string, ids []string
 		return nil, &InvalidError{What: "dedupe ttl", Reason: "must be positive"}
 	}
 	now := s.now()
-	var fresh []string
+	// Each id once, in the caller's order; one statement per batch
+	// inserts the new ones, revives the expired ones and returns both.
+	unique := make([]string, 0, len(ids))
+	seen := make(map[string]bool, len(ids))
+	for _, id := range ids {
+		if !seen[id] {
+			seen[id] = true
+			unique = append(unique, id)
+		}
+	}
+	fresh := make(map[string]bool, len(unique))
 	err := s.writeReplayable(ctx, func(q querier) error {
-		fresh = fresh[:0]
-		for _, id := range ids {
-			n, err := q.exec(ctx, `INSERT INTO seen (org, scope, id, expires_at) VALUES ($1, $2, $3, $4)
-ON CONFLICT (org, scope, id) DO UPDATE SET expires_at = excluded.expires_at WHERE seen.expires_at <= $5`,
-				org, scope, id, ms(now.Add(ttl)), ms(now))
+		clear(fresh)
+		for start := 0; start < len(unique); start += docBatch {
+			batch := unique[start:min(start+docBatch, len(unique))]
+			var stmt strings.Builder
+			stmt.WriteString("INSERT INTO seen (org, scope, id, expires_at) VALUES ")
+			args := []any{org, scope, ms(now.Add(ttl)), ms(now)}
+			for i, id := range batch {
+				if i > 0 {
+					stmt.WriteString(", ")
+				}
+				fmt.Fprintf(&stmt, "($1, $2, $%d, $3)", len(args)+1)
+				args = append(args, id)
+			}
+			stmt.WriteString(" ON CONFLICT (org, scope, id) DO UPDATE SET expires_at = excluded.expires_at WHERE seen.expires_at <= $4 RETURNING id")
+			rs, err := q.query(ctx, stmt.String(), args...)
 			if err != nil {
 				return err
 			}
-			if n == 1 {
-				fresh = append(fresh, id)
+			for rs.Next() {
+				var id string
+				if err := rs.Scan(&id); err != nil {
+					rs.Close()
+					return err
+				}
+				fresh[id] = true
+			}
+			err = rs.Err()
+			rs.Close()
+			if err != nil {
+				return err
 			}
 		}
 		return nil
@@ -345,7 +417,13 @@ ON CONFLICT (org, scope, id) DO UPDATE SET expires_at = excluded.expires_at WHER
 	if err != nil {
 		return nil, err
 	}
-	return fresh, nil
+	out := make([]string, 0, len(fresh))
+	for _, id := range unique {
+		if fresh[id] {
+			out = append(out, id)
+		}
+	}
+	return out, nil
 }
 
 func (s *sqlStore) PurgeSeen(ctx context.Context) (int, error) {
@@ -384,8 +462,14 @@ func (s *sqlStore) Outbox(ctx context.Context, oq OutboxQuery) ([]OutboxRecord, 
 func (s *sqlStore) AckOutbox(ctx context.Context, seqs ...int64) (int, error) {
 	var total int64
 	err := s.writeReplayable(ctx, func(q querier) error {
-		for _, seq := range seqs {
-			n, err := q.exec(ctx, "DELETE FROM outbox WHERE seq = $1", seq)
+		total = 0
+		for start := 0; start < len(seqs); start += docBatch {
+			batch := seqs[start:min(start+docBatch, len(seqs))]
+			args := make([]any, len(batch))
+			for i, seq := range batch {
+				args[i] = seq
+			}
+			n, err := q.exec(ctx, "DELETE FROM outbox WHERE seq IN ("+placeholders(1, len(batch))+")", args...)
 			if err != nil {
 				return err
 			}
@@ -394,6 +478,18 @@ func (s *sqlStore) AckOutbox(ctx context.Context, seqs ...int64) (int, error) {
 		return nil
 	})
 	return int(total), err
+}
+
+// placeholders returns "$first, $first+1, …" for n arguments.
+func placeholders(first, n int) string {
+	var b strings.Builder
+	for i := range n {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "$%d", first+i)
+	}
+	return b.String()
 }
 
 func (s *sqlStore) readLease(ctx context.Context, q querier, name, lock string) (Lease, error) {

@@ -306,11 +306,19 @@ func testDocuments(t *testing.T, url string) {
 	fc := clock.NewFake(epoch)
 	st := Open(t, url, fc)
 	var docs []state.Document
-	for i := range 250 {
+	for i := range 1100 { // more than one statement's batch
 		docs = append(docs, state.Document{Org: "acme", Kind: "case", ID: fmt.Sprintf("500%04d", i), Version: "1", Data: []byte(`{"n":1}`)})
 	}
+	// The same id twice in one batch: the last one wins.
+	docs = append(docs, state.Document{Org: "acme", Kind: "case", ID: "5001099", Version: "dup", Data: []byte(`{"n":9}`)})
 	if err := st.PutDocuments(ctx, docs); err != nil {
 		t.Fatal(err)
+	}
+	if d, err := st.Document(ctx, "acme", "case", "5001099"); err != nil || d.Version != "dup" {
+		t.Fatalf("document given twice = %+v, %v; want the last", d, err)
+	}
+	if stats, err := st.Stats(ctx); err != nil || len(stats.Documents) != 1 || stats.Documents[0].Count != 1100 {
+		t.Fatalf("Stats = %+v, %v; want 1100 case documents", stats.Documents, err)
 	}
 	fc.Advance(time.Minute)
 	docs[7].Version = "2"
@@ -412,9 +420,19 @@ func testDedupe(t *testing.T, url string) {
 	ctx := t.Context()
 	fc := clock.NewFake(epoch)
 	st := Open(t, url, fc)
-	fresh, err := st.MarkSeen(ctx, "acme", "events", []string{"e1", "e2", "e3"}, time.Hour)
-	if err != nil || cmp.Diff([]string{"e1", "e2", "e3"}, fresh) != "" {
-		t.Fatalf("first MarkSeen = %v, %v", fresh, err)
+	fresh, err := st.MarkSeen(ctx, "acme", "events", []string{"e3", "e1", "e2", "e1"}, time.Hour)
+	if err != nil || cmp.Diff([]string{"e3", "e1", "e2"}, fresh) != "" {
+		t.Fatalf("first MarkSeen = %v, %v; want each id once, in order", fresh, err)
+	}
+	var many []string
+	for i := range 1200 {
+		many = append(many, fmt.Sprintf("bulk-%d", i))
+	}
+	if fresh, err := st.MarkSeen(ctx, "acme", "bulk", append(many, "bulk-0"), time.Hour); err != nil || len(fresh) != 1200 || fresh[1199] != "bulk-1199" {
+		t.Fatalf("bulk MarkSeen = %d ids, %v; want 1200", len(fresh), err)
+	}
+	if fresh, err := st.MarkSeen(ctx, "acme", "bulk", many[:700], time.Hour); err != nil || len(fresh) != 0 {
+		t.Fatalf("bulk repeat = %v, %v; want none", fresh, err)
 	}
 	fc.Advance(30 * time.Minute)
 	fresh, err = st.MarkSeen(ctx, "acme", "events", []string{"e2", "e4"}, time.Hour)
@@ -427,8 +445,8 @@ func testDedupe(t *testing.T, url string) {
 	}
 	fc.Advance(31 * time.Minute) // e1..e3 expired, e4 not
 	n, err := st.PurgeSeen(ctx)
-	if err != nil || n != 3 {
-		t.Fatalf("PurgeSeen = %d, %v; want 3", n, err)
+	if err != nil || n != 3+1200 {
+		t.Fatalf("PurgeSeen = %d, %v; want %d", n, err, 3+1200)
 	}
 	fresh, err = st.MarkSeen(ctx, "acme", "events", []string{"e1", "e4"}, time.Hour)
 	if err != nil || cmp.Diff([]string{"e1"}, fresh) != "" {
