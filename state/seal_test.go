@@ -87,3 +87,25 @@ func TestParseMasterKey(t *testing.T) {
 		t.Fatal("a 16-byte master key was accepted")
 	}
 }
+
+func FuzzParseMasterKey(f *testing.F) {
+	f.Add([]byte(base64.StdEncoding.EncodeToString(key(3))))
+	f.Add([]byte(hex.EncodeToString(key(4)) + "\n"))
+	f.Add(key(5))
+	f.Add([]byte("not a key"))
+	f.Fuzz(func(t *testing.T, in []byte) {
+		k, err := ParseMasterKey(in)
+		if err != nil {
+			if strings.Contains(err.Error(), string(bytes.TrimSpace(in))) && len(bytes.TrimSpace(in)) > 3 {
+				t.Fatalf("the error echoes the input: %v", err)
+			}
+			return
+		}
+		if len(k) != MasterKeySize {
+			t.Fatalf("ParseMasterKey returned %d bytes", len(k))
+		}
+		if _, err := NewKeyring(k); err != nil {
+			t.Fatalf("a parsed key makes no keyring: %v", err)
+		}
+	})
+}

@@ -183,9 +183,13 @@ func runList(ctx context.Context, opts *ListOptions) error {
 		return err
 	}
 	defer st.Close()
-	secrets, err := st.Secrets(ctx)
-	if err != nil {
+	var secrets []state.SealedSecret
+	if v, err := st.SchemaVersion(ctx); err != nil {
 		return err
+	} else if v > 0 {
+		if secrets, err = st.Secrets(ctx); err != nil {
+			return err
+		}
 	}
 	entries := make([]Entry, 0, len(secrets))
 	for _, s := range secrets {
