@@ -19,9 +19,11 @@ type Options struct {
 	// before it commits; an error rolls the transaction back. Tests use it
 	// to stop a process between write and commit.
 	BeforeCommit func(ctx context.Context) error
-	// SkipMigrate opens the database without applying migrations (for
-	// `sfbridge state inspect` on a database it must not change). A newer
-	// schema is still refused; an older one is reported by SchemaVersion.
+	// SkipMigrate opens the database without changing it (for `sfbridge
+	// state inspect`): no migration is applied, and a SQLite file that does
+	// not exist is an error wrapping ErrNotFound rather than created. A
+	// newer schema is still refused; an older one is reported by
+	// SchemaVersion.
 	SkipMigrate bool
 }
 

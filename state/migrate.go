@@ -78,6 +78,11 @@ func currentVersion(ctx context.Context, q querier) (int, error) {
 func (s *sqlStore) migrate(ctx context.Context) error {
 	known := len(s.d.migrations)
 	return s.db.inTx(ctx, func(q querier) error {
+		if s.d.strictCommit != "" {
+			if _, err := q.exec(ctx, s.d.strictCommit); err != nil {
+				return err
+			}
+		}
 		if s.d.migrationLock != "" {
 			if _, err := q.exec(ctx, s.d.migrationLock); err != nil {
 				return fmt.Errorf("state: lock for migration: %w", err)

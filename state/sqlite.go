@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -40,6 +41,12 @@ func sqliteDSN(loc Location, readOnly bool) string {
 }
 
 func openSQLite(ctx context.Context, loc Location, opts Options) (*sqlStore, error) {
+	if opts.SkipMigrate {
+		// Opening without migrating changes nothing, so it creates no file.
+		if _, err := os.Stat(loc.Path); errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("state: there is no SQLite database at %s (%w); opening it without SkipMigrate creates it", loc.Path, ErrNotFound)
+		}
+	}
 	if dir := filepath.Dir(loc.Path); dir != "" {
 		if err := os.MkdirAll(dir, 0o700); err != nil {
 			return nil, fmt.Errorf("state: create the directory for the SQLite database: %w", err)

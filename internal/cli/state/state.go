@@ -5,6 +5,7 @@ package state
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -128,6 +129,9 @@ func runInspect(ctx context.Context, opts *InspectOptions) error {
 		return err
 	}
 	st, err := opts.State.Open(ctx, opts.Factory, libstate.Options{SkipMigrate: true})
+	if errors.Is(err, libstate.ErrNotFound) {
+		return fmt.Errorf("there is no state store at %s yet: run `sfbridge state migrate` (or start the daemon) to create it", libstate.Redacted(u))
+	}
 	if err != nil {
 		return err
 	}
@@ -330,14 +334,18 @@ sfbridge is refused: schemas are never downgraded.`,
 }
 
 func runMigrate(ctx context.Context, opts *MigrateOptions) error {
+	from := 0
 	before, err := opts.State.Open(ctx, opts.Factory, libstate.Options{SkipMigrate: true})
-	if err != nil {
+	switch {
+	case errors.Is(err, libstate.ErrNotFound): // a new SQLite file: version 0
+	case err != nil:
 		return err
-	}
-	from, err := before.SchemaVersion(ctx)
-	_ = before.Close()
-	if err != nil {
-		return err
+	default:
+		from, err = before.SchemaVersion(ctx)
+		_ = before.Close()
+		if err != nil {
+			return err
+		}
 	}
 	st, err := opts.State.Open(ctx, opts.Factory, libstate.Options{})
 	if err != nil {

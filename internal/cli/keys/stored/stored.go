@@ -8,6 +8,7 @@ import (
 	"context"
 	"crypto/x509"
 	"encoding/pem"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -178,18 +179,9 @@ func runList(ctx context.Context, opts *ListOptions) error {
 	if err != nil {
 		return exitcode.With(exitcode.Usage, err)
 	}
-	st, err := opts.State.Open(ctx, opts.Factory, state.Options{SkipMigrate: true})
+	secrets, err := listSecrets(ctx, opts)
 	if err != nil {
 		return err
-	}
-	defer st.Close()
-	var secrets []state.SealedSecret
-	if v, err := st.SchemaVersion(ctx); err != nil {
-		return err
-	} else if v > 0 {
-		if secrets, err = st.Secrets(ctx); err != nil {
-			return err
-		}
 	}
 	entries := make([]Entry, 0, len(secrets))
 	for _, s := range secrets {
@@ -212,6 +204,23 @@ func runList(ctx context.Context, opts *ListOptions) error {
 		}
 	}
 	return rw.Flush()
+}
+
+// listSecrets reads the sealed secrets without changing the store: a store
+// that does not exist yet, or has no schema yet, holds none.
+func listSecrets(ctx context.Context, opts *ListOptions) ([]state.SealedSecret, error) {
+	st, err := opts.State.Open(ctx, opts.Factory, state.Options{SkipMigrate: true})
+	if errors.Is(err, state.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer st.Close()
+	if v, err := st.SchemaVersion(ctx); err != nil || v == 0 {
+		return nil, err
+	}
+	return st.Secrets(ctx)
 }
 
 // RotateOptions holds the flags of `sfbridge keys rotate-master`.
