@@ -27,6 +27,7 @@ import (
 	"time"
 
 	"github.com/sfbridge/sfbridge/emulator/sfid"
+	"github.com/sfbridge/sfbridge/internal/clock"
 )
 
 // AdminPrefix is the path prefix of the admin API; Salesforce uses no path
@@ -44,8 +45,12 @@ type Config struct {
 	// InstanceURL is returned as instance_url; empty means BaseURL. Its host
 	// must resolve on the client (127.0.0.1 or localhost).
 	InstanceURL string
-	// Now is the clock (default time.Now). The admin API can move it forward.
+	// Now is the org's time (default Clock's Now). The admin API can move
+	// it forward.
 	Now func() time.Time
+	// Clock times the latency fault and request durations, and is the
+	// org's time when Now is nil; nil means real time.
+	Clock clock.Clock
 	// AdminToken protects the admin API; empty generates a random one
 	// (see Org.AdminToken).
 	AdminToken string
@@ -68,8 +73,9 @@ type Org struct {
 	baseURL    string
 	instURL    string
 	now        func() time.Time
+	clk        clock.Clock
 	offset     atomic.Int64 // nanoseconds added to cfg.Now by the admin API
-	ownClock   bool         // cfg.Now was given: the Date header follows it
+	ownClock   bool         // cfg.Now or cfg.Clock was given: the Date header follows it
 	log        *slog.Logger
 	debug      bool // log one line per request
 
@@ -84,6 +90,8 @@ type Org struct {
 	reqlog   requestLog
 	history  loginHistory
 	data     dataLayer
+	elf      elfState
+	act      activity
 	mux      *http.ServeMux
 	admin    *http.ServeMux
 	versions []byte
@@ -99,11 +107,9 @@ func New(cfg Config) (*Org, error) {
 	if o.instURL == "" {
 		o.instURL = o.baseURL
 	}
-	o.now = cfg.Now
-	o.ownClock = cfg.Now != nil
-	if o.now == nil {
-		o.now = time.Now
-	}
+	o.clk = clock.Or(cfg.Clock)
+	o.now = clock.FuncNow(cfg.Now, o.clk)
+	o.ownClock = cfg.Now != nil || cfg.Clock != nil
 	o.log = cfg.Logger
 	if o.log == nil {
 		o.log = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -148,6 +154,9 @@ func New(cfg Config) (*Org, error) {
 	if err := o.initData(cfg.Fixture); err != nil {
 		return nil, err
 	}
+	if err := o.initELF(cfg.Fixture); err != nil {
+		return nil, fmt.Errorf("emulator: fixture: %w", err)
+	}
 	o.routes()
 	o.admin = o.adminMux()
 	return o, nil
@@ -157,9 +166,17 @@ func New(cfg Config) (*Org, error) {
 // the admin API advanced it by.
 func (o *Org) Now() time.Time { return o.now().Add(time.Duration(o.offset.Load())) }
 
-// Advance moves the org's clock forward by d (sessions expire, the daily
-// API count rolls over).
+// Advance moves the org's clock by d: forward (sessions expire, the daily
+// API count rolls over) or, with a negative d, back (the org's clock then
+// runs behind the caller's, as when a client machine's clock runs ahead).
 func (o *Org) Advance(d time.Duration) { o.offset.Add(int64(d)) }
+
+// SetOffset sets how far the org's clock is from the configured clock (zero
+// puts it back).
+func (o *Org) SetOffset(d time.Duration) { o.offset.Store(int64(d)) }
+
+// Offset is how far the org's clock is from the configured clock.
+func (o *Org) Offset() time.Duration { return time.Duration(o.offset.Load()) }
 
 // AdminToken returns the token the admin API requires.
 func (o *Org) AdminToken() string { return o.adminToken }
@@ -229,10 +246,23 @@ func (o *Org) changePermissions(put func(*model) error) error {
 
 // PutApp adds or replaces a connected app or External Client App.
 func (o *Org) PutApp(s AppSpec) error {
+	_, err := o.CreateApp(s)
+	return err
+}
+
+// CreateApp adds or replaces an app, as PutApp, and returns it as stored:
+// without a consumer key, a new app is given a generated one and a consumer
+// secret, as Salesforce does; a replaced app keeps its own.
+func (o *Org) CreateApp(s AppSpec) (AppSpec, error) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	_, err := o.m.putApp(s)
-	return err
+	a, err := o.m.putApp(s)
+	if err != nil {
+		return AppSpec{}, err
+	}
+	out := a.spec()
+	out.ConsumerSecret = a.ConsumerSecret
+	return out, nil
 }
 
 // UploadCertificate adds a PEM certificate to the app's trusted ones and
