@@ -140,6 +140,9 @@ func readKey(flagFile, envFile, envValue, envFileName, envName, what string) ([]
 // from the environment. It is what a configuration's `key: {stored:
 // ALIAS}` resolves to.
 func LoadStoredKey(ctx context.Context, f *factory.Factory, stateURL, alias string) (*rsa.PrivateKey, error) {
+	if f.Getenv("SFBRIDGE_MASTER_KEY_FILE") == "" && f.Getenv("SFBRIDGE_MASTER_KEY") == "" {
+		return nil, fmt.Errorf("no master key to open the stored key %q: set %s to the file holding it (or %s to the key itself)", alias, EnvMasterKeyFile, EnvMasterKey)
+	}
 	kr, err := (&MasterKeys{}).Keyring(f)
 	if err != nil {
 		return nil, err
