@@ -35,6 +35,7 @@ func TestMain(m *testing.M) {
 //	httpwait URL STATUS [REGEXP]    poll URL for 20 s until it answers STATUS with a body matching REGEXP; the body goes to stdout
 //	exitcode N PROG [ARGS...]       run PROG like exec and fail unless it exits with status N
 //	envsubst IN OUT                 copy IN to OUT with ${VAR} replaced from the script's environment
+//	statefixture URL ORG PIPELINE live|expired   write a pipeline's lease, checkpoints, a document and an outbox record
 func TestScripts(t *testing.T) {
 	testscript.Run(t, testscript.Params{
 		Dir:                 "../../testdata/script",
@@ -51,6 +52,8 @@ func TestScripts(t *testing.T) {
 			"httpwait": httpWait,
 			"exitcode": exitCode,
 			"envsubst": envSubst,
+			// statefixture is in state_script_test.go.
+			"statefixture": stateFixture,
 		},
 	})
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/sfbridge/sfbridge/doctor"
 	"github.com/sfbridge/sfbridge/internal/inputfile"
 	"github.com/sfbridge/sfbridge/internal/loopback"
+	"github.com/sfbridge/sfbridge/state"
 )
 
 // Secret is a string that never shows itself: it prints, logs and
@@ -58,6 +59,9 @@ type Config struct {
 	AuthTokenFile string `yaml:"auth_token_file"`
 	// StateDir holds the token caches and other daemon state.
 	StateDir string `yaml:"state_dir"`
+	// State is the state store URL: sqlite:PATH (relative to the config
+	// file) or postgres://…; empty means a SQLite file in StateDir.
+	State string `yaml:"state"`
 	// DoctorInterval is how often each org's doctor checks run again after
 	// the first run at start. Default 15m; 0 runs them only at start.
 	DoctorInterval Duration `yaml:"doctor_interval"`
@@ -87,6 +91,10 @@ type Org struct {
 type KeySpec struct {
 	// File is a PEM (plain or encrypted), DER, JKS or PKCS#12 file.
 	File string `yaml:"file"`
+	// Stored names a key sealed in the state store by `sfbridge keys
+	// import --org ALIAS` instead of a file; the master key that opens it
+	// comes from the environment, never from this file.
+	Stored string `yaml:"stored"`
 	// PassphraseFile holds the passphrase of an encrypted PEM, or the store
 	// password of a JKS or PKCS#12 file.
 	PassphraseFile string `yaml:"passphrase_file"`
@@ -418,6 +426,11 @@ func (c *Config) validate() []Problem {
 	} else if !loopback.IsHost(host) && c.AuthTokenFile == "" {
 		add("auth_token_file", "required when listen (%s) is not a loopback address: callers beyond this machine must present a bearer token", listen)
 	}
+	if c.State != "" {
+		if _, err := state.ParseURL(c.State); err != nil {
+			add("state", "%s", strings.TrimPrefix(err.Error(), "state: "))
+		}
+	}
 	if d := c.DoctorInterval.Duration; d != 0 && d < MinDoctorInterval {
 		add("doctor_interval", "%s is shorter than the minimum %s: each doctor run spends several of the org's daily API calls (0 runs the checks only at start)", d, MinDoctorInterval)
 	}
@@ -455,8 +468,13 @@ func (c *Config) validate() []Problem {
 				add(p+".audience", "%q is not a URL such as https://test.salesforce.com", o.Audience)
 			}
 		}
-		if o.Key.File == "" {
-			add(p+".key.file", "required: the private key (PEM, encrypted PEM, JKS or PKCS#12) whose certificate is uploaded to the app")
+		switch {
+		case o.Key.File == "" && o.Key.Stored == "":
+			add(p+".key.file", "required: the private key (PEM, encrypted PEM, JKS or PKCS#12) whose certificate is uploaded to the app, or key.stored naming a key sealed with `sfbridge keys import`")
+		case o.Key.File != "" && o.Key.Stored != "":
+			add(p+".key.stored", "give either key.file or key.stored, not both")
+		case o.Key.Stored != "" && (o.Key.PassphraseFile != "" || o.Key.KeystoreAlias != "" || o.Key.KeyPasswordFile != ""):
+			add(p+".key.stored", "a stored key is already decrypted and sealed: drop passphrase_file, keystore_alias and key_password_file")
 		}
 		if o.Key.KeyPasswordFile != "" && o.Key.PassphraseFile == "" {
 			add(p+".key.key_password_file", "needs key.passphrase_file (the store password) as well")
@@ -492,6 +510,9 @@ func (c *Config) resolvePaths(dir string) {
 	}
 	abs(&c.AuthTokenFile)
 	abs(&c.StateDir)
+	if p, ok := strings.CutPrefix(c.State, "sqlite:"); ok && p != "" && !strings.HasPrefix(p, "/") {
+		c.State = "sqlite:" + dir + "/" + p
+	}
 	for i := range c.Orgs {
 		k := &c.Orgs[i].Key
 		abs(&k.File)

@@ -164,6 +164,37 @@ func FuzzParse(f *testing.F) {
 	})
 }
 
+func TestStoredKeyAndStateURL(t *testing.T) {
+	cfg, err := Parse([]byte("state: sqlite:db/state.db\norgs: [{alias: a, client_id: c, username: u, key: {stored: a}}]"), "conf/x.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.State != "sqlite:conf/db/state.db" || cfg.Orgs[0].Key.Stored != "a" || cfg.Orgs[0].Key.File != "" {
+		t.Fatalf("state %q, key %+v", cfg.State, cfg.Orgs[0].Key)
+	}
+	cfg, err = Parse([]byte("state: postgres://sfbridge@db/sf\norgs: [{alias: a, client_id: c, username: u, key: {stored: a}}]"), "conf/x.yaml")
+	if err != nil || cfg.State != "postgres://sfbridge@db/sf" {
+		t.Fatalf("postgres state = %q, %v", cfg.State, err)
+	}
+	bad := `state: mysql://db/x
+orgs:
+  - {alias: a, client_id: c, username: u, key: {file: /k, stored: a}}
+  - {alias: b, client_id: c, username: u, key: {stored: b, passphrase_file: /p}}
+`
+	_, err = Parse([]byte(bad), "x.yaml")
+	var ce *Error
+	if !errors.As(err, &ce) {
+		t.Fatalf("err = %v, want *Error", err)
+	}
+	var paths []string
+	for _, p := range ce.Problems {
+		paths = append(paths, p.Path)
+	}
+	if diff := cmp.Diff([]string{"state", "orgs[0].key.stored", "orgs[1].key.stored"}, paths); diff != "" {
+		t.Fatalf("problem paths (-want +got):\n%s\n%v", diff, err)
+	}
+}
+
 // The trial's cases (issue 12): shape and semantic problems together, bad
 // durations with path and line, an http login URL, a second document.
 func TestEveryProblemAtOnceWithLines(t *testing.T) {

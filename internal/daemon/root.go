@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"context"
+	"crypto/rsa"
 	"fmt"
 	"log/slog"
 	"net"
@@ -38,6 +39,9 @@ type Env struct {
 	// Components replaces the table of component kinds; nil means
 	// [Components].
 	Components []ComponentFactory
+	// StoredKey opens an org key sealed in the state store, for orgs whose
+	// configuration names one (key.stored); nil refuses such orgs.
+	StoredKey func(ctx context.Context, alias string) (*rsa.PrivateKey, error)
 }
 
 // FromConfig is the daemon's composition root: it opens every org's key,
@@ -58,7 +62,7 @@ func FromConfig(ctx context.Context, cfg *config.Config, env Env) (*Daemon, erro
 	env.Now = clock.FuncNow(env.Now, env.Clock)
 	orgs := make([]OrgSpec, 0, len(cfg.Orgs))
 	for _, o := range cfg.Orgs {
-		spec, err := buildOrg(o, cfg.StateDir, env)
+		spec, err := buildOrg(ctx, o, cfg.StateDir, env)
 		if err != nil {
 			return nil, fmt.Errorf("org %s: %w", o.Alias, err)
 		}
@@ -71,14 +75,28 @@ func FromConfig(ctx context.Context, cfg *config.Config, env Env) (*Daemon, erro
 	})
 }
 
-// buildOrg opens an org's key and wires its session, cache and checks.
-func buildOrg(o config.Org, stateDir string, env Env) (OrgSpec, error) {
+// openKey opens an org's key from its file, or from the state store when
+// the configuration names a stored key.
+func openKey(ctx context.Context, o config.Org, env Env) (*rsa.PrivateKey, keys.LoadOptions, error) {
+	if o.Key.Stored != "" {
+		if env.StoredKey == nil {
+			return nil, keys.LoadOptions{}, fmt.Errorf("key.stored %q: this daemon was not given the state store's master key", o.Key.Stored)
+		}
+		key, err := env.StoredKey(ctx, o.Key.Stored)
+		return key, keys.LoadOptions{}, err
+	}
 	spec := profile.KeySpec{File: o.Key.File, Alias: o.Key.KeystoreAlias, PasswordFile: o.Key.PassphraseFile, KeyPasswordFile: o.Key.KeyPasswordFile}
 	keyOpts, err := spec.LoadOptions()
 	if err != nil {
-		return OrgSpec{}, err
+		return nil, keys.LoadOptions{}, err
 	}
 	key, err := keys.LoadPrivateKeyFile(spec.File, keyOpts)
+	return key, keyOpts, err
+}
+
+// buildOrg opens an org's key and wires its session, cache and checks.
+func buildOrg(ctx context.Context, o config.Org, stateDir string, env Env) (OrgSpec, error) {
+	key, keyOpts, err := openKey(ctx, o, env)
 	if err != nil {
 		return OrgSpec{}, err
 	}

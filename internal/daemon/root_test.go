@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"context"
+	"crypto/rsa"
 	"encoding/json"
 	"net/http"
 	"os"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/sfbridge/sfbridge/doctor"
 	"github.com/sfbridge/sfbridge/internal/config"
+	"github.com/sfbridge/sfbridge/keys"
 	"github.com/sfbridge/sfbridge/sftest"
 )
 
@@ -103,4 +105,37 @@ func TestFromConfigReportsTheOrg(t *testing.T) {
 	if err == nil || !strings.HasPrefix(err.Error(), "org acme: ") || !strings.Contains(err.Error(), "missing.key") {
 		t.Fatalf("err = %v", err)
 	}
+}
+
+// An org whose configuration names a stored key gets it from
+// Env.StoredKey, and logs in with it; without one, FromConfig refuses the
+// org with the reason.
+func TestFromConfigStoredKey(t *testing.T) {
+	s := sftest.NewServer(t)
+	key, err := keys.LoadPrivateKeyFile(s.KeyFile, keys.LoadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := &config.Config{Listen: "127.0.0.1:0", DoctorInterval: config.Duration{Duration: time.Hour},
+		Orgs: []config.Org{{Alias: "acme", ClientID: s.ClientID, Username: s.Username("integration"), LoginURL: s.URL,
+			Audience: s.URL, Key: config.KeySpec{Stored: "acme-key"}, Require: doctor.Groups()}}}
+	_, err = FromConfig(t.Context(), cfg, Env{})
+	if err == nil || !strings.Contains(err.Error(), `org acme: key.stored "acme-key": this daemon was not given the state store's master key`) {
+		t.Fatalf("without StoredKey: err = %v", err)
+	}
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	t.Cleanup(tr.CloseIdleConnections)
+	var asked []string
+	d, err := FromConfig(t.Context(), cfg, Env{Transport: tr, StoredKey: func(_ context.Context, alias string) (*rsa.PrivateKey, error) {
+		asked = append(asked, alias)
+		return key, nil
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(asked) != 1 || asked[0] != "acme-key" {
+		t.Fatalf("StoredKey asked for %v, want [acme-key]", asked)
+	}
+	runDaemon(t, d)
+	waitFor(t, "the org to be ready with its stored key", d.Ready)
 }

@@ -18,6 +18,7 @@ import (
 
 	"github.com/sfbridge/sfbridge/internal/cli/exitcode"
 	"github.com/sfbridge/sfbridge/internal/cli/factory"
+	"github.com/sfbridge/sfbridge/internal/cli/keys/stored"
 	"github.com/sfbridge/sfbridge/internal/inputfile"
 	"github.com/sfbridge/sfbridge/internal/iostreams"
 	libkeys "github.com/sfbridge/sfbridge/keys"
@@ -48,6 +49,9 @@ They are never accepted as flag values and never printed.`,
 		newCheckCmd(f, nil),
 		newJWKCmd(f, nil),
 		newConvertCmd(f, nil),
+		stored.NewImportCmd(f, nil),
+		stored.NewListCmd(f, nil),
+		stored.NewRotateMasterCmd(f, nil),
 	)
 	return cmd
 }

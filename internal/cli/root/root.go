@@ -25,6 +25,7 @@ import (
 	"github.com/sfbridge/sfbridge/internal/cli/query"
 	"github.com/sfbridge/sfbridge/internal/cli/record"
 	"github.com/sfbridge/sfbridge/internal/cli/serve"
+	clstate "github.com/sfbridge/sfbridge/internal/cli/state"
 	"github.com/sfbridge/sfbridge/internal/cli/token"
 	"github.com/sfbridge/sfbridge/internal/cli/version"
 	"github.com/sfbridge/sfbridge/internal/cli/whoami"
@@ -72,6 +73,7 @@ for development and tests.`,
 		limits.NewCmd(f, nil),
 		cldoctor.NewCmd(f, nil),
 		serve.NewCmd(f),
+		clstate.NewCmd(f),
 		help.NewEnvironmentTopic(f),
 		help.NewExitCodesTopic(f),
 	)

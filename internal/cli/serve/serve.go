@@ -7,6 +7,7 @@ package serve
 
 import (
 	"context"
+	"crypto/rsa"
 	"fmt"
 	"io"
 	"log/slog"
@@ -20,6 +21,7 @@ import (
 	"github.com/sfbridge/sfbridge/emulator/localorg"
 	"github.com/sfbridge/sfbridge/internal/cli/exitcode"
 	"github.com/sfbridge/sfbridge/internal/cli/factory"
+	"github.com/sfbridge/sfbridge/internal/cli/statearg"
 	"github.com/sfbridge/sfbridge/internal/config"
 	"github.com/sfbridge/sfbridge/internal/daemon"
 	"github.com/sfbridge/sfbridge/internal/iostreams"
@@ -40,11 +42,15 @@ type Options struct {
 	StateDir   string
 	InfoFile   string
 	LogLevel   string
+
+	// Factory reads the master key of stored org keys (key.stored) from
+	// the environment.
+	Factory *factory.Factory
 }
 
 // NewCmd returns the serve command.
 func NewCmd(f *factory.Factory) *cobra.Command {
-	opts := &Options{IO: f.IOStreams, Now: f.Now, Version: f.Version}
+	opts := &Options{IO: f.IOStreams, Now: f.Now, Version: f.Version, Factory: f}
 	cmd := &cobra.Command{
 		Use:   "serve (--config FILE | --dev) [--listen ADDR] [--state-dir DIR]",
 		Short: "Run the connector daemon for one or more orgs",
@@ -73,6 +79,7 @@ Configuration (YAML; unknown keys are errors):
   listen: 127.0.0.1:8421
   auth_token_file: token        # required beyond loopback
   state_dir: state              # session cache (encrypted with each org's key)
+  state: postgres://sfbridge@db/sfbridge   # default sqlite:<state_dir>/state.db
   doctor_interval: 15m
   orgs:
     - alias: acme
@@ -80,6 +87,8 @@ Configuration (YAML; unknown keys are errors):
       username: integration@acme.com
       login_url: https://acme.my.salesforce.com
       key: {file: salesforce.key}  # or JKS: {file: x.jks, passphrase_file: p, keystore_alias: a}
+                                   # or {stored: acme}: sealed by 'sfbridge keys import', opened
+                                   # with SFBRIDGE_MASTER_KEY_FILE (see 'sfbridge help environment')
       require: [servicedesk]       # servicedesk, eventlogs`,
 		Example: `  sfbridge serve --dev
   sfbridge serve --config /etc/sfbridge/sfbridge.yaml`,
@@ -154,7 +163,14 @@ func run(ctx context.Context, opts *Options) error {
 		cfg.StateDir = filepath.Join(opts.ConfigDir, "daemon")
 	}
 
-	d, err := daemon.FromConfig(ctx, cfg, daemon.Env{Logger: logger, Now: opts.Now})
+	stateURL := cfg.State
+	if stateURL == "" {
+		stateURL = "sqlite:" + filepath.Join(cfg.StateDir, "state.db")
+	}
+	storedKey := func(ctx context.Context, alias string) (*rsa.PrivateKey, error) {
+		return statearg.LoadStoredKey(ctx, opts.Factory, stateURL, alias)
+	}
+	d, err := daemon.FromConfig(ctx, cfg, daemon.Env{Logger: logger, Now: opts.Now, StoredKey: storedKey})
 	if err != nil {
 		return err
 	}
