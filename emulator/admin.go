@@ -63,6 +63,7 @@ func (o *Org) adminMux() *http.ServeMux {
 		httpjson.Write(w, http.StatusOK, o.history.last(limitParam(r)))
 	})
 	m.HandleFunc("POST "+p+"/records/{sobject}", o.adminAddRecords)
+	o.serviceDeskRoutes(m, p)
 	o.elfAdminRoutes(m, p)
 	m.HandleFunc(AdminPrefix, func(w http.ResponseWriter, r *http.Request) {
 		writeAdminError(w, http.StatusNotFound, "no admin endpoint %s %s (see docs/emulator.md)", r.Method, r.URL.Path)
