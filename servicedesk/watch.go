@@ -213,6 +213,11 @@ func (w *Watcher) ensureLease(ctx context.Context) (state.Fence, error) {
 	return state.FenceOf(l), nil
 }
 
+// Fence takes (or extends) the watcher's lease and returns it as the fence
+// of state writes that belong to the watcher, such as an output's
+// committed position.
+func (w *Watcher) Fence(ctx context.Context) (state.Fence, error) { return w.ensureLease(ctx) }
+
 // Close releases the watcher's lease so another process may take over at
 // once.
 func (w *Watcher) Close(ctx context.Context) error {
