@@ -10,9 +10,11 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/sfbridge/sfbridge/internal/cli/cases"
 	"github.com/sfbridge/sfbridge/internal/cli/cmdutil"
 	"github.com/sfbridge/sfbridge/internal/cli/describe"
 	cldoctor "github.com/sfbridge/sfbridge/internal/cli/doctor"
+	"github.com/sfbridge/sfbridge/internal/cli/employees"
 	clemulator "github.com/sfbridge/sfbridge/internal/cli/emulator"
 	"github.com/sfbridge/sfbridge/internal/cli/exitcode"
 	"github.com/sfbridge/sfbridge/internal/cli/factory"
@@ -74,6 +76,8 @@ for development and tests.`,
 		cldoctor.NewCmd(f, nil),
 		serve.NewCmd(f),
 		clstate.NewCmd(f),
+		employees.NewCmd(f, nil),
+		cases.NewCmd(f, nil, nil),
 		help.NewEnvironmentTopic(f),
 		help.NewExitCodesTopic(f),
 	)
