@@ -20,6 +20,7 @@ import (
 	"github.com/sfbridge/sfbridge/internal/cli/factory"
 	"github.com/sfbridge/sfbridge/internal/cli/help"
 	"github.com/sfbridge/sfbridge/internal/cli/keys"
+	"github.com/sfbridge/sfbridge/internal/cli/knowledge"
 	"github.com/sfbridge/sfbridge/internal/cli/limits"
 	"github.com/sfbridge/sfbridge/internal/cli/login"
 	"github.com/sfbridge/sfbridge/internal/cli/logout"
@@ -78,6 +79,7 @@ for development and tests.`,
 		clstate.NewCmd(f),
 		employees.NewCmd(f, nil),
 		cases.NewCmd(f, nil, nil),
+		knowledge.NewCmd(f, nil),
 		help.NewEnvironmentTopic(f),
 		help.NewExitCodesTopic(f),
 	)
