@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"regexp"
 	"strings"
 	"time"
 
@@ -130,7 +129,19 @@ func newKey() string {
 	return "sfb-" + hex.EncodeToString(b[:])
 }
 
-var idPattern = regexp.MustCompile(`^500[0-9A-Za-z]{12}([0-9A-Za-z]{3})?$`)
+// isCaseID reports whether s has the shape of a Case id: prefix 500, 15
+// or 18 alphanumeric characters.
+func isCaseID(s string) bool {
+	if (len(s) != 15 && len(s) != 18) || !strings.HasPrefix(s, "500") {
+		return false
+	}
+	for _, r := range s {
+		if !('0' <= r && r <= '9' || 'a' <= r && r <= 'z' || 'A' <= r && r <= 'Z') {
+			return false
+		}
+	}
+	return true
+}
 
 // Create opens a Case for an employee and returns its Id and CaseNumber.
 func (c *Cases) Create(ctx context.Context, nc NewCase) (*CreatedCase, error) {
@@ -268,7 +279,7 @@ func (c *Cases) Get(ctx context.Context, ref string) (*CaseDetail, error) {
 func caseWhere(ref string) (string, error) {
 	ref = strings.TrimSpace(ref)
 	switch {
-	case idPattern.MatchString(ref):
+	case isCaseID(ref):
 		return "Id = " + rest.Quote(ref), nil
 	case ref != "" && strings.Trim(ref, "0123456789") == "":
 		if len(ref) < 8 {
@@ -289,7 +300,7 @@ func (c *Cases) AddComment(ctx context.Context, ref, body string, public bool) (
 		return nil, &ValidationError{Field: "body", Value: body[:40] + "…", Reason: fmt.Sprintf("is %d bytes; a CaseComment holds at most 4000", len(body))}
 	}
 	caseID := strings.TrimSpace(ref)
-	if !idPattern.MatchString(caseID) {
+	if !isCaseID(caseID) {
 		d, err := c.Get(ctx, ref)
 		if err != nil {
 			return nil, err

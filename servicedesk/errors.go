@@ -30,7 +30,7 @@ func (e *QueryError) Error() string {
 }
 
 // ErrNotFound is returned (wrapped) when a Case or employee does not exist.
-var ErrNotFound = errors.New("not found")
+var ErrNotFound = errors.New("servicedesk: not found")
 
 // NotFoundError says which record was looked for.
 type NotFoundError struct {

@@ -279,7 +279,14 @@ func isoLang(l string) string {
 	return strings.ToLower(l)
 }
 
-var blockTags = []string{"p", "div", "br", "li", "ul", "ol", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "table", "blockquote", "pre"}
+// isBlock reports whether an HTML element starts a new line of text.
+func isBlock(name string) bool {
+	switch name {
+	case "p", "div", "br", "li", "ul", "ol", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "table", "blockquote", "pre":
+		return true
+	}
+	return false
+}
 
 // HTMLToText turns rich-text HTML into plain text: tags dropped, block
 // elements on their own lines, entities decoded, scripts and styles
@@ -308,7 +315,7 @@ func HTMLToText(s string) string {
 			}
 			continue
 		}
-		if slices.Contains(blockTags, name) {
+		if isBlock(name) {
 			b.WriteByte('\n')
 		}
 	}

@@ -30,12 +30,11 @@ const (
 	CommentCreated = "comment.created"
 )
 
-// DefaultTrackedFields are the Case fields whose changes make a
+// DefaultTrackedFields returns the Case fields whose changes make a
 // case.updated event (and are reported in Changed) when none are chosen.
-var defaultTrackedFields = []string{"Subject", "Status", "Priority", "Origin", "Type", "Reason", "OwnerId", "ContactId", "Description", "IsEscalated"}
-
-// DefaultTrackedFields returns the Case fields tracked when none are chosen.
-func DefaultTrackedFields() []string { return slices.Clone(defaultTrackedFields) }
+func DefaultTrackedFields() []string {
+	return []string{"Subject", "Status", "Priority", "Origin", "Type", "Reason", "OwnerId", "ContactId", "Description", "IsEscalated"}
+}
 
 // Person is a contact or an owner as an event names them.
 type Person struct {
@@ -173,7 +172,7 @@ func NewWatcher(cfg WatchConfig) (*Watcher, error) {
 	}
 	tracked := cfg.TrackedFields
 	if len(tracked) == 0 {
-		tracked = defaultTrackedFields
+		tracked = DefaultTrackedFields()
 	}
 	for _, f := range tracked {
 		if !rest.IsAPIName(f) {
@@ -249,14 +248,18 @@ func (w *Watcher) filterClause(prefix string) string {
 	return b.String()
 }
 
-var caseBaseFields = []string{"Id", "CaseNumber", "Subject", "Status", "IsClosed", "IsDeleted", "CreatedDate", "SystemModstamp",
-	"ContactId", "Contact.Name", "ContactEmail", "SuppliedName", "SuppliedEmail", "OwnerId", "Owner.Name"}
+func caseBaseFields() []string {
+	return []string{"Id", "CaseNumber", "Subject", "Status", "IsClosed", "IsDeleted", "CreatedDate", "SystemModstamp",
+		"ContactId", "Contact.Name", "ContactEmail", "SuppliedName", "SuppliedEmail", "OwnerId", "Owner.Name"}
+}
 
-var commentFields = []string{"Id", "ParentId", "CommentBody", "IsPublished", "IsDeleted", "CreatedById", "CreatedBy.Name", "CreatedDate", "SystemModstamp",
-	"Parent.CaseNumber", "Parent.Subject", "Parent.Status", "Parent.ContactId", "Parent.Contact.Name", "Parent.ContactEmail", "Parent.SuppliedName", "Parent.SuppliedEmail", "Parent.OwnerId", "Parent.Owner.Name"}
+func commentFields() []string {
+	return []string{"Id", "ParentId", "CommentBody", "IsPublished", "IsDeleted", "CreatedById", "CreatedBy.Name", "CreatedDate", "SystemModstamp",
+		"Parent.CaseNumber", "Parent.Subject", "Parent.Status", "Parent.ContactId", "Parent.Contact.Name", "Parent.ContactEmail", "Parent.SuppliedName", "Parent.SuppliedEmail", "Parent.OwnerId", "Parent.Owner.Name"}
+}
 
 func (w *Watcher) caseQuery(since time.Time) string {
-	fields := slices.Clone(caseBaseFields)
+	fields := caseBaseFields()
 	for _, f := range w.tracked {
 		if !slices.ContainsFunc(fields, func(s string) bool { return strings.EqualFold(s, f) }) {
 			fields = append(fields, f)
@@ -267,7 +270,7 @@ func (w *Watcher) caseQuery(since time.Time) string {
 }
 
 func (w *Watcher) commentQuery(since time.Time) string {
-	return "SELECT " + strings.Join(commentFields, ", ") + " FROM CaseComment WHERE SystemModstamp >= " + rest.FormatDateTime(since) +
+	return "SELECT " + strings.Join(commentFields(), ", ") + " FROM CaseComment WHERE SystemModstamp >= " + rest.FormatDateTime(since) +
 		w.filterClause("Parent.") + " ORDER BY SystemModstamp ASC, Id ASC"
 }
 
