@@ -66,9 +66,17 @@ func OpenNDJSON(ctx context.Context, w *Watcher, path string) (*NDJSONSink, erro
 		_ = f.Close()
 		return nil, fmt.Errorf("servicedesk: %s is %d bytes but %d were committed to it: the file was truncated or replaced; move it away and reset the pipeline with `sfbridge state reset` to start over", path, fi.Size(), s.cp.Offset)
 	}
-	if s.ver == 0 && fi.Size() > 0 {
-		_ = f.Close()
-		return nil, fmt.Errorf("servicedesk: %s already holds %d bytes that this watcher did not write: choose a new file or move it away", path, fi.Size())
+	if s.ver == 0 {
+		if fi.Size() > 0 {
+			_ = f.Close()
+			return nil, fmt.Errorf("servicedesk: %s already holds %d bytes that this watcher did not write: choose a new file or move it away", path, fi.Size())
+		}
+		// Claim the empty file before writing to it, so that after a crash
+		// in the first batch its uncommitted lines are known to be ours.
+		if err := s.commit(ctx, sinkCheckpoint{}); err != nil {
+			_ = f.Close()
+			return nil, err
+		}
 	}
 	if err := f.Truncate(s.cp.Offset); err != nil {
 		_ = f.Close()
@@ -107,11 +115,15 @@ func (s *NDJSONSink) Write(ctx context.Context, events []Event) error {
 	if err := s.f.Sync(); err != nil {
 		return fmt.Errorf("servicedesk: flushing events to disk: %w", err)
 	}
+	return s.commit(ctx, sinkCheckpoint{Offset: end, Last: ids})
+}
+
+// commit records the file's committed length and last batch.
+func (s *NDJSONSink) commit(ctx context.Context, next sinkCheckpoint) error {
 	fence, err := s.fence(ctx)
 	if err != nil {
 		return err
 	}
-	next := sinkCheckpoint{Offset: end, Last: ids}
 	value, _ := json.Marshal(next)
 	cp, err := s.store.Commit(ctx, state.Commit{Key: s.key, Expect: s.ver, Value: value, Fence: fence})
 	if err != nil {

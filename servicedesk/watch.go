@@ -651,8 +651,8 @@ func (w *Watcher) Cycle(ctx context.Context, fn func(context.Context, []Event) e
 
 // Run polls every interval until ctx ends, delivering events to fn. A
 // failed cycle is retried with backoff; errors that retrying cannot fix
-// (configuration, a lease held by another watcher, a fenced write) end
-// Run. It returns nil when ctx is cancelled.
+// (configuration, a refused query, a fenced write) end Run; a lease held
+// by another watcher is waited for. It returns nil when ctx is cancelled.
 func (w *Watcher) Run(ctx context.Context, interval time.Duration, fn func(context.Context, []Event) error) error {
 	if interval <= 0 {
 		return &ConfigError{Field: "interval", Reason: "must be positive", Fix: "poll every 30s or more"}
@@ -665,7 +665,7 @@ func (w *Watcher) Run(ctx context.Context, interval time.Duration, fn func(conte
 		}
 		wait := interval
 		if err != nil {
-			v := classify(err)
+			v := w.classify(err)
 			if !v.Retry {
 				return err
 			}
@@ -687,12 +687,18 @@ func (w *Watcher) Run(ctx context.Context, interval time.Duration, fn func(conte
 	}
 }
 
-func classify(err error) backoff.Verdict {
+// classify judges a failed cycle for Run. A lease held by another owner
+// (a crashed watcher's, until it expires, or a live standby's) is waited
+// for; configuration errors, a refused query and a write fenced off
+// (another watcher took over) end Run.
+func (w *Watcher) classify(err error) backoff.Verdict {
 	var ce *ConfigError
 	var held *state.LeaseHeldError
 	var qe *QueryError
 	switch {
-	case errors.As(err, &ce), errors.As(err, &held), errors.Is(err, state.ErrFenced), errors.Is(err, state.ErrConflict):
+	case errors.As(err, &held):
+		return backoff.Verdict{Retry: true, Reason: err.Error(), After: max(time.Second, held.ExpiresAt.Sub(w.clk.Now()))}
+	case errors.As(err, &ce), errors.Is(err, state.ErrFenced), errors.Is(err, state.ErrConflict):
 		return backoff.Verdict{Reason: err.Error()}
 	case errors.As(err, &qe) && qe.Status < 500:
 		return backoff.Verdict{Reason: err.Error()}

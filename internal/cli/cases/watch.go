@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
 	"strings"
 	"time"
 
@@ -149,7 +150,8 @@ func runWatch(ctx context.Context, opts *WatchOptions) error {
 	}
 	defer store.Close()
 	w, err := servicedesk.NewWatcher(servicedesk.WatchConfig{Client: client, Store: store, Org: orgKey, Name: opts.Name,
-		TrackedFields: opts.Fields, Filter: filter, Overlap: opts.Overlap, Since: since, OwnUserID: own, Owner: "sfbridge cases watch"})
+		TrackedFields: opts.Fields, Filter: filter, Overlap: opts.Overlap, Since: since, OwnUserID: own, Owner: owner(),
+		LeaseTTL: max(2*time.Minute, 2*opts.Poll+time.Minute)})
 	if err != nil {
 		return exitcode.With(exitcode.Usage, err)
 	}
@@ -190,4 +192,10 @@ func sink(ctx context.Context, w *servicedesk.Watcher, opts *WatchOptions, path 
 		}
 		return nil
 	}, func() {}, nil
+}
+
+// owner names this process as the holder of the watcher's lease.
+func owner() string {
+	host, _ := os.Hostname()
+	return fmt.Sprintf("sfbridge cases watch (pid %d on %s)", os.Getpid(), host)
 }
