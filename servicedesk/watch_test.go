@@ -29,7 +29,7 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 var start = time.Date(2026, 12, 4, 10, 0, 0, 0, time.UTC)
 
 type desk struct {
-	t       *testing.T
+	t       testing.TB
 	srv     *sftest.Server
 	clk     *clock.Fake
 	client  *rest.Client
@@ -42,7 +42,7 @@ func full(string) data.ObjectAccess {
 	return data.ObjectAccess{Read: true, Create: true, Edit: true, Delete: true}
 }
 
-func newDesk(t *testing.T) *desk {
+func newDesk(t testing.TB) *desk {
 	t.Helper()
 	clk := clock.NewFake(start)
 	srv := sftest.NewServerWith(t, sftest.Options{Now: clk.Now})
