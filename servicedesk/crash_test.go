@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sfbridge/sfbridge/emulator"
 	"github.com/sfbridge/sfbridge/rest"
 	"github.com/sfbridge/sfbridge/servicedesk"
 	"github.com/sfbridge/sfbridge/state"
@@ -166,4 +167,54 @@ func killedRun(t *testing.T, seed uint64) {
 		t.Fatalf("undelivered events at the end: %d (%v)", len(left), err)
 	}
 	t.Logf("seed %d: %d events, %d kills, %d cases", seed, len(seen), kills, len(cases))
+}
+
+// TestWatcherFollowsSimulatedAgents runs the emulator's simulated agents
+// (updates, comments, closes, reopens, deletes, undeletes, new Cases) at
+// 120 actions a minute against the sample org and a watcher polling every
+// 30 s: each event is delivered once and every Case's last version is
+// processed.
+func TestWatcherFollowsSimulatedAgents(t *testing.T) {
+	d := newDesk(t)
+	if err := d.srv.Org.AddSampleRecords(3); err != nil {
+		t.Fatal(err)
+	}
+	w := d.watcher(servicedesk.WatchConfig{Since: d.clk.Now()})
+	var s sink
+	if err := d.srv.Org.SetDeskActivity(emulator.DeskActivitySpec{RatePerMinute: 120, Seed: 3}); err != nil {
+		t.Fatal(err)
+	}
+	for range 20 {
+		d.clk.Advance(30 * time.Second)
+		d.cycle(w, &s)
+	}
+	if err := d.srv.Org.SetDeskActivity(emulator.DeskActivitySpec{}); err != nil {
+		t.Fatal(err)
+	}
+	d.clk.Advance(30 * time.Second)
+	d.cycle(w, &s)
+	s.assertOnce(t)
+	acts := d.srv.Org.DeskActivity().Actions
+	types := map[string]int{}
+	for _, e := range s.events {
+		types[e.Type]++
+	}
+	if acts["failed"] != 0 || types["comment.created"] == 0 || types["comment.created"] > acts["comment.create"] ||
+		types["case.closed"] == 0 || types["case.deleted"] == 0 || types["case.created"] == 0 {
+		t.Fatalf("agents did %v; the watcher saw %v", acts, types)
+	}
+	for r, err := range d.client.Query.Records(t.Context(), "SELECT Id, SystemModstamp FROM Case WHERE SystemModstamp > "+rest.FormatDateTime(start), &restAll) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		stamp, err := rest.ParseDateTime(r["SystemModstamp"].(string))
+		if err != nil {
+			t.Fatal(err)
+		}
+		doc, err := d.store.Document(t.Context(), "emu", "servicedesk.cases.case", r.ID())
+		if err != nil || doc.Version != fmt.Sprint(stamp.UnixMilli()) {
+			t.Errorf("case %s changed at %s; the watcher's last version is %q (%v)", r.ID(), stamp, doc.Version, err)
+		}
+	}
+	t.Logf("agents: %v; events: %v", acts, types)
 }

@@ -42,29 +42,29 @@ func full(string) data.ObjectAccess {
 	return data.ObjectAccess{Read: true, Create: true, Edit: true, Delete: true}
 }
 
-func newDesk(t testing.TB) *desk {
-	t.Helper()
+func newDesk(tb testing.TB) *desk {
+	tb.Helper()
 	clk := clock.NewFake(start)
-	srv := sftest.NewServerWith(t, sftest.Options{Now: clk.Now})
+	srv := sftest.NewServerWith(tb, sftest.Options{Now: clk.Now})
 	src, err := auth.NewTokenSource(auth.Config{ConsumerKey: srv.ClientID, Username: emulator.UserIntegration, PrivateKey: srv.Key, LoginURL: srv.URL, Clock: clk})
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	c, err := rest.New(src, rest.WithClock(clk), rest.WithRetry(rest.RetryPolicy{Sleep: func(context.Context, time.Duration) error { return nil }}))
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
-	st, err := state.Open(t.Context(), "sqlite:"+filepath.Join(t.TempDir(), "state.db"), state.Options{Clock: clk})
+	st, err := state.Open(tb.Context(), "sqlite:"+filepath.Join(tb.TempDir(), "state.db"), state.Options{Clock: clk})
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
-	t.Cleanup(func() { _ = st.Close() })
+	tb.Cleanup(func() { _ = st.Close() })
 	agentID, ok := srv.Org.UserID("no-eventlogs@sfbridge.test")
 	if !ok {
-		t.Fatal("no agent user in the default org")
+		tb.Fatal("no agent user in the default org")
 	}
 	agent := data.WithPrincipal(context.Background(), &data.Principal{UserID: agentID, OrgID: srv.Org.OrgID(), Object: full})
-	return &desk{t: t, srv: srv, clk: clk, client: c, store: st, agent: agent, agentID: string(agentID)}
+	return &desk{t: tb, srv: srv, clk: clk, client: c, store: st, agent: agent, agentID: string(agentID)}
 }
 
 func (d *desk) create(object string, fields map[string]any) string {

@@ -250,3 +250,28 @@ func (s *Store) assignLocked(ctx context.Context, fields map[string]any) {
 		}
 	}
 }
+
+// Scan calls fn for every committed record of object, deleted ones
+// included, with a getter of its fields by API name (a dateTime as a
+// time.Time, other values as Insert accepts them). fn must not call the
+// store.
+func (s *Store) Scan(object string, fn func(id string, get func(field string) any)) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	t, ok := s.tables[strings.ToLower(object)]
+	if !ok {
+		return
+	}
+	for _, r := range t.recs {
+		fn(r.id(), func(field string) any {
+			fd, ok := t.def.Field(field)
+			if !ok {
+				return nil
+			}
+			if dt, ok := r.Get(fd.index).(soql.DateTime); ok {
+				return dt.Time()
+			}
+			return r.Get(fd.index)
+		})
+	}
+}
