@@ -428,3 +428,41 @@ func (k *Knowledge) syncedLanguages(ctx context.Context) ([]string, error) {
 	}
 	return langs, nil
 }
+
+// Each calls fn with every synced article, language by language in the
+// order they were first synced and by key within one; an error from fn
+// stops it.
+func (k *Knowledge) Each(ctx context.Context, fn func(*Article) error) error {
+	langs, err := k.syncedLanguages(ctx)
+	if err != nil {
+		return err
+	}
+	for _, lang := range langs {
+		doc, err := k.Store.Document(ctx, k.Org, kindIndex, lang)
+		if errors.Is(err, state.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("servicedesk: reading the local knowledge index: %w", err)
+		}
+		var idx knowledgeIndex
+		if err := json.Unmarshal(doc.Data, &idx); err != nil {
+			return fmt.Errorf("servicedesk: the local knowledge index of %s is unreadable: %w", lang, err)
+		}
+		keys := make([]string, 0, len(idx.Entries))
+		for key := range idx.Entries {
+			keys = append(keys, key)
+		}
+		slices.Sort(keys)
+		for _, key := range keys {
+			a, err := k.load(ctx, key)
+			if err != nil {
+				return err
+			}
+			if err := fn(a); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}

@@ -4,13 +4,19 @@ package knowledge
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	htmlpkg "html"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
 
+	"github.com/sfbridge/sfbridge/internal/atomicfile"
 	"github.com/sfbridge/sfbridge/internal/cli/cmdutil"
 	"github.com/sfbridge/sfbridge/internal/cli/exitcode"
 	"github.com/sfbridge/sfbridge/internal/cli/factory"
@@ -34,6 +40,7 @@ type Options struct {
 	Query     string
 	Limit     int
 	Format    string
+	Out       string
 }
 
 // NewCmd returns the knowledge command and its subcommands.
@@ -57,16 +64,22 @@ func NewCmd(f *factory.Factory, runF func(*Options) error) *cobra.Command {
 		return c
 	}
 	cmd.AddCommand(
-		sub("sync", "sync [--language en_US,de] [--state URL] [-o ORG] [--json]", "Bring the local copy of published articles up to date",
+		sub("sync", "sync [--language en_US,de] [--state URL] [--out DIR|-] [-o ORG] [--json]", "Bring the local copy of published articles up to date",
 			`Bring the local copy of the org's published (Online) Knowledge articles up to
 date, in the languages given or all the org's languages. Each query names one
 PublishStatus and one Language, as Salesforce requires. Per language, the
 published versions are listed (one query), only new or changed versions are
 fetched, and articles no longer published (archived, deleted) are removed. The
 body fields are the article type's rich-text fields, found by describe; each
-article is kept as HTML and as plain text and indexed for search.`,
+article is kept as HTML and as plain text and indexed for search.
+
+--out - then prints every synced article as NDJSON; --out DIR writes
+DIR/<language>/<UrlName>.json and .html, and removes the files an earlier run
+wrote there for articles no longer published (listed in
+DIR/.sfbridge-knowledge.json; no other file is touched).`,
 			cobra.NoArgs, func(c *cobra.Command, o *Options) {
 				c.Flags().StringSliceVar(&o.Languages, "language", nil, "Languages to sync, e.g. en_US,de (default: all of the org's)")
+				c.Flags().StringVar(&o.Out, "out", "", "After syncing, export the articles: - (NDJSON on stdout) or a directory")
 				output.AddJSONFlag(c.Flags(), &o.Output)
 			}),
 		sub("search", "search QUERY [--language en_US] [--limit 10] [-o ORG] [--json]", "Search the local copy by full text, best match first",
@@ -127,6 +140,14 @@ func run(ctx context.Context, opts *Options) error {
 		if err != nil {
 			return usageIfInvalid(err)
 		}
+		if opts.Out != "" {
+			if err := export(ctx, k, opts); err != nil {
+				return err
+			}
+			if opts.Out == "-" {
+				return nil
+			}
+		}
 		if opts.Output.JSON {
 			return output.WriteJSON(out, st)
 		}
@@ -180,4 +201,86 @@ func usageIfInvalid(err error) error {
 		return exitcode.With(exitcode.Usage, err)
 	}
 	return err
+}
+
+// export writes the synced articles to stdout (NDJSON) or a directory.
+func export(ctx context.Context, k *servicedesk.Knowledge, opts *Options) error {
+	if opts.Out == "-" {
+		enc := json.NewEncoder(opts.IO.Out)
+		return k.Each(ctx, func(a *servicedesk.Article) error { return enc.Encode(a) })
+	}
+	keep := map[string]bool{}
+	err := k.Each(ctx, func(a *servicedesk.Article) error {
+		name := safeName(a.URLName)
+		if name == "" {
+			name = a.KnowledgeArticleID
+		}
+		dir := filepath.Join(opts.Out, safeName(a.Language))
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return fmt.Errorf("knowledge: --out: %w", err)
+		}
+		b, err := json.MarshalIndent(a, "", "  ")
+		if err != nil {
+			return err
+		}
+		var html strings.Builder
+		fmt.Fprintf(&html, "<h1>%s</h1>\n", htmlpkg.EscapeString(a.Title))
+		keys := make([]string, 0, len(a.HTML))
+		for f := range a.HTML {
+			keys = append(keys, f)
+		}
+		slices.Sort(keys)
+		for _, f := range keys {
+			html.WriteString(a.HTML[f] + "\n")
+		}
+		for path, data := range map[string][]byte{filepath.Join(dir, name+".json"): append(b, '\n'), filepath.Join(dir, name+".html"): []byte(html.String())} {
+			if err := atomicfile.WriteFile(path, data, 0o644); err != nil {
+				return fmt.Errorf("knowledge: --out: %w", err)
+			}
+			keep[path] = true
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	// Files this command wrote before for articles no longer published go;
+	// a manifest says which, so no other file in DIR is touched.
+	manifest := filepath.Join(opts.Out, ".sfbridge-knowledge.json")
+	var before []string
+	if b, err := os.ReadFile(manifest); err == nil {
+		if err := json.Unmarshal(b, &before); err != nil {
+			return fmt.Errorf("knowledge: --out: %s is unreadable (%w); remove it to start over", manifest, err)
+		}
+	}
+	for _, rel := range before {
+		path := filepath.Join(opts.Out, filepath.FromSlash(rel))
+		if !keep[path] {
+			if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return fmt.Errorf("knowledge: --out: %w", err)
+			}
+		}
+	}
+	var now []string
+	for path := range keep {
+		rel, err := filepath.Rel(opts.Out, path)
+		if err != nil {
+			return err
+		}
+		now = append(now, filepath.ToSlash(rel))
+	}
+	slices.Sort(now)
+	b, _ := json.MarshalIndent(now, "", "  ")
+	return atomicfile.WriteFile(manifest, append(b, '\n'), 0o644)
+}
+
+// safeName keeps a URL name or language usable as a file name.
+func safeName(s string) string {
+	return strings.Map(func(r rune) rune {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '-', r == '_':
+			return r
+		}
+		return -1
+	}, s)
 }
