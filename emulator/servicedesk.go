@@ -10,6 +10,7 @@ import (
 
 	"github.com/sfbridge/sfbridge/emulator/data"
 	"github.com/sfbridge/sfbridge/emulator/internal/httpjson"
+	"github.com/sfbridge/sfbridge/emulator/sfid"
 )
 
 // ServiceDeskSettings are the emulated org's Service Cloud behaviours:
@@ -77,4 +78,16 @@ func (o *Org) serviceDeskRoutes(m *http.ServeMux, p string) {
 		}
 		httpjson.Write(w, http.StatusOK, json.RawMessage(`{"undeleted":true}`))
 	})
+}
+
+// AddRecordType adds an active record type of object (for example a Case
+// record type "IT_Request" labelled "IT Request") and returns its id.
+func (o *Org) AddRecordType(object, developerName, label string) (sfid.ID, error) {
+	if object == "" || developerName == "" {
+		return "", fmt.Errorf("a record type needs an object and a developer name")
+	}
+	if label == "" {
+		label = developerName
+	}
+	return o.Store().Insert(data.ObjRecordType, "", map[string]any{"SobjectType": object, "DeveloperName": developerName, "Name": label, "IsActive": true})
 }

@@ -46,6 +46,9 @@ type NewCase struct {
 	Description string `json:"description,omitempty"`
 	Priority    string `json:"priority,omitempty"`
 	Origin      string `json:"origin,omitempty"`
+	// RecordType is a Case record type by id (012…), developer name or
+	// label; empty uses the service user's default.
+	RecordType string `json:"record_type,omitempty"`
 	// Assign runs the org's active assignment rule
 	// (Sforce-Auto-Assign: TRUE); otherwise the header says FALSE and the
 	// integration user owns the Case.
@@ -60,6 +63,7 @@ type CreatedCase struct {
 	ID            string `json:"id"`
 	CaseNumber    string `json:"case_number"`
 	OwnerID       string `json:"owner_id,omitempty"`
+	RecordTypeID  string `json:"record_type_id,omitempty"`
 	ContactID     string `json:"contact_id,omitempty"`
 	SuppliedEmail string `json:"supplied_email,omitempty"`
 	Key           string `json:"key"`
@@ -173,6 +177,14 @@ func (c *Cases) Create(ctx context.Context, nc NewCase) (*CreatedCase, error) {
 		fields["SuppliedEmail"] = email
 		out.SuppliedEmail = email
 	}
+	if nc.RecordType != "" {
+		rt, err := c.recordType(ctx, nc.RecordType)
+		if err != nil {
+			return nil, err
+		}
+		fields["RecordTypeId"] = rt
+		out.RecordTypeID = rt
+	}
 	for k, v := range map[string]string{"Description": nc.Description, "Priority": nc.Priority, "Origin": nc.Origin} {
 		if v != "" {
 			fields[k] = v
@@ -230,6 +242,25 @@ func subError(what string, subs []rest.Subresponse) error {
 		}
 	}
 	return nil
+}
+
+// recordType resolves a Case record type by id, developer name or label.
+func (c *Cases) recordType(ctx context.Context, ref string) (string, error) {
+	if (len(ref) == 15 || len(ref) == 18) && strings.HasPrefix(ref, "012") {
+		return ref, nil
+	}
+	q := "SELECT Id, DeveloperName, Name FROM RecordType WHERE SobjectType = 'Case' AND IsActive = true AND (DeveloperName = " + rest.Quote(ref) + " OR Name = " + rest.Quote(ref) + ")"
+	page, err := c.Client.Query.Page(ctx, q, nil)
+	if err != nil {
+		return "", fmt.Errorf("servicedesk: finding Case record type %q: %w", ref, err)
+	}
+	switch len(page.Records) {
+	case 0:
+		return "", &ValidationError{Field: "record type", Value: ref, Reason: "is not an active Case record type (give its developer name, label or 012… id)"}
+	case 1:
+		return page.Records[0].ID(), nil
+	}
+	return "", &ValidationError{Field: "record type", Value: ref, Reason: fmt.Sprintf("names %d Case record types; give the developer name or the id", len(page.Records))}
 }
 
 func (c *Cases) byKey(ctx context.Context, key string) (*CreatedCase, error) {

@@ -110,6 +110,29 @@ func TestCreateCaseGetAndComment(t *testing.T) {
 		t.Fatalf("after a retried create: %d cases with the key (%v), %+v", n, err, r)
 	}
 
+	// A record type by developer name or label; an unknown one is refused
+	// before anything is written.
+	it, err := d.srv.Org.AddRecordType("Case", "IT_Request", "IT Request")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.srv.Org.AddRecordType("Contact", "IT_Request", "IT Request"); err != nil {
+		t.Fatal(err)
+	}
+	for _, ref := range []string{"IT_Request", "IT Request", string(it)} {
+		rc, err := cs.Create(t.Context(), servicedesk.NewCase{Email: "ben@example.com", Subject: "Typed " + ref, RecordType: ref})
+		if err != nil || rc.RecordTypeID != string(it) {
+			t.Fatalf("record type %q: %+v %v", ref, rc, err)
+		}
+		rec, err := d.client.SObjects.Get(t.Context(), "Case", rc.ID, "RecordTypeId")
+		if err != nil || rec["RecordTypeId"] != string(it) {
+			t.Fatalf("stored record type: %v %v", rec, err)
+		}
+	}
+	if _, err := cs.Create(t.Context(), servicedesk.NewCase{Email: "ben@example.com", Subject: "x", RecordType: "HR"}); !errors.As(err, new(*servicedesk.ValidationError)) {
+		t.Fatalf("unknown record type: %v", err)
+	}
+
 	// Comments, then Get by CaseNumber without leading zeros.
 	if _, err := cs.AddComment(t.Context(), c.CaseNumber, "We ordered a new screen", true); err != nil {
 		t.Fatal(err)

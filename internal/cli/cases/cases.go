@@ -59,7 +59,7 @@ func NewCmd(f *factory.Factory, runF func(*Options) error, watchF func(*WatchOpt
 		return c
 	}
 	cmd.AddCommand(
-		sub("create", "create --email E --subject S [--description D] [--priority P] [--origin O] [--assign] [--key K] [-o ORG] [--json]",
+		sub("create", "create --email E --subject S [--description D] [--priority P] [--origin O] [--record-type NAME] [--assign] [--key K] [-o ORG] [--json]",
 			"Open a Case for an employee and print its Id and CaseNumber",
 			`Open a Case for the employee with the email: the Contact with it (the oldest
 of duplicates), or SuppliedEmail when no Contact has it. With --assign the
@@ -78,6 +78,7 @@ a second one.`, cobra.NoArgs, func(c *cobra.Command, o *Options) {
 				fl.StringVar(&o.New.Description, "description", "", "Description")
 				fl.StringVar(&o.New.Priority, "priority", "", "Priority (High, Medium, Low)")
 				fl.StringVar(&o.New.Origin, "origin", "", "Origin (Web, Email, Phone, …)")
+				fl.StringVar(&o.New.RecordType, "record-type", "", "Case record type: developer name, label or 012… id")
 				fl.BoolVar(&o.New.Assign, "assign", false, "Run the org's case assignment rule")
 				fl.StringVar(&o.New.Key, "key", "", "Idempotency key (default: random)")
 				fl.StringVar(&o.KeyField, "key-field", "External_Id__c", "External ID field of Case holding the key")

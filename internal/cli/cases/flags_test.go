@@ -19,9 +19,9 @@ import (
 func TestCasesFlags(t *testing.T) {
 	newCmd := func(f *factory.Factory, runF func(*Options) error) *cobra.Command { return NewCmd(f, runF, nil) }
 	cmdutiltest.TestFlags(t, newCmd, []cmdutiltest.FlagCase[Options]{
-		{ArgList: []string{"create", "--email", "a@b.c", "--subject", "Broken laptop", "--priority", "High", "--origin", "Web", "--assign", "--key", "k1", "-o", "emu", "--json"},
+		{ArgList: []string{"create", "--email", "a@b.c", "--subject", "Broken laptop", "--priority", "High", "--origin", "Web", "--record-type", "IT_Request", "--assign", "--key", "k1", "-o", "emu", "--json"},
 			Want: Options{Op: "create", Target: cmdutil.Target{Org: "emu"}, Output: output.Flags{JSON: true}, KeyField: "External_Id__c",
-				New: servicedesk.NewCase{Email: "a@b.c", Subject: "Broken laptop", Priority: "High", Origin: "Web", Assign: true, Key: "k1"}}},
+				New: servicedesk.NewCase{Email: "a@b.c", Subject: "Broken laptop", Priority: "High", Origin: "Web", RecordType: "IT_Request", Assign: true, Key: "k1"}}},
 		{Args: "get 00001026", Want: Options{Op: "get", Case: "00001026"}},
 		{Args: "comment 1026 --body hello --public", Want: Options{Op: "comment", Case: "1026", Body: "hello", Public: true}},
 		{Args: "create --subject x", WantErr: `required flag(s) "email" not set`, WantExit: exitcode.Error},
