@@ -99,7 +99,8 @@ type WatchConfig struct {
 	// missed.
 	Overlap time.Duration
 	// Since is where a watcher without a checkpoint starts (default: now
-	// on Clock). A stored checkpoint wins.
+	// on Clock less Overlap, for an org clock behind ours). A stored
+	// checkpoint wins.
 	Since time.Time
 	// OwnUserID is the integration user's id, whose comments are marked
 	// Own; empty means the session user's (one identity call at start).
@@ -439,7 +440,8 @@ func (w *Watcher) Poll(ctx context.Context) (Stats, error) {
 	case errors.Is(err, state.ErrNotFound):
 		since = w.cfg.Since
 		if since.IsZero() {
-			since = w.clk.Now()
+			// Now, less the overlap: the org's clock may be behind ours.
+			since = w.clk.Now().Add(-w.cfg.Overlap)
 		}
 		cp.Watermark = since.UnixMilli()
 	case err != nil:

@@ -70,7 +70,7 @@ interrupted.`,
 	fl := c.Flags()
 	cmdutil.AddTargetFlags(fl, &opts.Target)
 	opts.State.Register(c)
-	fl.StringVar(&opts.Since, "since", "", "Where a first run starts: a duration back from now (1h) or an RFC 3339 time (default: now)")
+	fl.StringVar(&opts.Since, "since", "", "Where a first run starts: a duration back from now (1h) or an RFC 3339 time (default: now less --overlap)")
 	fl.DurationVar(&opts.Poll, "poll", 30*time.Second, "Time between polls")
 	fl.DurationVar(&opts.Overlap, "overlap", 2*time.Minute, "How far before the last change seen each poll re-reads")
 	fl.StringSliceVar(&opts.Fields, "fields", nil, "Case fields whose changes are reported (default "+strings.Join(servicedesk.DefaultTrackedFields(), ",")+")")
