@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"cmp"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -62,7 +64,9 @@ type Comment struct {
 
 // Event is one change of a Case or one new comment. ID is stable: the
 // same version of the same record always yields the same id
-// ("<record id>@<SystemModstamp in Unix milliseconds>").
+// ("<record id>@<SystemModstamp in Unix milliseconds>", followed by
+// "~<content hash>" for a second version of a Case within the same
+// millisecond).
 type Event struct {
 	ID         string            `json:"id"`
 	Type       string            `json:"type"`
@@ -531,8 +535,8 @@ func (w *Watcher) previous(ctx context.Context, kind string, r row) (doc state.D
 }
 
 func (w *Watcher) caseEvent(ctx context.Context, r row, since, now time.Time) (*Event, *state.Document, error) {
-	prevDoc, found, seen, err := w.previous(ctx, w.kindCase, r)
-	if err != nil || seen {
+	prevDoc, found, _, err := w.previous(ctx, w.kindCase, r)
+	if err != nil {
 		return nil, nil, err
 	}
 	cur := caseDoc{Deleted: boolOf(r.rec, "IsDeleted"), Closed: boolOf(r.rec, "IsClosed"), Fields: map[string]any{}}
@@ -541,8 +545,23 @@ func (w *Watcher) caseEvent(ctx context.Context, r row, since, now time.Time) (*
 		cur.Fields[f] = normalize(v)
 	}
 	data, _ := json.Marshal(cur)
+	id := eventID(r.id, r.stamp)
+	if found {
+		prevMS, _ := strconv.ParseInt(prevDoc.Version, 10, 64)
+		switch ms := r.stamp.UnixMilli(); {
+		case prevMS > ms:
+			return nil, nil, nil // an older version than the one kept
+		case prevMS == ms && bytes.Equal(prevDoc.Data, data):
+			return nil, nil, nil // this version, read again in the overlap
+		case prevMS == ms:
+			// A second version within the same millisecond: told apart by
+			// its content, so its id is still stable.
+			sum := sha256.Sum256(data)
+			id += "~" + hex.EncodeToString(sum[:4])
+		}
+	}
 	doc := &state.Document{Org: w.cfg.Org, Kind: w.kindCase, ID: r.id, Version: strconv.FormatInt(r.stamp.UnixMilli(), 10), Data: data, UpdatedAt: now}
-	ev := &Event{ID: eventID(r.id, r.stamp), Time: r.stamp.UTC(), CaseID: r.id, CaseNumber: str(r.rec, "CaseNumber"), Subject: str(r.rec, "Subject"),
+	ev := &Event{ID: id, Time: r.stamp.UTC(), CaseID: r.id, CaseNumber: str(r.rec, "CaseNumber"), Subject: str(r.rec, "Subject"),
 		Status: str(r.rec, "Status"), Contact: contactOf(r.rec, ""), Owner: ownerOf(r.rec, "")}
 	if !found {
 		created, _ := stampOf(r.rec, "CreatedDate")

@@ -184,6 +184,22 @@ func TestWatcherFollowsACaseThroughItsLife(t *testing.T) {
 		t.Fatalf("second update changed %v", ch)
 	}
 
+	// Two updates in the same millisecond, a poll between them: the
+	// second version is told apart by its content.
+	d.update("Case", id, map[string]any{"Priority": "Low"})
+	d.cycle(w, &s)
+	d.update("Case", id, map[string]any{"Priority": "High"})
+	d.cycle(w, &s)
+	if n := len(s.events); n != 5 || s.events[3].ID == s.events[4].ID || !strings.Contains(s.events[4].ID, "~") ||
+		s.events[4].Changed["Priority"].To != "High" || s.events[3].Time != s.events[4].Time {
+		t.Fatalf("same-millisecond updates: %+v", s.events[3:])
+	}
+	d.cycle(w, &s) // and read again in the overlap, neither comes back
+	if len(s.events) != 5 {
+		t.Fatalf("a same-millisecond version came back: %v", s.types())
+	}
+	s.events = append(s.events[:3:3], s.events[5:]...)
+
 	// Close, comment (by the agent and by the integration itself), reopen.
 	d.clk.Advance(time.Second)
 	d.update("Case", id, map[string]any{"Status": "Closed"})

@@ -48,7 +48,8 @@ case.created, case.updated (with the changed tracked fields), case.closed,
 case.reopened, case.deleted, case.undeleted and comment.created (public or
 internal, by whom, and whether the integration user wrote it: "own"). Every
 event carries the case number, the contact's name and email, the owner, and a
-stable "id" (<record id>@<SystemModstamp in Unix ms>).
+stable "id" (<record id>@<SystemModstamp in Unix ms>, plus ~<hash> for a second
+version of a Case within the same millisecond).
 
 Each poll reads both objects in one composite request (one API call while
 nothing changes), re-reading --overlap before the last change seen, because
