@@ -26,7 +26,9 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/sfbridge/sfbridge/emulator/messaging"
 	"github.com/sfbridge/sfbridge/emulator/sfid"
+	"github.com/sfbridge/sfbridge/internal/clock"
 )
 
 // AdminPrefix is the path prefix of the admin API; Salesforce uses no path
@@ -58,6 +60,14 @@ type Config struct {
 	LoginsPerHour int
 	// Logger receives one debug line per request; nil discards.
 	Logger *slog.Logger
+	// SCRTURL is the Messaging (SCRT) host's URL, served from
+	// Org.Messaging().Handler() on its own listener; it is shown in the
+	// org summary.
+	SCRTURL string
+	// Clock drives the timers of the Messaging side (SSE pings, scripted
+	// agents, stream expiry); nil is the real clock. Token expiry follows
+	// the org's Now.
+	Clock clock.Clock
 }
 
 // Org is an emulated Salesforce org. It is an http.Handler and safe for
@@ -88,6 +98,7 @@ type Org struct {
 	admin    *http.ServeMux
 	versions []byte
 	limits   limitsBody
+	msg      *messaging.Server
 }
 
 // New builds an org from cfg.
@@ -148,6 +159,9 @@ func New(cfg Config) (*Org, error) {
 	if err := o.initData(cfg.Fixture); err != nil {
 		return nil, err
 	}
+	if err := o.initMessaging(cfg); err != nil {
+		return nil, err
+	}
 	o.routes()
 	o.admin = o.adminMux()
 	return o, nil
@@ -159,7 +173,10 @@ func (o *Org) Now() time.Time { return o.now().Add(time.Duration(o.offset.Load()
 
 // Advance moves the org's clock forward by d (sessions expire, the daily
 // API count rolls over).
-func (o *Org) Advance(d time.Duration) { o.offset.Add(int64(d)) }
+func (o *Org) Advance(d time.Duration) {
+	o.offset.Add(int64(d))
+	o.msg.Recheck()
+}
 
 // AdminToken returns the token the admin API requires.
 func (o *Org) AdminToken() string { return o.adminToken }

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/sfbridge/sfbridge/emulator/messaging"
 )
 
 // Fixture describes an org: the organization, its profiles, permission
@@ -28,6 +30,10 @@ type Fixture struct {
 	// Records are data records to insert once the data layer is present,
 	// keyed by sObject name.
 	Records map[string][]map[string]any `json:"records,omitempty"`
+	// Messaging is the Messaging for In-App and Web setup served on the
+	// SCRT URL: deployments, channels, keysets, queues, routing rules,
+	// agents and settings (see package emulator/messaging).
+	Messaging *messaging.Setup `json:"messaging,omitempty"`
 }
 
 // OrgSpec describes the organization itself.
@@ -143,6 +149,22 @@ func LoadFixture(path string) (*Fixture, error) {
 			f.Apps[i].Certificates = append(f.Apps[i].Certificates, string(pem))
 		}
 		f.Apps[i].CertificateFiles = nil
+	}
+	if f.Messaging != nil {
+		for i := range f.Messaging.Keysets {
+			ks := &f.Messaging.Keysets[i]
+			for _, kf := range ks.KeyFiles {
+				if !filepath.IsAbs(kf) {
+					kf = filepath.Join(dir, kf)
+				}
+				jwk, err := os.ReadFile(kf)
+				if err != nil {
+					return nil, fmt.Errorf("emulator: fixture %s: keyset %q: read JWK file: %w", path, ks.Name, err)
+				}
+				ks.Keys = append(ks.Keys, jwk)
+			}
+			ks.KeyFiles = nil
+		}
 	}
 	return f, nil
 }
@@ -265,7 +287,9 @@ func DefaultFixture(consumerKey string, certPEM []byte) *Fixture {
 		"Case": rw, "CaseComment": rw, "Contact": ro, "Account": ro, "User": ro,
 		"Knowledge__kav": ro, "EventLogFile": ro, "Organization": ro,
 	}
+	msg := messaging.DefaultSetup()
 	return &Fixture{
+		Messaging: &msg,
 		Org: OrgSpec{
 			Name:             "sfbridge Emulated Org",
 			MyDomain:         "sfbridge-emulator",

@@ -20,6 +20,7 @@ import (
 
 	"github.com/sfbridge/sfbridge/emulator"
 	"github.com/sfbridge/sfbridge/internal/assertion"
+	"github.com/sfbridge/sfbridge/internal/clock"
 	"github.com/sfbridge/sfbridge/keys"
 )
 
@@ -38,8 +39,12 @@ type Server struct {
 	KeyFile, CertFile string
 	// AdminToken protects the admin API under /_emulator/.
 	AdminToken string
+	// SCRTURL is the Messaging for In-App and Web host (its own listener,
+	// as in Salesforce), serving Org.Messaging().Handler().
+	SCRTURL string
 
-	srv *httptest.Server
+	srv     *httptest.Server
+	scrtSrv *httptest.Server
 }
 
 // Options change what NewServer starts.
@@ -53,6 +58,9 @@ type Options struct {
 	TLS bool
 	// Key reuses a key instead of generating one (generation takes ~0.1 s).
 	Key *rsa.PrivateKey
+	// Clock drives the Messaging side's timers (SSE pings, scripted
+	// agents); nil is the real clock.
+	Clock clock.Clock
 }
 
 // NewServer starts an org with the default fixture and registers its
@@ -83,22 +91,33 @@ func NewServerWith(t testing.TB, opts Options) *Server {
 		scheme = "https"
 	}
 	base := scheme + "://" + srv.Listener.Addr().String()
-	org, err := emulator.New(emulator.Config{Fixture: fx, BaseURL: base, Now: opts.Now, LoginsPerHour: -1})
+	scrt := httptest.NewUnstartedServer(nil)
+	scrtURL := scheme + "://" + scrt.Listener.Addr().String()
+	org, err := emulator.New(emulator.Config{Fixture: fx, BaseURL: base, Now: opts.Now, LoginsPerHour: -1, SCRTURL: scrtURL, Clock: opts.Clock})
 	if err != nil {
 		srv.Close()
+		scrt.Close()
 		t.Fatalf("sftest: %v", err)
 	}
 	srv.Config.Handler = org
+	scrt.Config.Handler = org.Messaging().Handler()
 	if opts.TLS {
 		srv.StartTLS()
+		scrt.TLS = srv.TLS
+		scrt.StartTLS()
 	} else {
 		srv.Start()
+		scrt.Start()
 	}
-	t.Cleanup(srv.Close)
+	t.Cleanup(func() {
+		org.Close() // ends the event streams, so Close does not wait for them
+		scrt.Close()
+		srv.Close()
+	})
 	dir := t.TempDir()
 	s := &Server{URL: base, Org: org, ClientID: clientID, Key: pair.Key, KeyPEM: pair.KeyPEM, CertPEM: pair.CertPEM,
 		KeyFile: filepath.Join(dir, "server.key"), CertFile: filepath.Join(dir, "server.crt"),
-		AdminToken: org.AdminToken(), srv: srv}
+		AdminToken: org.AdminToken(), SCRTURL: scrtURL, srv: srv, scrtSrv: scrt}
 	if err := os.WriteFile(s.KeyFile, pair.KeyPEM, 0o600); err != nil {
 		t.Fatalf("sftest: %v", err)
 	}
@@ -107,6 +126,9 @@ func NewServerWith(t testing.TB, opts Options) *Server {
 	}
 	return s
 }
+
+// SCRTClient returns an HTTP client that trusts the Messaging host.
+func (s *Server) SCRTClient() *http.Client { return s.scrtSrv.Client() }
 
 // Client returns an HTTP client that trusts the server (also over TLS).
 func (s *Server) Client() *http.Client { return s.srv.Client() }

@@ -448,6 +448,7 @@ func standardObjects() []*ObjectDef {
 			f("LogFileFieldTypes", "textarea", 4000, "nf"),
 		)),
 	}
+	objs = append(objs, messagingObjects()...)
 	for _, o := range objs {
 		switch o.Name {
 		case ObjCase:

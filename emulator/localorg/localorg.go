@@ -45,18 +45,22 @@ type Options struct {
 // Info describes a running org: everything a script or a client needs. It
 // holds the admin token, so files containing it must stay private.
 type Info struct {
-	BaseURL     string            `json:"base_url"`
-	LoginURL    string            `json:"login_url"`
-	InstanceURL string            `json:"instance_url"`
-	TokenURL    string            `json:"token_url"`
-	OrgID       string            `json:"org_id"`
-	ClientID    string            `json:"client_id"`
-	KeyFile     string            `json:"key_file"`
-	CertFile    string            `json:"cert_file"`
-	TLSCertFile string            `json:"tls_cert_file,omitempty"`
-	AdminToken  string            `json:"admin_token"`
-	Users       map[string]string `json:"users"`
-	PID         int               `json:"pid"`
+	BaseURL     string `json:"base_url"`
+	LoginURL    string `json:"login_url"`
+	InstanceURL string `json:"instance_url"`
+	TokenURL    string `json:"token_url"`
+	OrgID       string `json:"org_id"`
+	ClientID    string `json:"client_id"`
+	KeyFile     string `json:"key_file"`
+	CertFile    string `json:"cert_file"`
+	TLSCertFile string `json:"tls_cert_file,omitempty"`
+	AdminToken  string `json:"admin_token"`
+	// SCRTURL is the Messaging for In-App and Web host (the "SCRT URL"),
+	// ConsoleURL the agent console page on the instance URL.
+	SCRTURL    string            `json:"scrt_url"`
+	ConsoleURL string            `json:"console_url"`
+	Users      map[string]string `json:"users"`
+	PID        int               `json:"pid"`
 }
 
 // Org is a running emulated org.
@@ -64,8 +68,9 @@ type Org struct {
 	Info Info
 	Org  *emulator.Org
 
-	srv  *http.Server
-	errc chan error
+	srv     *http.Server
+	scrtSrv *http.Server
+	errc    chan error
 }
 
 // SampleCounts are the records Options.Sample adds.
@@ -122,6 +127,7 @@ func Start(ctx context.Context, opts Options) (*Org, error) {
 	}
 	scheme := "http"
 	var tlsCertFile string
+	var tlsConf *tls.Config
 	if opts.TLS {
 		scheme = "https"
 		tp, _, cf, err := LoadOrCreatePair(opts.StateDir, "tls", keys.CertificateOptions{Subject: "CN=127.0.0.1", Days: 825, Now: opts.Now(), Backdate: time.Hour,
@@ -132,18 +138,34 @@ func Start(ctx context.Context, opts Options) (*Org, error) {
 		}
 		tlsCertFile = cf
 		cert := tls.Certificate{Certificate: [][]byte{tp.Cert.Raw}, PrivateKey: tp.Key}
-		ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
+		tlsConf = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+		ln = tls.NewListener(ln, tlsConf)
 	}
 	base := scheme + "://" + net.JoinHostPort(host, port)
-	org, err := emulator.New(emulator.Config{Fixture: fixture, BaseURL: base, InstanceURL: base, Now: opts.Now, Logger: opts.Logger})
+	// Messaging is served on its own listener, as Salesforce's SCRT host is
+	// separate from the instance URL.
+	scrtLn, err := (&net.ListenConfig{}).Listen(ctx, "tcp", net.JoinHostPort(host, "0"))
 	if err != nil {
 		ln.Close()
+		return nil, fmt.Errorf("listen for the Messaging (SCRT) host: %w", err)
+	}
+	if tlsConf != nil {
+		scrtLn = tls.NewListener(scrtLn, tlsConf)
+	}
+	_, scrtPort, _ := net.SplitHostPort(scrtLn.Addr().String())
+	scrtURL := scheme + "://" + net.JoinHostPort(host, scrtPort)
+	org, err := emulator.New(emulator.Config{Fixture: fixture, BaseURL: base, InstanceURL: base, Now: opts.Now, Logger: opts.Logger, SCRTURL: scrtURL})
+	if err != nil {
+		ln.Close()
+		scrtLn.Close()
 		return nil, err
 	}
 	if opts.Sample {
 		for i, c := range SampleCounts() {
 			if err := org.Store().Generate(c.Object, c.N, uint64(i+1)); err != nil {
 				ln.Close()
+				scrtLn.Close()
+				org.Close()
 				return nil, fmt.Errorf("sample data: %w", err)
 			}
 		}
@@ -151,12 +173,14 @@ func Start(ctx context.Context, opts Options) (*Org, error) {
 	o := &Org{
 		Info: Info{BaseURL: base, LoginURL: base, InstanceURL: base, TokenURL: base + "/services/oauth2/token",
 			OrgID: string(org.OrgID()), ClientID: clientID, KeyFile: keyFile, CertFile: certFile, TLSCertFile: tlsCertFile,
-			AdminToken: org.AdminToken(), Users: users, PID: os.Getpid()},
-		Org:  org,
-		srv:  &http.Server{Handler: org, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute},
-		errc: make(chan error, 1),
+			AdminToken: org.AdminToken(), Users: users, PID: os.Getpid(), SCRTURL: scrtURL, ConsoleURL: base + emulator.ConsolePath},
+		Org:     org,
+		srv:     &http.Server{Handler: org, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute},
+		scrtSrv: &http.Server{Handler: org.Messaging().Handler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute},
+		errc:    make(chan error, 2),
 	}
 	go func() { o.errc <- o.srv.Serve(ln) }()
+	go func() { o.errc <- o.scrtSrv.Serve(scrtLn) }()
 	return o, nil
 }
 
@@ -165,7 +189,10 @@ func (o *Org) Err() <-chan error { return o.errc }
 
 // Shutdown stops serving, letting in-flight requests finish within ctx.
 func (o *Org) Shutdown(ctx context.Context) error {
-	err := o.srv.Shutdown(ctx)
+	// End the event streams first: Shutdown does not wait for hijacked or
+	// streaming answers to finish by themselves.
+	o.Org.Close()
+	err := errors.Join(o.srv.Shutdown(ctx), o.scrtSrv.Shutdown(ctx))
 	if errors.Is(err, context.DeadlineExceeded) {
 		return nil
 	}

@@ -71,6 +71,9 @@ type KeysetSpec struct {
 	// Keys are single JWKs, as uploaded in Setup (kty, kid, alg and x5c
 	// required).
 	Keys []json.RawMessage `json:"keys,omitempty"`
+	// KeyFiles are single-JWK files (such as `sfbridge keys jwk` writes),
+	// relative to the fixture; the emulator reads them into Keys.
+	KeyFiles []string `json:"key_files,omitempty"`
 	// JWKSURL is a JWKS endpoint fetched at verification time.
 	JWKSURL string `json:"jwks_url,omitempty"`
 }

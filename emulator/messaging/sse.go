@@ -216,6 +216,11 @@ func (s *Server) handleSSE(w http.ResponseWriter, r *http.Request) {
 	rc := http.NewResponseController(w)
 	st := &stream{tok: tok, wake: make(chan struct{}, 1)}
 	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		writeErr(w, r, apiErr(http.StatusServiceUnavailable, "The event router is shutting down."))
+		return
+	}
 	subj := tok.subj
 	st.cursor = s.seq
 	if last := r.Header.Get("Last-Event-Id"); last != "" {
