@@ -18,6 +18,7 @@ import (
 
 	sfemu "github.com/sfbridge/sfbridge/emulator"
 	"github.com/sfbridge/sfbridge/emulator/localorg"
+	climessaging "github.com/sfbridge/sfbridge/internal/cli/emulator/messaging"
 	"github.com/sfbridge/sfbridge/internal/cli/factory"
 )
 
@@ -88,6 +89,7 @@ attempt with its precise outcome is logged to stderr.`,
 	fl.StringVar(&opts.StateDir, "state-dir", "", "Directory for the generated key pair and TLS certificate (default: <config dir>/emulator)")
 	fl.BoolVar(&opts.TLS, "tls", false, "Serve HTTPS with a generated certificate for 127.0.0.1 and localhost")
 	fl.StringVar(&opts.InfoFile, "info-file", "", "Write the URLs, client id, key file, admin token and users as JSON to this file")
+	cmd.AddCommand(climessaging.NewCmd(f, nil))
 	return cmd
 }
 
@@ -135,6 +137,7 @@ func printBanner(opts *Options, info Info, defaultOrg bool) {
 	w := opts.Out
 	fmt.Fprintf(w, "sfbridge emulator: org %s serving at %s\n", info.OrgID, info.BaseURL)
 	fmt.Fprintf(w, "Admin token (header %s): %s\n", sfemu.AdminTokenHeader, info.AdminToken)
+	fmt.Fprintf(w, "Messaging (SCRT URL): %s\nAgent console: %s\n", info.SCRTURL, info.ConsoleURL)
 	if !defaultOrg {
 		fmt.Fprintf(w, "Fixture: %s; first app's consumer key: %s\n", opts.Fixture, info.ClientID)
 		fmt.Fprintln(w, "\nPress Ctrl-C to stop.")
