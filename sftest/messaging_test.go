@@ -58,13 +58,13 @@ func TestMessagingOnTheSCRTHost(t *testing.T) {
 		LastEventID string `json:"lastEventId"`
 	}
 	_ = json.Unmarshal(out, &ta)
-	req, _ := http.NewRequestWithContext(t.Context(), "GET", s.SCRTURL+"/eventrouter/v1/sse", nil)
+	req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, s.SCRTURL+"/eventrouter/v1/sse", nil)
 	req.Header.Set("Authorization", "Bearer "+ta.AccessToken)
 	req.Header.Set("Accept", "text/event-stream")
 	req.Header.Set("X-Org-Id", org[:15])
 	req.Header.Set("Last-Event-Id", ta.LastEventID)
 	resp, err := hc.Do(req)
-	if err != nil || resp.StatusCode != 200 {
+	if err != nil || resp.StatusCode != http.StatusOK {
 		t.Fatalf("SSE: %v %v", err, resp)
 	}
 	defer resp.Body.Close()
@@ -124,24 +124,24 @@ func TestConsoleAccess(t *testing.T) {
 		t.Fatalf("console: %d", st)
 	}
 	// Through a proxy, loopback says nothing: the token is needed.
-	req, _ := http.NewRequestWithContext(t.Context(), "GET", s.URL+emulator.ConsolePath, nil)
+	req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, s.URL+emulator.ConsolePath, nil)
 	req.Header.Set("X-Forwarded-For", "203.0.113.9")
 	resp, err := s.Client().Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	if resp.StatusCode != 401 {
+	if resp.StatusCode != http.StatusUnauthorized {
 		t.Fatalf("proxied console without token: %d", resp.StatusCode)
 	}
-	req, _ = http.NewRequestWithContext(t.Context(), "GET", s.URL+emulator.ConsolePath+"?token="+s.AdminToken, nil)
+	req, _ = http.NewRequestWithContext(t.Context(), http.MethodGet, s.URL+emulator.ConsolePath+"?token="+s.AdminToken, nil)
 	req.Header.Set("X-Forwarded-For", "203.0.113.9")
 	resp, err = s.Client().Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	if resp.StatusCode != 200 {
+	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("proxied console with token: %d", resp.StatusCode)
 	}
 	// The messaging admin API itself always needs the token.

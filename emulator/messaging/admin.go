@@ -127,7 +127,7 @@ func (s *Server) Work(agentName string, all bool) ([]WorkItem, error) {
 		ss := c.sess
 		switch {
 		case a != nil:
-			if ss == nil || ss.status == "Ended" || c.closed || !(ss.agent == a || ss.agent == nil && a.serves(ss.queue)) {
+			if ss == nil || ss.status == "Ended" || c.closed || ss.agent != a && (ss.agent != nil || !a.serves(ss.queue)) {
 				continue
 			}
 		case !all && (c.closed || ss == nil || ss.status == "Ended"):

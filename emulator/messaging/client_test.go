@@ -192,7 +192,7 @@ type sse struct {
 func (c *miawClient) openSSE(lastEventID string, hdr map[string]string) *sse {
 	c.t.Helper()
 	ctx, cancel := context.WithCancel(c.t.Context())
-	req, _ := http.NewRequestWithContext(ctx, "GET", c.base+"/eventrouter/v1/sse?_ts=1", nil)
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, c.base+"/eventrouter/v1/sse?_ts=1", nil)
 	req.Header.Set("Authorization", "Bearer "+c.token)
 	req.Header.Set("Accept", "text/event-stream")
 	req.Header.Set("X-Org-ID", c.orgID[:15])
@@ -213,7 +213,7 @@ func (c *miawClient) openSSE(lastEventID string, hdr map[string]string) *sse {
 		c.t.Fatalf("open SSE: %v", err)
 	}
 	s := &sse{t: c.t, frames: make(chan frame, 1024), cancel: cancel, done: make(chan struct{}), status: resp.StatusCode}
-	if resp.StatusCode != 200 {
+	if resp.StatusCode != http.StatusOK {
 		b, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
 		s.body = string(b)

@@ -53,7 +53,7 @@ func TestConsoleInChromium(t *testing.T) {
 	hc := s.SCRTClient()
 	post := func(path, token, body string) []byte {
 		t.Helper()
-		req, _ := http.NewRequestWithContext(t.Context(), "POST", s.SCRTURL+path, strings.NewReader(body))
+		req, _ := http.NewRequestWithContext(t.Context(), http.MethodPost, s.SCRTURL+path, strings.NewReader(body))
 		req.Header.Set("Content-Type", "application/json")
 		if token != "" {
 			req.Header.Set("Authorization", "Bearer "+token)
@@ -76,12 +76,12 @@ func TestConsoleInChromium(t *testing.T) {
 		`{"orgId":"`+org+`","esDeveloperName":"sfbridge_api","capabilitiesVersion":"1","platform":"Web"}`), &tok)
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
-	req, _ := http.NewRequestWithContext(ctx, "GET", s.SCRTURL+"/eventrouter/v1/sse", nil)
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, s.SCRTURL+"/eventrouter/v1/sse", nil)
 	req.Header.Set("Authorization", "Bearer "+tok.AccessToken)
 	req.Header.Set("Accept", "text/event-stream")
 	req.Header.Set("X-Org-Id", org[:15])
 	resp, err := hc.Do(req)
-	if err != nil || resp.StatusCode != 200 {
+	if err != nil || resp.StatusCode != http.StatusOK {
 		t.Fatalf("SSE: %v", err)
 	}
 	frames := make(chan sseFrame, 256)

@@ -453,7 +453,7 @@ func TestFileUpload(t *testing.T) {
 	entry := fmt.Sprintf(`{"esDeveloperName":"Bridge_API","message":{"id":%q,"fileId":%q,"text":"screenshot"}}`, newUUID(), newUUID())
 	upload := func(name, typ string, size int) (int, string) {
 		body, ct := multipartBody(t, entry, name, typ, size)
-		req, _ := http.NewRequestWithContext(t.Context(), "POST", h.hs.URL+"/iamessage/api/v2/conversation/"+id+"/file", body)
+		req, _ := http.NewRequestWithContext(t.Context(), http.MethodPost, h.hs.URL+"/iamessage/api/v2/conversation/"+id+"/file", body)
 		req.Header.Set("Authorization", "Bearer "+c.token)
 		req.Header.Set("Content-Type", ct)
 		resp, err := h.hs.Client().Do(req)
@@ -483,7 +483,7 @@ func TestFileUpload(t *testing.T) {
 
 func TestCORS(t *testing.T) {
 	h := newHarness(t, testSetup())
-	req, _ := http.NewRequest("OPTIONS", h.hs.URL+"/eventrouter/v1/sse", nil)
+	req, _ := http.NewRequest(http.MethodOptions, h.hs.URL+"/eventrouter/v1/sse", nil)
 	req.Header.Set("Origin", "http://localhost:3000")
 	req.Header.Set("Access-Control-Request-Method", "GET")
 	req.Header.Set("Access-Control-Request-Headers", "authorization,x-org-id,last-event-id")
@@ -492,12 +492,12 @@ func TestCORS(t *testing.T) {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	if resp.StatusCode != 200 || resp.Header.Get("Access-Control-Allow-Origin") != "http://localhost:3000" ||
+	if resp.StatusCode != http.StatusOK || resp.Header.Get("Access-Control-Allow-Origin") != "http://localhost:3000" ||
 		resp.Header.Get("Access-Control-Allow-Headers") != "authorization,x-org-id,last-event-id" || resp.Header.Get("Access-Control-Allow-Credentials") != "true" {
 		t.Fatalf("preflight: %d %v", resp.StatusCode, resp.Header)
 	}
 	rec := httptest.NewRecorder()
-	r := httptest.NewRequest("POST", "/iamessage/api/v2/authorization/unauthenticated/access-token",
+	r := httptest.NewRequest(http.MethodPost, "/iamessage/api/v2/authorization/unauthenticated/access-token",
 		strings.NewReader(`{"orgId":"`+testOrg+`","esDeveloperName":"Bridge_API","capabilitiesVersion":"1","platform":"Web"}`))
 	r.Header.Set("Origin", "http://localhost:3000")
 	h.srv.Handler().ServeHTTP(rec, r)

@@ -184,7 +184,6 @@ func (s *Server) dispatchLocked() {
 					continue
 				}
 				ss.pending = a
-				a, ss := a, ss
 				s.afterLocked(a.script.AcceptDelay.D(), func() {
 					if ss.pending != a {
 						return

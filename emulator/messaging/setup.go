@@ -195,7 +195,8 @@ func DefaultSetup() Setup {
 func isDeveloperName(s string) bool {
 	for i, c := range s {
 		letter := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
-		if i == 0 && !letter || !letter && c != '_' && !(c >= '0' && c <= '9') {
+		digit := c >= '0' && c <= '9'
+		if i == 0 && !letter || !letter && c != '_' && !digit {
 			return false
 		}
 	}

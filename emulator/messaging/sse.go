@@ -50,15 +50,17 @@ const expiredBody = `{"status":401,"error":"Unauthorized","path":"/eventrouter/v
 // and a single "data:" line, no space after the colons, then a blank line.
 // Data must not contain a newline (JSON does not).
 func WriteFrame(w *bufio.Writer, id int64, name string, data []byte) error {
+	// bufio.Writer keeps its first error and returns it from every later
+	// call, so checking the last write covers them all.
 	if id != 0 {
-		w.WriteString("id:")
-		w.WriteString(strconv.FormatInt(id, 10))
-		w.WriteByte('\n')
+		_, _ = w.WriteString("id:")
+		_, _ = w.WriteString(strconv.FormatInt(id, 10))
+		_ = w.WriteByte('\n')
 	}
-	w.WriteString("event:")
-	w.WriteString(name)
-	w.WriteString("\ndata:")
-	w.Write(data)
+	_, _ = w.WriteString("event:")
+	_, _ = w.WriteString(name)
+	_, _ = w.WriteString("\ndata:")
+	_, _ = w.Write(data)
 	_, err := w.WriteString("\n\n")
 	return err
 }
@@ -300,7 +302,7 @@ func (s *Server) handleSSE(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 		if reason == killExpired {
-			WriteFrame(bw, 0, "error", []byte(expiredBody))
+			_ = WriteFrame(bw, 0, "error", []byte(expiredBody)) // the flush below reports a failure
 		}
 		if bw.Flush() != nil || rc.Flush() != nil || reason != killNone {
 			return
