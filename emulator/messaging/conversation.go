@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 )
 
 const badConversationID = "Specify the conversationId in UUID format. The UUID must be in lowercase."
@@ -264,8 +265,14 @@ func (s *Server) handleListEntries(w http.ResponseWriter, r *http.Request, tok *
 		if v := q.Get(name); v != "" {
 			n, err := strconv.ParseInt(v, 10, 64)
 			if err != nil {
-				writeErr(w, r, apiErr(http.StatusBadRequest, "The %s must be epoch milliseconds.", name))
-				return
+				// Epoch milliseconds as documented; an ISO 8601 time is read
+				// too, as a community client sends one.
+				ts, terr := time.Parse(time.RFC3339Nano, v)
+				if terr != nil {
+					writeErr(w, r, apiErr(http.StatusBadRequest, "The %s must be epoch milliseconds.", name))
+					return
+				}
+				n = ts.UnixMilli()
 			}
 			*dst = n
 		}

@@ -338,6 +338,15 @@ func TestReconnectWithLastEventID(t *testing.T) {
 		t.Fatalf("FromEnd page %+v", entries)
 	}
 	c.mustDo(400, "GET", "/iamessage/api/v2/conversation/"+id+"/entries?limit=51", nil)
+	// A time window (epoch ms, or ISO 8601) in the future selects nothing.
+	future := h.fc.Now().Add(time.Hour)
+	for _, ts := range []string{strconv.FormatInt(future.UnixMilli(), 10), future.Format(time.RFC3339)} {
+		_ = json.Unmarshal(c.mustDo(200, "GET", "/iamessage/api/v2/conversation/"+id+"/entries?startTimestamp="+ts, nil), &entries)
+		if len(entries.ConversationEntries) != 0 {
+			t.Fatalf("startTimestamp %s: %d entries", ts, len(entries.ConversationEntries))
+		}
+	}
+	c.mustDo(400, "GET", "/iamessage/api/v2/conversation/"+id+"/entries?startTimestamp=yesterday", nil)
 }
 
 func TestSSERequestChecks(t *testing.T) {
