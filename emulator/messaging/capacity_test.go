@@ -62,12 +62,12 @@ func raiseFileLimit(t *testing.T, n uint64) {
 	}
 }
 
-func memInUse() uint64 {
+func memInUse() (heap, stack uint64) {
 	runtime.GC()
 	runtime.GC()
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
-	return ms.HeapInuse + ms.StackInuse
+	return ms.HeapInuse, ms.StackInuse
 }
 
 // TestSSECapacity opens N streams (one end user and one conversation
@@ -115,7 +115,7 @@ func TestSSECapacity(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	before := memInUse()
+	heap0, stack0 := memInUse()
 	goBefore := runtime.NumGoroutine()
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Minute)
 	defer cancel()
@@ -145,8 +145,8 @@ func TestSSECapacity(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	opened := time.Since(start)
-	after := memInUse()
-	perStream := float64(after-before) / float64(n)
+	heap1, stack1 := memInUse()
+	perStream := float64(heap1+stack1-heap0-stack0) / float64(n)
 	goPer := float64(runtime.NumGoroutine()-goBefore) / float64(n)
 
 	m := *capMessages
@@ -175,7 +175,8 @@ func TestSSECapacity(t *testing.T) {
 	}
 	t.Logf("GOMAXPROCS %d, %d CPUs; streams %d (tokens, conversations and accepts in %v; streams opened in %v)",
 		runtime.GOMAXPROCS(0), runtime.NumCPU(), n, setup.Round(time.Millisecond), opened.Round(time.Millisecond))
-	t.Logf("server memory per idle stream: %.1f KB (heap + stacks; %.2f goroutines per stream)", perStream/1024, goPer)
+	t.Logf("server memory per idle stream: %.1f KB (heap %.1f KB + goroutine stacks %.1f KB; %.2f goroutines per stream)",
+		perStream/1024, float64(heap1-heap0)/float64(n)/1024, float64(stack1-stack0)/float64(n)/1024, goPer)
 	t.Logf("agent messages: %d sent in %v (%.0f/s; asked for %d/s), %d received; agent message → stream p50 %.2f ms, p99 %.2f ms, max %.2f ms",
 		m, sendTime.Round(time.Millisecond), float64(m)/sendTime.Seconds(), *capRate, res.Received, pct(0.50), pct(0.99), pct(1))
 	if res.Received != m {
