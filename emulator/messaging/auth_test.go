@@ -216,3 +216,45 @@ func newIdentityN(t *testing.T, now time.Time) string {
 	_ = json.Unmarshal(newIdentity(t, "x", now).file, &m)
 	return m["n"].(string)
 }
+
+func FuzzParseUploadedJWK(f *testing.F) {
+	now := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+	f.Add(newIdentity(f, "k", now).file)
+	f.Add([]byte(`{"kty":"RSA","kid":"k","alg":"RS256","x5c":["AAAA"]}`))
+	f.Add([]byte(`[{}]`))
+	f.Add([]byte(`{"keys":[]}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		k, err := ParseUploadedJWK(data, now)
+		if err == nil && (k.Key == nil || k.Kid == "" || (k.Alg != "RS256" && k.Alg != "RS512")) {
+			t.Fatalf("accepted an unusable key: %+v", k)
+		}
+	})
+}
+
+func FuzzVerifyIdentity(f *testing.F) {
+	now := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+	id := newIdentity(f, "k1", now)
+	good := id.sign(f, "RS256", map[string]any{"iss": "iss", "sub": "u", "exp": now.Add(time.Minute).Unix()})
+	f.Add(good)
+	f.Add("a.b.c")
+	f.Add("eyJhbGciOiJSUzI1NiIsImtpZCI6ImsxIn0.eyJpc3MiOiJpc3MifQ.")
+	srv, err := New(Config{OrgID: testOrg, Setup: Setup{Keysets: []KeysetSpec{{Name: "K", Issuer: "iss", Keys: []json.RawMessage{id.file}}}},
+		Now: func() time.Time { return now }})
+	if err != nil {
+		f.Fatal(err)
+	}
+	req := httptest.NewRequest(http.MethodPost, "/", nil)
+	f.Fuzz(func(t *testing.T, tok string) {
+		ks, sub, err := srv.verifyIdentity(req, tok)
+		if err == nil && (ks != "K" || sub == "") {
+			t.Fatalf("verified %q as %s/%s", tok, ks, sub)
+		}
+		if err == nil && tok != good {
+			// Only a token signed by the key verifies; any other accepted
+			// input must be the same signed content.
+			if strings.Split(tok, ".")[2] != strings.Split(good, ".")[2] {
+				t.Fatalf("accepted a token with another signature: %q", tok)
+			}
+		}
+	})
+}

@@ -336,7 +336,7 @@ func (s *Server) verifyIdentity(r *http.Request, token string) (keyset, sub stri
 	}
 	hb, err1 := base64.RawURLEncoding.DecodeString(parts[0])
 	cb, err2 := base64.RawURLEncoding.DecodeString(parts[1])
-	sig, err3 := base64.RawURLEncoding.DecodeString(parts[2])
+	sig, err3 := base64.RawURLEncoding.Strict().DecodeString(parts[2])
 	if err1 != nil || err2 != nil || err3 != nil {
 		return "", "", errors.New("the token is not base64url without padding")
 	}
