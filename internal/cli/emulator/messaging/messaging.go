@@ -231,6 +231,31 @@ The agent console at <instance URL>` + sfemu.ConsolePath + ` does the same in a 
 		call("POST", "keysets", map[string]any{"name": a[0], "issuer": issuer, "keys": ks, "jwks_url": jwksURL}, printDone("keyset "+a[0]+" saved"))
 		return nil
 	})
+	var uv bool
+	var chanQueue string
+	ch := &cobra.Command{Use: "channel NAME", Short: "Create or replace a messaging channel", Args: cobra.ExactArgs(1)}
+	ch.Flags().BoolVar(&uv, "user-verification", false, "Enable User Verification (authenticated access tokens)")
+	ch.Flags().StringVar(&chanQueue, "queue", "", "Queue for work no routing rule matches")
+	add(ch, func(a []string) error {
+		call("POST", "channels", map[string]any{"name": a[0], "user_verification": uv, "queue": chanQueue}, printDone("channel "+a[0]+" saved"))
+		return nil
+	})
+	add(&cobra.Command{Use: "queue NAME", Short: "Add an Omni-Channel queue", Args: cobra.ExactArgs(1)}, func(a []string) error {
+		call("POST", "queues", map[string]string{"name": a[0]}, printDone("queue "+a[0]+" saved"))
+		return nil
+	})
+	var agentQueues []string
+	var capacity int
+	var agentPresence string
+	ag := &cobra.Command{Use: "agent NAME", Short: "Add or change an agent (queues, capacity, presence)", Args: cobra.ExactArgs(1)}
+	ag.Flags().StringSliceVar(&agentQueues, "queues", nil, "Queues the agent works (comma-separated)")
+	ag.Flags().IntVar(&capacity, "capacity", 1, "Conversations at once")
+	ag.Flags().StringVar(&agentPresence, "presence", "Offline", "Available, Busy or Offline")
+	add(ag, func(a []string) error {
+		call("POST", "agents", map[string]any{"name": a[0], "queues": agentQueues, "capacity": capacity, "presence": agentPresence},
+			printDone("agent "+a[0]+" saved"))
+		return nil
+	})
 	var depType, channel string
 	var unpublished bool
 	var prechat []string
