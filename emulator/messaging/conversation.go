@@ -108,7 +108,7 @@ func (s *Server) handleCreateConversation(w http.ResponseWriter, r *http.Request
 // checkDeployment accepts an empty name (the token's deployment) or the
 // token's deployment.
 func (s *Server) checkDeployment(tok *accessToken, name string) *APIError {
-	if name != "" && !strings.EqualFold(name, tok.dep.spec.Name) {
+	if name != "" && !strings.EqualFold(name, tok.depName) {
 		return apiErr(http.StatusBadRequest, "The esDeveloperName %s doesn't match the access token's deployment.", name)
 	}
 	return nil

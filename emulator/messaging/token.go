@@ -22,6 +22,7 @@ type accessToken struct {
 	jti     string
 	subj    *subject
 	dep     *deployment
+	depName string // the esDeveloperName it was issued for
 	auth    bool
 	exp     time.Time
 	revoked bool
@@ -96,14 +97,18 @@ func (s *Server) checkTokenRequest(req *tokenRequest) (*deployment, *APIError) {
 	}
 	s.mu.Lock()
 	dep := s.deployments[strings.ToLower(req.ESDeveloperName)]
+	var spec DeploymentSpec
+	if dep != nil {
+		spec = dep.spec
+	}
 	s.mu.Unlock()
 	if dep == nil {
 		return nil, apiErr(http.StatusBadRequest, "No Embedded Service deployment named %s was found in this org.", req.ESDeveloperName)
 	}
-	if dep.spec.Type != "api" {
+	if spec.Type != "api" {
 		return nil, apiErr(http.StatusBadRequest, "Set the esDeveloperName to a deploymentType that's set to api")
 	}
-	if dep.spec.Published != nil && !*dep.spec.Published {
+	if spec.Published != nil && !*spec.Published {
 		return nil, apiErr(http.StatusBadRequest, "The Embedded Service deployment %s isn't published.", req.ESDeveloperName)
 	}
 	return dep, nil
@@ -127,7 +132,7 @@ func (s *Server) issue(w http.ResponseWriter, r *http.Request, authenticated boo
 		mode := s.settings.VerificationFailure
 		s.mu.Unlock()
 		if !uv {
-			writeErr(w, r, apiErr(http.StatusBadRequest, "User Verification isn't enabled on the messaging channel of %s.", dep.spec.Name))
+			writeErr(w, r, apiErr(http.StatusBadRequest, "User Verification isn't enabled on the messaging channel of %s.", req.ESDeveloperName))
 			return
 		}
 		if req.AuthorizationType != "JWT" {
@@ -155,7 +160,7 @@ func (s *Server) issue(w http.ResponseWriter, r *http.Request, authenticated boo
 	if authenticated {
 		life = s.settings.TokenLifetime.D()
 	}
-	tok := &accessToken{jti: newUUID(), subj: subj, dep: dep, auth: authenticated, exp: s.now().Add(life), streams: map[*stream]struct{}{}}
+	tok := &accessToken{jti: newUUID(), subj: subj, dep: dep, depName: dep.spec.Name, auth: authenticated, exp: s.now().Add(life), streams: map[*stream]struct{}{}}
 	s.tokens[tok.jti] = tok
 	deviceID := req.DeviceID
 	if deviceID == "" {
@@ -271,7 +276,7 @@ func (s *Server) handleContinuation(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	// Same subject, a new client id, and no longer a lifetime.
-	nt := &accessToken{jti: newUUID(), subj: tok.subj, dep: tok.dep, auth: tok.auth, exp: tok.exp, streams: map[*stream]struct{}{}}
+	nt := &accessToken{jti: newUUID(), subj: tok.subj, dep: tok.dep, depName: tok.depName, auth: tok.auth, exp: tok.exp, streams: map[*stream]struct{}{}}
 	s.tokens[nt.jti] = nt
 	writeJSON(w, http.StatusOK, map[string]string{"accessToken": s.signToken(nt), "lastEventId": strconv.FormatInt(s.seq, 10)})
 }
