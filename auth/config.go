@@ -10,6 +10,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/sfbridge/sfbridge/internal/clock"
 )
 
 // Standard Salesforce login URLs, also the audiences they accept.
@@ -43,8 +45,11 @@ type Config struct {
 	// timeout whose transport honours HTTPS_PROXY/NO_PROXY
 	// ([http.ProxyFromEnvironment]) and which does not follow redirects.
 	HTTPClient *http.Client
-	// Now is the clock; nil means [time.Now].
+	// Now is the clock; nil means Clock's Now.
 	Now func() time.Time
+	// Clock times the waits between retried token requests (and is the
+	// clock when Now is nil); nil means real time. Tests inject a fake.
+	Clock clock.Clock
 	// Logger receives debug logs (never keys, assertions or tokens); nil
 	// discards.
 	Logger *slog.Logger
@@ -52,7 +57,7 @@ type Config struct {
 	// fails or Salesforce answers 5xx; 0 means 3. A 4xx is never retried.
 	MaxAttempts int
 	// RetryDelay is the base of the jittered exponential backoff between
-	// those tries; 0 means 250 ms.
+	// those tries (it doubles per try, capped at 10 s); 0 means 250 ms.
 	RetryDelay time.Duration
 }
 
@@ -107,9 +112,8 @@ func (c Config) withDefaults() (Config, error) {
 	if c.HTTPClient == nil {
 		c.HTTPClient = defaultHTTPClient()
 	}
-	if c.Now == nil {
-		c.Now = time.Now
-	}
+	c.Clock = clock.Or(c.Clock)
+	c.Now = clock.FuncNow(c.Now, c.Clock)
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
@@ -142,12 +146,22 @@ func normalizeURL(field, raw string) (string, error) {
 	if u.RawQuery != "" || u.Fragment != "" || u.User != nil {
 		return "", &ConfigError{field, fmt.Sprintf("%q must not carry a query, fragment or user info", raw)}
 	}
-	if strings.HasSuffix(strings.ToLower(u.Hostname()), ".lightning.force.com") {
+	// A trailing dot names the same host in DNS ("acme.lightning.force.com.").
+	if strings.HasSuffix(strings.TrimSuffix(strings.ToLower(u.Hostname()), "."), ".lightning.force.com") {
 		return "", &ConfigError{field, fmt.Sprintf("%q is a Lightning domain; use the My Domain URL (https://<MyDomain>.my.salesforce.com) instead", raw)}
 	}
 	u.Path = strings.TrimRight(u.Path, "/")
 	u.RawPath = ""
 	return u.String(), nil
+}
+
+// CheckLoginURL reports whether raw is a login URL that [Config] accepts
+// (absolute https, http only for loopback hosts, no query, fragment or user
+// info, not a Lightning domain), so that configuration files can be checked
+// before any org is built.
+func CheckLoginURL(raw string) error {
+	_, err := normalizeURL("LoginURL", raw)
+	return err
 }
 
 func isLoopback(host string) bool {

@@ -7,12 +7,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/sfbridge/sfbridge/internal/backoff"
 )
 
 // maxTokenBody caps how much of a token response is read.
@@ -21,49 +22,46 @@ const maxTokenBody = 1 << 20
 const grantType = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 
 // exchange signs an assertion for ep and trades it for a session, retrying
-// network errors and 5xx answers with jittered backoff.
+// network errors and 5xx answers with the jittered, capped backoff of
+// [Config.RetryDelay] and [Config.MaxAttempts].
 func (s *TokenSource) exchange(ctx context.Context, ep Endpoint) (*Token, error) {
-	var err error
-	for attempt := 1; ; attempt++ {
-		var tok *Token
-		var retry bool
-		tok, retry, err = s.exchangeOnce(ctx, ep)
+	b := s.retry.Start(s.cfg.Clock)
+	for {
+		tok, v, err := s.exchangeOnce(ctx, ep)
 		if err == nil {
 			return tok, nil
 		}
-		if !retry || attempt >= s.cfg.MaxAttempts {
+		d, ok := b.Next(v)
+		if !ok {
 			return nil, err
 		}
-		d := backoff(s.cfg.RetryDelay, attempt)
-		s.cfg.Logger.DebugContext(ctx, "auth: token request failed, retrying", "endpoint", ep.String(), "attempt", attempt, "delay", d, "err", err)
-		t := time.NewTimer(d)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return nil, errors.Join(ctx.Err(), err)
-		case <-t.C:
+		s.cfg.Logger.DebugContext(ctx, "auth: token request failed, retrying", "endpoint", ep.String(), "attempt", b.Attempt()-1, "reason", v.Reason, "delay", d, "err", err)
+		if werr := b.Wait(ctx, d); werr != nil {
+			return nil, errors.Join(werr, err)
 		}
 	}
 }
 
-// backoff is the delay before try attempt+1: base·2^(attempt-1), with full
-// jitter over its upper half.
-func backoff(base time.Duration, attempt int) time.Duration {
-	d := base << (attempt - 1)
-	return d/2 + rand.N(d/2+1)
+// maxRetryDelay caps the backoff between token requests.
+const maxRetryDelay = 10 * time.Second
+
+// retryPolicy is the backoff of token requests: RetryDelay·2^(n−1), drawn
+// from the upper half of that (full jitter over it), capped at 10 s.
+func retryPolicy(c Config) backoff.Policy {
+	return backoff.Policy{Initial: c.RetryDelay, Max: max(c.RetryDelay, maxRetryDelay), Jitter: 0.5, MaxAttempts: c.MaxAttempts}
 }
 
-// exchangeOnce makes one token request. retry says whether the failure is
-// transient (network error or 5xx).
-func (s *TokenSource) exchangeOnce(ctx context.Context, ep Endpoint) (tok *Token, retry bool, err error) {
+// exchangeOnce makes one token request. The verdict says whether a failure
+// is transient (network error or 5xx) and so worth another try.
+func (s *TokenSource) exchangeOnce(ctx context.Context, ep Endpoint) (tok *Token, v backoff.Verdict, err error) {
 	assertion, err := SignAssertion(s.cfg.PrivateKey, s.cfg.ConsumerKey, s.cfg.Username, ep.Audience, s.cfg.Now())
 	if err != nil {
-		return nil, false, fmt.Errorf("auth: signing the assertion: %w", err)
+		return nil, backoff.Verdict{}, fmt.Errorf("auth: signing the assertion: %w", err)
 	}
 	form := url.Values{"grant_type": {grantType}, "assertion": {assertion}}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, ep.TokenURL(), strings.NewReader(form.Encode()))
 	if err != nil {
-		return nil, false, fmt.Errorf("auth: token request: %w", err)
+		return nil, backoff.Verdict{}, fmt.Errorf("auth: token request: %w", err)
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("Accept", "application/json")
@@ -71,14 +69,14 @@ func (s *TokenSource) exchangeOnce(ctx context.Context, ep Endpoint) (tok *Token
 	resp, err := s.cfg.HTTPClient.Do(req)
 	if err != nil {
 		if ctx.Err() != nil {
-			return nil, false, ctx.Err()
+			return nil, backoff.Verdict{}, ctx.Err()
 		}
-		return nil, true, &NetworkError{URL: ep.TokenURL(), Err: unwrapURLError(err)}
+		return nil, backoff.Verdict{Retry: true, Reason: "network error"}, &NetworkError{URL: ep.TokenURL(), Err: unwrapURLError(err)}
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxTokenBody))
 	if err != nil {
-		return nil, true, &NetworkError{URL: ep.TokenURL(), Err: err}
+		return nil, backoff.Verdict{Retry: true, Reason: "the response broke off"}, &NetworkError{URL: ep.TokenURL(), Err: err}
 	}
 	skew, skewKnown := measureSkew(resp.Header.Get("Date"), sent, s.cfg.Now())
 	if skewKnown {
@@ -89,16 +87,19 @@ func (s *TokenSource) exchangeOnce(ctx context.Context, ep Endpoint) (tok *Token
 	if resp.StatusCode == http.StatusOK {
 		tok, err := ParseTokenResponse(body)
 		if err == nil {
-			return tok, false, nil
+			return tok, backoff.Verdict{}, nil
 		}
 		e := s.newError(resp.StatusCode, redactAccessToken(body), ep, skew, skewKnown)
 		e.Diagnosis = Diagnosis{ProblemUnexpected,
 			"the token response could not be read (" + err.Error() + "): a proxy, captive portal or a wrong login URL answered",
 			"check the login URL and HTTPS_PROXY/NO_PROXY; the raw body is kept in the error"}
-		return nil, false, e
+		return nil, backoff.Verdict{}, e
 	}
 	e := s.newError(resp.StatusCode, body, ep, skew, skewKnown)
-	return nil, resp.StatusCode >= 500, e
+	if resp.StatusCode >= 500 {
+		return nil, backoff.Verdict{Retry: true, Reason: "Salesforce answered " + strconv.Itoa(resp.StatusCode)}, e
+	}
+	return nil, backoff.Verdict{}, e
 }
 
 func (s *TokenSource) newError(status int, body []byte, ep Endpoint, skew time.Duration, skewKnown bool) *Error {

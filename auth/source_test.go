@@ -7,6 +7,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 )
 
@@ -21,30 +22,34 @@ func counterMint(n *atomic.Int64, delay time.Duration) MintFunc {
 	}
 }
 
+// The mint takes 20 ms of synctest's fake time, during which 200 callers
+// arrive; they share the one mint.
 func TestCachedSourceSingleFlight(t *testing.T) {
-	var n atomic.Int64
-	s := NewCachedSource(counterMint(&n, 20*time.Millisecond))
-	var wg sync.WaitGroup
-	got := make([]string, 200)
-	for i := range got {
-		wg.Go(func() {
-			tok, err := s.Token(t.Context())
-			if err != nil {
-				t.Error(err)
-				return
-			}
-			got[i] = tok.AccessToken
-		})
-	}
-	wg.Wait()
-	if n.Load() != 1 {
-		t.Fatalf("mints = %d, want 1", n.Load())
-	}
-	for i, g := range got {
-		if g != "tok-1" {
-			t.Fatalf("caller %d got %q", i, g)
+	synctest.Test(t, func(t *testing.T) {
+		var n atomic.Int64
+		s := NewCachedSource(counterMint(&n, 20*time.Millisecond))
+		var wg sync.WaitGroup
+		got := make([]string, 200)
+		for i := range got {
+			wg.Go(func() {
+				tok, err := s.Token(t.Context())
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				got[i] = tok.AccessToken
+			})
 		}
-	}
+		wg.Wait()
+		if n.Load() != 1 {
+			t.Fatalf("mints = %d, want 1", n.Load())
+		}
+		for i, g := range got {
+			if g != "tok-1" {
+				t.Fatalf("caller %d got %q", i, g)
+			}
+		}
+	})
 }
 
 func TestCachedSourceInvalidate(t *testing.T) {
@@ -93,28 +98,30 @@ func TestCachedSourceErrorIsNotCached(t *testing.T) {
 }
 
 func TestCachedSourceCallerCancelDoesNotFailOthers(t *testing.T) {
-	release := make(chan struct{})
-	s := NewCachedSource(func(ctx context.Context) (*Token, error) {
-		<-release
-		if err := ctx.Err(); err != nil {
-			return nil, err
+	synctest.Test(t, func(t *testing.T) {
+		release := make(chan struct{})
+		s := NewCachedSource(func(ctx context.Context) (*Token, error) {
+			<-release
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+			return &Token{AccessToken: "ok"}, nil
+		})
+		ctx, cancel := context.WithCancel(t.Context())
+		first := make(chan error, 1)
+		go func() { _, err := s.Token(ctx); first <- err }()
+		synctest.Wait() // the first caller has started the mint
+		second := make(chan *Token, 1)
+		go func() { tok, _ := s.Token(t.Context()); second <- tok }()
+		cancel()
+		if err := <-first; !errors.Is(err, context.Canceled) {
+			t.Fatalf("cancelled caller err = %v", err)
 		}
-		return &Token{AccessToken: "ok"}, nil
+		close(release)
+		if tok := <-second; tok == nil || tok.AccessToken != "ok" {
+			t.Fatalf("other caller got %v", tok)
+		}
 	})
-	ctx, cancel := context.WithCancel(t.Context())
-	first := make(chan error, 1)
-	go func() { _, err := s.Token(ctx); first <- err }()
-	time.Sleep(10 * time.Millisecond)
-	second := make(chan *Token, 1)
-	go func() { tok, _ := s.Token(t.Context()); second <- tok }()
-	cancel()
-	if err := <-first; !errors.Is(err, context.Canceled) {
-		t.Fatalf("cancelled caller err = %v", err)
-	}
-	close(release)
-	if tok := <-second; tok == nil || tok.AccessToken != "ok" {
-		t.Fatalf("other caller got %v", tok)
-	}
 }
 
 func TestCachedSourceSet(t *testing.T) {

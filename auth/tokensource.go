@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"sync/atomic"
 	"time"
+
+	"github.com/sfbridge/sfbridge/internal/backoff"
 )
 
 // TokenSource obtains Salesforce sessions with the JWT bearer flow and
@@ -16,6 +18,7 @@ import (
 // at [TokenSource.Login]) and later logins reuse it.
 type TokenSource struct {
 	cfg   Config
+	retry backoff.Policy
 	cache *CachedSource
 
 	endpoint  atomic.Pointer[Endpoint]
@@ -29,7 +32,7 @@ func NewTokenSource(cfg Config) (*TokenSource, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &TokenSource{cfg: c}
+	s := &TokenSource{cfg: c, retry: retryPolicy(c)}
 	s.cache = NewCachedSource(s.mint)
 	return s, nil
 }

@@ -16,6 +16,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/sfbridge/sfbridge/internal/clock"
 )
 
 func TestLoginRequestAndResponse(t *testing.T) {
@@ -90,6 +92,7 @@ func TestConfigValidation(t *testing.T) {
 		{"no scheme", func(c *Config) { c.LoginURL = "login.salesforce.com" }, "LoginURL"},
 		{"http remote", func(c *Config) { c.LoginURL = "http://login.salesforce.com" }, "LoginURL"},
 		{"lightning", func(c *Config) { c.LoginURL = "https://acme.lightning.force.com" }, "LoginURL"},
+		{"lightning trailing dot", func(c *Config) { c.LoginURL = "https://ACME.Lightning.Force.Com." }, "LoginURL"},
 		{"query", func(c *Config) { c.LoginURL = "https://login.salesforce.com?x=1" }, "LoginURL"},
 		{"bad audience", func(c *Config) { c.Audience = "test.salesforce.com" }, "Audience"},
 		{"negative attempts", func(c *Config) { c.MaxAttempts = -1 }, "MaxAttempts"},
@@ -298,28 +301,55 @@ func TestNetworkErrorRetriedThenExit4(t *testing.T) {
 
 func TestRetryBackoffHonoursContext(t *testing.T) {
 	ft := &failingTransport{}
+	clk := clock.NewFake(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 	src, _ := NewTokenSource(Config{ConsumerKey: "k", Username: "u", PrivateKey: testKey(),
-		HTTPClient: &http.Client{Transport: ft}, RetryDelay: time.Hour, MaxAttempts: 5})
-	ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
-	defer cancel()
-	start := time.Now()
-	_, err := src.Login(ctx)
-	if !errors.Is(err, context.DeadlineExceeded) || time.Since(start) > 5*time.Second {
-		t.Fatalf("err = %v after %v", err, time.Since(start))
+		HTTPClient: &http.Client{Transport: ft}, RetryDelay: time.Hour, MaxAttempts: 5, Clock: clk})
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() {
+		_, err := src.Login(ctx)
+		done <- err
+	}()
+	if err := clk.BlockUntil(t.Context(), 1); err != nil {
+		t.Fatal(err)
 	}
-	if ft.calls.Load() != 1 {
-		t.Fatalf("calls = %d", ft.calls.Load())
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v", err)
+	}
+	if ft.calls.Load() != 1 || clk.Waiters() != 0 {
+		t.Fatalf("calls = %d, timers armed = %d", ft.calls.Load(), clk.Waiters())
 	}
 }
 
-func TestBackoffBounds(t *testing.T) {
-	for attempt := 1; attempt <= 5; attempt++ {
-		max := 100 * time.Millisecond << (attempt - 1)
-		for range 50 {
-			d := backoff(100*time.Millisecond, attempt)
-			if d < max/2 || d > max {
-				t.Fatalf("attempt %d: %v outside [%v, %v]", attempt, d, max/2, max)
-			}
+// The waits between token requests double from RetryDelay, are drawn from
+// the upper half of each step and stop growing at 10 s.
+func TestRetryBackoffIsJitteredAndCapped(t *testing.T) {
+	ft := &failingTransport{}
+	clk := clock.NewFake(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	src, _ := NewTokenSource(Config{ConsumerKey: "k", Username: "u", PrivateKey: testKey(),
+		HTTPClient: &http.Client{Transport: ft}, RetryDelay: 2 * time.Second, MaxAttempts: 6, Clock: clk})
+	done := make(chan error, 1)
+	go func() {
+		_, err := src.Login(t.Context())
+		done <- err
+	}()
+	var waits []time.Duration
+	for len(waits) < 5 {
+		if err := clk.BlockUntil(t.Context(), 1); err != nil {
+			t.Fatal(err)
+		}
+		at, _ := clk.NextDeadline()
+		waits = append(waits, at.Sub(clk.Now()))
+		clk.Set(at)
+	}
+	var ne *NetworkError
+	if err := <-done; !errors.As(err, &ne) || ft.calls.Load() != 6 {
+		t.Fatalf("err = %v after %d calls", err, ft.calls.Load())
+	}
+	for i, step := range []time.Duration{2 * time.Second, 4 * time.Second, 8 * time.Second, 10 * time.Second, 10 * time.Second} {
+		if waits[i] < step/2 || waits[i] > step {
+			t.Errorf("wait %d = %v, want within [%v, %v] (all: %v)", i+1, waits[i], step/2, step, waits)
 		}
 	}
 }

@@ -3,6 +3,7 @@ package doctor
 import (
 	"context"
 	"crypto/rsa"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"github.com/sfbridge/sfbridge/auth"
+	"github.com/sfbridge/sfbridge/internal/clock"
 	"github.com/sfbridge/sfbridge/keys"
 	"github.com/sfbridge/sfbridge/rest"
 )
@@ -42,8 +44,8 @@ type Options struct {
 	KeyFile    string
 	KeyOptions keys.LoadOptions
 	// CertFile is the certificate uploaded to the app; optional. Without it
-	// the certificate check is left out (a keystore's own certificate is
-	// not checked).
+	// the certificate stored with the key (a JKS or PKCS#12 entry's chain,
+	// or a PEM file that holds both) is checked instead, when there is one.
 	CertFile string
 	// Auth is the login configuration. PrivateKey may be nil: Run loads it
 	// from KeyFile. HTTPClient is also used for the other checks.
@@ -62,10 +64,7 @@ type Options struct {
 // depends on one that failed is reported as skipped. Run never returns an
 // error: every problem is a failed check.
 func Run(ctx context.Context, opts Options) *Report {
-	r := &runner{opts: opts, now: opts.Auth.Now, log: opts.Auth.Logger, report: &Report{}}
-	if r.now == nil {
-		r.now = time.Now
-	}
+	r := &runner{opts: opts, now: clock.FuncNow(opts.Auth.Now, opts.Auth.Clock), log: opts.Auth.Logger, report: &Report{}}
 	if r.log == nil {
 		r.log = slog.New(slog.DiscardHandler)
 	}
@@ -84,10 +83,11 @@ type runner struct {
 	hc     *http.Client
 	report *Report
 
-	key    *rsa.PrivateKey
-	src    *auth.TokenSource
-	client *rest.Client
-	perms  map[string]bool
+	key      *rsa.PrivateKey
+	src      *auth.TokenSource
+	client   *rest.Client
+	perms    map[string]bool
+	keyCerts []*x509.Certificate // certificates stored in the key file
 }
 
 func (r *runner) add(res Result) Result {
@@ -160,7 +160,7 @@ func (r *runner) checkKey() bool {
 	if key == nil {
 		// Decrypting a key can take half a second (PBKDF2): load it once.
 		var err error
-		if key, err = keys.LoadPrivateKeyFile(r.opts.KeyFile, r.opts.KeyOptions); err != nil {
+		if key, r.keyCerts, err = keys.LoadPrivateKeyWithCertificatesFile(r.opts.KeyFile, r.opts.KeyOptions); err != nil {
 			r.add(Result{ID: "key", Title: title, Status: Fail, Required: true, Detail: err.Error(), Fix: fixFromKeyError(err)})
 			return false
 		}
@@ -193,17 +193,33 @@ func fixFromKeyError(err error) string {
 // checkCertificate matches the key against the certificate and checks its
 // dates.
 func (r *runner) checkCertificate() {
-	const title = "Certificate matches the key and is valid"
-	if r.opts.CertFile == "" {
+	title := "Certificate matches the key and is valid"
+	var cert *x509.Certificate
+	switch {
+	case r.opts.CertFile != "":
+		certs, err := keys.LoadCertificatesFile(r.opts.CertFile, keys.LoadOptions{})
+		if err != nil {
+			r.add(Result{ID: "certificate", Title: title, Status: Fail, Required: true, Detail: err.Error(), Fix: fixFromKeyError(err)})
+			return
+		}
+		cert = certs[0]
+	case r.key != nil:
+		// No certificate named: judge the one stored with the key (keytool
+		// makes it valid for 90 days by default), if any belongs to it.
+		for _, c := range r.keyCerts {
+			if keys.Match(r.key, c) == nil {
+				cert = c
+				break
+			}
+		}
+		if cert == nil {
+			return
+		}
+		title = "Certificate stored with the key is valid"
+	default:
 		return
 	}
-	certs, err := keys.LoadCertificatesFile(r.opts.CertFile, keys.LoadOptions{})
-	if err != nil {
-		r.add(Result{ID: "certificate", Title: title, Status: Fail, Required: true, Detail: err.Error(), Fix: fixFromKeyError(err)})
-		return
-	}
-	cert := certs[0]
-	if r.key != nil {
+	if r.opts.CertFile != "" && r.key != nil {
 		if err := keys.Match(r.key, cert); err != nil {
 			r.add(Result{ID: "certificate", Title: title, Status: Fail, Required: true,
 				Detail: fmt.Sprintf("%s does not belong to the private key", r.opts.CertFile),
@@ -404,6 +420,9 @@ type objectNeed struct {
 	object                   string
 	read, create, edit       bool
 	optionalWhenNotAvailable bool
+	// fix replaces the "Object Settings > object" advice for objects that
+	// have no Object Settings entry of their own.
+	fix string
 }
 
 func (r *runner) checkServiceDesk(ctx context.Context) {
@@ -430,7 +449,10 @@ func (r *runner) checkObject(ctx context.Context, group string, n objectNeed) {
 	}
 	id := group + "." + strings.ToLower(strings.TrimSuffix(n.object, "__kav"))
 	title := fmt.Sprintf("%s: %s", n.object, strings.Join(want, ", "))
-	fix := fmt.Sprintf("In the integration user's permission set, Object Settings > %s: grant %s.", n.object, strings.Join(want, ", "))
+	fix := n.fix
+	if fix == "" {
+		fix = fmt.Sprintf("In the integration user's permission set, Object Settings > %s: grant %s.", n.object, strings.Join(want, ", "))
+	}
 	d, err := r.client.SObjects.Describe(ctx, n.object)
 	if err != nil {
 		var ae *rest.APIError
@@ -458,8 +480,11 @@ func (r *runner) checkObject(ctx context.Context, group string, n objectNeed) {
 		missing = append(missing, "Edit")
 	}
 	if len(missing) > 0 {
-		r.add(Result{ID: id, Title: title, Status: Fail, Required: true, Detail: "missing: " + strings.Join(missing, ", "),
-			Fix: fmt.Sprintf("In the integration user's permission set, Object Settings > %s: grant %s.", n.object, strings.Join(missing, ", "))})
+		missingFix := n.fix
+		if missingFix == "" {
+			missingFix = fmt.Sprintf("In the integration user's permission set, Object Settings > %s: grant %s.", n.object, strings.Join(missing, ", "))
+		}
+		r.add(Result{ID: id, Title: title, Status: Fail, Required: true, Detail: "missing: " + strings.Join(missing, ", "), Fix: missingFix})
 		return
 	}
 	r.add(Result{ID: id, Title: title, Status: Pass, Required: true, Detail: "granted"})
@@ -478,7 +503,10 @@ func (r *runner) checkEventLogs(ctx context.Context) {
 		r.add(Result{ID: "eventlogs.viewalldata", Title: "View All Data", Status: Warn, Detail: "not granted: some log rows and the records they name may not be readable",
 			Fix: "Permission set > System Permissions: enable View All Data, as the log collector's setup guide asks."})
 	}
-	r.checkObject(ctx, EventLogs, objectNeed{object: "EventLogFile", read: true})
+	r.checkObject(ctx, EventLogs, objectNeed{object: "EventLogFile", read: true,
+		fix: "EventLogFile has no Object Settings entry: read access comes from the View Event Log Files system permission. " +
+			"Permission set > System Permissions: enable View Event Log Files (and API Enabled), and assign the set to the integration user; " +
+			"if it is enabled, check that Event Monitoring (or the free event-log subset) is available in the org."})
 }
 
 func (r *runner) checkUsage() {

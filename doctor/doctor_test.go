@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/rsa"
+	"crypto/x509"
 	"net"
 	"os"
 	"path/filepath"
@@ -260,4 +261,61 @@ func TestKeyFileReadableByOthersWarns(t *testing.T) {
 	got = byID(t, doctor.Run(context.Background(), o))
 	expect(t, got, "key", doctor.Pass, "")
 	expect(t, got, "key.permissions", doctor.Warn, "chmod 600 "+o.KeyFile)
+}
+
+// Without --cert-file, the certificate inside a keystore is judged: keytool
+// makes it valid for 90 days by default, and an expired one stops every
+// login once Salesforce's copy expires too (issue 12).
+func TestKeystoreCertificateDatesWithoutCertFile(t *testing.T) {
+	s := sftest.NewServer(t)
+	dir := t.TempDir()
+	store := func(name string, notAfter time.Time) string {
+		cert, err := keys.SelfSignedCertificate(s.Key, "CN=sfbridge", 1, notAfter.Add(-24*time.Hour))
+		if err != nil {
+			t.Fatal(err)
+		}
+		der, err := keys.MarshalPKCS12(s.Key, []*x509.Certificate{cert}, []byte("store-pass"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, der, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	o := options(s, "integration")
+	o.CertFile = ""
+	o.KeyOptions = keys.LoadOptions{Passphrase: []byte("store-pass")}
+
+	o.KeyFile = store("expired.p12", time.Now().Add(-48*time.Hour))
+	got := byID(t, doctor.Run(context.Background(), o))
+	expect(t, got, "certificate", doctor.Fail, "new key pair")
+	if !strings.Contains(got["certificate"].Title, "stored with the key") {
+		t.Errorf("title = %q, want it to say the keystore's certificate was checked", got["certificate"].Title)
+	}
+
+	o.KeyFile = store("soon.p12", time.Now().Add(10*24*time.Hour))
+	expect(t, byID(t, doctor.Run(context.Background(), o)), "certificate", doctor.Warn, "before the old one expires")
+
+	// A plain PEM key carries no certificate: nothing to judge, no check.
+	o.KeyFile = s.KeyFile
+	o.KeyOptions = keys.LoadOptions{}
+	if _, ok := byID(t, doctor.Run(context.Background(), o))["certificate"]; ok {
+		t.Error("a certificate check appeared for a key file without one")
+	}
+}
+
+// EventLogFile has no Object Settings entry in Salesforce; the fix must
+// name the permission that grants it.
+func TestEventLogFileFixNamesThePermission(t *testing.T) {
+	s := sftest.NewServer(t)
+	got := byID(t, doctor.Run(context.Background(), options(s, "no-eventlogs", doctor.EventLogs)))
+	c := got["eventlogs.eventlogfile"]
+	if c.Status != doctor.Fail {
+		t.Fatalf("eventlogs.eventlogfile = %s for a user without View Event Log Files", c.Status)
+	}
+	if strings.Contains(c.Fix, "Object Settings > EventLogFile") || !strings.Contains(c.Fix, "View Event Log Files") {
+		t.Fatalf("fix = %q", c.Fix)
+	}
 }

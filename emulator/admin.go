@@ -2,6 +2,7 @@ package emulator
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -37,7 +38,7 @@ func (o *Org) adminMux() *http.ServeMux {
 	m.HandleFunc("POST "+p+"/profiles", adminPut(o.PutProfile))
 	m.HandleFunc("POST "+p+"/permission-sets", adminPut(o.PutPermissionSet))
 	m.HandleFunc("GET "+p+"/apps", o.adminApps)
-	m.HandleFunc("POST "+p+"/apps", adminPut(o.PutApp))
+	m.HandleFunc("POST "+p+"/apps", o.adminCreateApp)
 	m.HandleFunc("PATCH "+p+"/apps/{name}", o.adminPatchApp)
 	m.HandleFunc("POST "+p+"/apps/{name}/certificates", o.adminUploadCert)
 	m.HandleFunc("GET "+p+"/faults", func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, http.StatusOK, o.faults.list()) })
@@ -63,6 +64,7 @@ func (o *Org) adminMux() *http.ServeMux {
 	})
 	m.HandleFunc("POST "+p+"/records/{sobject}", o.adminAddRecords)
 	m.Handle(messaging.AdminPrefix, o.msg.AdminHandler())
+	o.elfAdminRoutes(m, p)
 	m.HandleFunc(AdminPrefix, func(w http.ResponseWriter, r *http.Request) {
 		writeAdminError(w, http.StatusNotFound, "no admin endpoint %s %s (see docs/emulator.md)", r.Method, r.URL.Path)
 	})
@@ -83,7 +85,7 @@ func (o *Org) handleAdmin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, 8<<20)
-	o.admin.ServeHTTP(w, r)
+	o.serveAdminAudited(w, r)
 }
 
 func limitParam(r *http.Request) int {
@@ -299,6 +301,22 @@ func (o *Org) adminPatchApp(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
+// adminCreateApp answers the stored app, with its consumer key and secret
+// (generated when the body has none), as Manage Consumer Details shows them.
+func (o *Org) adminCreateApp(w http.ResponseWriter, r *http.Request) {
+	var spec AppSpec
+	if err := decodeStrict(r.Body, &spec); err != nil {
+		writeAdminError(w, http.StatusBadRequest, "bad JSON body: %v", err)
+		return
+	}
+	out, err := o.CreateApp(spec)
+	if err != nil {
+		writeAdminError(w, http.StatusBadRequest, "%v", err)
+		return
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
 func (o *Org) adminUploadCert(w http.ResponseWriter, r *http.Request) {
 	b, err := io.ReadAll(r.Body)
 	if err != nil {
@@ -341,21 +359,65 @@ func (o *Org) adminAddFault(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusCreated, map[string]string{"id": id})
 }
 
+// ClockChange moves the org's clock: by Advance (a Go duration, either
+// sign), to an Offset from the configured clock, or to the time Set (RFC
+// 3339). One of the three.
+type ClockChange struct {
+	Advance string `json:"advance,omitempty"`
+	Offset  string `json:"offset,omitempty"`
+	Set     string `json:"set,omitempty"`
+}
+
+// ClockState is what the clock endpoint answers.
+type ClockState struct {
+	Now    time.Time `json:"now"`
+	Offset string    `json:"offset"`
+}
+
+// ChangeClock applies c to the org's clock.
+func (o *Org) ChangeClock(c ClockChange) error {
+	n := 0
+	for _, v := range []string{c.Advance, c.Offset, c.Set} {
+		if v != "" {
+			n++
+		}
+	}
+	if n != 1 {
+		return errors.New(`give exactly one of {"advance":"2h"} (either sign), {"offset":"-20m"} or {"set":"2026-12-01T09:00:00Z"}`)
+	}
+	switch {
+	case c.Set != "":
+		t, err := time.Parse(time.RFC3339Nano, c.Set)
+		if err != nil {
+			return fmt.Errorf("set %q is not an RFC 3339 time such as 2026-12-01T09:00:00Z", c.Set)
+		}
+		o.SetOffset(t.Sub(o.now()))
+	default:
+		v := c.Advance + c.Offset
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			return fmt.Errorf("%q is not a Go duration such as 2h or -20m", v)
+		}
+		if c.Advance != "" {
+			o.Advance(d)
+		} else {
+			o.SetOffset(d)
+		}
+	}
+	return nil
+}
+
 func (o *Org) adminClock(w http.ResponseWriter, r *http.Request) {
 	if r.Method == http.MethodPost {
-		var body struct {
-			Advance string `json:"advance"`
-		}
-		if err := decodeStrict(r.Body, &body); err != nil {
-			writeAdminError(w, http.StatusBadRequest, "bad JSON body: %v (want {\"advance\":\"2h\"})", err)
+		var c ClockChange
+		if err := decodeStrict(r.Body, &c); err != nil {
+			writeAdminError(w, http.StatusBadRequest, "bad JSON body: %v (want {\"advance\":\"2h\"}, {\"offset\":\"-20m\"} or {\"set\":\"2026-12-01T09:00:00Z\"})", err)
 			return
 		}
-		d, err := time.ParseDuration(body.Advance)
-		if err != nil || d < 0 {
-			writeAdminError(w, http.StatusBadRequest, "advance %q is not a positive Go duration such as 2h", body.Advance)
+		if err := o.ChangeClock(c); err != nil {
+			writeAdminError(w, http.StatusBadRequest, "%v", err)
 			return
 		}
-		o.Advance(d)
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"now": o.Now().UTC(), "offset": time.Duration(o.offset.Load()).String()})
+	writeJSON(w, http.StatusOK, ClockState{Now: o.Now().UTC(), Offset: o.Offset().String()})
 }

@@ -19,9 +19,17 @@ import (
 const maxAssertionLen = 16 << 10
 
 // refusedHeaders are JOSE header parameters that would let the assertion
-// choose or carry its own verification key. Salesforce verifies against the
-// certificate uploaded to the app and nothing else, so they are refused.
-var refusedHeaders = []string{"jku", "jwk", "x5u", "x5c", "x5t", "x5t#S256", "kid", "crit", "zip", "enc"}
+// carry, fetch or pin its own verification key (jku, jwk, x5u, x5c, x5t), demand
+// processing the org does not do (crit), or make it something other than a
+// plain signed JWT (zip, enc). Salesforce verifies against the certificates
+// uploaded to the app and nothing else.
+//
+// kid and typ are not here. Salesforce documents the header as
+// {"alg":"RS256"} and says nothing of other parameters; x/oauth2 sends kid
+// when PrivateKeyID is set and most JWT libraries send typ. Both are ignored:
+// the signature is checked against every certificate of the app, whatever
+// kid says, and typ changes nothing.
+var refusedHeaders = []string{"jku", "jwk", "x5u", "x5c", "x5t", "x5t#S256", "crit", "zip", "enc"}
 
 // assertion is a parsed, not yet verified, JWT bearer assertion.
 type assertion struct {
@@ -99,12 +107,6 @@ func checkHeader(b []byte) error {
 	for _, k := range refusedHeaders {
 		if _, ok := h[k]; ok {
 			return fmt.Errorf("header parameter %q is not accepted: the app's uploaded certificate is the only key", k)
-		}
-	}
-	if raw, ok := h["typ"]; ok {
-		var typ string
-		if err := json.Unmarshal(raw, &typ); err != nil || !strings.EqualFold(typ, "JWT") {
-			return fmt.Errorf("typ %s is not JWT", raw)
 		}
 	}
 	return nil

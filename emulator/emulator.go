@@ -46,8 +46,14 @@ type Config struct {
 	// InstanceURL is returned as instance_url; empty means BaseURL. Its host
 	// must resolve on the client (127.0.0.1 or localhost).
 	InstanceURL string
-	// Now is the clock (default time.Now). The admin API can move it forward.
+	// Now is the org's time (default Clock's Now). The admin API can move
+	// it forward.
 	Now func() time.Time
+	// Clock times the latency fault and request durations and the
+	// Messaging side's timers (SSE pings, scripted agents, stream expiry),
+	// and is the org's time when Now is nil; nil means real time. Messaging
+	// tokens expire on the org's time.
+	Clock clock.Clock
 	// AdminToken protects the admin API; empty generates a random one
 	// (see Org.AdminToken).
 	AdminToken string
@@ -64,10 +70,6 @@ type Config struct {
 	// Org.Messaging().Handler() on its own listener; it is shown in the
 	// org summary.
 	SCRTURL string
-	// Clock drives the timers of the Messaging side (SSE pings, scripted
-	// agents, stream expiry); nil is the real clock. Token expiry follows
-	// the org's Now.
-	Clock clock.Clock
 }
 
 // Org is an emulated Salesforce org. It is an http.Handler and safe for
@@ -78,8 +80,9 @@ type Org struct {
 	baseURL    string
 	instURL    string
 	now        func() time.Time
+	clk        clock.Clock
 	offset     atomic.Int64 // nanoseconds added to cfg.Now by the admin API
-	ownClock   bool         // cfg.Now was given: the Date header follows it
+	ownClock   bool         // cfg.Now or cfg.Clock was given: the Date header follows it
 	log        *slog.Logger
 	debug      bool // log one line per request
 
@@ -94,6 +97,8 @@ type Org struct {
 	reqlog   requestLog
 	history  loginHistory
 	data     dataLayer
+	elf      elfState
+	act      activity
 	mux      *http.ServeMux
 	admin    *http.ServeMux
 	versions []byte
@@ -110,11 +115,9 @@ func New(cfg Config) (*Org, error) {
 	if o.instURL == "" {
 		o.instURL = o.baseURL
 	}
-	o.now = cfg.Now
-	o.ownClock = cfg.Now != nil
-	if o.now == nil {
-		o.now = time.Now
-	}
+	o.clk = clock.Or(cfg.Clock)
+	o.now = clock.FuncNow(cfg.Now, o.clk)
+	o.ownClock = cfg.Now != nil || cfg.Clock != nil
 	o.log = cfg.Logger
 	if o.log == nil {
 		o.log = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -159,6 +162,9 @@ func New(cfg Config) (*Org, error) {
 	if err := o.initData(cfg.Fixture); err != nil {
 		return nil, err
 	}
+	if err := o.initELF(cfg.Fixture); err != nil {
+		return nil, fmt.Errorf("emulator: fixture: %w", err)
+	}
 	if err := o.initMessaging(cfg); err != nil {
 		return nil, err
 	}
@@ -171,12 +177,24 @@ func New(cfg Config) (*Org, error) {
 // the admin API advanced it by.
 func (o *Org) Now() time.Time { return o.now().Add(time.Duration(o.offset.Load())) }
 
-// Advance moves the org's clock forward by d (sessions expire, the daily
-// API count rolls over).
+// Advance moves the org's clock by d: forward (sessions expire, the daily
+// API count rolls over) or, with a negative d, back (the org's clock then
+// runs behind the caller's, as when a client machine's clock runs ahead).
+// Open Messaging streams re-check their tokens' expiry.
 func (o *Org) Advance(d time.Duration) {
 	o.offset.Add(int64(d))
 	o.msg.Recheck()
 }
+
+// SetOffset sets how far the org's clock is from the configured clock (zero
+// puts it back).
+func (o *Org) SetOffset(d time.Duration) {
+	o.offset.Store(int64(d))
+	o.msg.Recheck()
+}
+
+// Offset is how far the org's clock is from the configured clock.
+func (o *Org) Offset() time.Duration { return time.Duration(o.offset.Load()) }
 
 // AdminToken returns the token the admin API requires.
 func (o *Org) AdminToken() string { return o.adminToken }
@@ -246,10 +264,23 @@ func (o *Org) changePermissions(put func(*model) error) error {
 
 // PutApp adds or replaces a connected app or External Client App.
 func (o *Org) PutApp(s AppSpec) error {
+	_, err := o.CreateApp(s)
+	return err
+}
+
+// CreateApp adds or replaces an app, as PutApp, and returns it as stored:
+// without a consumer key, a new app is given a generated one and a consumer
+// secret, as Salesforce does; a replaced app keeps its own.
+func (o *Org) CreateApp(s AppSpec) (AppSpec, error) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	_, err := o.m.putApp(s)
-	return err
+	a, err := o.m.putApp(s)
+	if err != nil {
+		return AppSpec{}, err
+	}
+	out := a.spec()
+	out.ConsumerSecret = a.ConsumerSecret
+	return out, nil
 }
 
 // UploadCertificate adds a PEM certificate to the app's trusted ones and

@@ -30,6 +30,10 @@ type Fixture struct {
 	// Records are data records to insert once the data layer is present,
 	// keyed by sObject name.
 	Records map[string][]map[string]any `json:"records,omitempty"`
+	// EventMonitoring configures Event Monitoring (licence, hourly files,
+	// retention, background activity); nil means licensed, hourly, 30 days,
+	// no background activity.
+	EventMonitoring *EventMonitoringSpec `json:"event_monitoring,omitempty"`
 	// Messaging is the Messaging for In-App and Web setup served on the
 	// SCRT URL: deployments, channels, keysets, queues, routing rules,
 	// agents and settings (see package emulator/messaging).
@@ -123,6 +127,12 @@ type AppSpec struct {
 	// Scopes default to api, id and refresh_token.
 	Scopes              []string `json:"scopes,omitempty"`
 	IntrospectAllTokens bool     `json:"introspect_all_tokens,omitempty"`
+	// CallbackURLs are the app's callback URLs, which the authorize
+	// endpoint's redirect_uri must match exactly; empty accepts
+	// https://login.salesforce.com/services/oauth2/success (and test.),
+	// the emulator's own /services/oauth2/success and the sf CLI's
+	// http://localhost:1717/OauthRedirect.
+	CallbackURLs []string `json:"callback_urls,omitempty"`
 }
 
 // LoadFixture reads a JSON or YAML fixture file. Certificate files named in

@@ -239,6 +239,7 @@ func (o *Org) handleRevoke(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.revoked.Store(true)
+	o.recordLogout(r, s.userID)
 	w.Header().Set("Cache-Control", "no-cache,must-revalidate,max-age=0,no-store,private")
 	w.WriteHeader(http.StatusOK)
 }

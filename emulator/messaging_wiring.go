@@ -21,7 +21,7 @@ func (o *Org) initMessaging(cfg Config) error {
 	if cfg.Fixture.Messaging != nil {
 		setup = *cfg.Fixture.Messaging
 	}
-	srv, err := messaging.New(messaging.Config{OrgID: string(o.OrgID()), Setup: setup, Clock: cfg.Clock, Now: o.Now,
+	srv, err := messaging.New(messaging.Config{OrgID: string(o.OrgID()), Setup: setup, Clock: o.clk, Now: o.Now,
 		Records: messagingRecords{o.data.store}, Logger: o.log})
 	if err != nil {
 		return fmt.Errorf("emulator: fixture: messaging: %w", err)

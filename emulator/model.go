@@ -4,6 +4,7 @@ import (
 	"crypto/rsa"
 	"crypto/x509"
 	"encoding/pem"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -144,6 +145,7 @@ type app struct {
 	SessionTimeout time.Duration
 	Scopes         []string
 	IntrospectAll  bool
+	CallbackURLs   []string
 }
 
 // admits says whether the app's permitted-users policy lets u in, and the
@@ -383,12 +385,27 @@ func (m *model) putUser(s UserSpec, now time.Time) (*user, error) {
 }
 
 func (m *model) putApp(s AppSpec) (*app, error) {
-	if s.Name == "" || s.ConsumerKey == "" {
-		return nil, fmt.Errorf("app %q: name and consumer_key are required", s.Name)
+	if s.Name == "" {
+		return nil, errors.New("app: name is required")
+	}
+	if s.ConsumerKey == "" {
+		// Salesforce generates the consumer key (and secret) of a new app;
+		// editing an app keeps them.
+		if old, ok := m.appNames[strings.ToLower(s.Name)]; ok {
+			s.ConsumerKey = old.ConsumerKey
+			if s.ConsumerSecret == "" {
+				s.ConsumerSecret = old.ConsumerSecret
+			}
+		} else {
+			s.ConsumerKey = newConsumerKey(m.apps)
+			if s.ConsumerSecret == "" {
+				s.ConsumerSecret = newConsumerSecret()
+			}
+		}
 	}
 	a := &app{Name: s.Name, Type: s.Type, ConsumerKey: s.ConsumerKey, ConsumerSecret: s.ConsumerSecret,
 		PermittedUsers: s.PermittedUsers, Scopes: s.Scopes, IntrospectAll: s.IntrospectAllTokens,
-		Approved: map[string]bool{}, SessionTimeout: 2 * time.Hour}
+		Approved: map[string]bool{}, SessionTimeout: 2 * time.Hour, CallbackURLs: slices.Clone(s.CallbackURLs)}
 	switch a.Type {
 	case "":
 		a.Type = ConnectedApp
@@ -453,7 +470,7 @@ func (a *app) spec() AppSpec {
 	s := AppSpec{Name: a.Name, Type: a.Type, ConsumerKey: a.ConsumerKey, Certificates: slices.Clone(a.CertPEMs),
 		JWTEnabled: &jwt, PermittedUsers: a.PermittedUsers, Profiles: slices.Clone(a.Profiles),
 		PermissionSets: slices.Clone(a.PermissionSets), SessionTimeout: a.SessionTimeout.String(),
-		Scopes: slices.Clone(a.Scopes), IntrospectAllTokens: a.IntrospectAll}
+		Scopes: slices.Clone(a.Scopes), IntrospectAllTokens: a.IntrospectAll, CallbackURLs: slices.Clone(a.CallbackURLs)}
 	for u := range a.Approved {
 		s.ApprovedUsers = append(s.ApprovedUsers, u)
 	}

@@ -102,6 +102,7 @@ func (o *Org) recordLogin(r *http.Request, username, appName, status string) {
 	}
 	o.history.add(LoginEntry{Time: o.Now(), Username: username, App: appName, Status: status,
 		SourceIP: remoteIP(r), UserAgent: r.UserAgent()})
+	o.recordLoginActivity(r, username, appName, status)
 }
 
 func remoteIP(r *http.Request) string {

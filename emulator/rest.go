@@ -26,6 +26,12 @@ type restError struct {
 	Fields    []string `json:"fields,omitempty"`
 }
 
+// concurrentLimitMessage is Salesforce's message when too many long-running
+// API requests run at once (help article 000389067); the rate_limit fault
+// answers it, as the daily allocation's "TotalRequests Limit exceeded." would
+// misstate the cause.
+const concurrentLimitMessage = "ConcurrentRequests (Concurrent API Requests) Limit exceeded"
+
 var (
 	bodyInvalidSession = []byte(`[{"message":"Session expired or invalid","errorCode":"INVALID_SESSION_ID"}]`)
 	bodyNotFound       = []byte(`[{"errorCode":"NOT_FOUND","message":"The requested resource does not exist"}]`)
@@ -208,21 +214,27 @@ func (o *Org) handleServicesData(w http.ResponseWriter, r *http.Request) {
 	if seg == "latest" {
 		version = fmt.Sprintf("v%d.0", MaxAPIVersion)
 	}
+	defer o.recordAPICall(r, w, c, rest)
+	if id, ok := logFilePath(rest); ok {
+		o.serveLogFile(w, r, c, id)
+		return
+	}
 	switch strings.TrimSuffix(rest, "/") {
 	case "":
 		o.serveResources(w, r, c, version)
 	case "limits":
 		o.serveLimits(w, r, c, used, max)
 	default:
+		o.syncELF()
 		o.serveData(w, r, c, version, rest)
 	}
 }
 
-var resourceNames = []string{
-	"tooling", "metadata", "chatter", "tabs", "appMenu", "quickActions", "queryAll", "search",
-	"composite", "parameterizedSearch", "theme", "recent", "connect", "limits", "process",
-	"query", "jobs", "sobjects", "actions", "support", "knowledgeManagement", "event",
-}
+// resourceNames are the resources the org serves at their own URL; the
+// resource map lists these and no others, so a client that discovers a
+// resource there can use it. (The Tooling API's query is served, but not
+// the Tooling root, so "tooling" is not listed.)
+var resourceNames = []string{"composite", "limits", "query", "queryAll", "sobjects"}
 
 func (o *Org) serveResources(w http.ResponseWriter, r *http.Request, c caller, version string) {
 	if !getOrHead(w, r) {

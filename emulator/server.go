@@ -3,7 +3,8 @@ package emulator
 import (
 	"net/http"
 	"strings"
-	"time"
+
+	"github.com/sfbridge/sfbridge/internal/clock"
 )
 
 func (o *Org) routes() {
@@ -13,6 +14,8 @@ func (o *Org) routes() {
 	mux.HandleFunc("/services/oauth2/userinfo", o.handleUserinfo)
 	mux.HandleFunc("/services/oauth2/revoke", o.handleRevoke)
 	mux.HandleFunc("/services/oauth2/introspect", o.handleIntrospect)
+	mux.HandleFunc(authorizePath, o.handleAuthorize)
+	mux.HandleFunc(successPath, o.handleAuthorizeSuccess)
 	mux.HandleFunc("/id/{org}/{user}", o.handleIdentity)
 	mux.HandleFunc("/services/data", o.handleServicesData)
 	mux.HandleFunc("/services/data/", o.handleServicesData)
@@ -26,7 +29,7 @@ func (o *Org) routes() {
 // ServeHTTP serves the org: the OAuth endpoints, the identity URL, the REST
 // API and the admin API. Faults are applied first, the request log last.
 func (o *Org) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	start := time.Now()
+	start := o.clk.Now()
 	// Salesforce's Date header is what clients measure clock skew against;
 	// when the org's clock is injected or advanced, send that clock.
 	if o.ownClock || o.offset.Load() != 0 {
@@ -42,7 +45,7 @@ func (o *Org) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer func() {
 		e := RequestEntry{
 			Time: o.Now(), Method: r.Method, Path: r.URL.Path, Query: redactQuery(r.URL.RawQuery),
-			Status: rec.status, Bytes: rec.bytes, DurationMS: float64(time.Since(start).Microseconds()) / 1000,
+			Status: rec.status, Bytes: rec.bytes, DurationMS: float64(o.clk.Since(start).Microseconds()) / 1000,
 			User: rec.username, Remote: r.RemoteAddr, UserAgent: r.UserAgent(), Fault: faultID,
 		}
 		o.reqlog.add(e)
@@ -67,14 +70,7 @@ func (o *Org) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (o *Org) applyFault(w *responseRecorder, r *http.Request, f firing) bool {
 	switch f.spec.Action {
 	case FaultLatency:
-		t := time.NewTimer(f.latency)
-		defer t.Stop()
-		select {
-		case <-t.C:
-		case <-r.Context().Done():
-			return false
-		}
-		return true
+		return clock.Sleep(r.Context(), o.clk, f.latency) == nil
 	case FaultError:
 		status, body := f.errorBody(r.URL.Path, http.StatusServiceUnavailable, "SERVER_UNAVAILABLE", "Server is unavailable")
 		writeJSONBytes(w, status, body)
@@ -83,7 +79,9 @@ func (o *Org) applyFault(w *responseRecorder, r *http.Request, f firing) bool {
 		if !f.limited {
 			return true
 		}
-		status, body := f.errorBody(r.URL.Path, http.StatusForbidden, "REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded.")
+		// A short-term limit, not the daily allocation: Salesforce's
+		// wording for too many concurrent API requests.
+		status, body := f.errorBody(r.URL.Path, http.StatusForbidden, "REQUEST_LIMIT_EXCEEDED", concurrentLimitMessage)
 		writeJSONBytes(w, status, body)
 		return false
 	case FaultReset:

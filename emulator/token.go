@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"net"
 	"net/http"
 	"strconv"
@@ -33,7 +34,12 @@ var (
 	errNotAdminApproved = oauthError{400, "invalid_app_access", "user is not admin approved to access this app"}
 	errLoginRate        = oauthError{400, "rate_limit_exceeded", "Number of logins exceeded"}
 	errPostRequired     = oauthError{400, "invalid_request", "must use HTTP POST"}
+	errBodyTooLarge     = oauthError{413, "invalid_request", "request body too large: a token request is a short form (limit 64 KiB)"}
+	errBadBody          = oauthError{400, "invalid_request", "malformed request body: want application/x-www-form-urlencoded"}
 )
+
+// maxTokenBody bounds a token request's body.
+const maxTokenBody = 64 << 10
 
 func writeOAuthError(w http.ResponseWriter, e oauthError) {
 	h := w.Header()
@@ -62,10 +68,17 @@ func (o *Org) handleToken(w http.ResponseWriter, r *http.Request) {
 		writeOAuthError(w, errPostRequired)
 		return
 	}
-	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+	r.Body = http.MaxBytesReader(w, r.Body, maxTokenBody)
 	if err := r.ParseForm(); err != nil {
+		// Say what is wrong: the grant type was never read.
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			o.recordLogin(r, "", "", "Failed: request body over 64 KiB")
+			writeOAuthError(w, errBodyTooLarge)
+			return
+		}
 		o.recordLogin(r, "", "", "Failed: unreadable request body: "+err.Error())
-		writeOAuthError(w, errUnsupportedGrant)
+		writeOAuthError(w, errBadBody)
 		return
 	}
 	if r.PostForm.Get("grant_type") != jwtBearerGrant && r.Form.Get("grant_type") != jwtBearerGrant {

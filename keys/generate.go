@@ -14,6 +14,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/sfbridge/sfbridge/internal/clock"
 )
 
 // DefaultDays is the certificate validity SelfSignedCertificate uses when
@@ -82,7 +84,7 @@ func NewSelfSignedCertificate(key *rsa.PrivateKey, opts CertificateOptions) (*x5
 	}
 	now := opts.Now
 	if now.IsZero() {
-		now = time.Now()
+		now = clock.Real().Now()
 	}
 	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 127))
 	if err != nil {

@@ -13,10 +13,10 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
-	"io"
-	"os"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/sfbridge/sfbridge/internal/inputfile"
 )
 
 // LoadOptions holds the secrets and the entry choice for loading a key or
@@ -146,16 +146,14 @@ func parseCertificates(data []byte, name string, opts loadOpts) ([]*x509.Certifi
 }
 
 func readFile(path string) ([]byte, error) {
-	f, err := os.Open(path)
+	data, tooLarge, err := inputfile.ReadLimit(path, maxInput)
 	if err != nil {
-		return nil, fmt.Errorf("keys: %w", err)
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, maxInput+1))
-	if err != nil {
+		if errors.Is(err, inputfile.ErrNotRegular) {
+			return nil, fmt.Errorf("keys: %w", err)
+		}
 		return nil, fmt.Errorf("keys: read %s: %w", path, err)
 	}
-	if len(data) > maxInput {
+	if tooLarge {
 		return nil, &Error{Name: path, Err: ErrUnrecognized, Found: fmt.Sprintf("a file larger than %d MiB", maxInput>>20),
 			Fix: "give the key, certificate or keystore file itself"}
 	}
@@ -514,6 +512,9 @@ func (c *contents) addPEMBlock(b *pem.Block, opts loadOpts) error {
 		}
 		k, err := parseKeyDER(der)
 		if err != nil {
+			if alg, ok := otherKeyAlgorithm(der, b.Type); ok {
+				return notRSA(alg)
+			}
 			if wasEncrypted {
 				c.keyErr = wrongPassphrase("a legacy encrypted " + b.Type)
 				c.keyForms = append(c.keyForms, form)
@@ -601,6 +602,9 @@ func decryptKey(der []byte, opts loadOpts) (crypto.PrivateKey, error) {
 	defer clear(plain)
 	k, err := x509.ParsePKCS8PrivateKey(plain)
 	if err != nil {
+		if alg, ok := otherKeyAlgorithm(plain, "PRIVATE KEY"); ok {
+			return nil, notRSA(alg)
+		}
 		return nil, wrongPassphrase("an encrypted PKCS#8 private key")
 	}
 	return k, nil
@@ -656,6 +660,9 @@ func decodeDER(data []byte, opts loadOpts) (*contents, error) {
 	if _, err := x509.ParseCertificateRequest(der); err == nil {
 		c.csrs++
 		return c, nil
+	}
+	if alg, ok := otherKeyAlgorithm(der, ""); ok {
+		return nil, notRSA(alg)
 	}
 	var info encryptedPrivateKeyInfo
 	if rest, err := asn1.Unmarshal(der, &info); err == nil && len(rest) == 0 && len(info.Algorithm.Algorithm) > 0 && len(info.EncryptedData) > 0 {

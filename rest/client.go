@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"github.com/sfbridge/sfbridge/auth"
+	"github.com/sfbridge/sfbridge/internal/backoff"
+	"github.com/sfbridge/sfbridge/internal/clock"
 )
 
 // defaultUserAgent names this client in Salesforce's API usage logs.
@@ -31,6 +33,7 @@ type Client struct {
 	callOpts  string
 	batchSize int
 	retry     RetryPolicy
+	clk       clock.Clock
 	log       *slog.Logger
 
 	pinned  string
@@ -148,6 +151,15 @@ func WithRetry(p RetryPolicy) Option {
 	}
 }
 
+// WithClock times the waits between retries and reads Retry-After dates
+// on c instead of real time: the daemon passes its clock, tests a fake.
+func WithClock(c clock.Clock) Option {
+	return func(cl *Client) error {
+		cl.clk = clock.Or(c)
+		return nil
+	}
+}
+
 // WithLogger logs retries and version negotiation at debug level. Nothing
 // logged contains a token.
 func WithLogger(l *slog.Logger) Option {
@@ -176,6 +188,7 @@ func New(src auth.Source, opts ...Option) (*Client, error) {
 		userAgent: defaultUserAgent,
 		callOpts:  "sfbridge",
 		retry:     RetryPolicy{}.withDefaults(),
+		clk:       clock.Real(),
 		log:       slog.New(slog.DiscardHandler),
 	}
 	for _, o := range opts {
@@ -376,7 +389,8 @@ func (c *Client) send(ctx context.Context, r *request) (*http.Response, error) {
 		return nil, err
 	}
 	mayHaveActed := false // an earlier attempt may have taken effect
-	for attempt := 1; ; attempt++ {
+	b := c.retry.backoff().Start(c.clk)
+	for {
 		var wrote atomic.Bool
 		req, err := c.newHTTPRequest(withWriteTrace(ctx, &wrote), r, u)
 		if err != nil {
@@ -388,14 +402,16 @@ func (c *Client) send(ctx context.Context, r *request) (*http.Response, error) {
 			if ctx.Err() != nil {
 				return nil, ctx.Err()
 			}
-			if attempt < c.retry.MaxAttempts && retryableTransportError(r.idempotent(), err, wrote.Load()) {
+			cause := unwrapURLError(err)
+			again, perr := c.pause(ctx, b, classifyTransportError(r.idempotent(), err, wrote.Load()), r, u, cause)
+			if perr != nil {
+				return nil, perr
+			}
+			if again {
 				mayHaveActed = mayHaveActed || wrote.Load()
-				if err := c.pause(ctx, attempt, 0, r, u, unwrapURLError(err)); err != nil {
-					return nil, err
-				}
 				continue
 			}
-			return nil, &TransportError{Method: r.method, URL: redactURL(u), SentRequest: wrote.Load(), Err: unwrapURLError(err)}
+			return nil, &TransportError{Method: r.method, URL: redactURL(u), SentRequest: wrote.Load(), Err: cause}
 		}
 		limit := c.noteLimit(resp, seq)
 		if resp.StatusCode/100 == 2 || resp.StatusCode == http.StatusNotModified {
@@ -407,24 +423,36 @@ func (c *Client) send(ctx context.Context, r *request) (*http.Response, error) {
 		resp.Body.Close()
 		apiErr := newAPIError(r.method, u, resp.StatusCode, body, limit)
 		apiErr.Repeated = mayHaveActed
-		if attempt < c.retry.MaxAttempts && retryableStatus(r.idempotent(), apiErr) {
-			mayHaveActed = mayHaveActed || resp.StatusCode >= 500
-			if err := c.pause(ctx, attempt, retryAfter(resp.Header), r, u, apiErr); err != nil {
-				return nil, err
-			}
-			continue
+		again, perr := c.pause(ctx, b, classifyStatus(r.idempotent(), apiErr, resp.Header, c.clk.Now()), r, u, apiErr)
+		if perr != nil {
+			return nil, perr
 		}
-		return nil, apiErr
+		if !again {
+			return nil, apiErr
+		}
+		mayHaveActed = mayHaveActed || resp.StatusCode >= 500
 	}
 }
 
-func (c *Client) pause(ctx context.Context, attempt int, atLeast time.Duration, r *request, u *url.URL, cause error) error {
-	d := max(c.retry.backoff(attempt), min(atLeast, c.retry.MaxDelay))
-	c.log.DebugContext(ctx, "rest: retrying", "method", r.method, "url", redactURL(u), "attempt", attempt, "delay", d, "cause", cause.Error())
-	if err := c.retry.Sleep(ctx, d); err != nil {
-		return fmt.Errorf("rest: %s %s: gave up waiting to retry after %w: %w", r.method, redactURL(u), cause, err)
+// pause decides, after a failed attempt of r judged v, whether another
+// attempt follows, and waits for it. It returns an error only when ctx
+// ended the wait.
+func (c *Client) pause(ctx context.Context, b *backoff.Backoff, v backoff.Verdict, r *request, u *url.URL, cause error) (bool, error) {
+	d, ok := b.Next(v)
+	if !ok {
+		return false, nil
 	}
-	return nil
+	c.log.DebugContext(ctx, "rest: retrying", "method", r.method, "url", redactURL(u), "attempt", b.Attempt()-1, "reason", v.Reason, "delay", d, "cause", cause.Error())
+	var err error
+	if c.retry.Sleep != nil {
+		err = c.retry.Sleep(ctx, d)
+	} else {
+		err = b.Wait(ctx, d)
+	}
+	if err != nil {
+		return false, fmt.Errorf("rest: %s %s: gave up waiting to retry after %w: %w", r.method, redactURL(u), cause, err)
+	}
+	return true, nil
 }
 
 // noteLimit parses Sforce-Limit-Info and keeps it unless the client holds

@@ -165,7 +165,7 @@ func (e *APIError) hint() string {
 	case ErrInvalidSession:
 		return "the session expired or was revoked and a new one was refused too; log in again"
 	case ErrRequestLimitExceeded:
-		return "the org's rolling 24-hour API allocation is used up; wait, or ask the admin to raise it"
+		return requestLimitHint(e)
 	case ErrInvalidType:
 		return "the object does not exist or the integration user cannot read it; check the object name and its object permissions"
 	case ErrInvalidField:
@@ -261,4 +261,24 @@ func redactURL(u *url.URL) string {
 		}
 	}
 	return c.String()
+}
+
+// requestLimitHint tells the daily allocation ("TotalRequests Limit
+// exceeded.") from the short-term limits Salesforce reports with the same
+// code, such as too many concurrent long-running requests
+// ("ConcurrentRequests (Concurrent API Requests) Limit exceeded").
+func requestLimitHint(e *APIError) string {
+	for _, it := range e.Errors {
+		if it.Code() != string(ErrRequestLimitExceeded) {
+			continue
+		}
+		m := strings.TrimSpace(it.Message)
+		switch {
+		case strings.HasPrefix(m, "TotalRequests"):
+			return "the org's rolling 24-hour API allocation is used up; wait, or ask the admin to raise it"
+		case strings.HasPrefix(m, "Concurrent"):
+			return "too many API requests are running at once in the org (a short-term limit, not the daily allocation); send fewer in parallel and try again shortly"
+		}
+	}
+	return "an API request limit of the org was reached; the message says which"
 }

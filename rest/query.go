@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/sfbridge/sfbridge/internal/backoff"
 	"github.com/sfbridge/sfbridge/internal/jsonscan"
 )
 
@@ -480,6 +481,7 @@ func (e *PageError) Unwrap() error { return e.Err }
 // once and in order.
 func (p *pager[T]) fetchPage(ctx context.Context, r *request, pre *future, early func(pageMeta), emit func(T) error) (pageMeta, error) {
 	emitted := 0
+	b := p.c.retry.backoff().Start(p.c.clk)
 	for attempt := 1; ; attempt++ {
 		var resp *http.Response
 		var err error
@@ -516,12 +518,13 @@ func (p *pager[T]) fetchPage(ctx context.Context, r *request, pre *future, early
 			return pageMeta{}, ctx.Err()
 		}
 		emitted = max(emitted, n)
-		if attempt >= p.c.retry.MaxAttempts {
-			return pageMeta{}, &PageError{URL: redactPath(r.path), Delivered: emitted, Err: err}
-		}
 		u, _ := url.Parse(redactPath(r.path))
-		if err := p.c.pause(ctx, attempt, 0, r, u, err); err != nil {
-			return pageMeta{}, err
+		again, perr := p.c.pause(ctx, b, backoff.Verdict{Retry: true, Reason: "the page broke off"}, r, u, err)
+		if perr != nil {
+			return pageMeta{}, perr
+		}
+		if !again {
+			return pageMeta{}, &PageError{URL: redactPath(r.path), Delivered: emitted, Err: err}
 		}
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"io"
-	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/http/httptrace"
@@ -15,6 +14,8 @@ import (
 	"time"
 
 	"github.com/klauspost/compress/gzip"
+
+	"github.com/sfbridge/sfbridge/internal/backoff"
 )
 
 // RetryPolicy says how often and how patiently transient failures are
@@ -25,10 +26,11 @@ type RetryPolicy struct {
 	// BaseDelay is the backoff before the second attempt (default 250ms);
 	// it doubles per attempt up to MaxDelay (default 8s). The actual delay
 	// is drawn uniformly from [d/2, d] (jitter), so many clients that failed
-	// together do not retry together.
+	// together do not retry together. A Retry-After header from Salesforce
+	// replaces the computed delay, capped at MaxDelay.
 	BaseDelay, MaxDelay time.Duration
 	// Sleep waits d or until ctx is done; tests inject one that does not
-	// sleep. Default: a timer that listens to ctx.
+	// sleep. Default: a timer on the client's clock that listens to ctx.
 	Sleep func(ctx context.Context, d time.Duration) error
 	// Jitter returns a number in [0, 1); default math/rand/v2.
 	Jitter func() float64
@@ -44,34 +46,12 @@ func (p RetryPolicy) withDefaults() RetryPolicy {
 	if p.MaxDelay == 0 {
 		p.MaxDelay = 8 * time.Second
 	}
-	if p.Sleep == nil {
-		p.Sleep = sleepCtx
-	}
-	if p.Jitter == nil {
-		p.Jitter = rand.Float64
-	}
 	return p
 }
 
-// backoff is the jittered delay after the given (1-based) failed attempt.
-func (p RetryPolicy) backoff(attempt int) time.Duration {
-	d := p.BaseDelay
-	for i := 1; i < attempt && d < p.MaxDelay; i++ {
-		d *= 2
-	}
-	d = min(d, p.MaxDelay)
-	return d/2 + time.Duration(p.Jitter()*float64(d/2))
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+// backoff is the policy of one call's retries.
+func (p RetryPolicy) backoff() backoff.Policy {
+	return backoff.Policy{Initial: p.BaseDelay, Max: max(p.MaxDelay, p.BaseDelay), Jitter: 0.5, MaxAttempts: p.MaxAttempts, Rand: p.Jitter}
 }
 
 // idempotent reports whether repeating method has the same effect as
@@ -80,15 +60,20 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 // external id.
 func idempotent(method string) bool { return method != http.MethodPost }
 
-// retryableTransportError decides about a call that got no response.
+// classifyTransportError decides about a call that got no response.
 // Idempotent calls are retried on network failures; a POST only when the
 // request was never completely written, because Salesforce cannot act on a
 // request it has not fully received.
-func retryableTransportError(idempotent bool, err error, wrote bool) bool {
-	if !isNetworkError(err) {
-		return false
+func classifyTransportError(idempotent bool, err error, wrote bool) backoff.Verdict {
+	switch {
+	case !isNetworkError(err):
+		return backoff.Verdict{Reason: "not a network failure"}
+	case idempotent:
+		return backoff.Verdict{Retry: true, Reason: "network failure"}
+	case !wrote:
+		return backoff.Verdict{Retry: true, Reason: "network failure before the request was sent"}
 	}
-	return idempotent || !wrote
+	return backoff.Verdict{Reason: "a create may have reached Salesforce"}
 }
 
 // isNetworkError looks beneath *url.Error, which http.Client wraps around
@@ -110,29 +95,26 @@ func isNetworkError(err error) bool {
 // UNABLE_TO_LOCK_ROW (another transaction held the record) and 5xx are
 // retried for idempotent methods only: a POST that got an answer reached
 // Salesforce, and a create is repeated only when it surely did not.
-func retryableStatus(idempotent bool, e *APIError) bool {
+//
+// The server's Retry-After (seconds or an HTTP-date, read against now) goes
+// into the verdict as a hint.
+func classifyStatus(idempotent bool, e *APIError, h http.Header, now time.Time) backoff.Verdict {
+	var v backoff.Verdict
 	switch {
 	case e.HasCode(string(ErrRequestLimitExceeded)):
-		return false
+		return backoff.Verdict{Reason: "REQUEST_LIMIT_EXCEEDED is a daily allocation"}
 	case e.HasCode(string(ErrUnableToLockRow)):
-		return idempotent
+		v = backoff.Verdict{Retry: idempotent, Reason: "UNABLE_TO_LOCK_ROW"}
 	case e.StatusCode >= 500 && e.StatusCode != http.StatusNotImplemented:
-		return idempotent
+		v = backoff.Verdict{Retry: idempotent, Reason: "HTTP " + strconv.Itoa(e.StatusCode)}
+	default:
+		return backoff.Verdict{Reason: "HTTP " + strconv.Itoa(e.StatusCode) + " is not transient"}
 	}
-	return false
-}
-
-// retryAfter reads a Retry-After header given in seconds.
-func retryAfter(h http.Header) time.Duration {
-	s := h.Get("Retry-After")
-	if s == "" {
-		return 0
+	if !idempotent {
+		v.Reason += " answered a create, which may have taken effect"
 	}
-	n, err := strconv.Atoi(strings.TrimSpace(s))
-	if err != nil || n < 0 {
-		return 0
-	}
-	return time.Duration(n) * time.Second
+	v.After, _ = backoff.ParseRetryAfter(h.Get("Retry-After"), now)
+	return v
 }
 
 // withWriteTrace records in wrote whether the request was fully written.

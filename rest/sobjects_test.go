@@ -12,6 +12,9 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/sfbridge/sfbridge/internal/backoff"
+	"github.com/sfbridge/sfbridge/internal/clock"
 )
 
 const caseID = "500RO0000000001AAA"
@@ -188,10 +191,13 @@ func TestCreateRetriedOnlyWhenNeverSent(t *testing.T) {
 }
 
 func TestBackoffIsJitteredAndListensToContext(t *testing.T) {
-	p := RetryPolicy{BaseDelay: 100 * time.Millisecond, MaxDelay: time.Second, Jitter: func() float64 { return 0.5 }}.withDefaults()
-	for attempt, want := range map[int]time.Duration{1: 75 * time.Millisecond, 2: 150 * time.Millisecond, 3: 300 * time.Millisecond, 5: 750 * time.Millisecond, 9: 750 * time.Millisecond} {
-		if got := p.backoff(attempt); got != want {
-			t.Errorf("backoff(%d) = %v, want %v", attempt, got, want)
+	p := RetryPolicy{MaxAttempts: 100, BaseDelay: 100 * time.Millisecond, MaxDelay: time.Second, Jitter: func() float64 { return 0.5 }}.withDefaults()
+	b := p.backoff().Start(nil)
+	want := map[int]time.Duration{1: 75 * time.Millisecond, 2: 150 * time.Millisecond, 3: 300 * time.Millisecond, 5: 750 * time.Millisecond, 9: 750 * time.Millisecond}
+	for attempt := 1; attempt <= 9; attempt++ {
+		got, ok := b.Next(backoff.Verdict{Retry: true})
+		if w, check := want[attempt]; check && (got != w || !ok) {
+			t.Errorf("delay after attempt %d = %v, want %v", attempt, got, w)
 		}
 	}
 	f := newFakeOrg(t, 10)
@@ -243,30 +249,39 @@ type roundTripFunc func(*http.Request) (*http.Response, error)
 
 func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
 
+// A Retry-After from Salesforce replaces the computed delay, given in
+// seconds or as an HTTP-date, and is capped at MaxDelay.
 func TestRetryAfterIsHonoured(t *testing.T) {
-	f := newFakeOrg(t, 0)
-	f.handlers["GET /services/data/v66.0/limits"] = func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, 200, `{"DailyApiRequests":{"Max":15000,"Remaining":14998},"DataStorageMB":{"Max":5,"Remaining":5}}`)
-	}
-	f.faults = func(_ *fakeOrg, r *http.Request, n int) fault {
-		if n == 1 {
-			return fault{status: 503, body: `[{"message":"maintenance","errorCode":"SERVER_UNAVAILABLE"}]`}
+	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		header string
+		want   time.Duration
+	}{
+		{"3", 3 * time.Second},
+		{now.Add(5 * time.Second).Format(http.TimeFormat), 5 * time.Second},
+		{"3600", 8 * time.Second},
+	} {
+		f := newFakeOrg(t, 0)
+		calls := 0
+		f.handlers["GET /services/data/v66.0/limits"] = func(w http.ResponseWriter, r *http.Request) {
+			calls++
+			if calls == 1 {
+				w.Header().Set("Retry-After", tc.header)
+				writeJSON(w, 503, `[{"message":"maintenance","errorCode":"SERVER_UNAVAILABLE"}]`)
+				return
+			}
+			writeJSON(w, 200, `{"DailyApiRequests":{"Max":15000,"Remaining":14998},"DataStorageMB":{"Max":5,"Remaining":5}}`)
 		}
-		return fault{}
-	}
-	var slept time.Duration
-	var mints atomic.Int64
-	c, _ := New(f.source(&mints), WithRetry(RetryPolicy{Sleep: func(_ context.Context, d time.Duration) error { slept = d; return nil }}))
-	// The fake sends no Retry-After; check the header parsing directly too.
-	lim, err := c.Limits.Get(t.Context())
-	if err != nil || lim["DailyApiRequests"].Remaining != 14998 {
-		t.Fatalf("limits %v, %v", lim, err)
-	}
-	if slept <= 0 {
-		t.Error("no backoff before the retry")
-	}
-	if d := retryAfter(http.Header{"Retry-After": {"3"}}); d != 3*time.Second {
-		t.Errorf("retryAfter = %v", d)
+		var slept []time.Duration
+		var mints atomic.Int64
+		c, _ := New(f.source(&mints), WithClock(clock.NewFake(now)), WithRetry(RetryPolicy{Sleep: func(_ context.Context, d time.Duration) error { slept = append(slept, d); return nil }}))
+		lim, err := c.Limits.Get(t.Context())
+		if err != nil || lim["DailyApiRequests"].Remaining != 14998 {
+			t.Fatalf("limits %v, %v", lim, err)
+		}
+		if len(slept) != 1 || slept[0] != tc.want {
+			t.Errorf("Retry-After %q: waited %v, want [%v]", tc.header, slept, tc.want)
+		}
 	}
 }
 

@@ -241,6 +241,7 @@ func (c *call) query(all, tooling bool) {
 
 func (c *call) servePage(rs *resultSet, from, n int, locator string) {
 	if locator == "" && from+n < len(rs.rows) {
+		rs.batch = n
 		locator = string(c.s.ids.New("01g"))
 		c.s.cursors.put(locator, rs, c.s.now())
 	}
@@ -276,7 +277,13 @@ func (c *call) more(loc string) {
 		writeErr(c.w, invalid)
 		return
 	}
-	c.servePage(rs, from, batchSize(c.r.Header), loc[:cut])
+	// A locator keeps the batch size of the query that opened it, whatever
+	// Sforce-Query-Options the next-page request carries.
+	n := rs.batch
+	if n <= 0 {
+		n = batchSize(c.r.Header)
+	}
+	c.servePage(rs, from, n, loc[:cut])
 }
 
 // toolingQuery answers the Tooling API queries real clients send: the sf
@@ -333,6 +340,10 @@ func (c *call) columns(q string) {
 			case n.count:
 				m.Aggregate, m.NumberType = true, true
 				t := "Integer"
+				if n.field != nil { // MIN or MAX: the field's type
+					t = apexType(n.field)
+					m.NumberType = n.field.kind == soql.KindNumber
+				}
 				m.ApexType = &t
 			case n.field != nil:
 				t := apexType(n.field)
@@ -363,7 +374,7 @@ func (c *call) columns(q string) {
 		entity, prefix = nil, nil
 	}
 	writeJSON(c.w, http.StatusOK, map[string]any{
-		"columnMetadata": build(rs.tree, ""), "entityName": entity, "groupBy": false, "idSelect": idSelect, "keyPrefix": prefix,
+		"columnMetadata": build(rs.tree, ""), "entityName": entity, "groupBy": rs.plan.Grouped, "idSelect": idSelect, "keyPrefix": prefix,
 	})
 }
 

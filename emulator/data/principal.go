@@ -60,6 +60,12 @@ func (p *Principal) Access(object string) ObjectAccess {
 		a.Read = a.Read || p.Permissions["ViewSetup"]
 	case ObjEventLogFile:
 		a.Read = a.Read || p.Permissions["ViewEventLogFiles"]
+	case ObjSetupAuditTrail:
+		a.Read = a.Read || p.Permissions["ViewSetup"]
+	case ObjLoginHistory:
+		a.Read = a.Read || p.Permissions["ManageUsers"]
+	case ObjLoginEvent, ObjLogoutEvent, ObjApiEvent:
+		a.Read = a.Read || p.Permissions["ViewRealTimeEventMonitoringData"]
 	}
 	if p.ViewAllData || a.ViewAll || a.ModifyAll || p.ModifyAllData {
 		a.Read = true

@@ -35,7 +35,7 @@ func (o objView) Name() string { return o.t.def.Name }
 
 func (o objView) Field(name string) (soql.Field, bool) {
 	fd, ok := o.t.def.Field(name)
-	if !ok {
+	if !ok || fd.hidden.Load() {
 		return soql.Field{}, false
 	}
 	return soql.Field{Name: fd.Name, Kind: fd.kind, Index: fd.index, Filterable: fd.Filterable, Sortable: fd.Sortable}, true
@@ -110,6 +110,7 @@ type resultSet struct {
 	tree     []*node
 	user     sfid.ID
 	entity   string
+	batch    int // page size of the query that opened the locator
 }
 
 // runQuery parses, compiles and evaluates src for p. all includes
@@ -132,6 +133,19 @@ func (s *Store) runQuery(p *Principal, src string, all bool) (*resultSet, error)
 	}
 	rs := &resultSet{plan: plan, def: t.def, user: p.UserID, entity: t.def.Name}
 	rows := s.filter(plan, t.def, recs, all)
+	if plan.Aggregate {
+		// Groups are ordered, offset and limited, not records.
+		in := make([]soql.Record, len(rows))
+		for i, r := range rows {
+			in[i] = r
+		}
+		for _, vals := range plan.AggregateRows(in, resolver{s}) {
+			rs.rows = append(rs.rows, newRecord(vals))
+		}
+		rs.total = len(rs.rows)
+		rs.tree = buildTree(s, plan)
+		return rs, nil
+	}
 	if plan.Ordered() {
 		sortRows(rows, plan, resolver{s})
 	}
@@ -144,21 +158,6 @@ func (s *Store) runQuery(p *Principal, src string, all bool) (*resultSet, error)
 	switch {
 	case plan.CountOnly:
 		rs.total = len(rows)
-		return rs, nil
-	case plan.Aggregate:
-		agg := make([]any, len(plan.Columns))
-		for i, c := range plan.Columns {
-			n := 0
-			for _, r := range rows {
-				if c.Path.Value(r, resolver{s}) != nil {
-					n++
-				}
-			}
-			agg[i] = float64(n)
-		}
-		rs.rows = []*record{newRecord(agg)}
-		rs.total = 1
-		rs.tree = buildTree(s, plan)
 		return rs, nil
 	}
 	rs.rows = rows
@@ -312,6 +311,23 @@ func defOf(o soql.Object) *ObjectDef { return o.(objView).t.def }
 
 func buildTree(s *Store, plan *soql.Plan) []*node {
 	var roots []*node
+	if plan.Aggregate {
+		// AggregateResult records are flat: one key per column, named by
+		// its alias (a grouped field's name, or expr0, expr1…).
+		for i := range plan.Columns {
+			c := &plan.Columns[i]
+			n := &node{key: c.Alias, col: i, count: c.Kind == soql.SelectCount}
+			if c.Kind == soql.SelectField || c.Func == "MIN" || c.Func == "MAX" {
+				owner := plan.Object
+				if k := len(c.Path.Steps); k > 0 {
+					owner = c.Path.Steps[k-1].Target
+				}
+				n.field = defOf(owner).Fields[c.Path.Field.Index]
+			}
+			roots = append(roots, n)
+		}
+		return roots
+	}
 	for i := range plan.Columns {
 		c := &plan.Columns[i]
 		switch c.Kind {
@@ -500,6 +516,20 @@ func (e *encoder) attributes(typ, id string) {
 	e.b = append(e.b, '}')
 }
 
+// blobURL appends the relative URL Salesforce returns for a base64 field
+// (EventLogFile.LogFile) instead of its content.
+func (e *encoder) blobURL(object, id, field string) {
+	e.b = append(e.b, `"/services/data/v`...)
+	e.b = append(e.b, e.version...)
+	e.b = append(e.b, "/sobjects/"...)
+	e.b = append(e.b, object...)
+	e.b = append(e.b, '/')
+	e.b = append(e.b, id...)
+	e.b = append(e.b, '/')
+	e.b = append(e.b, field...)
+	e.b = append(e.b, '"')
+}
+
 // row appends one query result record.
 func (e *encoder) row(rs *resultSet, def *ObjectDef, r *record, nodes []*node, children []map[string][]*record) {
 	if rs.plan.Aggregate {
@@ -508,7 +538,7 @@ func (e *encoder) row(rs *resultSet, def *ObjectDef, r *record, nodes []*node, c
 			e.b = append(e.b, ',')
 			e.b = appendJSONString(e.b, n.key)
 			e.b = append(e.b, ':')
-			e.value(nil, r.Get(n.col))
+			e.value(n.field, r.Get(n.col))
 		}
 		e.b = append(e.b, '}')
 		return
@@ -519,6 +549,8 @@ func (e *encoder) row(rs *resultSet, def *ObjectDef, r *record, nodes []*node, c
 		e.b = appendJSONString(e.b, n.key)
 		e.b = append(e.b, ':')
 		switch {
+		case n.field != nil && n.field.Type == "base64":
+			e.blobURL(def.Name, r.id(), n.field.Name)
 		case n.field != nil:
 			e.value(n.field, r.Get(n.field.index))
 		case n.step != nil:

@@ -2,6 +2,7 @@ package data
 
 import (
 	"strings"
+	"sync/atomic"
 
 	"github.com/sfbridge/sfbridge/emulator/soql"
 )
@@ -33,6 +34,7 @@ type FieldDef struct {
 	DefaultValue     string // picklist default
 	index            int
 	kind             soql.Kind
+	hidden           atomic.Bool // not present in this org (EventLogFile.Interval without hourly files)
 }
 
 // ChildRelationship is a parent-to-child relationship (Case → CaseComments).
@@ -237,7 +239,42 @@ const (
 	ObjKnowledge               = "Knowledge__kav"
 	ObjEventLogFile            = "EventLogFile"
 	ObjCaseStatus              = "CaseStatus"
+	ObjSetupAuditTrail         = "SetupAuditTrail"
+	ObjLoginHistory            = "LoginHistory"
+	ObjLoginEvent              = "LoginEvent"
+	ObjLogoutEvent             = "LogoutEvent"
+	ObjApiEvent                = "ApiEvent"
 )
+
+// rtemObject is a Real-Time Event Monitoring storage object (a big object):
+// the fields every such event has, then extra. As for big objects, only
+// EventDate and EventIdentifier can be filtered on and only EventDate
+// sorted on.
+func rtemObject(name, label, plural, prefix string, extra ...*FieldDef) *ObjectDef {
+	fields := []*FieldDef{
+		f("EventIdentifier", "string", 36, ""),
+		f("EventDate", "datetime", 0, ""),
+		ref("UserId", "User", "", "nf"),
+		f("Username", "string", 80, "nf"),
+		f("SourceIp", "string", 39, "nf"),
+		f("SessionKey", "string", 40, "nf"),
+		f("LoginKey", "string", 40, "nf"),
+		f("SessionLevel", "string", 40, "nf"),
+	}
+	fields = append(fields, extra...)
+	o := readOnly(object(name, label, plural, prefix, fields...))
+	o.Replicateable = false
+	for _, x := range o.Fields {
+		switch x.Name {
+		case "EventDate":
+		case "EventIdentifier":
+			x.Sortable = false
+		default:
+			x.Filterable, x.Sortable = false, false
+		}
+	}
+	return o
+}
 
 func caseStatusValues() []string   { return []string{"New", "Working", "Escalated", "Closed"} }
 func casePriorityValues() []string { return []string{"High", "Medium", "Low"} }
@@ -437,16 +474,71 @@ func standardObjects() []*ObjectDef {
 			f("SortOrder", "int", 0, ""),
 		)),
 		readOnly(object(ObjEventLogFile, "Event Log File", "Event Log Files", "0AT",
-			f("EventType", "string", 255, ""),
+			pick("EventType", nil, "", ""),
 			f("LogDate", "datetime", 0, ""),
 			f("LogFileLength", "double", 0, ""),
 			pick("Interval", []string{"Daily", "Hourly"}, "", ""),
 			f("Sequence", "int", 0, ""),
 			f("LogFile", "base64", 0, "nf"),
 			f("LogFileContentType", "string", 255, ""),
-			f("LogFileFieldNames", "textarea", 4000, "nf"),
-			f("LogFileFieldTypes", "textarea", 4000, "nf"),
+			f("LogFileFieldNames", "string", 1333, "nf"),
+			f("LogFileFieldTypes", "string", 1333, "nf"),
+			f("ApiVersion", "double", 0, ""),
 		)),
+		// Setup Audit Trail: setup changes, kept 180 days.
+		readOnly(object(ObjSetupAuditTrail, "Setup Audit Trail", "Setup Audit Trail", "0Ym",
+			f("Action", "string", 255, ""),
+			f("Section", "string", 255, ""),
+			f("Display", "string", 1000, ""),
+			f("DelegateUser", "string", 80, ""),
+			f("CreatedByContext", "string", 255, ""),
+			f("CreatedByIssuer", "string", 255, ""),
+			f("ResponsibleNamespacePrefix", "string", 15, ""),
+		)),
+		// Login History: every login attempt, kept six months.
+		readOnly(object(ObjLoginHistory, "Login History", "Login History", "0Ya",
+			ref("UserId", "User", "", ""),
+			f("LoginTime", "datetime", 0, ""),
+			f("LoginType", "string", 40, ""),
+			f("SourceIp", "string", 39, ""),
+			f("LoginUrl", "string", 255, ""),
+			f("Status", "string", 128, ""),
+			f("Application", "string", 255, ""),
+			f("Browser", "string", 64, ""),
+			f("Platform", "string", 64, ""),
+			f("ApiType", "string", 64, ""),
+			f("ApiVersion", "string", 32, ""),
+			f("ClientVersion", "string", 64, ""),
+			f("TlsProtocol", "string", 32, ""),
+			f("CipherSuite", "string", 64, ""),
+			f("CountryIso", "string", 2, ""),
+			f("LoginGeoId", "string", 18, ""),
+			f("AuthenticationServiceId", "string", 18, ""),
+			f("AuthMethodReference", "string", 64, ""),
+			f("LoginSubType", "string", 64, ""),
+			f("ForwardedForIp", "string", 39, ""),
+		)),
+		rtemObject(ObjLoginEvent, "Login Event", "Login Events", "0Yn",
+			f("LoginType", "string", 40, "nf"), f("LoginSubType", "string", 64, "nf"), f("LoginUrl", "string", 255, "nf"),
+			f("Status", "string", 128, "nf"), f("Application", "string", 255, "nf"), f("Browser", "string", 64, "nf"),
+			f("Platform", "string", 64, "nf"), f("TlsProtocol", "string", 32, "nf"), f("CipherSuite", "string", 64, "nf"),
+			f("Country", "string", 64, "nf"), f("City", "string", 64, "nf"), f("CountryIso", "string", 2, "nf"),
+			f("LoginLatitude", "double", 0, "nf"), f("LoginLongitude", "double", 0, "nf"), f("LoginGeoId", "string", 18, "nf"),
+			f("LoginHistoryId", "string", 18, "nf"), f("AuthMethodReference", "string", 64, "nf"), f("AdditionalInfo", "string", 1000, "nf"),
+			f("PolicyId", "string", 18, "nf"), f("PolicyOutcome", "string", 40, "nf"), f("EvaluationTime", "double", 0, "nf"),
+			f("ApiType", "string", 64, "nf"), f("ApiVersion", "string", 32, "nf"), f("HttpMethod", "string", 10, "nf"),
+		),
+		rtemObject(ObjLogoutEvent, "Logout Event", "Logout Events", "0Yo",
+			f("SessionType", "string", 40, "nf"),
+		),
+		rtemObject(ObjApiEvent, "API Event", "API Events", "0Yp",
+			f("ApiType", "string", 64, "nf"), f("ApiVersion", "string", 32, "nf"), f("Application", "string", 255, "nf"),
+			f("Client", "string", 255, "nf"), f("Operation", "string", 64, "nf"), f("QueriedEntities", "string", 255, "nf"),
+			f("Query", "string", 32000, "nf"), f("RowsProcessed", "double", 0, "nf"), f("RowsReturned", "double", 0, "nf"),
+			f("Records", "string", 32000, "nf"), f("ElapsedTime", "double", 0, "nf"), f("Platform", "string", 64, "nf"),
+			f("UserAgent", "string", 255, "nf"), f("LoginHistoryId", "string", 18, "nf"), f("PolicyId", "string", 18, "nf"),
+			f("PolicyOutcome", "string", 40, "nf"), f("EvaluationTime", "double", 0, "nf"), f("AdditionalInfo", "string", 1000, "nf"),
+		),
 	}
 	objs = append(objs, messagingObjects()...)
 	for _, o := range objs {

@@ -2,6 +2,7 @@ package data
 
 import (
 	"net/http"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -122,12 +123,12 @@ func (s *Store) retrieveJSON(p *Principal, object, id string, fields []string, v
 		}
 		return nil, e
 	}
-	fds := t.def.Fields
+	fds := slices.DeleteFunc(slices.Clone(t.def.Fields), func(fd *FieldDef) bool { return fd.hidden.Load() })
 	if len(fields) > 0 {
 		fds = nil
 		for _, name := range fields {
 			fd, ok := t.def.Field(strings.TrimSpace(name))
-			if !ok {
+			if !ok || fd.hidden.Load() {
 				return nil, badRequest("INVALID_FIELD", soql.NoSuchColumnMessage(strings.TrimSpace(name), t.def.Name))
 			}
 			fds = append(fds, fd)
@@ -139,6 +140,10 @@ func (s *Store) retrieveJSON(p *Principal, object, id string, fields []string, v
 		enc.b = append(enc.b, ',')
 		enc.b = appendJSONString(enc.b, fd.Name)
 		enc.b = append(enc.b, ':')
+		if fd.Type == "base64" {
+			enc.blobURL(t.def.Name, r.id(), fd.Name)
+			continue
+		}
 		enc.value(fd, r.Get(fd.index))
 	}
 	enc.b = append(enc.b, '}')
@@ -409,6 +414,9 @@ func (c *call) describe(def *ObjectDef, a ObjectAccess) map[string]any {
 	d := c.describeSummary(def, a)
 	fields := make([]map[string]any, 0, len(def.Fields))
 	for _, fd := range def.Fields {
+		if fd.hidden.Load() {
+			continue
+		}
 		m := c.describeField(def, fd)
 		fields = append(fields, m)
 	}

@@ -15,13 +15,14 @@ import (
 
 	"github.com/sfbridge/sfbridge/emulator/sfid"
 	"github.com/sfbridge/sfbridge/emulator/soql"
+	"github.com/sfbridge/sfbridge/internal/clock"
 )
 
 // StoreOptions configures a Store.
 type StoreOptions struct {
 	// IDs hands out record ids; nil means a generator for pod "xx".
 	IDs *sfid.Generator
-	// Now is the clock for system fields and date literals; nil means time.Now.
+	// Now is the clock for system fields and date literals; nil means the real clock.
 	Now func() time.Time
 	// OrgID is the organization the records belong to.
 	OrgID sfid.ID
@@ -137,7 +138,7 @@ func NewStore(opts StoreOptions) (*Store, error) {
 	}
 	now := opts.Now
 	if now == nil {
-		now = time.Now
+		now = clock.Real().Now
 	}
 	ttl := opts.CursorTTL
 	if ttl <= 0 {

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/sfbridge/sfbridge/emulator"
+	"github.com/sfbridge/sfbridge/internal/clock"
 	"github.com/sfbridge/sfbridge/internal/jsonfile"
 	"github.com/sfbridge/sfbridge/keys"
 )
@@ -27,14 +28,20 @@ type Options struct {
 	// Addr to listen on; port 0 picks a free one.
 	Addr string
 	// Fixture is a JSON or YAML fixture file; empty serves the default org
-	// whose app trusts the pair in StateDir.
+	// whose app trusts the pair in StateDir. A fixture's first app trusts
+	// that pair as well as its own certificates, and Info names it.
 	Fixture string
 	// StateDir holds the key pair and TLS certificate. Required.
 	StateDir string
 	// TLS serves HTTPS with a certificate for 127.0.0.1 and localhost.
 	TLS bool
-	// Sample adds generated records (Accounts, Contacts, Cases, comments,
-	// Knowledge articles) to the org, deterministic for the seed.
+	// Sample adds the sample records of emulator.Org.AddSampleRecords
+	// (Accounts, employee Users and Contacts sharing emails, Cases with
+	// comments, Knowledge articles in English and German), the same on
+	// every start, and, unless the fixture configures Event Monitoring
+	// itself, three days of hourly and daily event log files for every
+	// licensed event type. `sfbridge emulator --sample-data` and
+	// `serve --dev` set it.
 	Sample bool
 	Now    func() time.Time
 	// Logger receives the org's debug log (one line per request and per
@@ -73,22 +80,15 @@ type Org struct {
 	errc    chan error
 }
 
-// SampleCounts are the records Options.Sample adds.
-func SampleCounts() []struct {
-	Object string
-	N      int
-} {
-	return []struct {
-		Object string
-		N      int
-	}{{"Account", 10}, {"Contact", 40}, {"Case", 120}, {"CaseComment", 240}, {"Knowledge__kav", 15}}
-}
+// SampleEventRowsPerHour is the background activity Options.Sample sets:
+// average log rows per event type and hour.
+const SampleEventRowsPerHour = 60
 
 // Start listens, builds the org and serves it in the background until
 // Shutdown.
 func Start(ctx context.Context, opts Options) (*Org, error) {
 	if opts.Now == nil {
-		opts.Now = time.Now
+		opts.Now = clock.Real().Now
 	}
 	if opts.StateDir == "" {
 		return nil, errors.New("localorg: a state directory is required")
@@ -109,7 +109,10 @@ func Start(ctx context.Context, opts Options) (*Org, error) {
 		}
 		clientID = ""
 		if len(fixture.Apps) > 0 {
-			clientID = fixture.Apps[0].ConsumerKey
+			// The info file names the generated key pair, so the first app
+			// trusts its certificate too (besides the fixture's own): the
+			// info file's key_file and client_id log in as they stand.
+			fixture.Apps[0].Certificates = append(fixture.Apps[0].Certificates, string(pair.CertPEM))
 		}
 		users = map[string]string{}
 		for _, u := range fixture.Users {
@@ -142,6 +145,9 @@ func Start(ctx context.Context, opts Options) (*Org, error) {
 		ln = tls.NewListener(ln, tlsConf)
 	}
 	base := scheme + "://" + net.JoinHostPort(host, port)
+	if opts.Sample && fixture.EventMonitoring == nil {
+		fixture.EventMonitoring = &emulator.EventMonitoringSpec{RowsPerHour: SampleEventRowsPerHour, SampleDays: 3}
+	}
 	// Messaging is served on its own listener, as Salesforce's SCRT host is
 	// separate from the instance URL.
 	scrtLn, err := (&net.ListenConfig{}).Listen(ctx, "tcp", net.JoinHostPort(host, "0"))
@@ -160,14 +166,19 @@ func Start(ctx context.Context, opts Options) (*Org, error) {
 		scrtLn.Close()
 		return nil, err
 	}
+	if opts.Fixture != "" && len(fixture.Apps) > 0 {
+		// The consumer key as the org holds it: generated when the fixture
+		// gives none.
+		if a, ok := org.App(fixture.Apps[0].Name); ok {
+			clientID = a.ConsumerKey
+		}
+	}
 	if opts.Sample {
-		for i, c := range SampleCounts() {
-			if err := org.Store().Generate(c.Object, c.N, uint64(i+1)); err != nil {
-				ln.Close()
-				scrtLn.Close()
-				org.Close()
-				return nil, fmt.Errorf("sample data: %w", err)
-			}
+		if err := org.AddSampleRecords(1); err != nil {
+			ln.Close()
+			scrtLn.Close()
+			org.Close()
+			return nil, err
 		}
 	}
 	o := &Org{

@@ -1,12 +1,17 @@
 package soql
 
-import "time"
+import (
+	"strings"
+	"time"
+)
 
 // Query is a parsed SOQL statement.
 type Query struct {
 	Select  []SelectItem
 	From    Name
 	Where   Expr // nil without WHERE
+	GroupBy []Name
+	Having  Expr // nil without HAVING
 	OrderBy []OrderItem
 	Limit   int // -1 without LIMIT
 	Offset  int // -1 without OFFSET
@@ -25,22 +30,33 @@ type SelectKind uint8
 // Select item kinds.
 const (
 	SelectField    SelectKind = iota // Id, Contact.Email
-	SelectCount                      // COUNT() or COUNT(field)
+	SelectCount                      // COUNT(), COUNT(field) or another aggregate function (Func)
 	SelectSubquery                   // (SELECT … FROM CaseComments)
 )
 
 // SelectItem is one entry of the SELECT list.
 type SelectItem struct {
 	Kind  SelectKind
-	Field Name   // SelectField; COUNT's argument (empty Text for COUNT())
-	Alias string // COUNT(Id) n
+	Field Name   // SelectField; the function's argument (empty Text for COUNT())
+	Func  string // SelectCount: COUNT, COUNT_DISTINCT, MIN, MAX, SUM or AVG
+	Alias string // COUNT(Id) n, Status s (aliases only in aggregate queries)
 	Sub   *Query // SelectSubquery
 	Pos   Pos
 }
 
+// aggregateFuncs are the aggregate functions SOQL has.
+func isAggregateFunc(name string) bool {
+	switch strings.ToUpper(name) {
+	case "COUNT", "COUNT_DISTINCT", "MIN", "MAX", "SUM", "AVG":
+		return true
+	}
+	return false
+}
+
 // OrderItem is one ORDER BY key.
 type OrderItem struct {
-	Field      Name
+	Field      Name   // the field, or the aggregate function's argument
+	Func       string // aggregate function (aggregate queries), or empty
 	Desc       bool
 	NullsLast  bool
 	NullsGiven bool
@@ -60,7 +76,8 @@ type Not struct{ X Expr }
 
 // Comparison is field OP value, field IN (values), field LIKE pattern.
 type Comparison struct {
-	Field  Name
+	Field  Name   // the field, or the aggregate function's argument (HAVING)
+	Func   string // aggregate function in a HAVING condition, or empty
 	Op     string // = != < <= > >= LIKE IN NOT IN
 	Value  Literal
 	Values []Literal // IN / NOT IN

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/sfbridge/sfbridge/emulator/sfid"
+	"github.com/sfbridge/sfbridge/internal/clock"
 )
 
 // Field describes one field of an object for the compiler.
@@ -82,8 +83,9 @@ func (p *Path) Value(r Record, res Resolver) any {
 // Column is a compiled select item.
 type Column struct {
 	Kind  SelectKind
-	Path  Path   // SelectField, and COUNT(field)'s argument
-	Alias string // for COUNT(field): the alias, or expr0
+	Path  Path   // SelectField, and an aggregate function's argument
+	Func  string // SelectCount: COUNT, COUNT_DISTINCT, MIN, MAX, SUM or AVG
+	Alias string // aggregate queries: the alias, the grouped field's name, or expr0, expr1…
 	// SelectSubquery:
 	Relationship string // canonical child relationship name
 	ChildFK      Field
@@ -95,11 +97,13 @@ type Plan struct {
 	Object    Object
 	Columns   []Column
 	CountOnly bool // SELECT COUNT()
-	Aggregate bool // SELECT COUNT(field)
+	Aggregate bool // aggregate functions or GROUP BY: AggregateRows gives the rows
+	Grouped   bool // GROUP BY
 	Limit     int  // -1 without LIMIT
 	Offset    int  // -1 without OFFSET
 	where     func(Record, Resolver) bool
 	order     []orderKey
+	agg       *aggregation
 }
 
 type orderKey struct {
@@ -110,14 +114,14 @@ type orderKey struct {
 
 // CompileOptions carries what evaluation depends on besides the records.
 type CompileOptions struct {
-	Now time.Time // for TODAY, LAST_N_DAYS:n, …; zero means time.Now
+	Now time.Time // for TODAY, LAST_N_DAYS:n, …; zero means the real clock's now
 }
 
 // Compile resolves q's names against schema and returns a runnable plan.
 func Compile(q *Query, schema Schema, opts CompileOptions) (*Plan, error) {
 	now := opts.Now
 	if now.IsZero() {
-		now = time.Now()
+		now = clock.Real().Now()
 	}
 	obj, ok := schema.Object(q.From.Text)
 	if !ok {
@@ -143,11 +147,14 @@ func (c *compiler) plan(q *Query, obj Object, sub bool) (*Plan, error) {
 			if err != nil {
 				return nil, err
 			}
-			p.Columns = append(p.Columns, Column{Kind: SelectField, Path: path})
+			p.Columns = append(p.Columns, Column{Kind: SelectField, Path: path, Alias: it.Alias})
 		case SelectCount:
 			if it.Field.Text == "" {
 				if len(q.Select) != 1 || sub {
 					return nil, errAt(c.src, it.Pos, CodeMalformedQuery, "COUNT() and COUNT(fieldName) cannot be mixed with other fields")
+				}
+				if len(q.GroupBy) > 0 {
+					return nil, errAt(c.src, it.Pos, CodeMalformedQuery, "COUNT() cannot be used with GROUP BY: use COUNT(fieldName)")
 				}
 				p.CountOnly = true
 				continue
@@ -156,13 +163,20 @@ func (c *compiler) plan(q *Query, obj Object, sub bool) (*Plan, error) {
 			if err != nil {
 				return nil, err
 			}
+			fn := it.Func
+			if fn == "" {
+				fn = "COUNT"
+			}
+			if err := c.checkAggregateArg(fn, path, it.Field); err != nil {
+				return nil, err
+			}
 			alias := it.Alias
 			if alias == "" {
 				alias = "expr" + itoa(aggN)
 				aggN++
 			}
 			p.Aggregate = true
-			p.Columns = append(p.Columns, Column{Kind: SelectCount, Path: path, Alias: alias})
+			p.Columns = append(p.Columns, Column{Kind: SelectCount, Path: path, Func: fn, Alias: alias})
 		case SelectSubquery:
 			name, child, fk, ok := obj.Child(it.Sub.From.Text)
 			if !ok {
@@ -175,10 +189,17 @@ func (c *compiler) plan(q *Query, obj Object, sub bool) (*Plan, error) {
 			p.Columns = append(p.Columns, Column{Kind: SelectSubquery, Relationship: name, ChildFK: fk, Sub: sp})
 		}
 	}
+	if len(q.GroupBy) > 0 {
+		p.Aggregate, p.Grouped = true, true
+	}
 	if p.Aggregate {
-		for _, col := range p.Columns {
-			if col.Kind != SelectCount {
-				return nil, errAt(c.src, q.Select[0].Pos, CodeMalformedQuery, "Field must be grouped or aggregated: %s", col.Path.Field.Name)
+		if err := c.aggregate(p, q, obj); err != nil {
+			return nil, err
+		}
+	} else {
+		for i, it := range q.Select {
+			if it.Alias != "" {
+				return nil, errAt(c.src, q.Select[i].Pos, CodeMalformedQuery, "Only aggregate expressions use field aliasing")
 			}
 		}
 	}
@@ -190,6 +211,12 @@ func (c *compiler) plan(q *Query, obj Object, sub bool) (*Plan, error) {
 		p.where = w
 	}
 	for _, o := range q.OrderBy {
+		if p.Aggregate {
+			break // ordered as groups, by aggregate()
+		}
+		if o.Func != "" {
+			return nil, errAt(c.src, o.Field.Pos, CodeMalformedQuery, "Ordered field must be grouped or aggregated: %s(%s)", o.Func, o.Field.Text)
+		}
 		path, err := c.path(obj, o.Field)
 		if err != nil {
 			return nil, err

@@ -260,7 +260,7 @@ func matchDate(s string) int {
 	return 10
 }
 
-// matchDateTime returns the length of YYYY-MM-DDThh:mm:ss[.fff](Z|±hh:mm) or 0.
+// matchDateTime returns the length of YYYY-MM-DDThh:mm:ss[.fff](Z|±hh:mm|±hhmm) or 0.
 func matchDateTime(s string) int {
 	if matchDateLoose(s) == 0 || len(s) < 20 || (s[10] != 'T' && s[10] != 't') {
 		return 0
@@ -283,6 +283,8 @@ func matchDateTime(s string) int {
 		i++
 	} else if i+6 <= len(s) && (s[i] == '+' || s[i] == '-') && digits(s[i+1:i+3]) && s[i+3] == ':' && digits(s[i+4:i+6]) {
 		i += 6
+	} else if i+5 <= len(s) && (s[i] == '+' || s[i] == '-') && digits(s[i+1:i+5]) {
+		i += 5 // +0000, the form Salesforce itself writes and collectors echo back
 	} else {
 		return 0
 	}

@@ -32,6 +32,7 @@ type parser struct {
 	src        string
 	tok        token
 	inSemiJoin bool
+	inHaving   bool // aggregate functions may start a condition
 }
 
 func (p *parser) advance() { p.tok = p.lex.next() }
@@ -96,6 +97,33 @@ func (p *parser) query(sub bool) (*Query, error) {
 			return nil, err
 		}
 		q.Where = e
+	}
+	if p.isKeyword("GROUP") {
+		p.advance()
+		if err := p.expectKeyword("BY"); err != nil {
+			return nil, err
+		}
+		for {
+			if p.tok.kind != tIdent || isReserved(p.tok.text) {
+				return nil, p.unexpected()
+			}
+			q.GroupBy = append(q.GroupBy, Name{p.tok.text, p.tok.pos})
+			p.advance()
+			if p.tok.kind != tComma {
+				break
+			}
+			p.advance()
+		}
+		if p.isKeyword("HAVING") {
+			p.advance()
+			p.inHaving = true
+			e, err := p.orExpr()
+			p.inHaving = false
+			if err != nil {
+				return nil, err
+			}
+			q.Having = e
+		}
 	}
 	if p.isKeyword("ORDER") {
 		p.advance()
@@ -171,24 +199,49 @@ func (p *parser) selectItem(sub bool) (SelectItem, error) {
 	}
 	name := Name{p.tok.text, p.tok.pos}
 	p.advance()
-	if strings.EqualFold(name.Text, "COUNT") && p.tok.kind == tLParen {
-		p.advance()
-		item := SelectItem{Kind: SelectCount, Pos: pos}
-		if p.tok.kind == tIdent && !isReserved(p.tok.text) {
-			item.Field = Name{p.tok.text, p.tok.pos}
-			p.advance()
+	if isAggregateFunc(name.Text) && p.tok.kind == tLParen {
+		fn, arg, err := p.aggregateCall(name)
+		if err != nil {
+			return SelectItem{}, err
 		}
-		if p.tok.kind != tRParen {
-			return SelectItem{}, p.unexpected()
-		}
-		p.advance()
+		item := SelectItem{Kind: SelectCount, Func: fn, Field: arg, Pos: pos}
 		if p.tok.kind == tIdent && !isReserved(p.tok.text) && item.Field.Text != "" {
 			item.Alias = p.tok.text
 			p.advance()
 		}
 		return item, nil
 	}
-	return SelectItem{Kind: SelectField, Field: name, Pos: pos}, nil
+	item := SelectItem{Kind: SelectField, Field: name, Pos: pos}
+	if p.tok.kind == tIdent && !isReserved(p.tok.text) && !sub && p.aliasFollows() {
+		item.Alias = p.tok.text
+		p.advance()
+	}
+	return item, nil
+}
+
+// aliasFollows says whether the identifier at hand is a field alias: the
+// select list goes on after it (a comma or FROM). Otherwise it is a typo
+// such as SELECT Id FRM Case, reported at the identifier.
+func (p *parser) aliasFollows() bool {
+	l := *p.lex
+	next := l.next()
+	return next.kind == tComma || (next.kind == tIdent && strings.EqualFold(next.text, "FROM"))
+}
+
+// aggregateCall reads the "(field)" of an aggregate function whose name
+// was just read; only COUNT may have no argument.
+func (p *parser) aggregateCall(name Name) (fn string, arg Name, err error) {
+	fn = strings.ToUpper(name.Text)
+	p.advance() // (
+	if p.tok.kind == tIdent && !isReserved(p.tok.text) {
+		arg = Name{p.tok.text, p.tok.pos}
+		p.advance()
+	}
+	if p.tok.kind != tRParen || (arg.Text == "" && fn != "COUNT") {
+		return "", Name{}, p.unexpected()
+	}
+	p.advance()
+	return fn, arg, nil
 }
 
 func (p *parser) orderItem() (OrderItem, error) {
@@ -197,6 +250,13 @@ func (p *parser) orderItem() (OrderItem, error) {
 	}
 	o := OrderItem{Field: Name{p.tok.text, p.tok.pos}}
 	p.advance()
+	if isAggregateFunc(o.Field.Text) && p.tok.kind == tLParen {
+		fn, arg, err := p.aggregateCall(o.Field)
+		if err != nil {
+			return OrderItem{}, err
+		}
+		o.Func, o.Field = fn, arg
+	}
 	if p.isKeyword("ASC") {
 		p.advance()
 	} else if p.isKeyword("DESC") {
@@ -280,6 +340,13 @@ func (p *parser) comparison() (Expr, error) {
 	}
 	c := &Comparison{Field: Name{p.tok.text, p.tok.pos}}
 	p.advance()
+	if p.inHaving && isAggregateFunc(c.Field.Text) && p.tok.kind == tLParen {
+		fn, arg, err := p.aggregateCall(c.Field)
+		if err != nil {
+			return nil, err
+		}
+		c.Func, c.Field = fn, arg
+	}
 	switch {
 	case p.tok.kind == tOp:
 		c.Op = p.tok.text
@@ -413,6 +480,9 @@ func parseDateTimeLiteral(s string) (time.Time, error) {
 	s = strings.ToUpper(s)
 	if strings.HasSuffix(s, "Z") {
 		return time.Parse("2006-01-02T15:04:05.999999999Z", s)
+	}
+	if s[len(s)-3] != ':' {
+		return time.Parse("2006-01-02T15:04:05.999999999-0700", s)
 	}
 	return time.Parse("2006-01-02T15:04:05.999999999-07:00", s)
 }

@@ -133,7 +133,9 @@ func TestParseErrors(t *testing.T) {
 		{"SELECT FROM Case", CodeMalformedQuery, "unexpected token: FROM"},
 		{"SELECT Id, (SELECT Id, (SELECT Id FROM X) FROM Y) FROM Case", CodeMalformedQuery, "unexpected token: ("},
 		{"SELECT Id FROM Case WHERE CreatedDate = LAST_N_DAYS", CodeMalformedQuery, "unexpected token: <EOF>"},
-		{"SELECT Id FROM Case GROUP BY Status", CodeMalformedQuery, "unexpected token: GROUP"},
+		{"SELECT Id FROM Case WHERE Status = 'New' HAVING COUNT(Id) > 1", CodeMalformedQuery, "unexpected token: HAVING"},
+		{"SELECT Status, SUM() FROM Case GROUP BY Status", CodeMalformedQuery, "unexpected token: )"},
+		{"SELECT Id FROM Case WHERE COUNT(Id) > 1", CodeMalformedQuery, "unexpected token: ("},
 		{"SELECT Id FROM Case WHERE Id IN (SELECT ParentId FROM CaseComment WHERE ParentId IN (SELECT Id FROM Case))", CodeMalformedQuery, "unexpected token: SELECT"},
 	}
 	for _, tt := range tests {
@@ -156,6 +158,8 @@ func FuzzParse(f *testing.F) {
 		`SELECT Id FROM Case WHERE Subject LIKE '%a\_b\%' AND X = 2026-11-20T10:00:00.000+01:00`,
 		"SELECT COUNT() FROM Case", "select count(id) c from case where x = -1.25",
 		"SELECT Id FROM Case WHERE ContactId IN (SELECT Id FROM Contact WHERE Email != null)",
+		"SELECT Status s, COUNT(Id) n, COUNT_DISTINCT(Subject), MIN(CreatedDate), MAX(Amount), SUM(Amount), AVG(Amount) FROM Case GROUP BY Status HAVING COUNT(Id) > 1 AND NOT Status IN ('New') ORDER BY COUNT(Id) DESC, Status NULLS LAST LIMIT 5 OFFSET 1",
+		"select contact.email, count() from case group by contact.email having max(amount) >= 2 or sum(amount) = null",
 	} {
 		f.Add(s)
 	}
@@ -176,8 +180,36 @@ func FuzzParse(f *testing.F) {
 		if err != nil {
 			return
 		}
+		var matched []Record
 		for _, r := range schema.rows {
-			plan.Match(r, schema)
+			if plan.Match(r, schema) {
+				matched = append(matched, r)
+			}
+		}
+		if plan.Aggregate {
+			for _, row := range plan.AggregateRows(matched, schema) {
+				if len(row) != len(plan.Columns) {
+					t.Fatalf("%q: aggregate row has %d values for %d columns", src, len(row), len(plan.Columns))
+				}
+			}
 		}
 	})
+}
+
+func TestDateTimeLiteralForms(t *testing.T) {
+	want := time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
+	for _, lit := range []string{"2026-11-20T10:00:00Z", "2026-11-20T10:00:00.000Z", "2026-11-20T10:00:00+0000",
+		"2026-11-20T10:00:00.000+0000", "2026-11-20T10:00:00+00:00", "2026-11-20T11:00:00.000+0100", "2026-11-20T09:30:00-0030"} {
+		q, err := Parse("SELECT Id FROM EventLogFile WHERE CreatedDate > " + lit + " ORDER BY CreatedDate")
+		if err != nil {
+			t.Fatalf("%s: %v", lit, err)
+		}
+		c := q.Where.(*Comparison)
+		if c.Value.Kind != LitDateTime || !c.Value.Time.Equal(want) {
+			t.Errorf("%s: %v %v", lit, c.Value.Kind, c.Value.Time)
+		}
+	}
+	if _, err := Parse("SELECT Id FROM EventLogFile WHERE CreatedDate > 2026-11-20T10:00:00+000"); err == nil {
+		t.Error("a three-digit offset was accepted")
+	}
 }

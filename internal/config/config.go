@@ -20,6 +20,7 @@ import (
 
 	"github.com/sfbridge/sfbridge/auth"
 	"github.com/sfbridge/sfbridge/doctor"
+	"github.com/sfbridge/sfbridge/internal/inputfile"
 )
 
 // Secret is a string that never shows itself: it prints, logs and
@@ -101,15 +102,30 @@ type Duration struct {
 	set bool
 }
 
-// UnmarshalYAML parses a Go duration string.
+// UnmarshalYAML parses a Go duration string. A bad value is reported as a
+// *yaml.TypeError, so decoding goes on and every other problem is found in
+// the same pass; checkKeys reports it with its path and line.
 func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
-	v, err := time.ParseDuration(n.Value)
-	if err != nil || v < 0 {
-		return fmt.Errorf("%q is not a duration like 30s, 15m or 1h", n.Value)
+	v, err := parseDuration(n.Value)
+	if err != nil {
+		return &yaml.TypeError{Errors: []string{err.Error()}}
 	}
 	d.Duration, d.set = v, true
 	return nil
 }
+
+func parseDuration(s string) (time.Duration, error) {
+	v, err := time.ParseDuration(s)
+	if err != nil || v < 0 {
+		return 0, fmt.Errorf("%q is not a duration like 30s, 15m or 1h", s)
+	}
+	return v, nil
+}
+
+// MinDoctorInterval is the shortest doctor_interval accepted (0, meaning
+// "only at start", aside). Each doctor run costs several API calls, which
+// count against the org's daily allocation.
+const MinDoctorInterval = time.Minute
 
 // DefaultListen is the daemon's default address: loopback only.
 const DefaultListen = "127.0.0.1:8421"
@@ -147,10 +163,13 @@ func (e *Error) Error() string {
 	return b.String()
 }
 
+// maxConfigFile bounds the configuration file.
+const maxConfigFile = 16 << 20
+
 // Load reads and validates the configuration file at path. Relative file
 // paths inside it are taken relative to the file's directory.
 func Load(path string) (*Config, error) {
-	data, err := os.ReadFile(path)
+	data, err := inputfile.Read(path, maxConfigFile)
 	if err != nil {
 		return nil, fmt.Errorf("read config: %w", err)
 	}
@@ -159,7 +178,7 @@ func Load(path string) (*Config, error) {
 		return nil, err
 	}
 	if cfg.AuthTokenFile != "" {
-		tok, err := os.ReadFile(cfg.AuthTokenFile)
+		tok, err := inputfile.Read(cfg.AuthTokenFile, 64<<10)
 		if err != nil {
 			return nil, &Error{File: path, Problems: []Problem{{Path: "auth_token_file", Message: fmt.Sprintf("cannot read: %v", err)}}}
 		}
@@ -172,7 +191,9 @@ func Load(path string) (*Config, error) {
 }
 
 // Parse decodes and validates configuration data; name is used in errors
-// and, when it is a file path, to resolve relative paths.
+// and, when it is a file path, to resolve relative paths. Every problem is
+// reported at once: unknown keys, values of the wrong shape and semantic
+// errors, each with its path and line.
 func Parse(data []byte, name string) (*Config, error) {
 	var root yaml.Node
 	dec := yaml.NewDecoder(bytes.NewReader(data))
@@ -183,22 +204,46 @@ func Parse(data []byte, name string) (*Config, error) {
 		return nil, &Error{File: name, Problems: []Problem{{Message: "not valid YAML: " + err.Error()}}}
 	}
 	var problems []Problem
+	var extra yaml.Node
+	switch err := dec.Decode(&extra); {
+	case errors.Is(err, io.EOF):
+	case err != nil:
+		problems = append(problems, Problem{Message: "not valid YAML after the first document: " + err.Error()})
+	default:
+		problems = append(problems, Problem{Path: "(second document)", Line: extra.Line,
+			Message: "the file holds more than one YAML document; sfbridge reads exactly one: remove the `---` line and merge them"})
+	}
 	doc := &root
 	if doc.Kind == yaml.DocumentNode && len(doc.Content) == 1 {
 		doc = doc.Content[0]
 	}
-	checkKeys(doc, reflect.TypeFor[Config](), "", &problems)
-	shapeOK := len(problems) == 0
-	// Unknown keys do not stop decoding (they are ignored there), so the
-	// semantic problems are reported in the same pass; values of the wrong
-	// shape do.
+	lines := map[string]int{}
+	checkKeys(doc, reflect.TypeFor[Config](), "", &problems, lines)
+	shapePaths := make([]string, 0, len(problems))
+	for _, p := range problems {
+		shapePaths = append(shapePaths, p.Path)
+	}
+	// Decoding goes on past values of the wrong type (a *yaml.TypeError
+	// lists them; checkKeys has already reported each with its path), so
+	// the semantic checks run on everything that did decode. A semantic
+	// problem under a path that is already wrongly shaped is not repeated.
 	cfg := &Config{}
 	if err := doc.Decode(cfg); err != nil {
-		if shapeOK {
+		var te *yaml.TypeError
+		if !errors.As(err, &te) {
+			problems = append(problems, Problem{Message: err.Error()})
+		} else if len(shapePaths) == 0 {
 			problems = append(problems, decodeProblems(err)...)
 		}
-	} else {
-		problems = append(problems, cfg.validate()...)
+	}
+	for _, p := range cfg.validate() {
+		if under(p.Path, shapePaths) {
+			continue
+		}
+		if p.Line == 0 {
+			p.Line = lineOf(p.Path, lines)
+		}
+		problems = append(problems, p)
 	}
 	if len(problems) > 0 {
 		return nil, &Error{File: name, Problems: problems}
@@ -210,15 +255,55 @@ func Parse(data []byte, name string) (*Config, error) {
 	return cfg, nil
 }
 
+// under reports whether path is one of paths or lies below one of them.
+func under(path string, paths []string) bool {
+	for _, p := range paths {
+		if p == "" || p == "(top level)" || path == p || strings.HasPrefix(path, p+".") || strings.HasPrefix(path, p+"[") {
+			return true
+		}
+	}
+	return false
+}
+
+// lineOf finds the line of path, or of its nearest ancestor that is in the
+// file (a required key that is missing has no line of its own).
+func lineOf(path string, lines map[string]int) int {
+	for path != "" {
+		if l, ok := lines[path]; ok {
+			return l
+		}
+		i := strings.LastIndexAny(path, ".[")
+		if i < 0 {
+			break
+		}
+		path = path[:i]
+	}
+	return 0
+}
+
 // checkKeys walks the YAML tree against the Go type and reports unknown
-// keys and wrongly shaped values with their paths.
-func checkKeys(n *yaml.Node, t reflect.Type, path string, problems *[]Problem) {
+// keys, wrongly shaped values and bad durations with their paths; it records
+// the line of every path it passes in lines.
+func checkKeys(n *yaml.Node, t reflect.Type, path string, problems *[]Problem, lines map[string]int) {
+	for n.Kind == yaml.AliasNode && n.Alias != nil {
+		n = n.Alias
+	}
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
+	}
+	if path != "" {
+		if _, ok := lines[path]; !ok {
+			lines[path] = n.Line
+		}
 	}
 	switch t.Kind() {
 	case reflect.Struct:
 		if t == reflect.TypeFor[Duration]() {
+			if n.Kind != yaml.ScalarNode {
+				*problems = append(*problems, Problem{Path: orRoot(path), Line: n.Line, Message: "expected a duration like 30s, 15m or 1h"})
+			} else if _, err := parseDuration(n.Value); err != nil {
+				*problems = append(*problems, Problem{Path: orRoot(path), Line: n.Line, Message: err.Error()})
+			}
 			return
 		}
 		if n.Kind != yaml.MappingNode {
@@ -237,27 +322,66 @@ func checkKeys(n *yaml.Node, t reflect.Type, path string, problems *[]Problem) {
 			names = append(names, tag)
 		}
 		seen := map[string]bool{}
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			k, v := n.Content[i], n.Content[i+1]
-			p := join(path, k.Value)
-			ft, ok := fields[k.Value]
-			switch {
-			case !ok:
-				*problems = append(*problems, Problem{Path: p, Line: k.Line, Message: "unknown key" + suggest(k.Value, names)})
-			case seen[k.Value]:
-				*problems = append(*problems, Problem{Path: p, Line: k.Line, Message: "key appears twice"})
-			default:
-				checkKeys(v, ft, p, problems)
+		var walk func(m *yaml.Node, merged bool)
+		walk = func(m *yaml.Node, merged bool) {
+			for i := 0; i+1 < len(m.Content); i += 2 {
+				k, v := m.Content[i], m.Content[i+1]
+				if k.Tag == "!!merge" || (k.Value == "<<" && k.Style == 0) {
+					// A YAML merge key: its mapping (or list of mappings)
+					// supplies keys that this mapping does not set itself.
+					for v.Kind == yaml.AliasNode && v.Alias != nil {
+						v = v.Alias
+					}
+					srcs := []*yaml.Node{v}
+					if v.Kind == yaml.SequenceNode {
+						srcs = v.Content
+					}
+					for _, src := range srcs {
+						for src.Kind == yaml.AliasNode && src.Alias != nil {
+							src = src.Alias
+						}
+						if src.Kind != yaml.MappingNode {
+							*problems = append(*problems, Problem{Path: join(path, "<<"), Line: k.Line, Message: "a merge key needs a mapping (or a list of mappings)"})
+							continue
+						}
+						walk(src, true)
+					}
+					continue
+				}
+				p := join(path, k.Value)
+				ft, ok := fields[k.Value]
+				switch {
+				case !ok:
+					*problems = append(*problems, Problem{Path: p, Line: k.Line, Message: "unknown key" + suggest(k.Value, names)})
+				case seen[k.Value] && merged:
+					// set by the mapping itself, which wins over a merge
+				case seen[k.Value]:
+					*problems = append(*problems, Problem{Path: p, Line: k.Line, Message: "key appears twice"})
+				default:
+					checkKeys(v, ft, p, problems, lines)
+				}
+				seen[k.Value] = true
 			}
-			seen[k.Value] = true
 		}
+		// Keys of the mapping itself first, so they take precedence over
+		// merged ones whatever their order in the file.
+		var own, merges []*yaml.Node
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			if k := n.Content[i]; k.Tag == "!!merge" || (k.Value == "<<" && k.Style == 0) {
+				merges = append(merges, k, n.Content[i+1])
+			} else {
+				own = append(own, k, n.Content[i+1])
+			}
+		}
+		walk(&yaml.Node{Kind: yaml.MappingNode, Content: own}, false)
+		walk(&yaml.Node{Kind: yaml.MappingNode, Content: merges}, true)
 	case reflect.Slice:
 		if n.Kind != yaml.SequenceNode {
 			*problems = append(*problems, Problem{Path: orRoot(path), Line: n.Line, Message: "expected a list"})
 			return
 		}
 		for i, item := range n.Content {
-			checkKeys(item, t.Elem(), fmt.Sprintf("%s[%d]", path, i), problems)
+			checkKeys(item, t.Elem(), fmt.Sprintf("%s[%d]", path, i), problems, lines)
 		}
 	default:
 		if n.Kind != yaml.ScalarNode {
@@ -293,6 +417,9 @@ func (c *Config) validate() []Problem {
 	} else if !IsLoopback(host) && c.AuthTokenFile == "" {
 		add("auth_token_file", "required when listen (%s) is not a loopback address: callers beyond this machine must present a bearer token", listen)
 	}
+	if d := c.DoctorInterval.Duration; d != 0 && d < MinDoctorInterval {
+		add("doctor_interval", "%s is shorter than the minimum %s: each doctor run spends several of the org's daily API calls (0 runs the checks only at start)", d, MinDoctorInterval)
+	}
 	if len(c.Orgs) == 0 {
 		add("orgs", "at least one org is required")
 	}
@@ -313,8 +440,13 @@ func (c *Config) validate() []Problem {
 			add(p+".username", "required: the integration user's Salesforce username")
 		}
 		if o.LoginURL != "" {
-			if u, err := url.Parse(o.LoginURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-				add(p+".login_url", "%q is not an http(s) URL such as https://login.salesforce.com", o.LoginURL)
+			if err := auth.CheckLoginURL(o.LoginURL); err != nil {
+				var ce *auth.ConfigError
+				reason := err.Error()
+				if errors.As(err, &ce) {
+					reason = ce.Reason
+				}
+				add(p+".login_url", "%s", reason)
 			}
 		}
 		if o.Audience != "" {

@@ -96,11 +96,11 @@ orgs:
 		`orgs[0].usernme (line 6): unknown key; did you mean "username"?`,
 		`orgs[0].key.pasphrase_file (line 7): unknown key; did you mean "passphrase_file"?`,
 		"auth_token_file: required when listen (0.0.0.0:8421) is not a loopback address: callers beyond this machine must present a bearer token",
-		"orgs[0].username: required: the integration user's Salesforce username",
-		`orgs[1].alias: "acme" is already used by orgs[0]`,
-		"orgs[1].client_id: required: the consumer key of the connected app or External Client App",
-		`orgs[1].login_url: "ftp://nope" is not an http(s) URL such as https://login.salesforce.com`,
-		`orgs[1].require[1]: unknown check "billing"; known checks: servicedesk, eventlogs`,
+		"orgs[0].username (line 4): required: the integration user's Salesforce username",
+		`orgs[1].alias (line 8): "acme" is already used by orgs[0]`,
+		"orgs[1].client_id (line 9): required: the consumer key of the connected app or External Client App",
+		`orgs[1].login_url (line 11): "ftp://nope" is not an absolute URL; write it with its scheme, like https://login.salesforce.com`,
+		`orgs[1].require[1] (line 13): unknown check "billing"; known checks: servicedesk, eventlogs`,
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Fatalf("problems (-want +got):\n%s", diff)
@@ -162,4 +162,104 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("accepted a config without orgs or listen: %+v", cfg)
 		}
 	})
+}
+
+// The trial's cases (issue 12): shape and semantic problems together, bad
+// durations with path and line, an http login URL, a second document.
+func TestEveryProblemAtOnceWithLines(t *testing.T) {
+	bad := `listen: [1]
+doctor_interval: soon
+orgs:
+  - alias: a
+    username: u
+    login_url: http://example.com
+    key: {file: k}
+  - alias: b
+    client_id: c
+    username: u
+    key: {file: k}
+    require: servicedesk
+`
+	got := problems(t, bad)
+	want := []string{
+		"listen (line 1): expected a single value",
+		`doctor_interval (line 2): "soon" is not a duration like 30s, 15m or 1h`,
+		"orgs[1].require (line 12): expected a list",
+		"orgs[0].client_id (line 4): required: the consumer key of the connected app or External Client App",
+		`orgs[0].login_url (line 6): "http://example.com" must use https`,
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Fatalf("problems (-want +got):\n%s", diff)
+	}
+}
+
+func TestDoctorIntervalFloor(t *testing.T) {
+	org := "\norgs: [{alias: a, client_id: c, username: u, key: {file: /k}}]"
+	for _, v := range []string{"1ns", "59s", "-5m", "5"} {
+		if got := problems(t, "doctor_interval: "+v+org); len(got) != 1 || !strings.HasPrefix(got[0], "doctor_interval (line 1): ") {
+			t.Errorf("doctor_interval %s: problems %q", v, got)
+		}
+	}
+	for _, v := range []string{"0s", "1m", "2h"} {
+		if _, err := Parse([]byte("doctor_interval: "+v+org), "x"); err != nil {
+			t.Errorf("doctor_interval %s refused: %v", v, err)
+		}
+	}
+}
+
+func TestSecondDocumentIsRefused(t *testing.T) {
+	got := problems(t, "orgs: [{alias: a, client_id: c, username: u, key: {file: /k}}]\n---\norgs: 5\nbogus: 1\n")
+	if len(got) != 1 || !strings.Contains(got[0], "(second document) (line 2): the file holds more than one YAML document") {
+		t.Fatalf("problems = %q", got)
+	}
+}
+
+func TestAliasesAndMergeKeys(t *testing.T) {
+	_, err := Parse([]byte(`
+x-org: &o {client_id: c, username: u, key: {file: /k}, require: [servicedesk]}
+orgs:
+  - *o
+  - <<: *o
+    alias: b
+    username: other
+`), "x")
+	if err == nil || !strings.Contains(err.Error(), "x-org (line 2): unknown key") {
+		t.Fatalf("an unknown top-level anchor holder must still be refused: %v", err)
+	}
+	cfg, err := Parse([]byte(`
+orgs:
+  - &o {alias: a, client_id: c, username: u, key: {file: /k}}
+  - <<: *o
+    alias: b
+    username: other
+`), "x")
+	if err != nil {
+		t.Fatalf("aliases and merge keys refused: %v", err)
+	}
+	if len(cfg.Orgs) != 2 || cfg.Orgs[1].Alias != "b" || cfg.Orgs[1].Username != "other" || cfg.Orgs[1].ClientID != "c" {
+		t.Fatalf("merged org = %+v", cfg.Orgs)
+	}
+	got := problems(t, `
+orgs:
+  - &o {alias: a, client_id: c, username: u, key: {file: /k}, bogus: 1}
+  - <<: *o
+    alias: b
+`)
+	if len(got) == 0 || !strings.Contains(got[0], "orgs[0].bogus (line 3): unknown key") {
+		t.Fatalf("problems = %q", got)
+	}
+}
+
+func problems(t *testing.T, yamlText string) []string {
+	t.Helper()
+	_, err := Parse([]byte(yamlText), "sfbridge.yaml")
+	var ce *Error
+	if !errors.As(err, &ce) {
+		t.Fatalf("want *config.Error, got %v", err)
+	}
+	out := make([]string, len(ce.Problems))
+	for i, p := range ce.Problems {
+		out[i] = p.String()
+	}
+	return out
 }

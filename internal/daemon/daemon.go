@@ -1,8 +1,12 @@
-// Package daemon runs the sfbridge connector daemon: one session keeper per
-// org (lazy token, re-authentication, doctor checks at start and on an
-// interval) and an HTTP server with /healthz, /readyz, /metrics and
-// /v1/orgs. Components run as a group: a failing org is reported, not
-// fatal; the daemon stops when its context ends or its listener fails.
+// Package daemon runs the sfbridge connector daemon: for every org a group
+// of components (the session keeper, the doctor, later the pipelines) and
+// an HTTP server with /healthz, /readyz, /metrics and /v1/orgs.
+//
+// Components are built per org from a table ([Components]) and run in a
+// [Group]: a component that fails is reported and restarted with backoff,
+// never fatal to the others; the daemon stops them all when its context
+// ends. [FromConfig] is the composition root that builds a daemon from the
+// serve configuration.
 package daemon
 
 import (
@@ -16,10 +20,13 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/sfbridge/sfbridge/auth"
 	"github.com/sfbridge/sfbridge/doctor"
+	"github.com/sfbridge/sfbridge/internal/backoff"
+	"github.com/sfbridge/sfbridge/internal/clock"
 	"github.com/sfbridge/sfbridge/internal/config"
 )
 
@@ -34,6 +41,9 @@ type OrgSpec struct {
 	// Doctor runs the org's checks; nil means the org is ready as soon as a
 	// token is granted.
 	Doctor func(ctx context.Context) *doctor.Report
+	// Config is the org's configuration section, which component
+	// factories read; zero for an org set up by hand.
+	Config config.Org
 }
 
 // Options configure a Daemon.
@@ -48,25 +58,37 @@ type Options struct {
 	// DoctorInterval is how often checks run again after the first run; 0
 	// runs them only at start.
 	DoctorInterval time.Duration
-	// RetryInterval is how soon a failed org is checked again (default 30s,
-	// growing to DoctorInterval).
+	// RetryInterval is how soon a failed component is restarted and failed
+	// checks run again (default 30s, less up to a fifth for jitter; it
+	// doubles after each further failure up to DoctorInterval).
 	RetryInterval time.Duration
 	Orgs          []OrgSpec
-	Metrics       *Metrics
-	Logger        *slog.Logger
-	Now           func() time.Time
+	// Components is the table of component kinds built for every org; nil
+	// means [Components].
+	Components []ComponentFactory
+	Metrics    *Metrics
+	Logger     *slog.Logger
+	// Now is the time for status; nil means Clock's.
+	Now func() time.Time
+	// Clock times intervals, restarts and status; nil means real time.
+	Clock clock.Clock
 }
 
 // Daemon is the running connector.
 type Daemon struct {
-	opts   Options
-	ln     net.Listener
-	orgs   []*keeper
-	server *http.Server
+	opts     Options
+	ln       net.Listener
+	orgs     []OrgSpec
+	group    *Group
+	server   *http.Server
+	stopping atomic.Bool
+
+	readyMu sync.Mutex
+	ready   map[string]bool // last readiness logged per org
 }
 
-// New validates opts and binds the listener, so the caller knows the
-// address before Run.
+// New validates opts, builds every org's components and binds the
+// listener, so the caller knows the address before Run.
 func New(ctx context.Context, opts Options) (*Daemon, error) {
 	if len(opts.Orgs) == 0 {
 		return nil, errors.New("daemon: no orgs configured")
@@ -77,14 +99,18 @@ func New(ctx context.Context, opts Options) (*Daemon, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	if opts.Now == nil {
-		opts.Now = time.Now
-	}
+	opts.Clock = clock.Or(opts.Clock)
+	opts.Now = clock.FuncNow(opts.Now, opts.Clock)
 	if opts.RetryInterval <= 0 {
 		opts.RetryInterval = 30 * time.Second
 	}
+	if opts.Components == nil {
+		opts.Components = Components()
+	}
+	d := &Daemon{opts: opts, ready: map[string]bool{}}
+	restart := backoff.Policy{Initial: opts.RetryInterval, Max: max(opts.DoctorInterval, opts.RetryInterval), Jitter: 0.2}
+	d.group = newGroup(opts.Clock, opts.Logger, restart, opts.Metrics, d.orgChanged)
 	seen := map[string]bool{}
-	d := &Daemon{opts: opts}
 	for _, o := range opts.Orgs {
 		if o.Alias == "" || o.Session == nil {
 			return nil, fmt.Errorf("daemon: org %q needs an alias and a session", o.Alias)
@@ -93,7 +119,10 @@ func New(ctx context.Context, opts Options) (*Daemon, error) {
 			return nil, fmt.Errorf("daemon: org alias %q is used twice", o.Alias)
 		}
 		seen[o.Alias] = true
-		d.orgs = append(d.orgs, &keeper{spec: o, d: d, state: "starting"})
+		if err := d.addOrg(o); err != nil {
+			return nil, err
+		}
+		d.orgs = append(d.orgs, o)
 	}
 	ln := opts.Listener
 	if ln == nil {
@@ -112,19 +141,50 @@ func New(ctx context.Context, opts Options) (*Daemon, error) {
 	return d, nil
 }
 
+// addOrg builds o's components from the table.
+func (d *Daemon) addOrg(o OrgSpec) error {
+	env := &OrgEnv{
+		Alias: o.Alias, Config: o.Config, Session: o.Session, Doctor: o.Doctor,
+		DoctorInterval: d.opts.DoctorInterval, RetryInterval: d.opts.RetryInterval,
+		Clock: d.opts.Clock, Logger: d.opts.Logger.With("org", o.Alias), Metrics: d.opts.Metrics,
+		sessionReady: make(chan struct{}),
+		onChange:     func() { d.orgChanged(o.Alias) },
+	}
+	names := map[string]bool{}
+	for _, f := range d.opts.Components {
+		c, err := f.New(env)
+		if err != nil {
+			return fmt.Errorf("daemon: org %q: %s: %w", o.Alias, f.Name, err)
+		}
+		if c == nil {
+			continue
+		}
+		if names[c.Name()] {
+			return fmt.Errorf("daemon: org %q has two components named %q", o.Alias, c.Name())
+		}
+		names[c.Name()] = true
+		d.group.add(o.Alias, c)
+	}
+	return nil
+}
+
 // Addr is the address the HTTP server listens on.
 func (d *Daemon) Addr() string { return d.ln.Addr().String() }
 
-// Run serves and keeps sessions until ctx ends, then shuts down gracefully
-// (in-flight HTTP requests get up to 10 seconds). It returns nil after a
-// clean shutdown and an error when the listener fails.
+// Run serves and runs the components until ctx ends, then shuts down
+// gracefully: readiness turns to "stopping" while the listener still
+// answers, so a load balancer stops sending before the daemon goes; then
+// the components stop, and last the HTTP server (in-flight requests get up
+// to 10 seconds). It returns nil after a clean shutdown and an error when
+// the listener fails.
 func (d *Daemon) Run(ctx context.Context) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	var wg sync.WaitGroup
-	for _, k := range d.orgs {
-		wg.Go(func() { k.run(ctx) })
-	}
+	compCtx, stopComponents := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopComponents()
+	groupDone := make(chan struct{})
+	go func() {
+		defer close(groupDone)
+		d.group.Run(compCtx)
+	}()
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- d.server.Serve(d.ln) }()
 	d.opts.Logger.Info("daemon started", "addr", d.Addr(), "orgs", len(d.orgs))
@@ -135,22 +195,31 @@ func (d *Daemon) Run(ctx context.Context) error {
 	case err = <-serveErr:
 		err = fmt.Errorf("daemon: http server: %w", err)
 	}
-	cancel()
+	d.stopping.Store(true)
+	d.group.Stopping()
+	d.opts.Logger.Info("daemon stopping")
+	for _, o := range d.orgs {
+		d.opts.Metrics.setReady(o.Alias, false)
+	}
+	stopComponents()
+	<-groupDone
 	shutdownCtx, done := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer done()
 	if serr := d.server.Shutdown(shutdownCtx); serr != nil && err == nil && !errors.Is(serr, http.ErrServerClosed) {
 		err = fmt.Errorf("daemon: shutdown: %w", serr)
 	}
-	wg.Wait()
 	d.opts.Logger.Info("daemon stopped")
 	return err
 }
 
-// Ready reports whether every org has a session and passed its required
-// checks.
+// Ready reports whether the daemon is not stopping and every org's
+// components are running.
 func (d *Daemon) Ready() bool {
-	for _, k := range d.orgs {
-		if !k.status().Ready {
+	if d.stopping.Load() {
+		return false
+	}
+	for _, o := range d.orgs {
+		if !d.orgStatus(o).Ready {
 			return false
 		}
 	}
@@ -160,11 +229,59 @@ func (d *Daemon) Ready() bool {
 // Status returns every org's status, ordered by alias.
 func (d *Daemon) Status() []OrgStatus {
 	out := make([]OrgStatus, 0, len(d.orgs))
-	for _, k := range d.orgs {
-		out = append(out, k.status())
+	for _, o := range d.orgs {
+		out = append(out, d.orgStatus(o))
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Alias < out[j].Alias })
 	return out
+}
+
+type checksReporter interface{ Checks() []doctor.Result }
+
+func (d *Daemon) orgStatus(o OrgSpec) OrgStatus {
+	s := OrgStatus{Alias: o.Alias, Components: d.group.orgStatus(o.Alias)}
+	summarize(&s)
+	for _, m := range d.group.members {
+		if c, ok := m.c.(checksReporter); ok && m.org == o.Alias {
+			s.Checks = append(s.Checks, c.Checks()...)
+		}
+	}
+	if c, ok := o.Session.(cachedSource); ok {
+		if tok := c.Cached(); tok != nil {
+			s.OrgID, s.UserID, s.InstanceURL = tok.OrgID, tok.UserID, tok.InstanceURL
+			if !tok.IssuedAt.IsZero() {
+				t := tok.IssuedAt
+				s.SessionIssuedAt = &t
+				s.SessionAgeSeconds = d.opts.Now().Sub(t).Seconds()
+			}
+		}
+	}
+	return s
+}
+
+// orgChanged logs and counts an org's readiness when it changes.
+func (d *Daemon) orgChanged(alias string) {
+	if d.stopping.Load() {
+		return
+	}
+	for _, o := range d.orgs {
+		if o.Alias != alias {
+			continue
+		}
+		s := d.orgStatus(o)
+		d.readyMu.Lock()
+		was := d.ready[alias]
+		d.ready[alias] = s.Ready
+		d.readyMu.Unlock()
+		d.opts.Metrics.setReady(alias, s.Ready)
+		log := d.opts.Logger.With("org", alias)
+		switch {
+		case s.Ready && !was:
+			log.Info("org ready", "org_id", s.OrgID, "instance_url", s.InstanceURL)
+		case !s.Ready && was:
+			log.Warn("org not ready", "state", s.State, "err", s.Error)
+		}
+	}
 }
 
 // Handler is the daemon's HTTP API.
@@ -174,21 +291,7 @@ func (d *Daemon) Handler() http.Handler {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		fmt.Fprintln(w, "ok")
 	})
-	mux.Handle("GET /readyz", d.guard(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		var waiting []string
-		for _, s := range d.Status() {
-			if !s.Ready {
-				waiting = append(waiting, s.Alias+" ("+s.State+")")
-			}
-		}
-		if len(waiting) > 0 {
-			w.WriteHeader(http.StatusServiceUnavailable)
-			fmt.Fprintf(w, "not ready: %s\n", strings.Join(waiting, ", "))
-			return
-		}
-		fmt.Fprintln(w, "ready")
-	})))
+	mux.Handle("GET /readyz", d.guard(http.HandlerFunc(d.serveReadyz)))
 	mux.Handle("GET /metrics", d.guard(d.metricsHandler()))
 	mux.Handle("GET /v1/orgs", d.guard(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]any{"orgs": d.Status()})
@@ -205,12 +308,60 @@ func (d *Daemon) Handler() http.Handler {
 	return mux
 }
 
-// metricsHandler refreshes the session-age gauges before each scrape.
+// serveReadyz answers 200 "ready" when every org is ready, else 503 with
+// the orgs that are not ("not ready: acme (starting)") or "stopping" during
+// shutdown. With ?verbose every component follows on its own line,
+// "[+]org/component running" or "[-]org/component failed: why".
+func (d *Daemon) serveReadyz(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	status := d.Status()
+	var waiting []string
+	for _, s := range status {
+		if !s.Ready {
+			waiting = append(waiting, s.Alias+" ("+s.State+")")
+		}
+	}
+	switch {
+	case d.stopping.Load():
+		w.WriteHeader(http.StatusServiceUnavailable)
+		fmt.Fprintln(w, "stopping")
+	case len(waiting) > 0:
+		w.WriteHeader(http.StatusServiceUnavailable)
+		fmt.Fprintf(w, "not ready: %s\n", strings.Join(waiting, ", "))
+	default:
+		fmt.Fprintln(w, "ready")
+	}
+	if !r.URL.Query().Has("verbose") {
+		return
+	}
+	for _, s := range status {
+		for _, c := range s.Components {
+			mark, why := "[-]", ""
+			if c.State == StateRunning {
+				mark = "[+]"
+			}
+			switch {
+			case c.State == StateFailed || c.State == StateDegraded:
+				why = ": " + c.LastError
+			case c.Message != "" && c.State != StateRunning:
+				why = ": " + c.Message
+			}
+			fmt.Fprintf(w, "%s%s/%s %s%s\n", mark, s.Alias, c.Name, c.State, why)
+		}
+	}
+}
+
+// metricsHandler refreshes the readiness, component and session-age
+// gauges before each scrape.
 func (d *Daemon) metricsHandler() http.Handler {
 	h := d.opts.Metrics.Handler()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		for _, s := range d.Status() {
 			d.opts.Metrics.setSessionAge(s.Alias, s.SessionAgeSeconds, s.SessionIssuedAt != nil)
+			d.opts.Metrics.setReady(s.Alias, s.Ready)
+			for _, c := range s.Components {
+				d.opts.Metrics.setComponentUp(s.Alias, c.Name, c.State == StateRunning)
+			}
 		}
 		h.ServeHTTP(w, r)
 	})

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/sfbridge/sfbridge/auth"
 	"github.com/sfbridge/sfbridge/doctor"
+	"github.com/sfbridge/sfbridge/internal/clock"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -154,14 +156,25 @@ func TestFailingOrgDoesNotStopOthers(t *testing.T) {
 			{ID: "servicedesk.case", Status: doctor.Fail, Required: true, Fix: "Give the user Read, Create and Edit on Case"},
 		}}
 	}
-	d, base := start(t, Options{RetryInterval: 20 * time.Millisecond, Orgs: []OrgSpec{
+	clk := clock.NewFake(time.Date(2026, 6, 1, 8, 0, 0, 0, time.UTC))
+	d, base := start(t, Options{RetryInterval: 20 * time.Second, Clock: clk, Orgs: []OrgSpec{
 		{Alias: "broken", Session: broken},
 		{Alias: "degraded", Session: session(okToken), Doctor: failingChecks},
 		{Alias: "good", Session: session(okToken), Doctor: func(context.Context) *doctor.Report {
 			return &doctor.Report{Checks: []doctor.Result{{ID: "token", Status: doctor.Pass, Required: true}}}
 		}},
 	}})
-	waitFor(t, "retries of the broken org", func() bool { return attempts.Load() >= 3 })
+	// The broken org is retried on the fake clock: the test moves it to each
+	// pending restart.
+	waitFor(t, "retries of the broken org", func() bool {
+		if n := attempts.Load(); n >= 3 {
+			return true
+		}
+		if at, ok := clk.NextDeadline(); ok {
+			clk.Set(at)
+		}
+		return false
+	})
 	waitFor(t, "good org ready", func() bool { return d.Status()[2].Ready })
 	st := d.Status()
 	if st[0].State != "failed" || !strings.Contains(st[0].Error, "hasn't approved") {
@@ -179,6 +192,10 @@ func TestFailingOrgDoesNotStopOthers(t *testing.T) {
 		`sfbridge_org_ready{org="broken"} 0`,
 		`sfbridge_doctor_runs_total{org="degraded",outcome="failed"}`,
 		`sfbridge_session_age_seconds{org="good"}`,
+		`sfbridge_component_up{component="session",org="broken"} 0`,
+		`sfbridge_component_up{component="doctor",org="good"} 1`,
+		`sfbridge_component_up{component="doctor",org="degraded"} 0`,
+		`sfbridge_component_restarts_total{component="session",org="good"} 0`,
 	} {
 		if !strings.Contains(metrics, want) {
 			t.Errorf("metrics lack %s", want)
@@ -186,6 +203,12 @@ func TestFailingOrgDoesNotStopOthers(t *testing.T) {
 	}
 	if strings.Contains(metrics, `sfbridge_session_age_seconds{org="broken"}`) {
 		t.Error("session age reported for an org without a session")
+	}
+	if !regexp.MustCompile(`sfbridge_component_restarts_total\{component="session",org="broken"\} [2-9]`).MatchString(metrics) {
+		t.Errorf("restarts of the broken session not counted:\n%s", metrics)
+	}
+	if c := st[0].Components[0]; c.Name != "session" || c.State != StateFailed || c.Restarts < 2 || c.NextRestart == nil || !strings.Contains(c.LastError, "no session") {
+		t.Errorf("broken org's session component = %+v", c)
 	}
 }
 

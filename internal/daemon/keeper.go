@@ -3,152 +3,190 @@ package daemon
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
 	"net/http"
 	"sync"
 	"time"
 
 	"github.com/sfbridge/sfbridge/auth"
 	"github.com/sfbridge/sfbridge/doctor"
+	"github.com/sfbridge/sfbridge/internal/backoff"
+	"github.com/sfbridge/sfbridge/internal/clock"
 )
 
 // OrgStatus is what the daemon knows about one org.
 type OrgStatus struct {
 	Alias string `json:"alias"`
 	// State is starting, ready, degraded (a session but a required check
-	// failed) or failed (no session).
-	State             string          `json:"state"`
-	Ready             bool            `json:"ready"`
-	OrgID             string          `json:"org_id,omitempty"`
-	UserID            string          `json:"user_id,omitempty"`
-	InstanceURL       string          `json:"instance_url,omitempty"`
-	SessionIssuedAt   *time.Time      `json:"session_issued_at,omitempty"`
-	SessionAgeSeconds float64         `json:"session_age_seconds,omitempty"`
-	LastCheck         *time.Time      `json:"last_check,omitempty"`
-	Error             string          `json:"error,omitempty"`
-	Checks            []doctor.Result `json:"checks,omitempty"`
+	// failed), failed (no session; or a component failed), stopping or
+	// stopped: the worst of its components' states.
+	State             string            `json:"state"`
+	Ready             bool              `json:"ready"`
+	OrgID             string            `json:"org_id,omitempty"`
+	UserID            string            `json:"user_id,omitempty"`
+	InstanceURL       string            `json:"instance_url,omitempty"`
+	SessionIssuedAt   *time.Time        `json:"session_issued_at,omitempty"`
+	SessionAgeSeconds float64           `json:"session_age_seconds,omitempty"`
+	LastCheck         *time.Time        `json:"last_check,omitempty"`
+	Error             string            `json:"error,omitempty"`
+	Checks            []doctor.Result   `json:"checks,omitempty"`
+	Components        []ComponentStatus `json:"components"`
 }
 
 type cachedSource interface{ Cached() *auth.Token }
 
-// keeper owns one org's session and checks.
-type keeper struct {
-	spec OrgSpec
-	d    *Daemon
-
-	mu        sync.Mutex
-	state     string
-	ready     bool
-	lastErr   string
-	lastCheck time.Time
-	checks    []doctor.Result
-	lastTok   *auth.Token
+// orgState names the org state a component state leads to, and ranks it:
+// the org takes the state of its worst component.
+func orgState(s State) (name string, rank int) {
+	switch s {
+	case StateStopped:
+		return "stopped", 5
+	case StateStopping:
+		return "stopping", 4
+	case StateFailed:
+		return "failed", 3
+	case StateDegraded:
+		return "degraded", 2
+	case StateStarting:
+		return "starting", 1
+	}
+	return "ready", 0
 }
 
-// run checks the org at start and then on the interval; after a failure it
-// retries sooner, backing off up to the interval.
-func (k *keeper) run(ctx context.Context) {
-	retry := k.d.opts.RetryInterval
-	for {
-		ok := k.check(ctx)
-		if ctx.Err() != nil {
-			return
+// summarize derives the org's state, readiness, error and last check from
+// its components. The error is that of the first component, in table
+// order, that failed or is degraded.
+func summarize(s *OrgStatus) {
+	worst := 0
+	s.State = "ready"
+	for _, c := range s.Components {
+		if name, rank := orgState(c.State); rank > worst {
+			s.State, worst = name, rank
 		}
-		wait := k.d.opts.DoctorInterval
-		if !ok {
-			wait = retry
-			retry = min(retry*2, max(k.d.opts.DoctorInterval, k.d.opts.RetryInterval))
+		if s.Error == "" && (c.State == StateFailed || c.State == StateDegraded) {
+			s.Error = c.LastError
+		}
+		for _, t := range []*time.Time{c.LastSuccess, c.LastErrorAt} {
+			if t != nil && (s.LastCheck == nil || t.After(*s.LastCheck)) {
+				s.LastCheck = t
+			}
+		}
+	}
+	s.Ready = worst == 0 && len(s.Components) > 0
+}
+
+// sessionKeeper obtains the org's session at start and holds it; a
+// failure to obtain one fails the component, which the group restarts with
+// backoff. Later renewals happen where a call is refused (auth.Transport).
+type sessionKeeper struct {
+	*Tracker
+	src   auth.Source
+	log   *slog.Logger
+	ready chan struct{}
+	once  sync.Once
+}
+
+func newSessionKeeper(org *OrgEnv) (Component, error) {
+	if org.Session == nil {
+		return nil, fmt.Errorf("daemon: org %q has no session", org.Alias)
+	}
+	return &sessionKeeper{Tracker: org.Tracker(), src: org.Session, log: org.Logger, ready: org.sessionReady}, nil
+}
+
+func (k *sessionKeeper) Name() string { return "session" }
+
+func (k *sessionKeeper) Run(ctx context.Context) error {
+	k.Starting("obtaining a session")
+	tok, err := k.src.Token(ctx)
+	if ctx.Err() != nil {
+		return nil
+	}
+	if err != nil {
+		k.log.Warn("no session", "err", err)
+		return fmt.Errorf("no session: %w", err)
+	}
+	k.Succeeded("session for org " + tok.OrgID)
+	k.once.Do(func() { close(k.ready) })
+	k.log.Info("session obtained", "org_id", tok.OrgID, "instance_url", tok.InstanceURL)
+	<-ctx.Done()
+	return nil
+}
+
+// doctorComponent runs the org's checks once it has a session, then on
+// the doctor interval; after a failed run it checks again sooner, backing
+// off from the retry interval up to the doctor interval.
+type doctorComponent struct {
+	*Tracker
+	alias        string
+	check        func(ctx context.Context) *doctor.Report
+	interval     time.Duration
+	retry        backoff.Policy
+	clk          clock.Clock
+	metrics      *Metrics
+	log          *slog.Logger
+	sessionReady <-chan struct{}
+	mu           sync.Mutex
+	lastChecks   []doctor.Result
+}
+
+func newDoctorComponent(org *OrgEnv) (Component, error) {
+	if org.Doctor == nil {
+		return nil, nil
+	}
+	return &doctorComponent{
+		Tracker: org.Tracker(), alias: org.Alias, check: org.Doctor, interval: org.DoctorInterval,
+		retry: backoff.Policy{Initial: org.RetryInterval, Max: max(org.DoctorInterval, org.RetryInterval), Jitter: 0.2},
+		clk:   org.Clock, metrics: org.Metrics, log: org.Logger, sessionReady: org.SessionReady(),
+	}, nil
+}
+
+func (c *doctorComponent) Name() string { return "doctor" }
+
+// Checks returns the results of the latest run.
+func (c *doctorComponent) Checks() []doctor.Result {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.lastChecks
+}
+
+func (c *doctorComponent) Run(ctx context.Context) error {
+	c.Starting("waiting for the session")
+	select {
+	case <-c.sessionReady:
+	case <-ctx.Done():
+		return nil
+	}
+	b := c.retry.Start(c.clk)
+	for {
+		c.Starting("running the checks")
+		report := c.check(ctx)
+		if ctx.Err() != nil {
+			return nil
+		}
+		c.metrics.doctorRun(c.alias, report.OK())
+		c.mu.Lock()
+		c.lastChecks = report.Checks
+		c.mu.Unlock()
+		wait := c.interval
+		if report.OK() {
+			b.Reset()
+			c.Succeeded(report.Summary())
+			c.log.Info("org checks passed", "checks", report.Summary())
 		} else {
-			retry = k.d.opts.RetryInterval
+			wait, _ = b.Next(backoff.Verdict{Retry: true, Reason: "required checks failed"})
+			c.Degraded(errors.New("required checks failed: " + report.Summary()))
+			c.log.Warn("org checks failed", "checks", report.Summary(), "next_run_in", wait.String())
 		}
 		if wait <= 0 {
-			if ok {
-				<-ctx.Done()
-				return
-			}
-			wait = retry
+			<-ctx.Done()
+			return nil
 		}
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return
-		case <-t.C:
+		if clock.Sleep(ctx, c.clk, wait) != nil {
+			return nil
 		}
 	}
-}
-
-// check obtains a session and runs the doctor; it reports readiness.
-func (k *keeper) check(ctx context.Context) bool {
-	log := k.d.opts.Logger.With("org", k.spec.Alias)
-	tok, err := k.spec.Session.Token(ctx)
-	if ctx.Err() != nil {
-		return false
-	}
-	now := k.d.opts.Now()
-	if err != nil {
-		log.Warn("no session", "err", err)
-		k.set(func() {
-			k.state, k.ready, k.lastErr, k.lastCheck = "failed", false, err.Error(), now
-		})
-		k.d.opts.Metrics.setReady(k.spec.Alias, false)
-		return false
-	}
-	var report *doctor.Report
-	if k.spec.Doctor != nil {
-		report = k.spec.Doctor(ctx)
-		if ctx.Err() != nil {
-			return false
-		}
-		k.d.opts.Metrics.doctorRun(k.spec.Alias, report.OK())
-	}
-	ready := report == nil || report.OK()
-	k.set(func() {
-		k.lastTok, k.lastCheck, k.ready = tok, now, ready
-		k.state, k.lastErr, k.checks = "ready", "", nil
-		if report != nil {
-			k.checks = report.Checks
-			if !ready {
-				k.state = "degraded"
-				k.lastErr = "required checks failed: " + report.Summary()
-			}
-		}
-	})
-	k.d.opts.Metrics.setReady(k.spec.Alias, ready)
-	if ready {
-		log.Info("org ready", "org_id", tok.OrgID, "instance_url", tok.InstanceURL)
-	} else {
-		log.Warn("org not ready", "checks", report.Summary())
-	}
-	return ready
-}
-
-func (k *keeper) set(f func()) {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	f()
-}
-
-func (k *keeper) status() OrgStatus {
-	k.mu.Lock()
-	s := OrgStatus{Alias: k.spec.Alias, State: k.state, Ready: k.ready, Error: k.lastErr, Checks: k.checks}
-	tok := k.lastTok
-	if !k.lastCheck.IsZero() {
-		t := k.lastCheck
-		s.LastCheck = &t
-	}
-	k.mu.Unlock()
-	if c, ok := k.spec.Session.(cachedSource); ok {
-		tok = c.Cached()
-	}
-	if tok != nil {
-		s.OrgID, s.UserID, s.InstanceURL = tok.OrgID, tok.UserID, tok.InstanceURL
-		if !tok.IssuedAt.IsZero() {
-			t := tok.IssuedAt
-			s.SessionIssuedAt = &t
-			s.SessionAgeSeconds = k.d.opts.Now().Sub(t).Seconds()
-		}
-	}
-	return s
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

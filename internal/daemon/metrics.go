@@ -20,6 +20,8 @@ type Metrics struct {
 	sessionAge    *prometheus.GaugeVec
 	orgReady      *prometheus.GaugeVec
 	doctorRuns    *prometheus.CounterVec
+	componentUp   *prometheus.GaugeVec
+	restarts      *prometheus.CounterVec
 }
 
 // NewMetrics creates the metrics and a registry holding them plus the Go
@@ -55,8 +57,16 @@ func NewMetrics() *Metrics {
 			Name: "sfbridge_doctor_runs_total",
 			Help: "Doctor runs by org and outcome (ok, failed).",
 		}, []string{"org", "outcome"}),
+		componentUp: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "sfbridge_component_up",
+			Help: "1 when the org's component is running and its last piece of work succeeded, else 0.",
+		}, []string{"org", "component"}),
+		restarts: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "sfbridge_component_restarts_total",
+			Help: "Restarts of the org's component after it failed.",
+		}, []string{"org", "component"}),
 	}
-	m.reg.MustRegister(m.tokenRequests, m.apiCalls, m.apiUsed, m.apiMax, m.sessionAge, m.orgReady, m.doctorRuns,
+	m.reg.MustRegister(m.tokenRequests, m.apiCalls, m.apiUsed, m.apiMax, m.sessionAge, m.orgReady, m.doctorRuns, m.componentUp, m.restarts,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -132,6 +142,25 @@ func (m *Metrics) doctorRun(org string, ok bool) {
 		outcome = "ok"
 	}
 	m.doctorRuns.WithLabelValues(org, outcome).Inc()
+}
+
+func (m *Metrics) setComponentUp(org, component string, up bool) {
+	v := 0.0
+	if up {
+		v = 1
+	}
+	m.componentUp.WithLabelValues(org, component).Set(v)
+}
+
+// componentAdded exports the component's series from the start (up 0,
+// no restarts).
+func (m *Metrics) componentAdded(org, component string) {
+	m.componentUp.WithLabelValues(org, component).Set(0)
+	m.restarts.WithLabelValues(org, component)
+}
+
+func (m *Metrics) componentRestarted(org, component string) {
+	m.restarts.WithLabelValues(org, component).Inc()
 }
 
 type roundTripFunc func(*http.Request) (*http.Response, error)

@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"text/tabwriter"
 	"unicode/utf8"
 
 	"github.com/spf13/pflag"
@@ -107,7 +106,8 @@ func WriteJSON(w io.Writer, v any) error {
 // is held until Flush; CSV and TSV rows are written as they come.
 type RowWriter struct {
 	format  Format
-	tw      *tabwriter.Writer
+	rows    [][]string // table rows held until Flush, as plain text
+	boldRow int        // index in rows of the header, or -1
 	csv     *csv.Writer
 	w       io.Writer
 	header  []string
@@ -119,10 +119,9 @@ type RowWriter struct {
 // NewRowWriter starts a row writer for format with the given column
 // headers. JSON is not a row format; callers encode JSON themselves.
 func NewRowWriter(ios *iostreams.IOStreams, format Format, header ...string) (*RowWriter, error) {
-	rw := &RowWriter{format: format, w: ios.Out, header: header, colors: ios.Colors()}
+	rw := &RowWriter{format: format, w: ios.Out, header: header, colors: ios.Colors(), boldRow: -1}
 	switch format {
 	case Table:
-		rw.tw = tabwriter.NewWriter(ios.Out, 0, 4, 2, ' ', 0)
 		rw.maxCell = max(20, ios.TerminalWidth()/2)
 	case CSV:
 		rw.csv = csv.NewWriter(ios.Out)
@@ -162,14 +161,55 @@ func (rw *RowWriter) write(cells []string, header bool) error {
 		for i, c := range cells {
 			c = truncate(strings.Join(strings.Fields(c), " "), rw.maxCell)
 			if header {
-				c = rw.colors.Bold(strings.ToUpper(c))
+				c = strings.ToUpper(c)
 			}
 			clean[i] = c
 		}
-		_, err := io.WriteString(rw.tw, strings.Join(clean, "\t")+"\n")
-		return err
+		if header {
+			rw.boldRow = len(rw.rows)
+		}
+		rw.rows = append(rw.rows, clean)
+		return nil
 	}
 }
+
+// flushTable writes the held rows aligned. Widths are measured on the plain
+// text and colour is applied after padding, so escape sequences never count
+// as width (text/tabwriter counts them, which misaligned coloured headers).
+func (rw *RowWriter) flushTable() error {
+	var widths []int
+	for _, row := range rw.rows {
+		for i, c := range row {
+			if i == len(widths) {
+				widths = append(widths, 0)
+			}
+			widths[i] = max(widths[i], utf8.RuneCountInString(c))
+		}
+	}
+	var b strings.Builder
+	for n, row := range rw.rows {
+		b.Reset()
+		for i, c := range row {
+			cell := c
+			if n == rw.boldRow {
+				cell = rw.colors.Bold(c)
+			}
+			b.WriteString(cell)
+			if i < len(row)-1 {
+				b.WriteString(strings.Repeat(" ", widths[i]-utf8.RuneCountInString(c)+tablePadding))
+			}
+		}
+		b.WriteByte('\n')
+		if _, err := io.WriteString(rw.w, b.String()); err != nil {
+			return err
+		}
+	}
+	rw.rows, rw.boldRow = nil, -1
+	return nil
+}
+
+// tablePadding is the space between table columns.
+const tablePadding = 2
 
 // Flush writes any held output. It writes the header when no row came.
 func (rw *RowWriter) Flush() error {
@@ -184,7 +224,7 @@ func (rw *RowWriter) Flush() error {
 		rw.csv.Flush()
 		return rw.csv.Error()
 	case Table:
-		return rw.tw.Flush()
+		return rw.flushTable()
 	}
 	return nil
 }

@@ -2,6 +2,8 @@ package output
 
 import (
 	"errors"
+	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/sfbridge/sfbridge/internal/iostreams"
@@ -95,5 +97,39 @@ func TestColorOnlyOnTerminalWithoutNoColor(t *testing.T) {
 	ios.SetNoColor(true)
 	if ios.ColorEnabled() || ios.Colors().Red("x") != "x" {
 		t.Fatal("colour despite NO_COLOR")
+	}
+}
+
+// On a colour terminal the bold header's escape sequences must not count as
+// width: every column starts at the same offset on every line once the
+// escapes are removed.
+func TestTableAlignedWithColour(t *testing.T) {
+	ios, _, out, _ := iostreams.Test()
+	ios.SetTTY(false, true, false)
+	ios.SetNoColor(false)
+	if !ios.ColorEnabled() {
+		t.Fatal("colour not enabled on the test terminal")
+	}
+	rw, err := NewRowWriter(ios, Table, "Id", "CaseNumber", "Subject")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range [][]string{{"500A", "00001001", "Printer jammed"}, {"500BB", "7", "ünïcode"}} {
+		if err := rw.Write(r...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := rw.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "\x1b[1m") {
+		t.Fatalf("no bold header in %q", out)
+	}
+	plain := regexp.MustCompile("\x1b\\[[0-9;]*m").ReplaceAllString(out.String(), "")
+	want := "ID     CASENUMBER  SUBJECT\n" +
+		"500A   00001001    Printer jammed\n" +
+		"500BB  7           ünïcode\n"
+	if plain != want {
+		t.Fatalf("table without escapes =\n%s\nwant\n%s", plain, want)
 	}
 }

@@ -5,11 +5,11 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"os"
 	"strings"
 	"time"
 
 	"github.com/sfbridge/sfbridge/auth"
+	"github.com/sfbridge/sfbridge/internal/inputfile"
 	"github.com/sfbridge/sfbridge/keys"
 )
 
@@ -30,19 +30,23 @@ func (p *Profile) KeySpec() KeySpec {
 	return KeySpec{File: p.KeyFile, Alias: p.KeystoreAlias, PasswordFile: p.KeystorePasswordFile}
 }
 
+// maxPasswordFile bounds a password file: a password is short, and a larger
+// file is the wrong one.
+const maxPasswordFile = 64 << 10
+
 // LoadOptions returns the options that open the key, reading the password
 // file (its trailing line break dropped).
 func (k KeySpec) LoadOptions() (keys.LoadOptions, error) {
 	opts := keys.LoadOptions{Alias: k.Alias}
 	if k.PasswordFile != "" {
-		b, err := os.ReadFile(k.PasswordFile)
+		b, err := inputfile.Read(k.PasswordFile, maxPasswordFile)
 		if err != nil {
 			return opts, fmt.Errorf("reading the keystore password file: %w", err)
 		}
 		opts.Passphrase = []byte(strings.TrimRight(string(b), "\r\n"))
 	}
 	if k.KeyPasswordFile != "" {
-		b, err := os.ReadFile(k.KeyPasswordFile)
+		b, err := inputfile.Read(k.KeyPasswordFile, maxPasswordFile)
 		if err != nil {
 			return opts, fmt.Errorf("reading the key password file: %w", err)
 		}

@@ -47,7 +47,7 @@ type options struct {
 
 func main() {
 	var o options
-	flag.StringVar(&o.mode, "mode", "login", "what to exercise: login or data")
+	flag.StringVar(&o.mode, "mode", "login", "what to exercise: login, data or audit")
 	flag.StringVar(&o.loginURL, "login-url", "", "the emulator's login URL (go-salesforce Creds.Domain)")
 	flag.StringVar(&o.clientID, "client-id", "", "the connected app's consumer key")
 	flag.StringVar(&o.username, "username", "", "the Salesforce username to log in as")
@@ -96,8 +96,10 @@ func run(ctx context.Context, o options) (map[string]any, error) {
 		return login(ctx, sf, o, out)
 	case "data":
 		return data(sf, o, out)
+	case "audit":
+		return audit(sf, out)
 	default:
-		return nil, fmt.Errorf("unknown -mode %q (want login or data)", o.mode)
+		return nil, fmt.Errorf("unknown -mode %q (want login, data or audit)", o.mode)
 	}
 }
 
@@ -182,6 +184,26 @@ func data(sf *salesforce.Salesforce, o options, out map[string]any) (map[string]
 	}
 	out["describe_name"] = describe.Name
 	out["describe_fields"] = fields
+	return out, nil
+}
+
+type auditRow struct {
+	Id          string
+	Action      string
+	Section     string
+	Display     string
+	CreatedDate string
+	CreatedById string
+}
+
+// audit reads the Setup Audit Trail the way a SIEM collector does.
+func audit(sf *salesforce.Salesforce, out map[string]any) (map[string]any, error) {
+	var rows []auditRow
+	soql := "SELECT Id, Action, Section, Display, CreatedDate, CreatedById FROM SetupAuditTrail WHERE CreatedDate > 2000-01-01T00:00:00Z ORDER BY CreatedDate ASC, Id ASC"
+	if err := sf.Query(soql, &rows); err != nil {
+		return nil, fmt.Errorf("sf.Query %q: %w", soql, err)
+	}
+	out["audit"] = rows
 	return out, nil
 }
 

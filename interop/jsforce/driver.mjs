@@ -127,8 +127,30 @@ async function main() {
       }
       break;
     }
+    case 'elf': {
+      // List event log files, then download the newest Login file through
+      // jsforce's sObject blob API and count its bytes.
+      const q = await conn.query(
+        "SELECT Id, EventType, Interval, Sequence, LogFile, LogFileLength, LogFileFieldNames, CreatedDate FROM EventLogFile " +
+          "WHERE EventType = 'Login' AND Interval = 'Hourly' AND CreatedDate > 2000-01-01T00:00:00+0000 ORDER BY CreatedDate DESC, Id DESC LIMIT 3",
+      );
+      out.query = { totalSize: q.totalSize, records: q.records.map((r) => ({ Id: r.Id, LogFile: r.LogFile, LogFileLength: r.LogFileLength, Sequence: r.Sequence })) };
+      const rec = q.records[0];
+      if (!rec) throw new Error('no EventLogFile rows');
+      const chunks = [];
+      await new Promise((resolve, reject) => {
+        const stream = conn.sobject('EventLogFile').record(rec.Id).blob('LogFile');
+        stream.on('data', (c) => chunks.push(Buffer.from(c)));
+        stream.on('end', resolve);
+        stream.on('error', reject);
+      });
+      const body = Buffer.concat(chunks);
+      const header = body.toString('utf8', 0, Math.min(body.length, 4000)).split('\n')[0];
+      out.blob = { bytes: body.length, header, fieldNames: rec.LogFileFieldNames };
+      break;
+    }
     default:
-      throw new Error(`unknown mode ${mode} (want login, probe, data or readonly)`);
+      throw new Error(`unknown mode ${mode} (want login, probe, data, readonly or elf)`);
   }
   process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
 }

@@ -18,6 +18,7 @@ import (
 
 	sfemu "github.com/sfbridge/sfbridge/emulator"
 	"github.com/sfbridge/sfbridge/emulator/localorg"
+	"github.com/sfbridge/sfbridge/internal/cli/emulator/eventlogs"
 	climessaging "github.com/sfbridge/sfbridge/internal/cli/emulator/messaging"
 	"github.com/sfbridge/sfbridge/internal/cli/factory"
 )
@@ -29,6 +30,9 @@ type Options struct {
 	StateDir string
 	TLS      bool
 	InfoFile string
+	// SampleData loads the sample records (emulator.Org.AddSampleRecords)
+	// and three days of event log files.
+	SampleData bool
 
 	Out, ErrOut io.Writer
 	Now         func() time.Time
@@ -61,14 +65,29 @@ pair generated into the state directory (reused on the next start), and the
 users integration@sfbridge.test (everything needed), no-eventlogs@sfbridge.test,
 not-preauthorized@sfbridge.test and inactive@sfbridge.test.
 
+Without --sample-data the org has no records besides its setup (Organization,
+Users, Profiles, permission sets); --sample-data loads Accounts, employee Users
+and Contacts sharing emails, 120 Cases with comments and Knowledge articles in
+English and German (serve --dev always loads them).
+
 With --tls it serves HTTPS with a generated certificate for 127.0.0.1 and
 localhost, written to the state directory as tls.crt: point
 NODE_EXTRA_CA_CERTS (sf, jsforce) or SSL_CERT_FILE (Go) at it.
+
+With --sample-data the org starts with sample records (Accounts, Contacts,
+Cases, Knowledge) and three days of hourly and daily event log files for every
+event type, at the emulator's clock; 'sfbridge emulator event-logs' drives
+Event Monitoring further (see its --help).
+
+The subcommands (apps, certs, users, profiles, permsets, records, faults,
+clock, org) drive a running emulator through its admin API; give them its
+--info-file.
 
 With --debug every request (never a token or an assertion) and every login
 attempt with its precise outcome is logged to stderr.`,
 		Example: `  sfbridge emulator
   sfbridge emulator --addr 127.0.0.1:0 --info-file emulator.json
+  sfbridge emulator --sample-data --info-file emulator.json
   sfbridge emulator --tls --fixture org.yaml`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -89,6 +108,9 @@ attempt with its precise outcome is logged to stderr.`,
 	fl.StringVar(&opts.StateDir, "state-dir", "", "Directory for the generated key pair and TLS certificate (default: <config dir>/emulator)")
 	fl.BoolVar(&opts.TLS, "tls", false, "Serve HTTPS with a generated certificate for 127.0.0.1 and localhost")
 	fl.StringVar(&opts.InfoFile, "info-file", "", "Write the URLs, client id, key file, admin token and users as JSON to this file")
+	fl.BoolVar(&opts.SampleData, "sample-data", false, "Load sample records (Accounts, employee Users and Contacts sharing emails, 120 Cases with comments, Knowledge articles in English and German) and three days of hourly and daily event log files")
+	cmd.AddCommand(newAdminCmds(f, nil)...)
+	cmd.AddCommand(eventlogs.NewCmd(f, nil))
 	cmd.AddCommand(climessaging.NewCmd(f, nil))
 	return cmd
 }
@@ -103,7 +125,7 @@ func run(ctx context.Context, opts *Options) error {
 		}
 	}
 	org, err := localorg.Start(ctx, localorg.Options{Addr: opts.Addr, Fixture: opts.Fixture, StateDir: opts.StateDir,
-		TLS: opts.TLS, Now: opts.Now, Logger: opts.Logger})
+		TLS: opts.TLS, Sample: opts.SampleData, Now: opts.Now, Logger: opts.Logger})
 	if err != nil {
 		return err
 	}
@@ -140,6 +162,10 @@ func printBanner(opts *Options, info Info, defaultOrg bool) {
 	fmt.Fprintf(w, "Messaging (SCRT URL): %s\nAgent console: %s\n", info.SCRTURL, info.ConsoleURL)
 	if !defaultOrg {
 		fmt.Fprintf(w, "Fixture: %s; first app's consumer key: %s\n", opts.Fixture, info.ClientID)
+		if info.ClientID != "" {
+			fmt.Fprintf(w, "Its app also trusts %s: log in with\n  sfbridge login --instance-url %s --client-id %s --jwt-key-file %s --username <a fixture user>\n",
+				shellQuote(info.CertFile), info.BaseURL, info.ClientID, shellQuote(info.KeyFile))
+		}
 		fmt.Fprintln(w, "\nPress Ctrl-C to stop.")
 		return
 	}

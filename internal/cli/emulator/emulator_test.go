@@ -146,3 +146,48 @@ func TestServeTLS(t *testing.T) {
 		t.Error("a client without the certificate connected")
 	}
 }
+
+func TestServeSampleData(t *testing.T) {
+	now := time.Date(2026, 12, 4, 14, 30, 0, 0, time.UTC)
+	info, _ := start(t, &Options{SampleData: true, Now: func() time.Time { return now }})
+	code, body := login(t, http.DefaultClient, info, sfemu.UserIntegration)
+	if code != 200 {
+		t.Fatalf("login: %d %s", code, body)
+	}
+	var tok struct {
+		AccessToken string `json:"access_token"`
+	}
+	if err := json.Unmarshal([]byte(body), &tok); err != nil {
+		t.Fatal(err)
+	}
+	count := func(where string) int {
+		t.Helper()
+		req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, info.InstanceURL+"/services/data/v62.0/query?q="+
+			url.QueryEscape("SELECT COUNT() FROM EventLogFile WHERE "+where), nil)
+		req.Header.Set("Authorization", "Bearer "+tok.AccessToken)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var res struct {
+			TotalSize int `json:"totalSize"`
+		}
+		if err := json.NewDecoder(resp.Body).Decode(&res); err != nil || resp.StatusCode != http.StatusOK {
+			t.Fatalf("count %s: %d %v", where, resp.StatusCode, err)
+		}
+		return res.TotalSize
+	}
+	// Three whole days before today: their daily files exist for every type
+	// (the third day's was created today at about 03:00).
+	if n := count("Interval = 'Daily' AND EventType = 'Login'"); n != 3 {
+		t.Errorf("%d daily Login files, want 3", n)
+	}
+	if n := count("Interval = 'Daily'"); n != 3*19 {
+		t.Errorf("%d daily files, want %d", n, 3*19)
+	}
+	// Hourly files up to 3-6 hours before now, three days back.
+	if n := count("Interval = 'Hourly' AND EventType = 'URI' AND Sequence = 1"); n < 3*24+3 || n > 3*24+10 {
+		t.Errorf("%d hourly URI files", n)
+	}
+}

@@ -12,12 +12,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 
 	"github.com/spf13/cobra"
 
 	"github.com/sfbridge/sfbridge/internal/cli/exitcode"
 	"github.com/sfbridge/sfbridge/internal/cli/factory"
+	"github.com/sfbridge/sfbridge/internal/inputfile"
 	libkeys "github.com/sfbridge/sfbridge/keys"
 )
 
@@ -71,16 +71,13 @@ func readSecret(in io.Reader, file, envValue, envName, what string) ([]byte, err
 		}
 		data = line
 	} else {
-		f, err := os.Open(file)
+		var tooLarge bool
+		var err error
+		data, tooLarge, err = inputfile.ReadLimit(file, maxSecret)
 		if err != nil {
 			return nil, fmt.Errorf("read %s: %w", what, err)
 		}
-		defer f.Close()
-		data, err = io.ReadAll(io.LimitReader(f, maxSecret+1))
-		if err != nil {
-			return nil, fmt.Errorf("read %s from %s: %w", what, file, err)
-		}
-		if len(data) > maxSecret {
+		if tooLarge {
 			return nil, fmt.Errorf("%s file %s is larger than %d KiB: is it the right file?", what, file, maxSecret>>10)
 		}
 	}

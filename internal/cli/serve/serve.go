@@ -10,14 +10,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net/http"
 	"os"
 	"path/filepath"
 	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/sfbridge/sfbridge/auth"
 	"github.com/sfbridge/sfbridge/doctor"
 	"github.com/sfbridge/sfbridge/emulator/localorg"
 	"github.com/sfbridge/sfbridge/internal/cli/exitcode"
@@ -27,8 +25,6 @@ import (
 	"github.com/sfbridge/sfbridge/internal/iostreams"
 	"github.com/sfbridge/sfbridge/internal/jsonfile"
 	"github.com/sfbridge/sfbridge/internal/profile"
-	"github.com/sfbridge/sfbridge/keys"
-	"github.com/sfbridge/sfbridge/rest"
 )
 
 // Options holds the flags of `sfbridge serve`.
@@ -59,9 +55,10 @@ For every org in the configuration the daemon keeps a Salesforce session
 runs the doctor checks at start and on an interval. Its HTTP API:
 
   /healthz    200 while the process is alive
-  /readyz     503 until every org has a session and passed its required checks
+  /readyz     503 until every org has a session and passed its required checks,
+              and again while stopping (?verbose lists every component)
   /metrics    Prometheus metrics, all named sfbridge_*
-  /v1/orgs    status of every org as JSON (/v1/orgs/ALIAS for one)
+  /v1/orgs    status of every org and its components as JSON (/v1/orgs/ALIAS)
 
 The listener is loopback only unless the configuration names a bearer token
 (auth_token_file), which every endpoint but /healthz then requires. Logs are
@@ -157,19 +154,7 @@ func run(ctx context.Context, opts *Options) error {
 		cfg.StateDir = filepath.Join(opts.ConfigDir, "daemon")
 	}
 
-	metrics := daemon.NewMetrics()
-	var orgs []daemon.OrgSpec
-	for _, o := range cfg.Orgs {
-		spec, err := buildOrg(o, cfg.StateDir, metrics, logger, opts.Now)
-		if err != nil {
-			return fmt.Errorf("org %s: %w", o.Alias, err)
-		}
-		orgs = append(orgs, spec)
-	}
-	d, err := daemon.New(ctx, daemon.Options{
-		Listen: cfg.Listen, AuthToken: cfg.AuthToken.Reveal(), DoctorInterval: cfg.DoctorInterval.Duration,
-		Orgs: orgs, Metrics: metrics, Logger: logger, Now: opts.Now,
-	})
+	d, err := daemon.FromConfig(ctx, cfg, daemon.Env{Logger: logger, Now: opts.Now})
 	if err != nil {
 		return err
 	}
@@ -179,7 +164,7 @@ func run(ctx context.Context, opts *Options) error {
 		info.EmulatorURL = emu.Info.BaseURL
 		printDevBanner(opts.IO.Out, info, emu, emuInfoFile)
 	} else {
-		fmt.Fprintf(opts.IO.Out, "sfbridge serve: %d org(s); listening on %s (ready: %s, metrics: %s)\n", len(orgs), base, info.ReadyURL, info.MetricsURL)
+		fmt.Fprintf(opts.IO.Out, "sfbridge serve: %d org(s); listening on %s (ready: %s, metrics: %s)\n", len(cfg.Orgs), base, info.ReadyURL, info.MetricsURL)
 	}
 	if opts.InfoFile != "" {
 		if err := jsonfile.Write(opts.InfoFile, info, 0o600); err != nil {
@@ -200,66 +185,6 @@ func run(ctx context.Context, opts *Options) error {
 		ctx = runCtx
 	}
 	return d.Run(ctx)
-}
-
-// buildOrg opens an org's key and wires its session, cache and checks.
-func buildOrg(o config.Org, stateDir string, m *daemon.Metrics, logger *slog.Logger, now func() time.Time) (daemon.OrgSpec, error) {
-	spec := profile.KeySpec{File: o.Key.File, Alias: o.Key.KeystoreAlias, PasswordFile: o.Key.PassphraseFile, KeyPasswordFile: o.Key.KeyPasswordFile}
-	keyOpts, err := spec.LoadOptions()
-	if err != nil {
-		return daemon.OrgSpec{}, err
-	}
-	key, err := keys.LoadPrivateKeyFile(spec.File, keyOpts)
-	if err != nil {
-		return daemon.OrgSpec{}, err
-	}
-	log := logger.With("org", o.Alias)
-	base := http.DefaultTransport
-	cfg := auth.Config{
-		ConsumerKey: o.ClientID, Username: o.Username, PrivateKey: key, LoginURL: o.LoginURL, Audience: o.Audience,
-		HTTPClient: &http.Client{Transport: m.TokenTransport(o.Alias, base), Timeout: 30 * time.Second,
-			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }},
-		Now: now, Logger: log,
-	}
-	src, err := auth.NewTokenSource(cfg)
-	if err != nil {
-		return daemon.OrgSpec{}, err
-	}
-	cache, err := profile.NewTokenCache(filepath.Join(stateDir, "sessions"), &profile.Profile{
-		Alias: o.Alias, Username: o.Username, ClientID: o.ClientID, LoginURL: o.LoginURL, Audience: o.Audience}, key)
-	if err != nil {
-		return daemon.OrgSpec{}, err
-	}
-	saved := cache.Load()
-	if saved != nil {
-		src.SetToken(saved)
-	}
-	api := m.APITransport(o.Alias, base, func(resp *http.Response) {
-		if h := resp.Header.Get("Sforce-Limit-Info"); h != "" {
-			if li, err := rest.ParseLimitInfo(h); err == nil && li.Max > 0 {
-				m.ObserveAPIUsage(o.Alias, int(li.Used), int(li.Max))
-			}
-		}
-	})
-	// Doctor's own probes (the login host, the clock) are not token
-	// requests: they get a plain client, and the source keeps the counted one.
-	probeCfg := cfg
-	probeCfg.HTTPClient = &http.Client{Transport: base, Timeout: 30 * time.Second}
-	check := func(ctx context.Context) *doctor.Report {
-		r := doctor.Run(ctx, doctor.Options{
-			KeyFile: o.Key.File, KeyOptions: keyOpts, Auth: probeCfg, Source: src, Require: o.Require,
-			RESTOptions: []rest.Option{rest.WithTransport(api), rest.WithCallOptionsClient("sfbridge-daemon")},
-		})
-		if tok := src.Cached(); tok != nil && tok != saved {
-			if err := cache.Save(tok); err != nil {
-				log.Warn("could not cache the session", "err", err)
-			} else {
-				saved = tok
-			}
-		}
-		return r
-	}
-	return daemon.OrgSpec{Alias: o.Alias, Session: src, Doctor: check}, nil
 }
 
 // startDev starts the emulated org and returns the configuration of the

@@ -1,0 +1,64 @@
+package daemon
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/sfbridge/sfbridge/auth"
+	"github.com/sfbridge/sfbridge/doctor"
+	"github.com/sfbridge/sfbridge/internal/clock"
+	"github.com/sfbridge/sfbridge/internal/config"
+)
+
+// ComponentFactory builds one kind of component for an org. The daemon
+// asks every factory of its table about every org, in table order.
+//
+// Adding a pipeline means writing its Component, giving config.Org a
+// section for it, and adding one factory to [Components] whose New reads
+// that section (and returns nil when the org has none).
+type ComponentFactory struct {
+	// Name is the component's name in status, logs and metrics.
+	Name string
+	// New builds the component for org, or returns nil when the org's
+	// configuration does not ask for it.
+	New func(org *OrgEnv) (Component, error)
+}
+
+// Components is the daemon's table of component kinds: the session keeper
+// and the doctor. It returns a new slice on every call.
+func Components() []ComponentFactory {
+	return []ComponentFactory{
+		{Name: "session", New: newSessionKeeper},
+		{Name: "doctor", New: newDoctorComponent},
+	}
+}
+
+// OrgEnv is what a component factory gets to build an org's component.
+type OrgEnv struct {
+	Alias string
+	// Config is the org's configuration section (zero for an org given
+	// only as an [OrgSpec]).
+	Config config.Org
+	// Session is the org's session; components call Token when they need
+	// one and never log what it returns.
+	Session auth.Source
+	// Doctor runs the org's checks (nil: none).
+	Doctor func(ctx context.Context) *doctor.Report
+	// DoctorInterval and RetryInterval are the daemon's intervals.
+	DoctorInterval, RetryInterval time.Duration
+	Clock                         clock.Clock
+	Logger                        *slog.Logger
+	Metrics                       *Metrics
+
+	sessionReady chan struct{} // closed by the session keeper once it has a session
+	onChange     func()
+}
+
+// Tracker returns a health tracker wired to the daemon, so that a change
+// of the component's health updates the org's readiness at once.
+func (e *OrgEnv) Tracker() *Tracker { return NewTracker(e.Clock, e.onChange) }
+
+// SessionReady is closed once the org's session keeper has obtained a
+// session; components that need one wait for it instead of each logging in.
+func (e *OrgEnv) SessionReady() <-chan struct{} { return e.sessionReady }

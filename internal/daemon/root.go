@@ -1,0 +1,135 @@
+package daemon
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"path/filepath"
+	"time"
+
+	"github.com/sfbridge/sfbridge/auth"
+	"github.com/sfbridge/sfbridge/doctor"
+	"github.com/sfbridge/sfbridge/internal/clock"
+	"github.com/sfbridge/sfbridge/internal/config"
+	"github.com/sfbridge/sfbridge/internal/profile"
+	"github.com/sfbridge/sfbridge/keys"
+	"github.com/sfbridge/sfbridge/rest"
+)
+
+// Env is what the composition root takes besides the configuration: the
+// process's logger and time, and test seams.
+type Env struct {
+	// Logger receives the daemon's logs (never a key, passphrase or token);
+	// nil discards.
+	Logger *slog.Logger
+	// Now is the time for assertions and status; nil means Clock's.
+	Now func() time.Time
+	// Clock times intervals, restarts and retries; nil means real time.
+	Clock clock.Clock
+	// Transport carries the token requests and API calls; nil means
+	// http.DefaultTransport.
+	Transport http.RoundTripper
+	// Listener, when set, is used instead of listening on cfg.Listen.
+	Listener net.Listener
+	// Metrics receives the daemon's metrics; nil creates them.
+	Metrics *Metrics
+	// Components replaces the table of component kinds; nil means
+	// [Components].
+	Components []ComponentFactory
+}
+
+// FromConfig is the daemon's composition root: it opens every org's key,
+// wires its session (with the encrypted session cache under
+// cfg.StateDir/sessions, when cfg.StateDir is set), the counting transports
+// and the doctor, and returns the daemon bound to its listener.
+func FromConfig(ctx context.Context, cfg *config.Config, env Env) (*Daemon, error) {
+	if env.Logger == nil {
+		env.Logger = slog.New(slog.DiscardHandler)
+	}
+	if env.Metrics == nil {
+		env.Metrics = NewMetrics()
+	}
+	if env.Transport == nil {
+		env.Transport = http.DefaultTransport
+	}
+	env.Clock = clock.Or(env.Clock)
+	env.Now = clock.FuncNow(env.Now, env.Clock)
+	orgs := make([]OrgSpec, 0, len(cfg.Orgs))
+	for _, o := range cfg.Orgs {
+		spec, err := buildOrg(o, cfg.StateDir, env)
+		if err != nil {
+			return nil, fmt.Errorf("org %s: %w", o.Alias, err)
+		}
+		orgs = append(orgs, spec)
+	}
+	return New(ctx, Options{
+		Listen: cfg.Listen, Listener: env.Listener, AuthToken: cfg.AuthToken.Reveal(),
+		DoctorInterval: cfg.DoctorInterval.Duration, Orgs: orgs, Components: env.Components,
+		Metrics: env.Metrics, Logger: env.Logger, Now: env.Now, Clock: env.Clock,
+	})
+}
+
+// buildOrg opens an org's key and wires its session, cache and checks.
+func buildOrg(o config.Org, stateDir string, env Env) (OrgSpec, error) {
+	spec := profile.KeySpec{File: o.Key.File, Alias: o.Key.KeystoreAlias, PasswordFile: o.Key.PassphraseFile, KeyPasswordFile: o.Key.KeyPasswordFile}
+	keyOpts, err := spec.LoadOptions()
+	if err != nil {
+		return OrgSpec{}, err
+	}
+	key, err := keys.LoadPrivateKeyFile(spec.File, keyOpts)
+	if err != nil {
+		return OrgSpec{}, err
+	}
+	m, base := env.Metrics, env.Transport
+	log := env.Logger.With("org", o.Alias)
+	cfg := auth.Config{
+		ConsumerKey: o.ClientID, Username: o.Username, PrivateKey: key, LoginURL: o.LoginURL, Audience: o.Audience,
+		HTTPClient: &http.Client{Transport: m.TokenTransport(o.Alias, base), Timeout: 30 * time.Second,
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }},
+		Now: env.Now, Clock: env.Clock, Logger: log,
+	}
+	src, err := auth.NewTokenSource(cfg)
+	if err != nil {
+		return OrgSpec{}, err
+	}
+	var cache *profile.TokenCache
+	var saved *auth.Token
+	if stateDir != "" {
+		cache, err = profile.NewTokenCache(filepath.Join(stateDir, "sessions"), &profile.Profile{
+			Alias: o.Alias, Username: o.Username, ClientID: o.ClientID, LoginURL: o.LoginURL, Audience: o.Audience}, key)
+		if err != nil {
+			return OrgSpec{}, err
+		}
+		if saved = cache.Load(); saved != nil {
+			src.SetToken(saved)
+		}
+	}
+	api := m.APITransport(o.Alias, base, func(resp *http.Response) {
+		if h := resp.Header.Get("Sforce-Limit-Info"); h != "" {
+			if li, err := rest.ParseLimitInfo(h); err == nil && li.Max > 0 {
+				m.ObserveAPIUsage(o.Alias, int(li.Used), int(li.Max))
+			}
+		}
+	})
+	// Doctor's own probes (the login host, the clock) are not token
+	// requests: they get a plain client, and the source keeps the counted one.
+	probeCfg := cfg
+	probeCfg.HTTPClient = &http.Client{Transport: base, Timeout: 30 * time.Second}
+	check := func(ctx context.Context) *doctor.Report {
+		r := doctor.Run(ctx, doctor.Options{
+			KeyFile: o.Key.File, KeyOptions: keyOpts, Auth: probeCfg, Source: src, Require: o.Require,
+			RESTOptions: []rest.Option{rest.WithTransport(api), rest.WithCallOptionsClient("sfbridge-daemon"), rest.WithClock(env.Clock)},
+		})
+		if tok := src.Cached(); cache != nil && tok != nil && tok != saved {
+			if err := cache.Save(tok); err != nil {
+				log.Warn("could not cache the session", "err", err)
+			} else {
+				saved = tok
+			}
+		}
+		return r
+	}
+	return OrgSpec{Alias: o.Alias, Session: src, Doctor: check, Config: o}, nil
+}
