@@ -183,4 +183,22 @@ func TestConsoleInChromium(t *testing.T) {
 	if err != nil || item.Agent != "Alex Agent" || item.Status != "Active" {
 		t.Fatalf("work item %+v %v", item, err)
 	}
+
+	// The agent ends the chat from the console.
+	if err := chromedp.Do(bctx, chromedp.Click(chromedp.ID("end")), poll(`document.getElementById("end").disabled`)); err != nil {
+		t.Fatalf("console end: %v", err)
+	}
+	for _, w := range []struct{ event, contains string }{
+		{"CONVERSATION_PARTICIPANT_CHANGED", `\"operation\":\"remove\"`},
+		{"CONVERSATION_SESSION_STATUS_CHANGED", `\"sessionEndedByRole\":\"Agent\"`},
+	} {
+		for found := false; !found; {
+			select {
+			case f := <-frames:
+				found = f.event == w.event && strings.Contains(f.data, w.contains)
+			case <-deadline:
+				t.Fatalf("the client did not receive %s containing %s", w.event, w.contains)
+			}
+		}
+	}
 }
