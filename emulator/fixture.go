@@ -289,6 +289,10 @@ const DefaultAppName = "sfbridge"
 //   - not-preauthorized@sfbridge.test: like integration but not assigned to
 //     the app;
 //   - inactive@sfbridge.test: like integration but inactive.
+//
+// Its messaging section is messaging.DefaultSetup: the api deployment
+// sfbridge_api, queues General and Payroll, the scripted agent Emma Bot and
+// the human agent Alex Agent.
 func DefaultFixture(consumerKey string, certPEM []byte) *Fixture {
 	rw := []string{"read", "create", "edit", "delete"}
 	ro := []string{"read"}
