@@ -531,3 +531,21 @@ func TestCORS(t *testing.T) {
 		t.Fatalf("stream answer: %d %v %v", sresp.StatusCode, sresp.Header, sresp.TransferEncoding)
 	}
 }
+
+func TestStreamNoticesTheClientLeaving(t *testing.T) {
+	h := newHarness(t, testSetup())
+	c := h.client()
+	c.guest()
+	s := c.openSSE("", nil)
+	if n := h.srv.Streams(); n != 1 {
+		t.Fatalf("%d streams open", n)
+	}
+	s.close()
+	deadline := time.Now().Add(5 * time.Second)
+	for h.srv.Streams() != 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the stream outlived its client (no clock advance, so no ping noticed it)")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
