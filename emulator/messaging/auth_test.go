@@ -212,6 +212,7 @@ func TestJWKUploadChecks(t *testing.T) {
 }
 
 func newIdentityN(t *testing.T, now time.Time) string {
+	t.Helper()
 	var m map[string]any
 	_ = json.Unmarshal(newIdentity(t, "x", now).file, &m)
 	return m["n"].(string)

@@ -47,6 +47,7 @@ type capacityResult struct {
 }
 
 func raiseFileLimit(t *testing.T, n uint64) {
+	t.Helper()
 	var lim syscall.Rlimit
 	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
 		t.Fatal(err)

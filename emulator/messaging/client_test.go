@@ -294,8 +294,8 @@ type envelope struct {
 	} `json:"conversationEntry"`
 }
 
-func messageText(t testing.TB, p map[string]any) string {
-	t.Helper()
+func messageText(tb testing.TB, p map[string]any) string {
+	tb.Helper()
 	am, _ := p["abstractMessage"].(map[string]any)
 	sc, _ := am["staticContent"].(map[string]any)
 	s, _ := sc["text"].(string)

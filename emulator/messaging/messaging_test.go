@@ -123,22 +123,22 @@ type identity struct {
 	file []byte
 }
 
-func newIdentity(t testing.TB, kid string, now time.Time) identity {
-	t.Helper()
+func newIdentity(tb testing.TB, kid string, now time.Time) identity {
+	tb.Helper()
 	pair, err := keys.NewPair(nil, keys.CertificateOptions{Subject: "CN=miaw", Days: 365, Now: now, Backdate: time.Hour})
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	j, err := keys.NewJWK(&pair.Key.PublicKey, kid, []*x509.Certificate{pair.Cert})
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	b, _ := json.Marshal(j)
 	return identity{key: pair.Key, kid: kid, file: b}
 }
 
-func (id identity) sign(t testing.TB, alg string, claims map[string]any) string {
-	t.Helper()
+func (id identity) sign(tb testing.TB, alg string, claims map[string]any) string {
+	tb.Helper()
 	hb, _ := json.Marshal(map[string]string{"alg": alg, "kid": id.kid, "typ": "JWT"})
 	cb, _ := json.Marshal(claims)
 	in := base64.RawURLEncoding.EncodeToString(hb) + "." + base64.RawURLEncoding.EncodeToString(cb)
@@ -152,7 +152,7 @@ func (id identity) sign(t testing.TB, alg string, claims map[string]any) string 
 		sig, err = rsa.SignPKCS1v15(rand.Reader, id.key, crypto.SHA256, d[:])
 	}
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	return in + "." + base64.RawURLEncoding.EncodeToString(sig)
 }
