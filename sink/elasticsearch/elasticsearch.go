@@ -18,6 +18,8 @@ package elasticsearch
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -28,6 +30,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	es "github.com/elastic/go-elasticsearch/v8"
@@ -127,6 +130,23 @@ type Sink struct {
 	dlq    *os.File
 	apiKey config.Secret
 	passwd config.Secret
+	status *statusRecorder
+}
+
+// statusRecorder remembers the last refusal of a whole request that
+// retrying cannot fix (401, 403), so that Write fails at once with the fix
+// instead of retrying what the bulk indexer reports only as a failed flush.
+type statusRecorder struct {
+	base    http.RoundTripper
+	refused atomic.Int32
+}
+
+func (t *statusRecorder) RoundTrip(req *http.Request) (*http.Response, error) {
+	res, err := t.base.RoundTrip(req)
+	if err == nil && (res.StatusCode == http.StatusUnauthorized || res.StatusCode == http.StatusForbidden) {
+		t.refused.Store(int32(res.StatusCode))
+	}
+	return res, err
 }
 
 // New validates opts, reads the credential files and builds the client. It
@@ -154,9 +174,9 @@ func New(opts Options) (*Sink, error) {
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
+	s.status = &statusRecorder{}
 	cfg := es.Config{
 		Addresses:           opts.Addresses,
-		Transport:           opts.Transport,
 		DisableRetry:        true, // retried here, on the injected clock
 		CompressRequestBody: true,
 	}
@@ -179,16 +199,28 @@ func New(opts Options) (*Sink, error) {
 		s.passwd = pw
 		cfg.Username, cfg.Password = opts.Username, pw.Reveal()
 	}
+	base := opts.Transport
 	if opts.CAFile != "" {
+		if opts.Transport != nil {
+			return nil, configErr("both a CA file and a custom transport", "configure the CA in the transport's TLS settings")
+		}
 		ca, err := os.ReadFile(opts.CAFile)
 		if err != nil {
 			return nil, configErr(fmt.Sprintf("reading the CA file: %v", err), "give a readable PEM file of the CA that signed the cluster's certificate")
 		}
-		if opts.Transport != nil {
-			return nil, configErr("both a CA file and a custom transport", "configure the CA in the transport's TLS settings")
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(ca) {
+			return nil, configErr("the CA file holds no PEM certificate", "give the PEM file of the CA that signed the cluster's certificate")
 		}
-		cfg.CACert = ca
+		t := http.DefaultTransport.(*http.Transport).Clone()
+		t.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+		base = t
 	}
+	if base == nil {
+		base = http.DefaultTransport.(*http.Transport).Clone()
+	}
+	s.status.base = base
+	cfg.Transport = s.status
 	c, err := es.NewClient(cfg)
 	if err != nil {
 		return nil, configErr(err.Error(), "check the cluster URL")
@@ -303,9 +335,14 @@ func (s *Sink) Write(ctx context.Context, batch []sink.Event) (sink.Ack, error) 
 	var ack sink.Ack
 	pending := batch
 	for attempt := 1; len(pending) > 0; attempt++ {
+		s.status.refused.Store(0)
 		results, err := s.round(ctx, pending)
 		if err != nil {
 			return sink.Ack{}, err
+		}
+		if code := int(s.status.refused.Load()); code != 0 {
+			return sink.Ack{}, &sink.Error{Sink: "elasticsearch", Op: "write",
+				Err: fmt.Errorf("the cluster refused the _bulk request: %d %s", code, http.StatusText(code)), Fix: fixFor(code)}
 		}
 		var retry []sink.Event
 		var lastRetry itemResult

@@ -382,3 +382,24 @@ func TestTLSWithACAFile(t *testing.T) {
 		t.Fatalf("without the CA file: err = %v, want a certificate error", err)
 	}
 }
+
+func TestRefusedCredentialsFailAtOnce(t *testing.T) {
+	requests := 0
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		requests++
+		w.Header().Set("X-Elastic-Product", "Elasticsearch")
+		w.WriteHeader(http.StatusUnauthorized)
+		io.WriteString(w, `{"error":{"type":"security_exception","reason":"unable to authenticate with provided credentials and anonymous access is not allowed for this request"},"status":401}`)
+	}))
+	defer srv.Close()
+	fc := clock.NewFake(time.Now())
+	s := newSink(t, srv, fc, nil)
+	_, err := writeWithFakeClock(t, s, fc, []sink.Event{ev("a")})
+	var se *sink.Error
+	if !errors.As(err, &se) || !strings.Contains(se.Fix, "credentials") {
+		t.Fatalf("err = %v, want the credentials fix", err)
+	}
+	if requests != 1 {
+		t.Errorf("%d requests, want 1: a refusal of the credentials is not retried", requests)
+	}
+}
