@@ -255,6 +255,7 @@ func TestCrashChild(t *testing.T) {
 }
 
 func commit(t *testing.T, path string, cp checkpoint) {
+	t.Helper()
 	b, _ := json.Marshal(cp)
 	tmp := path + ".tmp"
 	f, err := os.Create(tmp)
