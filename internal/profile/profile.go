@@ -38,6 +38,11 @@ type Profile struct {
 	InstanceURL string `json:"instance_url"`
 	OrgID       string `json:"org_id"`
 	UserID      string `json:"user_id"`
+	// DevInfoFile is set on the profile `sfbridge serve --dev` stores: the
+	// info file of its emulated org, which exists only while that process
+	// runs. DevCommand is the command that started it, to start it again.
+	DevInfoFile string `json:"dev_info_file,omitempty"`
+	DevCommand  string `json:"dev_command,omitempty"`
 }
 
 // Name is the alias if set, else the username.
