@@ -53,6 +53,12 @@ type Config struct {
 	// Logger receives debug logs (never keys, assertions or tokens); nil
 	// discards.
 	Logger *slog.Logger
+	// OnLogin, when set, is told the outcome of every login the source
+	// makes (one token exchange with its retries, or one audience
+	// discovery): nil when a session was granted, else the error the
+	// caller gets. It lets a supervisor follow the org's health from the
+	// logins its work causes; it must not block.
+	OnLogin func(err error)
 	// MaxAttempts bounds the tries of one token request when the network
 	// fails or Salesforce answers 5xx; 0 means 3. A 4xx is never retried.
 	MaxAttempts int

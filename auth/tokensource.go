@@ -101,6 +101,15 @@ func (s *TokenSource) Client(base *http.Client) *http.Client {
 }
 
 func (s *TokenSource) mint(ctx context.Context) (*Token, error) {
+	tok, err := s.discover(ctx)
+	if s.cfg.OnLogin != nil {
+		s.cfg.OnLogin(err)
+	}
+	return tok, err
+}
+
+// discover logs in at the remembered endpoint, or tries the candidates.
+func (s *TokenSource) discover(ctx context.Context) (*Token, error) {
 	cands := s.cfg.candidates()
 	if p := s.endpoint.Load(); p != nil {
 		cands = []Endpoint{*p}

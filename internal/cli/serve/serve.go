@@ -239,6 +239,9 @@ func startDev(ctx context.Context, opts *Options, stateDir string, logger *slog.
 		Listen:         config.DefaultListen,
 		StateDir:       stateDir,
 		DoctorInterval: config.Duration{Duration: time.Minute},
+		// The checks run every minute against an org that only this
+		// developer uses: half its allocation keeps them going all day.
+		ChecksAPIBudget: config.Percent{Fraction: 0.5},
 		Orgs: []config.Org{{
 			Alias: "dev", ClientID: emu.Info.ClientID, Username: user, LoginURL: emu.Info.LoginURL, Audience: emu.Info.LoginURL,
 			Key: config.KeySpec{File: emu.Info.KeyFile}, Require: doctor.Groups(),
