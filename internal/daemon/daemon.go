@@ -329,7 +329,31 @@ func (d *Daemon) Handler() http.Handler {
 		}
 		writeJSON(w, http.StatusNotFound, map[string]string{"error": "no org with alias " + r.PathValue("alias")})
 	})))
+	if d.opts.AuthToken == "" {
+		return loopbackHostOnly(mux)
+	}
 	return mux
+}
+
+// loopbackHostOnly protects a daemon without a bearer token, which trusts
+// whoever can reach its loopback address, from DNS rebinding: a web page
+// whose host name is made to resolve to 127.0.0.1 could otherwise read the
+// API through the visitor's browser. Such a request still names the page's
+// host in its Host header, so only loopback names are served: localhost,
+// 127.0.0.0/8 and ::1, with any port. Others get 421 Misdirected Request.
+func loopbackHostOnly(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		host := r.Host
+		if h, _, err := net.SplitHostPort(host); err == nil {
+			host = h
+		}
+		if !loopback.IsHost(strings.TrimSuffix(host, ".")) {
+			writeJSON(w, http.StatusMisdirectedRequest, map[string]string{"error": fmt.Sprintf(
+				"Host %q is not a loopback name: without a bearer token the daemon answers only requests for localhost, 127.0.0.1 or [::1] (this protects it from DNS rebinding); use one of those, or set auth_token_file to serve other names", r.Host)})
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // serveReadyz answers 200 "ready" when every org is ready, else 503 with
