@@ -71,8 +71,18 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		return nil, err
 	}
 	resp.Body.Close()
-	return t.base().RoundTrip(withBearer(req, fresh, body))
+	again, err := t.base().RoundTrip(withBearer(req, fresh, body))
+	if err == nil {
+		again.Header.Set(RenewedHeader, "true")
+	}
+	return again, err
 }
+
+// RenewedHeader is set by [Transport] on the answer to a request it sent
+// again with a new session after Salesforce refused the old one. When that
+// answer is a 401 too, the renewal worked and Salesforce still refuses the
+// new session: a policy, not an expiry (see rest.APIError.SessionRenewed).
+const RenewedHeader = "Sfbridge-Session-Renewed"
 
 func (t *Transport) base() http.RoundTripper {
 	if t.Base != nil {
