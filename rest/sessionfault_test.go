@@ -17,7 +17,7 @@ import (
 // the second page and the given fault on the token endpoint once the first
 // login is through; it returns the query's error and how many token
 // requests reached the emulator.
-func queryAfterFirstPage(t *testing.T, s *sftest.Server, tokenFault *emulator.FaultSpec, pageFault emulator.FaultSpec) (error, int) {
+func queryAfterFirstPage(t *testing.T, s *sftest.Server, tokenFault *emulator.FaultSpec, pageFault emulator.FaultSpec) (int, error) {
 	t.Helper()
 	s.Org.ClearFaults()
 	src, err := auth.NewTokenSource(auth.Config{ConsumerKey: s.ClientID, Username: emulator.UserIntegration, PrivateKey: s.Key,
@@ -58,11 +58,11 @@ func queryAfterFirstPage(t *testing.T, s *sftest.Server, tokenFault *emulator.Fa
 	}
 	for _, f := range s.Org.Faults() {
 		if f.ID == counter {
-			return qerr, f.Matched
+			return f.Matched, qerr
 		}
 	}
 	t.Fatal("the counting fault is gone")
-	return nil, 0
+	return 0, nil
 }
 
 func TestSessionRenewalFailuresMidQuery(t *testing.T) {
@@ -72,7 +72,7 @@ func TestSessionRenewalFailuresMidQuery(t *testing.T) {
 	}
 
 	t.Run("token endpoint resets: one layer retries", func(t *testing.T) {
-		err, tokenRequests := queryAfterFirstPage(t, s, &emulator.FaultSpec{Action: emulator.FaultReset},
+		tokenRequests, err := queryAfterFirstPage(t, s, &emulator.FaultSpec{Action: emulator.FaultReset},
 			emulator.FaultSpec{Action: emulator.FaultExpireSession, Count: 1})
 		// The first login, then the renewal's 3 attempts (auth's policy);
 		// the REST client does not retry them again.
@@ -87,7 +87,7 @@ func TestSessionRenewalFailuresMidQuery(t *testing.T) {
 	})
 
 	t.Run("token endpoint 503: the same error as at start", func(t *testing.T) {
-		err, tokenRequests := queryAfterFirstPage(t, s, &emulator.FaultSpec{Action: emulator.FaultError, Status: http.StatusServiceUnavailable},
+		tokenRequests, err := queryAfterFirstPage(t, s, &emulator.FaultSpec{Action: emulator.FaultError, Status: http.StatusServiceUnavailable},
 			emulator.FaultSpec{Action: emulator.FaultExpireSession, Count: 1})
 		if tokenRequests != 1+3 {
 			t.Errorf("%d token requests, want 4", tokenRequests)
@@ -100,7 +100,7 @@ func TestSessionRenewalFailuresMidQuery(t *testing.T) {
 	})
 
 	t.Run("401 after a successful renewal", func(t *testing.T) {
-		err, tokenRequests := queryAfterFirstPage(t, s, nil, emulator.FaultSpec{Action: emulator.FaultExpireSession})
+		tokenRequests, err := queryAfterFirstPage(t, s, nil, emulator.FaultSpec{Action: emulator.FaultExpireSession})
 		if tokenRequests != 2 {
 			t.Errorf("%d token requests, want 2: the first login and one renewal", tokenRequests)
 		}
