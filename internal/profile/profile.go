@@ -32,6 +32,9 @@ type Profile struct {
 	KeyFile              string `json:"jwt_key_file"`
 	KeystoreAlias        string `json:"keystore_alias,omitempty"`
 	KeystorePasswordFile string `json:"keystore_password_file,omitempty"`
+	// KeyPasswordFile holds a JKS entry's key password when it differs
+	// from the store password.
+	KeyPasswordFile string `json:"key_password_file,omitempty"`
 	// LoginURL and Audience are the pair that worked at login.
 	LoginURL    string `json:"login_url"`
 	Audience    string `json:"audience"`

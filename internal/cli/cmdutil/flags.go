@@ -39,6 +39,7 @@ type LoginFlags struct {
 	Audience             string
 	KeystoreAlias        string
 	KeystorePasswordFile string
+	KeyPasswordFile      string
 }
 
 // AddLoginFlags registers the login flags. usernameShorthand is "o" where
@@ -51,7 +52,8 @@ func AddLoginFlags(fs *pflag.FlagSet, l *LoginFlags, usernameShorthand string) {
 	fs.StringVarP(&l.InstanceURL, "instance-url", "r", "", "Login URL: My Domain, sandbox or site URL (default https://login.salesforce.com)")
 	fs.StringVar(&l.Audience, "audience", "", "Audience (aud) of the assertion; empty tries the usual ones")
 	fs.StringVar(&l.KeystoreAlias, "keystore-alias", "", "Entry of a JKS or PKCS#12 keystore (default: its only key)")
-	fs.StringVar(&l.KeystorePasswordFile, "keystore-password-file", "", "File holding the password of the keystore or encrypted key")
+	fs.StringVar(&l.KeystorePasswordFile, "keystore-password-file", "", "File holding the password of the keystore or encrypted key (env SFBRIDGE_KEY_PASSWORD)")
+	fs.StringVar(&l.KeyPasswordFile, "key-password-file", "", "File holding a JKS entry's key password when it differs from the store password (env SFBRIDGE_KEY_ENTRY_PASSWORD)")
 }
 
 // Given reports whether any of the flags that name a login was set.
@@ -71,5 +73,5 @@ func (l LoginFlags) Missing() string {
 
 // KeySpec is the signing key the flags name.
 func (l LoginFlags) KeySpec() profile.KeySpec {
-	return profile.KeySpec{File: l.KeyFile, Alias: l.KeystoreAlias, PasswordFile: l.KeystorePasswordFile}
+	return profile.KeySpec{File: l.KeyFile, Alias: l.KeystoreAlias, PasswordFile: l.KeystorePasswordFile, KeyPasswordFile: l.KeyPasswordFile}
 }

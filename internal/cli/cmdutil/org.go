@@ -72,7 +72,7 @@ func (o *Org) Session() (*profile.Session, error) {
 	}
 	s, err := profile.Open(o.Env, o.Profile)
 	if err != nil {
-		return nil, err
+		return nil, KeyHint(err)
 	}
 	o.session = s
 	return s, nil
