@@ -271,6 +271,10 @@ func (c *Client) APIVersion(ctx context.Context) (string, error) {
 	return best, nil
 }
 
+// ParseAPIVersion checks an API version such as "66.0", "v66.0" or "66"
+// and returns it in the form calls use ("66.0").
+func ParseAPIVersion(v string) (string, error) { return normalizeVersion(v) }
+
 func normalizeVersion(v string) (string, error) {
 	s := strings.TrimPrefix(strings.TrimSpace(v), "v")
 	major, minor, ok := strings.Cut(s, ".")

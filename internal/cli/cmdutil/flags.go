@@ -1,9 +1,12 @@
 package cmdutil
 
 import (
+	"fmt"
+
 	"github.com/spf13/pflag"
 
 	"github.com/sfbridge/sfbridge/internal/profile"
+	"github.com/sfbridge/sfbridge/rest"
 )
 
 // Target names the org a command works on.
@@ -26,7 +29,21 @@ func AddTargetOrgFlag(fs *pflag.FlagSet, t *Target) {
 // the commands that call the REST API.
 func AddTargetFlags(fs *pflag.FlagSet, t *Target) {
 	AddTargetOrgFlag(fs, t)
-	fs.StringVar(&t.APIVersion, "api-version", "", "API version to use, like 66.0 (default: the highest the org offers)")
+	fs.Var((*apiVersion)(&t.APIVersion), "api-version", "API version to use, like 66.0 (default: the highest the org offers)")
+}
+
+// apiVersion is the --api-version flag: a version checked as the flag is
+// parsed, so a bad one is a usage error before anything runs.
+type apiVersion string
+
+func (v *apiVersion) String() string { return string(*v) }
+func (v *apiVersion) Type() string   { return "version" }
+func (v *apiVersion) Set(s string) error {
+	if _, err := rest.ParseAPIVersion(s); err != nil {
+		return fmt.Errorf("%q is not an API version like 66.0", s)
+	}
+	*v = apiVersion(s)
+	return nil
 }
 
 // LoginFlags name an app, a user and a signing key for a JWT bearer login,

@@ -5,6 +5,7 @@ package login
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"text/tabwriter"
@@ -117,6 +118,12 @@ func run(ctx context.Context, opts *Options) error {
 	}
 	src, err := auth.NewTokenSource(profile.AuthConfig(env, p, key))
 	if err != nil {
+		// A key too weak to sign with is a bad key file (exit 1), like
+		// every other key that cannot be used; the rest are bad flags.
+		var ce *auth.ConfigError
+		if errors.As(err, &ce) && ce.Field == "PrivateKey" {
+			return fmt.Errorf("%s: %w; generate a 2048-bit pair with `sfbridge keys generate` and upload its certificate to the app", opts.KeyFile, err)
+		}
 		return exitcode.With(exitcode.Usage, err)
 	}
 	tok, err := src.Login(ctx)
