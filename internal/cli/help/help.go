@@ -68,5 +68,18 @@ func NewExitCodesTopic(_ *factory.Factory) *cobra.Command {
 		fmt.Fprintf(tw, "  %d\t%s\n", e.Code, e.Meaning)
 	}
 	tw.Flush()
+	b.WriteString(`
+With --json a failure is printed on stdout as JSON in the Salesforce CLI's
+error shape, with the same exit code:
+
+  {"status": 3, "name": "AuthRefusedError", "message": "...", "exitCode": 3,
+   "code": "invalid_grant", "context": "login", "commandName": "login",
+   "actions": ["..."], "stack": "*auth.Error", "warnings": []}
+
+name is UsageError (2), AuthRefusedError (3), UnreachableError (4),
+CheckFailedError (5) or SfbridgeError (1); code is Salesforce's error code
+when there is one, else the exit code; actions are the hints to fix it.
+doctor --json prints its report instead.
+`)
 	return topic("exit-codes", "Exit codes and what they mean", b.String())
 }
