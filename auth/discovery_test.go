@@ -91,3 +91,30 @@ func TestAudienceDiscoveryReportsTheRefusalOverALaterNetworkError(t *testing.T) 
 		t.Fatalf("error %v, want the audience refusal", err)
 	}
 }
+
+// The identity service answers a dead session with 403 Bad_OAuth_Token, not
+// the REST API's 401: Transport renews the session on it too, once.
+func TestTransportRenewsOnTheIdentityServicesBadOAuthToken(t *testing.T) {
+	s := sftest.NewServer(t)
+	src, err := auth.NewTokenSource(auth.Config{ConsumerKey: s.ClientID, Username: emulator.UserIntegration, PrivateKey: s.Key, LoginURL: s.URL, Audience: s.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, err := src.Token(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Org.RevokeUserSessions(emulator.UserIntegration)
+	req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, s.URL+"/id/"+first.OrgID+"/"+first.UserID, nil)
+	resp, err := src.Client(nil).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || resp.Header.Get(auth.RenewedHeader) == "" {
+		t.Fatalf("identity after revocation: %d (renewed %q), want 200 with a renewed session", resp.StatusCode, resp.Header.Get(auth.RenewedHeader))
+	}
+	if now := src.Cached(); now == nil || now.AccessToken == first.AccessToken {
+		t.Error("the session was not renewed")
+	}
+}
