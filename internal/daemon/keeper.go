@@ -244,7 +244,14 @@ func (c *doctorComponent) Run(ctx context.Context) error {
 			}
 			continue
 		}
-		c.Starting("running the checks")
+		// Only the first run makes the component "starting": a later run
+		// keeps the last verdict (and the org's readiness) until it has
+		// its own, so readiness does not flap at every doctor run.
+		if h := c.Health(); h.State == StateStarting {
+			c.Starting("running the checks")
+		} else {
+			c.Note("running the checks")
+		}
 		report := c.check(ctx)
 		if ctx.Err() != nil {
 			return nil
