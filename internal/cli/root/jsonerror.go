@@ -52,13 +52,29 @@ func errorName(code exitcode.Code) string {
 	return "SfbridgeError"
 }
 
-// jsonFlagSet reports whether c, the command that ran, was given --json.
-func jsonFlagSet(c *cobra.Command) bool {
+// jsonRequested reports whether c, the command that ran, was given
+// --json: parsed, or (when parsing stopped at a bad flag before it) on the
+// command line before any "--".
+func jsonRequested(c *cobra.Command, args []string) bool {
 	if c == nil {
 		return false
 	}
 	f := c.Flags().Lookup("json")
-	return f != nil && f.Value.String() == "true"
+	if f == nil {
+		return false
+	}
+	if f.Value.String() == "true" {
+		return true
+	}
+	for _, a := range args {
+		if a == "--" {
+			break
+		}
+		if a == "--json" || a == "--json=true" {
+			return true
+		}
+	}
+	return false
 }
 
 // newErrorJSON describes err, which ends the command c with code.

@@ -83,6 +83,10 @@ func TestJSONFailuresFollowTheSfShape(t *testing.T) {
 	if ej.Name != "UsageError" || !strings.Contains(ej.Message, "--jwt-key-file is required") {
 		t.Errorf("missing flag: %+v", ej)
 	}
+	ej, _ = e.failJSON(2, "login", "--bogus", "--json")
+	if ej.Name != "UsageError" || !strings.Contains(ej.Message, "unknown flag: --bogus") {
+		t.Errorf("unknown flag before --json: %+v", ej)
+	}
 	ej, _ = e.failJSON(2, "query", "SELECT Id FROM Case", "--json", "--api-version", "abc")
 	if ej.Name != "UsageError" || ej.Context != "query" {
 		t.Errorf("bad API version: %+v", ej)

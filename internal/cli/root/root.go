@@ -98,7 +98,7 @@ func Main(ctx context.Context, args []string, ios *iostreams.IOStreams, getenv f
 	switch {
 	case errors.As(err, &silent):
 		// The command has reported its failure (doctor --json its report).
-	case jsonFlagSet(ran):
+	case jsonRequested(ran, args):
 		// Under --json every failure is JSON on stdout, in the sf CLI's
 		// shape, whichever command failed.
 		if werr := writeErrorJSON(ios.Out, ran, err, code); werr != nil {
