@@ -20,8 +20,9 @@ import (
 // OrgStatus is what the daemon knows about one org.
 type OrgStatus struct {
 	Alias string `json:"alias"`
-	// State is starting, ready, degraded (a session but a required check
-	// failed), failed (no session; or a component failed), stopping or
+	// State is starting, ready, degraded (a session, but a required check
+	// failed or the org stopped answering: a failed login, a network error
+	// or a 5xx), failed (no session; or a component failed), stopping or
 	// stopped: the worst of its components' states.
 	State             string            `json:"state"`
 	Ready             bool              `json:"ready"`

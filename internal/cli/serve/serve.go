@@ -82,12 +82,13 @@ Configuration (YAML; unknown keys are errors):
   auth_token_file: token        # required beyond loopback
   state_dir: state              # session cache (encrypted with each org's key)
   doctor_interval: 15m
+  checks_api_budget: 5%         # share of each org's daily API calls the checks may spend
   orgs:
     - alias: acme
       client_id: 3MVG9...
       username: integration@acme.com
       login_url: https://acme.my.salesforce.com
-      key: {file: salesforce.key}  # or JKS: {file: x.jks, passphrase_file: p, keystore_alias: a}
+      key: {file: salesforce.key}  # or JKS: {file: x.jks, passphrase_file: p, keystore_alias: a, key_password_file: kp}
       require: [servicedesk]       # servicedesk, eventlogs`,
 		Example: `  sfbridge serve --dev
   sfbridge serve --config /etc/sfbridge/sfbridge.yaml`,
