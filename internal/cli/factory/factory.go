@@ -87,11 +87,19 @@ func (f *Factory) ConfigDir() (string, error) {
 }
 
 // ProfileEnv is what opening a stored org profile needs: the configuration
-// directory, the clock and the logger.
+// directory, the clock, the logger and the key passwords of the
+// environment (SFBRIDGE_KEY_PASSWORD, SFBRIDGE_KEY_ENTRY_PASSWORD).
 func (f *Factory) ProfileEnv() (profile.Env, error) {
 	dir, err := f.ConfigDir()
 	if err != nil {
 		return profile.Env{}, err
 	}
-	return profile.Env{Dir: dir, Now: f.Now, Logger: f.Logger()}, nil
+	env := profile.Env{Dir: dir, Now: f.Now, Logger: f.Logger()}
+	if v := f.Getenv("SFBRIDGE_KEY_PASSWORD"); v != "" {
+		env.KeyPassphrase = []byte(v)
+	}
+	if v := f.Getenv("SFBRIDGE_KEY_ENTRY_PASSWORD"); v != "" {
+		env.KeyPassword = []byte(v)
+	}
+	return env, nil
 }
