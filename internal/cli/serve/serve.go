@@ -55,8 +55,9 @@ type Options struct {
 	Invocation string
 }
 
-// NewCmd returns the serve command.
-func NewCmd(f *factory.Factory) *cobra.Command {
+// NewCmd returns the serve command. runF, when not nil, receives the
+// parsed options instead of running the daemon (for tests of the flags).
+func NewCmd(f *factory.Factory, runF func(*Options) error) *cobra.Command {
 	opts := &Options{IO: f.IOStreams, Now: f.Now, Version: f.Version, Factory: f}
 	cmd := &cobra.Command{
 		Use:   "serve (--config FILE | --dev) [--listen ADDR] [--state-dir DIR]",
@@ -101,7 +102,7 @@ Configuration (YAML; unknown keys are errors):
 		Example: `  sfbridge serve --dev
   sfbridge serve --config /etc/sfbridge/sfbridge.yaml`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		RunE: cmdutil.RunE(opts, runF, run, func(*cobra.Command, []string) error {
 			if opts.Dev == (opts.ConfigFile != "") {
 				return exitcode.UsageErrorf("give exactly one of --config FILE and --dev")
 			}
@@ -113,8 +114,8 @@ Configuration (YAML; unknown keys are errors):
 			if opts.Invocation == "" {
 				opts.Invocation = cmdutil.SelfInvocation()
 			}
-			return run(cmd.Context(), opts)
-		},
+			return nil
+		}),
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&opts.ConfigFile, "config", "", "Daemon configuration file (YAML)")
