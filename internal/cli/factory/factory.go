@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/sfbridge/sfbridge/internal/cli/cmdutil"
+	"github.com/sfbridge/sfbridge/internal/clock"
 	"github.com/sfbridge/sfbridge/internal/iostreams"
 	"github.com/sfbridge/sfbridge/internal/profile"
 	"github.com/sfbridge/sfbridge/rest"
@@ -38,7 +39,7 @@ type Factory struct {
 
 // New returns a factory for the given streams and environment.
 func New(ios *iostreams.IOStreams, getenv func(string) string, version string) *Factory {
-	f := &Factory{IOStreams: ios, Getenv: getenv, Now: time.Now, Version: version}
+	f := &Factory{IOStreams: ios, Getenv: getenv, Now: clock.Real().Now, Version: version}
 	f.Org = f.openOrg
 	return f
 }
