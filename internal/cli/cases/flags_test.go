@@ -8,7 +8,6 @@ import (
 
 	"github.com/sfbridge/sfbridge/internal/cli/cmdutil"
 	"github.com/sfbridge/sfbridge/internal/cli/cmdutil/cmdutiltest"
-	"github.com/sfbridge/sfbridge/internal/cli/exitcode"
 	"github.com/sfbridge/sfbridge/internal/cli/factory"
 	"github.com/sfbridge/sfbridge/internal/cli/statearg"
 	"github.com/sfbridge/sfbridge/internal/output"
@@ -24,8 +23,8 @@ func TestCasesFlags(t *testing.T) {
 				New: servicedesk.NewCase{Email: "a@b.c", Subject: "Broken laptop", Priority: "High", Origin: "Web", RecordType: "IT_Request", Assign: true, Key: "k1"}}},
 		{Args: "get 00001026", Want: Options{Op: "get", Case: "00001026"}},
 		{Args: "comment 1026 --body hello --public", Want: Options{Op: "comment", Case: "1026", Body: "hello", Public: true}},
-		{Args: "create --subject x", WantErr: `required flag(s) "email" not set`, WantExit: exitcode.Error},
-		{Args: "comment 1026", WantErr: `required flag(s) "body" not set`, WantExit: exitcode.Error},
+		{Args: "create --subject x", WantErr: `required flag(s) "email" not set`},
+		{Args: "comment 1026", WantErr: `required flag(s) "body" not set`},
 		{Args: "get", WantErr: "accepts 1 arg(s), received 0"},
 	})
 }

@@ -99,7 +99,7 @@ func resolve(ctx context.Context, opts *Options) (doctor.Options, error) {
 		if err != nil {
 			return doctor.Options{}, err
 		}
-		spec = opts.KeySpec()
+		spec = opts.KeySpec().WithPasswords(env)
 		cfg = auth.Config{ConsumerKey: opts.ClientID, Username: opts.Username, LoginURL: opts.InstanceURL, Audience: opts.Audience,
 			HTTPClient: env.HTTPClient, Now: env.Now, Logger: env.Logger}
 	} else {
@@ -107,7 +107,7 @@ func resolve(ctx context.Context, opts *Options) (doctor.Options, error) {
 		if err != nil {
 			return doctor.Options{}, err
 		}
-		spec, cfg = org.Profile.KeySpec(), profile.AuthConfig(org.Env, org.Profile, nil) // doctor loads the key itself
+		spec, cfg = org.Profile.KeySpec().WithPasswords(org.Env), profile.AuthConfig(org.Env, org.Profile, nil) // doctor loads the key itself
 	}
 	if !filepath.IsAbs(spec.File) {
 		abs, err := filepath.Abs(spec.File)
