@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math"
 	"math/bits"
 	"net/http"
@@ -11,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/sfbridge/sfbridge/emulator/sfid"
@@ -50,6 +52,11 @@ type Store struct {
 	cursors    *cursorCache
 	buffers    sync.Pool // *[]byte page buffers, reused so paging does not churn the heap
 	schemaTime time.Time // when the schemas were made, for describe's If-Modified-Since
+
+	commitDelay time.Duration    // see SetCommitDelay
+	pending     []pendingWrite   // writes not committed yet, in start order
+	npending    atomic.Int32     // len(pending), read without the lock
+	assign      []AssignmentRule // the active case assignment rule
 }
 
 type table struct {
@@ -393,6 +400,10 @@ func (s *Store) insertLocked(t *table, id sfid.ID, fields map[string]any, wo wri
 		}
 	}
 	r := newRecord(vals)
+	if s.delayed(wo) {
+		s.pendLocked(pendingWrite{t: t, id: string(id), rec: r, isNew: true})
+		return id, nil
+	}
 	t.byID[string(id)] = int32(len(t.recs))
 	t.recs = append(t.recs, r)
 	if wo.undo != nil {
@@ -492,8 +503,8 @@ func (s *Store) checkRefs(t *table, vals []any) *Error {
 			continue
 		}
 		id, ok := vals[fd.index].(string)
-		if !ok {
-			continue
+		if !ok || (fd.Name == "OwnerId" && strings.HasPrefix(id, "00G")) {
+			continue // queues are not emulated as records
 		}
 		rt, found := s.tables[strings.ToLower(fd.ReferenceTo[0])]
 		if !found {
@@ -706,6 +717,10 @@ func (s *Store) updateLocked(t *table, old *record, fields map[string]any, wo wr
 			return err
 		}
 	}
+	if s.delayed(wo) {
+		s.pendLocked(pendingWrite{t: t, id: old.id(), rec: newRecord(vals)})
+		return nil
+	}
 	s.replaceLocked(t, old, newRecord(vals), wo.undo)
 	if def.Name == ObjContact {
 		s.refreshCaseContactLocked(old.id(), wo.undo)
@@ -798,6 +813,15 @@ func (s *Store) createLocked(ctx context.Context, p *Principal, object string, f
 			comment = c
 		}
 	}
+	for _, v := range fields {
+		if ref, ok := v.(string); ok && len(ref) >= 15 {
+			s.commitPendingLocked(normID(ref))
+		}
+	}
+	if t.def.Name == ObjCase {
+		fields = maps.Clone(fields)
+		s.assignLocked(ctx, fields)
+	}
 	id, err := s.insertLocked(t, "", fields, writeOpts{user: string(p.UserID), undo: undoFrom(ctx)})
 	if err != nil {
 		return "", err
@@ -844,6 +868,7 @@ func (s *Store) updateAs(ctx context.Context, p *Principal, object, id string, f
 	if e != nil {
 		return e
 	}
+	s.commitPendingLocked(normID(id))
 	r, e := s.recordFor(t, id)
 	if e != nil {
 		return e
@@ -872,6 +897,7 @@ func (s *Store) deleteAs(ctx context.Context, p *Principal, object, id string) *
 	if e != nil {
 		return e
 	}
+	s.commitPendingLocked(normID(id))
 	r, e := s.recordFor(t, id)
 	if e != nil {
 		return e
@@ -879,23 +905,25 @@ func (s *Store) deleteAs(ctx context.Context, p *Principal, object, id string) *
 	if !t.def.Deletable || !a.Delete {
 		return insufficientAccess()
 	}
-	s.softDeleteLocked(t, r, string(p.UserID), undoFrom(ctx))
+	delay := s.delayed(writeOpts{undo: undoFrom(ctx)})
+	s.softDeleteLocked(t, r, string(p.UserID), undoFrom(ctx), delay)
 	for _, ch := range t.def.Children {
 		if !ch.CascadeDelete {
 			continue
 		}
 		ct := s.tables[strings.ToLower(ch.ChildSObject)]
 		fd, _ := ct.def.Field(ch.Field)
+		s.commitChildrenLocked(ct, fd.index, r.id())
 		for _, c := range ct.recs {
 			if c.Get(fd.index) == r.id() && c.Get(deletedIndex(ct.def)) == false {
-				s.softDeleteLocked(ct, c, string(p.UserID), undoFrom(ctx))
+				s.softDeleteLocked(ct, c, string(p.UserID), undoFrom(ctx), delay)
 			}
 		}
 	}
 	return nil
 }
 
-func (s *Store) softDeleteLocked(t *table, r *record, user string, undo *undoLog) {
+func (s *Store) softDeleteLocked(t *table, r *record, user string, undo *undoLog, delay bool) {
 	vals := r.full(len(t.def.Fields))
 	now := s.stamp()
 	vals[deletedIndex(t.def)] = true
@@ -905,6 +933,10 @@ func (s *Store) softDeleteLocked(t *table, r *record, user string, undo *undoLog
 	}
 	if fd, ok := t.def.Field("LastModifiedById"); ok && user != "" {
 		vals[fd.index] = user
+	}
+	if delay {
+		s.pendLocked(pendingWrite{t: t, id: r.id(), rec: newRecord(vals), del: &deletion{id: r.id(), when: now}})
+		return
 	}
 	s.replaceLocked(t, r, newRecord(vals), undo)
 	t.deletes = append(t.deletes, deletion{id: r.id(), when: now})
@@ -939,4 +971,14 @@ func withUndo(ctx context.Context, u *undoLog) context.Context {
 func undoFrom(ctx context.Context) *undoLog {
 	u, _ := ctx.Value(undoKey{}).(*undoLog)
 	return u
+}
+
+// normID returns the 18-character form of an id, or text unchanged when it
+// is not one.
+func normID(text string) string {
+	id, err := sfid.Parse(text)
+	if err != nil {
+		return text
+	}
+	return string(id)
 }

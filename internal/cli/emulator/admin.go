@@ -81,6 +81,7 @@ func newAdminCmds(f *factory.Factory, runF func(*AdminOptions) error) []*cobra.C
 		group("profiles", "Create or replace profiles of the emulator", holderCreate("profiles", "profile")),
 		group("permsets", "Create or replace permission sets of the emulator", holderCreate("permission-sets", "permission set")),
 		group("records", "Insert records into the emulator", recordsCreate()),
+		group("servicedesk", "Commit delay, case assignment rule, simulated agents and undelete", servicedeskShow(), servicedeskSet(), servicedeskActivity(), servicedeskUndelete()),
 		group("faults", "List, inject or remove the emulator's faults", faultsList(), faultsAdd(), faultsRemove(), faultsClear()),
 		group("clock", "Read or move the emulator's clock", clockShow(), clockMove("advance", "Move the org's clock by a duration, forward or back (-20m)"),
 			clockMove("offset", "Put the org's clock at an offset from the host's clock (0s resets it)"), clockMove("set", "Set the org's clock to a time (RFC 3339)")),

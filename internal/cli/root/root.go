@@ -10,14 +10,17 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/sfbridge/sfbridge/internal/cli/cases"
 	"github.com/sfbridge/sfbridge/internal/cli/cmdutil"
 	"github.com/sfbridge/sfbridge/internal/cli/describe"
 	cldoctor "github.com/sfbridge/sfbridge/internal/cli/doctor"
+	"github.com/sfbridge/sfbridge/internal/cli/employees"
 	clemulator "github.com/sfbridge/sfbridge/internal/cli/emulator"
 	"github.com/sfbridge/sfbridge/internal/cli/exitcode"
 	"github.com/sfbridge/sfbridge/internal/cli/factory"
 	"github.com/sfbridge/sfbridge/internal/cli/help"
 	"github.com/sfbridge/sfbridge/internal/cli/keys"
+	"github.com/sfbridge/sfbridge/internal/cli/knowledge"
 	"github.com/sfbridge/sfbridge/internal/cli/limits"
 	"github.com/sfbridge/sfbridge/internal/cli/login"
 	"github.com/sfbridge/sfbridge/internal/cli/logout"
@@ -74,6 +77,9 @@ for development and tests.`,
 		cldoctor.NewCmd(f, nil),
 		serve.NewCmd(f, nil),
 		clstate.NewCmd(f),
+		employees.NewCmd(f, nil, nil),
+		cases.NewCmd(f, nil, nil),
+		knowledge.NewCmd(f, nil),
 		help.NewEnvironmentTopic(f),
 		help.NewExitCodesTopic(f),
 	)
