@@ -2,13 +2,13 @@ package eventlog
 
 import (
 	"bufio"
-	"syscall"
-	"time"
 	"bytes"
 	"encoding/csv"
 	"encoding/json"
 	"io"
+	"syscall"
 	"testing"
+	"time"
 )
 
 // baselineConvert converts a CSV body to NDJSON the way Elastic's Filebeat
