@@ -38,12 +38,12 @@ type Options struct {
 
 // Sink writes NDJSON. Create it with New.
 type Sink struct {
-	opts    Options
-	f       *os.File
-	seg     int
-	off     int64
-	buf     []byte
-	broken  error
+	opts   Options
+	f      *os.File
+	seg    int
+	off    int64
+	buf    []byte
+	broken error
 }
 
 // New validates opts and returns a Sink; it touches no file until Open.
