@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"encoding/csv"
 	"encoding/json"
+	"errors"
 	"io"
 	"syscall"
 	"testing"
@@ -30,7 +31,7 @@ func baselineConvert(w io.Writer, body io.Reader) (int64, error) {
 	var n int64
 	for {
 		rec, err := r.Read()
-		if err == io.EOF {
+		if errors.Is(err, io.EOF) {
 			break
 		}
 		if err != nil {
@@ -119,7 +120,7 @@ func BenchmarkConvert(b *testing.B) {
 			r := csv.NewReader(bytes.NewReader(body))
 			r.ReuseRecord = true
 			for {
-				if _, err := r.Read(); err == io.EOF {
+				if _, err := r.Read(); errors.Is(err, io.EOF) {
 					break
 				} else if err != nil {
 					b.Fatal(err)

@@ -500,7 +500,7 @@ func splitTLS(b []byte) (proto, version []byte, ok bool) {
 				return nil, nil, false
 			}
 			for _, c := range proto {
-				if !(c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z') {
+				if !isLetter(c) {
 					return nil, nil, false
 				}
 			}
@@ -687,3 +687,5 @@ func namedColumns(group string) []named {
 	}
 	return nil
 }
+
+func isLetter(c byte) bool { return c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' }

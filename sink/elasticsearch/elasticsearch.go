@@ -219,7 +219,7 @@ func readSecret(path, what string) (config.Secret, error) {
 
 func checkNamespace(ns string) error {
 	for _, c := range ns {
-		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_' || c == '.') {
+		if !namespaceChar(c) {
 			return configErr(fmt.Sprintf("namespace %q has %q", ns, c), "use lower-case letters, digits, _ and . (no -, which separates the parts of a data stream name)")
 		}
 	}
@@ -227,6 +227,10 @@ func checkNamespace(ns string) error {
 		return configErr("namespace longer than 100 bytes", "shorten it")
 	}
 	return nil
+}
+
+func namespaceChar(c rune) bool {
+	return c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_' || c == '.'
 }
 
 // String describes the sink without its credentials.
