@@ -72,8 +72,9 @@ type Scanner struct {
 	readFailed error
 }
 
+// span is a field unescaped into the scratch buffer.
 type span struct {
-	inScratch  bool
+	field      int
 	start, end int
 }
 
@@ -120,8 +121,8 @@ func (s *Scanner) Scan() bool {
 			s.offset += int64(n)
 			s.records++
 			if s.nfields == 0 {
-				s.nfields = len(s.spans)
-			} else if len(s.spans) != s.nfields {
+				s.nfields = len(s.fields)
+			} else if len(s.fields) != s.nfields {
 				s.err = &ParseError{Record: s.records, Offset: s.recOffset, Err: ErrFieldCount}
 				return false
 			}
@@ -227,6 +228,7 @@ func (s *Scanner) parse(d []byte, final bool) (int, parseStatus, error) {
 			return 2, parsedSkip, nil
 		}
 	}
+	s.fields = s.fields[:0]
 	s.spans = s.spans[:0]
 	s.scratch = s.scratch[:0]
 	i := 0
@@ -236,14 +238,14 @@ func (s *Scanner) parse(d []byte, final bool) (int, parseStatus, error) {
 			if !final {
 				return 0, needMore, nil
 			}
-			s.spans = append(s.spans, span{start: i, end: i})
+			s.fields = append(s.fields, d[i:i:i])
 			return i, parsedRecord, nil
 		}
 		if d[i] == '"' {
 			j := i + 1
 			escaped := false
 			for {
-				k := bytes.IndexByte(d[j:], '"')
+				k := indexQuote(d[j:])
 				if k < 0 {
 					if final {
 						return 0, parsedError, ErrQuote
@@ -263,11 +265,14 @@ func (s *Scanner) parse(d []byte, final bool) (int, parseStatus, error) {
 			}
 			raw := d[i+1 : j]
 			if escaped || bytes.IndexByte(raw, '\r') >= 0 {
+				// Unescaped into scratch, which may still move: the field
+				// is set once the record is complete.
 				st := len(s.scratch)
 				s.scratch = unescapeQuoted(s.scratch, raw)
-				s.spans = append(s.spans, span{inScratch: true, start: st, end: len(s.scratch)})
+				s.spans = append(s.spans, span{field: len(s.fields), start: st, end: len(s.scratch)})
+				s.fields = append(s.fields, nil)
 			} else {
-				s.spans = append(s.spans, span{start: i + 1, end: j})
+				s.fields = append(s.fields, raw[:len(raw):len(raw)])
 			}
 			next := j + 1
 			if next == len(d) {
@@ -308,7 +313,7 @@ func (s *Scanner) parse(d []byte, final bool) (int, parseStatus, error) {
 			if bytes.IndexByte(f, '"') >= 0 {
 				return 0, parsedError, ErrBareQuote
 			}
-			s.spans = append(s.spans, span{start: i, end: i + c})
+			s.fields = append(s.fields, f[:len(f):len(f)])
 			i += c + 1
 			continue
 		}
@@ -320,7 +325,7 @@ func (s *Scanner) parse(d []byte, final bool) (int, parseStatus, error) {
 		if len(f) > 0 && f[len(f)-1] == '\r' && (lineEnd < len(d) || final) {
 			end-- // CRLF, or a CR before the end of the input
 		}
-		s.spans = append(s.spans, span{start: i, end: end})
+		s.fields = append(s.fields, d[i:end:end])
 		if lineEnd == len(d) {
 			return lineEnd, parsedRecord, nil
 		}
@@ -328,40 +333,49 @@ func (s *Scanner) parse(d []byte, final bool) (int, parseStatus, error) {
 	}
 }
 
-// materialise turns the spans of the record just parsed into field slices.
-// It runs after the record's bytes are final in the buffer.
+// materialise points the fields unescaped into scratch at their bytes,
+// once scratch has stopped growing.
 func (s *Scanner) materialise() {
-	s.fields = s.fields[:0]
-	base := s.buf[s.start-int(s.offset-s.recOffset):]
 	for _, sp := range s.spans {
-		if sp.inScratch {
-			s.fields = append(s.fields, s.scratch[sp.start:sp.end:sp.end])
-		} else {
-			s.fields = append(s.fields, base[sp.start:sp.end:sp.end])
-		}
+		s.fields[sp.field] = s.scratch[sp.start:sp.end:sp.end]
 	}
 }
 
 // unescapeQuoted appends raw, the inside of a quoted field, with doubled
 // quotes made single and CRLF made LF.
 func unescapeQuoted(dst, raw []byte) []byte {
-	for len(raw) > 0 {
-		k := bytes.IndexAny(raw, "\"\r")
-		if k < 0 {
-			return append(dst, raw...)
+	start := 0
+	for i := 0; i < len(raw); i++ {
+		switch raw[i] {
+		case '"':
+			dst = append(dst, raw[start:i+1]...) // keep one quote of the pair
+			i++
+			start = i + 1
+		case '\r':
+			if i+1 < len(raw) && raw[i+1] == '\n' {
+				dst = append(dst, raw[start:i]...) // drop the CR, keep the LF
+				start = i + 1
+			}
 		}
-		dst = append(dst, raw[:k]...)
-		if raw[k] == '"' {
-			dst = append(dst, '"')
-			raw = raw[k+2:]
-			continue
-		}
-		if k+1 < len(raw) && raw[k+1] == '\n' {
-			raw = raw[k+1:] // drop the CR, keep the LF
-			continue
-		}
-		dst = append(dst, '\r')
-		raw = raw[k+1:]
 	}
-	return dst
+	return append(dst, raw[start:]...)
+}
+
+// indexQuote is bytes.IndexByte(b, '"'), with a plain loop over the first
+// bytes: most Salesforce fields are short, and for them the loop beats the
+// vectorised search's set-up.
+func indexQuote(b []byte) int {
+	n := min(len(b), 24)
+	for i := 0; i < n; i++ {
+		if b[i] == '"' {
+			return i
+		}
+	}
+	if n == len(b) {
+		return -1
+	}
+	if k := bytes.IndexByte(b[n:], '"'); k >= 0 {
+		return n + k
+	}
+	return -1
 }

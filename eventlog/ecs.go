@@ -20,6 +20,50 @@ type row struct {
 	fields [][]byte
 	id     [32]byte
 	num    int64
+	ipMemo []int64 // per column: row number << 1 | is an IP, for columns already checked
+	plMemo []int64 // per column: row number << 1 | is plain (see plain), likewise
+}
+
+// appendColumn appends column idx as a JSON string, checking whether it
+// needs escaping once per row (many columns feed two or three fields).
+func (r *row) appendColumn(dst []byte, idx int) []byte {
+	if idx >= len(r.plMemo) {
+		r.plMemo = append(r.plMemo, make([]int64, idx+1-len(r.plMemo))...)
+	}
+	v := r.fields[idx]
+	m := r.plMemo[idx]
+	if m>>1 != r.num {
+		m = r.num << 1
+		if plain(v) {
+			m |= 1
+		}
+		r.plMemo[idx] = m
+	}
+	dst = append(dst, '"')
+	if m&1 == 1 {
+		dst = append(dst, v...)
+	} else {
+		dst = appendStringBody(dst, v)
+	}
+	return append(dst, '"')
+}
+
+// ip reports whether column idx of the row is an IP address, checking each
+// column once per row (CLIENT_IP feeds four fields).
+func (r *row) ip(idx int) bool {
+	if idx >= len(r.ipMemo) {
+		r.ipMemo = append(r.ipMemo, make([]int64, idx+1-len(r.ipMemo))...)
+	}
+	if m := r.ipMemo[idx]; m>>1 == r.num {
+		return m&1 == 1
+	}
+	ok := isIP(r.fields[idx])
+	m := r.num << 1
+	if ok {
+		m |= 1
+	}
+	r.ipMemo[idx] = m
+	return ok
 }
 
 // leaf appends a JSON value for the row and reports whether it did; when it
@@ -28,9 +72,10 @@ type leaf func(dst []byte, r *row) ([]byte, bool)
 
 type node struct {
 	name  string
-	key   []byte // `"name":`
+	key   []byte // `,"name":`; without the comma for the first member
 	leaf  leaf
 	konst []byte // the JSON of a constant leaf or object, else nil
+	col   int    // with strCol: the column appended as a string when not empty
 	kids  []*node
 	segs  []segment
 }
@@ -45,12 +90,18 @@ type segment struct {
 // insert adds a leaf at path. It reports false, changing nothing, when the
 // path is taken or runs through a leaf.
 func (n *node) insert(path []string, l leaf) bool {
-	return n.insertNode(path, &node{leaf: l})
+	return n.insertNode(path, &node{leaf: l, col: -1})
+}
+
+// insertColumn adds a leaf that appends column idx as a string when it is
+// not empty: the commonest leaf, run without a function call.
+func (n *node) insertColumn(path []string, idx int) bool {
+	return n.insertNode(path, &node{leaf: colString(idx), col: idx})
 }
 
 // insertConst adds a constant JSON value at path.
 func (n *node) insertConst(path []string, jsonValue []byte) bool {
-	return n.insertNode(path, &node{konst: jsonValue})
+	return n.insertNode(path, &node{konst: jsonValue, col: -1})
 }
 
 func (n *node) insertNode(path []string, nn *node) bool {
@@ -70,7 +121,7 @@ func (n *node) insertNode(path []string, nn *node) bool {
 				cur.kids = append(cur.kids, nn)
 				return true
 			}
-			child = &node{name: p}
+			child = &node{name: p, col: -1}
 			cur.kids = append(cur.kids, child)
 			cur = child
 			continue
@@ -91,7 +142,7 @@ func (n *node) finish() {
 	sort.Slice(n.kids, func(a, b int) bool { return n.kids[a].name < n.kids[b].name })
 	allConst := len(n.kids) > 0
 	for _, k := range n.kids {
-		k.key = appendStringLit(nil, k.name)
+		k.key = appendStringLit([]byte{','}, k.name)
 		k.key = append(k.key, ':')
 		k.finish()
 		if k.konst == nil {
@@ -104,7 +155,7 @@ func (n *node) finish() {
 			if len(chunk) > 0 {
 				chunk = append(chunk, ',')
 			}
-			chunk = append(chunk, k.key...)
+			chunk = append(chunk, k.key[1:]...)
 			chunk = append(chunk, k.konst...)
 			continue
 		}
@@ -126,20 +177,29 @@ func (n *node) finish() {
 // reports whether there was any.
 func (n *node) appendMembers(dst []byte, r *row) ([]byte, bool) {
 	any := false
-	for _, sg := range n.segs {
+	for i := range n.segs {
+		sg := &n.segs[i]
 		before := len(dst)
-		if any {
-			dst = append(dst, ',')
-		}
 		if sg.chunk != nil {
+			if any {
+				dst = append(dst, ',')
+			}
 			dst = append(dst, sg.chunk...)
 			any = true
 			continue
 		}
 		k := sg.kid
-		dst = append(dst, k.key...)
+		if any {
+			dst = append(dst, k.key...)
+		} else {
+			dst = append(dst, k.key[1:]...)
+		}
 		var ok bool
-		if k.leaf != nil {
+		if k.col >= 0 {
+			if ok = len(r.fields[k.col]) > 0; ok {
+				dst = r.appendColumn(dst, k.col)
+			}
+		} else if k.leaf != nil {
 			dst, ok = k.leaf(dst, r)
 		} else {
 			dst = append(dst, '{')
@@ -230,11 +290,10 @@ func colString(idx int) leaf {
 		return nil
 	}
 	return func(dst []byte, r *row) ([]byte, bool) {
-		v := r.fields[idx]
-		if len(v) == 0 {
+		if len(r.fields[idx]) == 0 {
 			return dst, false
 		}
-		return appendString(dst, v), true
+		return r.appendColumn(dst, idx), true
 	}
 }
 
@@ -290,11 +349,10 @@ func colIP(idx int) leaf {
 		return nil
 	}
 	return func(dst []byte, r *row) ([]byte, bool) {
-		v := r.fields[idx]
-		if !isIP(v) {
+		if !r.ip(idx) {
 			return dst, false
 		}
-		return appendString(dst, v), true
+		return appendString(dst, r.fields[idx]), true
 	}
 }
 
@@ -527,7 +585,7 @@ func relatedIPs(idxs ...int) leaf {
 		n := 0
 		for j, i := range use {
 			v := r.fields[i]
-			if !isIP(v) {
+			if !r.ip(i) {
 				continue
 			}
 			dup := false
@@ -603,10 +661,8 @@ func (h *header) idx(name string) int {
 type named struct {
 	column string
 	path   string // dotted, under salesforce.<group>
-	conv   func(idx int) leaf
+	conv   func(idx int) leaf // nil: the column as it is, a string
 }
-
-func keyword(idx int) leaf { return colString(idx) }
 
 func decoded(f func(string) string) func(int) leaf {
 	return func(idx int) leaf { return colDecoded(idx, f) }
@@ -620,32 +676,32 @@ func namedColumns(group string) []named {
 	case "login":
 		return []named{
 			{"API_TYPE", "api.type", decoded(decodeAPIType)},
-			{"API_VERSION", "api.version", keyword},
-			{"AUTHENTICATION_METHOD_REFERENCE", "auth.service_id", keyword},
+			{"API_VERSION", "api.version", nil},
+			{"AUTHENTICATION_METHOD_REFERENCE", "auth.service_id", nil},
 			{"REQUEST_STATUS", "request.status", decoded(decodeRequestStatus)},
-			{"REQUEST_ID", "request.id", keyword},
-			{"USER_ID", "user_id", keyword},
-			{"LOGIN_KEY", "key", keyword},
-			{"EVENT_TYPE", "event_type", keyword},
-			{"ORGANIZATION_ID", "organization_id", keyword},
+			{"REQUEST_ID", "request.id", nil},
+			{"USER_ID", "user_id", nil},
+			{"LOGIN_KEY", "key", nil},
+			{"EVENT_TYPE", "event_type", nil},
+			{"ORGANIZATION_ID", "organization_id", nil},
 			{"RUN_TIME", "run_time", colInteger},
 			{"CPU_TIME", "cpu_time", colInteger},
 			{"DB_TOTAL_TIME", "db_total_time", colInteger},
 			{"CLIENT_IP", "client.ip", colIP},
-			{"URI_ID_DERIVED", "uri.id", keyword},
+			{"URI_ID_DERIVED", "uri.id", nil},
 		}
 	case "logout":
 		return []named{
 			{"SESSION_TYPE", "session.type", decoded(decodeSessionType)},
 			{"SESSION_LEVEL", "session.level", decoded(decodeSessionLevel)},
-			{"EVENT_TYPE", "event_type", keyword},
-			{"BROWSER_TYPE", "browser_type", keyword},
+			{"EVENT_TYPE", "event_type", nil},
+			{"BROWSER_TYPE", "browser_type", nil},
 			{"PLATFORM_TYPE", "platform_type", decoded(decodePlatformType)},
-			{"RESOLUTION_TYPE", "resolution_type", keyword},
+			{"RESOLUTION_TYPE", "resolution_type", nil},
 			{"APP_TYPE", "app_type", decoded(decodeAppType)},
-			{"CLIENT_VERSION", "client_version", keyword},
+			{"CLIENT_VERSION", "client_version", nil},
 			{"API_TYPE", "api.type", decoded(decodeAPIType)},
-			{"API_VERSION", "api.version", keyword},
+			{"API_VERSION", "api.version", nil},
 			{"USER_INITIATED_LOGOUT", "user_initiated_logout", func(idx int) leaf {
 				if idx < 0 {
 					return nil
@@ -655,24 +711,24 @@ func namedColumns(group string) []named {
 					return strconv.AppendBool(dst, b), true
 				}
 			}},
-			{"LOGIN_KEY", "login_key", keyword},
-			{"USER_ID", "user_id", keyword},
-			{"ORGANIZATION_ID", "organization_id", keyword},
+			{"LOGIN_KEY", "login_key", nil},
+			{"USER_ID", "user_id", nil},
+			{"ORGANIZATION_ID", "organization_id", nil},
 			{"USER_TYPE", "user.roles", func(idx int) leaf { return arrayOf(colDecoded(idx, decodeUserType)) }},
 		}
 	case "apex":
 		n := []named{
-			{"ACTION", "action", keyword}, {"CLASS_NAME", "class_name", keyword}, {"CLIENT_NAME", "client_name", keyword},
-			{"ENTITY", "entity", keyword}, {"ENTITY_NAME", "entity_name", keyword}, {"ENTRY_POINT", "entry_point", keyword},
-			{"EVENT_TYPE", "event_type", keyword}, {"FILTER", "filter", keyword},
-			{"IS_LONG_RUNNING_REQUEST", "is_long_running_request", keyword}, {"LOGIN_KEY", "login_key", keyword},
-			{"MEDIA_TYPE", "media_type", keyword}, {"MESSAGE", "message", keyword}, {"METHOD_NAME", "method_name", keyword},
-			{"ORGANIZATION_ID", "organization_id", keyword}, {"QUERY", "query", keyword}, {"QUIDDITY", "quiddity", keyword},
-			{"REQUEST_ID", "request_id", keyword}, {"REQUEST_STATUS", "request_status", keyword}, {"SELECT", "select", keyword},
-			{"SUBQUERIES", "subqueries", keyword}, {"TRIGGER_ID", "trigger.id", keyword}, {"TRIGGER_NAME", "trigger.name", keyword},
-			{"TRIGGER_TYPE", "trigger.type", keyword}, {"TYPE", "type", keyword}, {"URI", "uri", keyword},
-			{"URI_ID_DERIVED", "uri_derived_id", keyword}, {"USER_AGENT", "user_agent", decoded(decodeUserAgent)},
-			{"USER_ID_DERIVED", "user_id_derived", keyword},
+			{"ACTION", "action", nil}, {"CLASS_NAME", "class_name", nil}, {"CLIENT_NAME", "client_name", nil},
+			{"ENTITY", "entity", nil}, {"ENTITY_NAME", "entity_name", nil}, {"ENTRY_POINT", "entry_point", nil},
+			{"EVENT_TYPE", "event_type", nil}, {"FILTER", "filter", nil},
+			{"IS_LONG_RUNNING_REQUEST", "is_long_running_request", nil}, {"LOGIN_KEY", "login_key", nil},
+			{"MEDIA_TYPE", "media_type", nil}, {"MESSAGE", "message", nil}, {"METHOD_NAME", "method_name", nil},
+			{"ORGANIZATION_ID", "organization_id", nil}, {"QUERY", "query", nil}, {"QUIDDITY", "quiddity", nil},
+			{"REQUEST_ID", "request_id", nil}, {"REQUEST_STATUS", "request_status", nil}, {"SELECT", "select", nil},
+			{"SUBQUERIES", "subqueries", nil}, {"TRIGGER_ID", "trigger.id", nil}, {"TRIGGER_NAME", "trigger.name", nil},
+			{"TRIGGER_TYPE", "trigger.type", nil}, {"TYPE", "type", nil}, {"URI", "uri", nil},
+			{"URI_ID_DERIVED", "uri_derived_id", nil}, {"USER_AGENT", "user_agent", decoded(decodeUserAgent)},
+			{"USER_ID_DERIVED", "user_id_derived", nil},
 		}
 		for _, c := range [][2]string{
 			{"CALLOUT_TIME", "callout_time"}, {"CPU_TIME", "cpu_time"}, {"DB_BLOCKS", "db_blocks"}, {"DB_CPU_TIME", "db_cpu_time"},

@@ -55,7 +55,41 @@ type idMaker struct {
 	sorted    []int // column indices in name order, for content ids
 	buf       []byte
 	lastTS    []byte
-	seen      map[[16]byte]uint32
+	group     []groupKey          // the keys of the rows sharing lastTS, while few
+	seen      map[[16]byte]uint32 // the same, once there are many
+}
+
+type groupKey struct {
+	key [16]byte
+	n   uint32
+}
+
+// repeats counts key among the rows sharing the current TIMESTAMP and
+// returns how many came before it. Most groups hold one to a few rows: a
+// short slice serves them without hashing; a large group moves to a map.
+func (m *idMaker) repeats(key [16]byte) uint32 {
+	if len(m.seen) == 0 && len(m.group) < 32 {
+		for i := range m.group {
+			if m.group[i].key == key {
+				m.group[i].n++
+				return m.group[i].n - 1
+			}
+		}
+		m.group = append(m.group, groupKey{key: key, n: 1})
+		return 0
+	}
+	if len(m.seen) == 0 {
+		for _, g := range m.group {
+			m.seen[g.key] = g.n
+		}
+		m.group = m.group[:0]
+	}
+	if len(m.seen) >= maxRepeatKeys {
+		clear(m.seen)
+	}
+	n := m.seen[key]
+	m.seen[key] = n + 1
+	return n
 }
 
 func newIDMaker(eventType string, header []string) *idMaker {
@@ -114,12 +148,12 @@ func (m *idMaker) next(dst *[32]byte, fields [][]byte) {
 	copy(key[:], sum[:16])
 
 	ts := field(fields, m.tsIdx)
-	if string(ts) != string(m.lastTS) || len(m.seen) >= maxRepeatKeys {
+	if string(ts) != string(m.lastTS) {
+		m.group = m.group[:0]
 		clear(m.seen)
 		m.lastTS = append(m.lastTS[:0], ts...)
 	}
-	n := m.seen[key]
-	m.seen[key] = n + 1
+	n := m.repeats(key)
 	if n > 0 {
 		b = append(b, 0, '#')
 		b = strconv.AppendUint(b, uint64(n), 10)

@@ -16,8 +16,33 @@ const hexDigits = "0123456789abcdef"
 // JSON for every input.
 func appendString(dst []byte, s []byte) []byte {
 	dst = append(dst, '"')
-	dst = appendStringBody(dst, s)
+	if plain(s) {
+		dst = append(dst, s...)
+	} else {
+		dst = appendStringBody(dst, s)
+	}
 	return append(dst, '"')
+}
+
+// plain reports whether s goes into a JSON string unchanged: printable
+// ASCII without quotes or backslashes, which most values are. It checks
+// eight bytes at a time, the last word overlapping the one before.
+func plain(s []byte) bool {
+	if len(s) < 8 {
+		for _, b := range s {
+			if !safeASCII(b) {
+				return false
+			}
+		}
+		return true
+	}
+	i := 0
+	for ; i+8 <= len(s); i += 8 {
+		if needsCare(binary.LittleEndian.Uint64(s[i:])) {
+			return false
+		}
+	}
+	return i == len(s) || !needsCare(binary.LittleEndian.Uint64(s[len(s)-8:]))
 }
 
 func appendStringBody(dst []byte, s []byte) []byte {

@@ -187,6 +187,11 @@ func buildPlan(h *header, f File, ds Dataset) *node {
 			root.insert(strings.Split(path, "."), l)
 		}
 	}
+	addCol := func(path string, idx int) {
+		if idx >= 0 {
+			root.insertColumn(strings.Split(path, "."), idx)
+		}
+	}
 	addConst := func(path string, jsonValue []byte) {
 		if jsonValue != nil {
 			root.insertConst(strings.Split(path, "."), jsonValue)
@@ -227,29 +232,29 @@ func buildPlan(h *header, f File, ds Dataset) *node {
 	// general ones; the first writer of a path wins.
 	switch ds.Group {
 	case "login":
-		add("user.email", colString(h.idx("USER_NAME")))
+		addCol("user.email", h.idx("USER_NAME"))
 		add("user.roles", arrayOf(colString(h.idx("USER_TYPE"))))
-		add("event.url", colString(h.idx("URI")))
+		addCol("event.url", h.idx("URI"))
 	case "logout":
-		add("event.code", colString(h.idx("REQUEST_ID")))
+		addCol("event.code", h.idx("REQUEST_ID"))
 		add("source.ip", colIP(h.idx("CLIENT_IP")))
 	case "apex":
 		add("user.roles", arrayOf(colString(h.idx("USER_TYPE"))))
 		if f.EventType == "ApexCallout" {
-			add("event.url", colString(h.idx("URL")))
+			addCol("event.url", h.idx("URL"))
 		} else if f.EventType != "ExternalCustomApexCallout" {
-			add("event.url", colString(h.idx("URI")))
+			addCol("event.url", h.idx("URI"))
 		}
 	}
 	add("user.id", firstOf(colString(h.idx("USER_ID_DERIVED")), colString(h.idx("USER_ID"))))
-	add("user.name", colString(h.idx("USER_NAME")))
+	addCol("user.name", h.idx("USER_NAME"))
 	add("user.roles", arrayOf(colDecoded(h.idx("USER_TYPE"), decodeUserType)))
 	add("source.ip", firstOf(colIP(h.idx("SOURCE_IP")), colIP(h.idx("CLIENT_IP"))))
 	add("client.ip", colIP(h.idx("CLIENT_IP")))
 	add("related.ip", relatedIPs(h.idx("SOURCE_IP"), h.idx("CLIENT_IP")))
 	add("url.original", firstOf(colString(h.idx("URL")), colString(h.idx("URI")), colString(h.idx("PAGE_URL"))))
 	add("user_agent.original", userAgent(h))
-	add("tls.cipher", colString(h.idx("CIPHER_SUITE")))
+	addCol("tls.cipher", h.idx("CIPHER_SUITE"))
 	add("tls.version_protocol", tlsPart(h.idx("TLS_PROTOCOL"), 0))
 	add("tls.version", tlsPart(h.idx("TLS_PROTOCOL"), 1))
 	add("http.request.method", firstOf(colString(h.idx("METHOD")), colString(h.idx("HTTP_METHOD")), colString(h.idx("REQUEST_METHOD"))))
@@ -263,14 +268,23 @@ func buildPlan(h *header, f File, ds Dataset) *node {
 	// against uri.id) keeps its name as Salesforce spells it.
 	for _, n := range namedColumns(ds.Group) {
 		if i := h.idx(n.column); i >= 0 {
-			add(group+n.path, n.conv(i))
+			if n.conv == nil {
+				addCol(group+n.path, i)
+			} else {
+				add(group+n.path, n.conv(i))
+			}
 		}
 	}
 	for i, name := range h.names {
 		if h.index[name] != i {
 			continue // a repeated column name: the first one wins
 		}
-		l := colTyped(i, h.kinds[i])
+		var l leaf
+		if h.kinds[i] == kindString {
+			l = nil
+		} else {
+			l = colTyped(i, h.kinds[i])
+		}
 		lower := sanitizeName(name)
 		if lower == "" {
 			lower = "column_" + strconv.Itoa(i+1)
@@ -278,10 +292,15 @@ func buildPlan(h *header, f File, ds Dataset) *node {
 		if hasNode(root, group+lower) {
 			continue // Elastic's field of the same name already holds it
 		}
-		if !root.insert([]string{"salesforce", ds.Group, lower}, l) {
-			verbatim := strings.ReplaceAll(name, ".", "_")
-			if verbatim != "" {
-				root.insert([]string{"salesforce", ds.Group, verbatim}, l)
+		ins := func(path []string) bool {
+			if l == nil {
+				return root.insertColumn(path, i)
+			}
+			return root.insert(path, l)
+		}
+		if !ins([]string{"salesforce", ds.Group, lower}) {
+			if verbatim := strings.ReplaceAll(name, ".", "_"); verbatim != "" {
+				ins([]string{"salesforce", ds.Group, verbatim})
 			}
 		}
 	}

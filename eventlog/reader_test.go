@@ -403,3 +403,29 @@ func FuzzReader(f *testing.F) {
 		}
 	})
 }
+
+func TestManyRepeatsOfOneKeyInOneMillisecond(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("\"EVENT_TYPE\",\"TIMESTAMP\",\"REQUEST_ID\",\"ORGANIZATION_ID\"\n")
+	for i := 0; i < 40; i++ {
+		b.WriteString("\"ApexTrigger\",\"20240115120000.000\",\"R1\",\"00D\"\n")
+	}
+	b.WriteString("\"ApexTrigger\",\"20240115120000.001\",\"R1\",\"00D\"\n")
+	got := ids(t, []byte(b.String()), File{ID: "0AT1", EventType: "ApexTrigger"}, Options{})
+	seen := map[string]bool{}
+	for _, id := range got {
+		if seen[id] {
+			t.Fatalf("repeated id %s", id)
+		}
+		seen[id] = true
+	}
+	base := "sfbridge.elf.v1\x00ApexTrigger\x0000D\x0020240115120000.000\x00R1"
+	for _, n := range []int{1, 31, 32, 39} {
+		if want := sha256Hex16(fmt.Sprintf("%s\x00#%d", base, n)); got[n] != want {
+			t.Errorf("repeat %d: id %s, want %s", n, got[n], want)
+		}
+	}
+	if want := sha256Hex16("sfbridge.elf.v1\x00ApexTrigger\x0000D\x0020240115120000.001\x00R1"); got[40] != want {
+		t.Errorf("the next millisecond starts counting again: %s, want %s", got[40], want)
+	}
+}
