@@ -70,6 +70,7 @@ type Scanner struct {
 	recOffset  int64
 	maxRecord  int
 	readFailed error
+	crInside   bool // the record being parsed has a CR before its line end
 }
 
 // span is a field unescaped into the scratch buffer.
@@ -113,7 +114,16 @@ func (s *Scanner) Scan() bool {
 	for {
 		// After a read error the input is not final: a record cut by the
 		// failure must not pass for a complete last record.
-		n, status, err := s.parse(s.buf[s.start:s.end], s.eof && s.readFailed == nil)
+		final := s.eof && s.readFailed == nil
+		s.crInside = false
+		n, status, err := s.parse(s.buf[s.start:s.end], final)
+		if status == parsedRecord && hasInnerCR(s.buf[s.start:s.start+n]) {
+			// A CR inside the record: parse it again, normalising CRLF in
+			// its quoted fields. Rare: only the line end has one in CRLF
+			// files.
+			s.crInside = true
+			n, status, err = s.parse(s.buf[s.start:s.end], final)
+		}
 		switch status {
 		case parsedRecord:
 			s.recOffset = s.offset
@@ -264,7 +274,7 @@ func (s *Scanner) parse(d []byte, final bool) (int, parseStatus, error) {
 				break
 			}
 			raw := d[i+1 : j]
-			if escaped || bytes.IndexByte(raw, '\r') >= 0 {
+			if escaped || (s.crInside && bytes.IndexByte(raw, '\r') >= 0) {
 				// Unescaped into scratch, which may still move: the field
 				// is set once the record is complete.
 				st := len(s.scratch)
@@ -378,4 +388,13 @@ func indexQuote(b []byte) int {
 		return n + k
 	}
 	return -1
+}
+
+// hasInnerCR reports whether rec, one record with its line end, holds a CR
+// other than the one of a final CRLF.
+func hasInnerCR(rec []byte) bool {
+	if n := len(rec); n >= 2 && rec[n-2] == '\r' && rec[n-1] == '\n' {
+		rec = rec[:n-2]
+	}
+	return bytes.IndexByte(rec, '\r') >= 0
 }
