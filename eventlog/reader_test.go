@@ -29,8 +29,14 @@ func loginRow(i int) string {
 		clientIP = "Salesforce.com IP"
 	}
 	sec := i % 60
-	return fmt.Sprintf(`"Login","20240115123%03d.%03d","4exLFFQZ1234%05d","00D5j000000ABCD","0055j000000XyZa","%d","%d","/index.jsp","","lk%06d","Standard","%s","%d","Application","Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 ""quoted""","","52.0","user%d@example.com","TLSv1.2","ECDHE-RSA-AES256-GCM-SHA384","","","2024-01-15T12:3%d:%02d.%03dZ","0055j000000XyZaAAF","%s","","%s","%s"`,
-		sec, i%1000, i, 40+i%50, 20+i%30, i, req, 1000000+i, i, (sec/10)%6, sec, i%1000, clientIP, status, clientIP)
+	// Real browser strings rarely hold a quote; one row in ten does here, to
+	// keep the escaping paths in the measurement.
+	browser := "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36"
+	if i%10 == 1 {
+		browser = `Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 ""quoted""`
+	}
+	return fmt.Sprintf(`"Login","20240115123%03d.%03d","4exLFFQZ1234%05d","00D5j000000ABCD","0055j000000XyZa","%d","%d","/index.jsp","","lk%06d","Standard","%s","%d","Application","%s","","52.0","user%d@example.com","TLSv1.2","ECDHE-RSA-AES256-GCM-SHA384","","","2024-01-15T12:3%d:%02d.%03dZ","0055j000000XyZaAAF","%s","","%s","%s"`,
+		sec, i%1000, i, 40+i%50, 20+i%30, i, req, 1000000+i, browser, i, (sec/10)%6, sec, i%1000, clientIP, status, clientIP)
 }
 
 func loginCSV(rows int) []byte {

@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
@@ -357,5 +358,27 @@ func TestRetryPolicyDelays(t *testing.T) {
 				t.Fatalf("Delay(%d) = %v, want within [%v, %v]", n, d, want/2, want)
 			}
 		}
+	}
+}
+
+func TestTLSWithACAFile(t *testing.T) {
+	fake := newFakeES()
+	srv := httptest.NewTLSServer(fake)
+	defer srv.Close()
+	ca := filepath.Join(t.TempDir(), "ca.pem")
+	pemBytes := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw})
+	if err := os.WriteFile(ca, pemBytes, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	fc := clock.NewFake(time.Now())
+	s := newSink(t, srv, fc, func(o *Options) { o.CAFile = ca })
+	if ack, err := writeWithFakeClock(t, s, fc, []sink.Event{ev("tls-1")}); err != nil || ack.Delivered != 1 {
+		t.Fatalf("with the CA file: ack %+v, err %v", ack, err)
+	}
+	// Without it the cluster's certificate is not trusted.
+	plain := newSink(t, srv, fc, func(o *Options) { o.Retry.Attempts = 1 })
+	_, err := writeWithFakeClock(t, plain, fc, []sink.Event{ev("tls-2")})
+	if err == nil || !strings.Contains(err.Error(), "certificate") {
+		t.Fatalf("without the CA file: err = %v, want a certificate error", err)
 	}
 }

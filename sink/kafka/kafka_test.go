@@ -2,8 +2,12 @@ package kafka
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/pem"
 	"fmt"
 	"net"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -231,4 +235,44 @@ func TestSASLAndSecrets(t *testing.T) {
 	if _, err := New(Options{Brokers: []string{"x:9092"}, SASLMechanism: "GSSAPI", Username: "u", PasswordFile: "/nonexistent"}); err == nil {
 		t.Error("a missing password file was accepted")
 	}
+}
+
+func TestTLSWithACAFile(t *testing.T) {
+	// httptest's certificate is valid for 127.0.0.1; kfake serves it.
+	srv := httptest.NewUnstartedServer(nil)
+	srv.StartTLS()
+	defer srv.Close()
+	c := kfake.MustCluster(kfake.NumBrokers(1), kfake.SeedTopics(1, "events"),
+		kfake.TLS(&tls.Config{Certificates: srv.TLS.Certificates, MinVersion: tls.VersionTLS12}))
+	defer c.Close()
+	ca := filepath.Join(t.TempDir(), "ca.pem")
+	os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}), 0o600)
+	s, err := New(Options{Brokers: c.ListenAddrs(), Topic: "events", TLS: true, CAFile: ca})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Open(context.Background(), nil)
+	defer s.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if ack, err := s.Write(ctx, []sink.Event{ev(7, "salesforce.login")}); err != nil || ack.Delivered != 1 {
+		t.Fatalf("ack %+v err %v", ack, err)
+	}
+	tlsOpt := []kgo.Opt{kgo.DialTLSConfig(&tls.Config{RootCAs: rootCAs(t, ca), MinVersion: tls.VersionTLS12})}
+	if got := consume(t, c.ListenAddrs(), 1, tlsOpt, "events"); got[ev(7, "").ID] != 1 {
+		t.Errorf("keys %v", got)
+	}
+	if _, err := New(Options{Brokers: c.ListenAddrs(), TLS: true, CAFile: filepath.Join(t.TempDir(), "none.pem")}); err == nil {
+		t.Error("a missing CA file was accepted")
+	}
+}
+
+func rootCAs(t *testing.T, ca string) *x509.CertPool {
+	b, err := os.ReadFile(ca)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := x509.NewCertPool()
+	p.AppendCertsFromPEM(b)
+	return p
 }
