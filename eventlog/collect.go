@@ -310,7 +310,7 @@ func (c *Collector) begin(ctx context.Context) (*run, error) {
 	default:
 		if err := json.Unmarshal(cp.Value, &r.cp); err != nil {
 			r.end()
-			return nil, fmt.Errorf("eventlog: the checkpoint %s/%s/%s is not readable (%v): reset it with `sfbridge state reset`", cp.Org, cp.Pipeline, cp.Key, err)
+			return nil, fmt.Errorf("eventlog: the checkpoint %s/%s/%s is not readable (%w): reset it with `sfbridge state reset`", cp.Org, cp.Pipeline, cp.Key, err)
 		}
 		r.version = cp.Version
 	}

@@ -84,7 +84,6 @@ func (r *run) collectFiles(ctx context.Context) error {
 		r.cp.Files = map[string]*fileCursor{}
 	}
 	var jobs []*fileJob
-	var runs []*typeRun
 	for _, t := range types {
 		fc := r.cp.Files[t]
 		if fc == nil {
@@ -128,7 +127,6 @@ func (r *run) collectFiles(ctx context.Context) error {
 		// Files done earlier that are no longer listed expired since.
 		fc.Done = slices.DeleteFunc(fc.Done, func(id string) bool { return !listed[id] })
 		advanceType(&r.cp, tr)
-		runs = append(runs, tr)
 	}
 	slices.SortStableFunc(jobs, func(a, b *fileJob) int {
 		if c := a.f.CreatedDate.Compare(b.f.CreatedDate); c != 0 {

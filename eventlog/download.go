@@ -57,7 +57,7 @@ func openBlob(ctx context.Context, c *rest.Client, clk clock.Clock, f FileInfo, 
 	dctx, cancel := context.WithCancelCause(ctx)
 	b := &blob{idle: idle, ctx: dctx, cancel: cancel}
 	b.timer = clock.Or(clk).AfterFunc(idle, func() { cancel(&IdleTimeoutError{FileID: f.ID, Idle: idle}) })
-	resp, err := c.Download(dctx, f.URL)
+	resp, err := c.Download(dctx, f.URL) //nolint:bodyclose // the blob owns the body; Close closes it
 	if err != nil {
 		b.timer.Stop()
 		cause := context.Cause(dctx)
