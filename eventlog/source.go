@@ -160,6 +160,20 @@ func ListFiles(ctx context.Context, c *rest.Client, q FileQuery) ([]FileInfo, er
 	return out, nil
 }
 
+// FileFromRecord reads an EventLogFile record (Id, EventType, LogDate,
+// Interval, Sequence, LogFileLength, LogFileFieldNames, LogFileFieldTypes,
+// CreatedDate, LogFile) as a FileInfo.
+func FileFromRecord(rec rest.Record) (FileInfo, error) {
+	f, err := fileInfo(rec)
+	if err == nil && f.Interval == "" {
+		f.Interval = "Daily"
+		if f.Sequence > 0 {
+			f.Interval = "Hourly"
+		}
+	}
+	return f, err
+}
+
 func fileInfo(rec rest.Record) (FileInfo, error) {
 	f := FileInfo{ID: rec.ID()}
 	str := func(k string) string { s, _ := rec[k].(string); return s }

@@ -14,6 +14,7 @@ import (
 	"github.com/sfbridge/sfbridge/internal/cli/describe"
 	cldoctor "github.com/sfbridge/sfbridge/internal/cli/doctor"
 	clemulator "github.com/sfbridge/sfbridge/internal/cli/emulator"
+	"github.com/sfbridge/sfbridge/internal/cli/eventlogs"
 	"github.com/sfbridge/sfbridge/internal/cli/exitcode"
 	"github.com/sfbridge/sfbridge/internal/cli/factory"
 	"github.com/sfbridge/sfbridge/internal/cli/help"
@@ -74,6 +75,7 @@ for development and tests.`,
 		cldoctor.NewCmd(f, nil),
 		serve.NewCmd(f),
 		clstate.NewCmd(f),
+		eventlogs.NewCmd(f),
 		help.NewEnvironmentTopic(f),
 		help.NewExitCodesTopic(f),
 	)
