@@ -55,6 +55,7 @@ type CollectOptions struct {
 	Poll     time.Duration
 
 	Concurrency int
+	BatchEvents int
 	RotateBytes int64
 	IdleTimeout time.Duration
 
@@ -120,6 +121,7 @@ the next run and make the exit status 1.`,
 	fs.BoolVar(&opts.Follow, "follow", false, "Keep collecting every --poll until interrupted")
 	fs.DurationVar(&opts.Poll, "poll", 5*time.Minute, "Pause between collections with --follow")
 	fs.IntVar(&opts.Concurrency, "concurrency", eventlog.DefaultConcurrency, "Parallel downloads (Salesforce allows 25 long requests per org, shared)")
+	fs.IntVar(&opts.BatchEvents, "batch-events", eventlog.DefaultBatchEvents, "Events per write to the output and per checkpoint (smaller: less replay after a crash)")
 	fs.Int64Var(&opts.RotateBytes, "rotate-bytes", 0, "ndjson: start a new file PATH.N past this size (0: never)")
 	fs.DurationVar(&opts.IdleTimeout, "idle-timeout", eventlog.DefaultIdleTimeout, "Abandon and retry a download silent this long")
 	fs.StringVar(&opts.ESAPIKeyFile, "es-api-key-file", "", "elasticsearch: file with an API key (env "+EnvESAPIKeyFile+")")
@@ -230,7 +232,7 @@ func runCollect(ctx context.Context, opts *CollectOptions) error {
 		col, err := eventlog.NewCollector(eventlog.CollectorConfig{
 			Client: c, Store: st, Sink: sk, Org: orgKey, Key: key, Owner: "sfbridge eventlogs collect on " + host,
 			Types: types, Interval: opts.Interval, Objects: splitList(opts.Objects), Since: since,
-			Concurrency: opts.Concurrency, IdleTimeout: opts.IdleTimeout, InstanceURL: instanceURL,
+			Concurrency: opts.Concurrency, BatchEvents: opts.BatchEvents, IdleTimeout: opts.IdleTimeout, InstanceURL: instanceURL,
 			Logger: opts.Factory.Logger(), Progress: prog.update,
 		})
 		if err != nil {
