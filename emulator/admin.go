@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/sfbridge/sfbridge/emulator/internal/httpjson"
+	"github.com/sfbridge/sfbridge/emulator/messaging"
 )
 
 // AdminTokenHeader is the header carrying the admin token (an
@@ -63,6 +64,7 @@ func (o *Org) adminMux() *http.ServeMux {
 		httpjson.Write(w, http.StatusOK, o.history.last(limitParam(r)))
 	})
 	m.HandleFunc("POST "+p+"/records/{sobject}", o.adminAddRecords)
+	m.Handle(messaging.AdminPrefix, o.msg.AdminHandler())
 	o.elfAdminRoutes(m, p)
 	m.HandleFunc(AdminPrefix, func(w http.ResponseWriter, r *http.Request) {
 		writeAdminError(w, http.StatusNotFound, "no admin endpoint %s %s (see docs/emulator.md)", r.Method, r.URL.Path)
@@ -71,6 +73,10 @@ func (o *Org) adminMux() *http.ServeMux {
 }
 
 func (o *Org) handleAdmin(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path == ConsolePath && r.Method == http.MethodGet {
+		o.serveConsole(w, r)
+		return
+	}
 	tok := r.Header.Get(AdminTokenHeader)
 	if tok == "" {
 		tok = bearerToken(r)
@@ -127,6 +133,7 @@ type OrgSummary struct {
 	Now            time.Time     `json:"now"`
 	APIUsage       int64         `json:"api_usage"`
 	APIMax         int           `json:"api_max"`
+	SCRTURL        string        `json:"scrt_url,omitempty"`
 	Sessions       int           `json:"sessions"`
 	Users          []UserSummary `json:"users"`
 	Profiles       []string      `json:"profiles"`
@@ -155,7 +162,7 @@ func (o *Org) Summary(r *http.Request) OrgSummary {
 	defer o.mu.RUnlock()
 	s := OrgSummary{ID: string(o.m.org.ID), Name: o.m.org.Name, MyDomainURL: o.m.org.myDomainURL(), Sandbox: o.m.org.Sandbox,
 		LoginURL: login, InstanceURL: inst, Now: now, APIUsage: o.usage.used(now), APIMax: o.m.org.DailyAPIRequests,
-		Sessions: o.sessions.count()}
+		Sessions: o.sessions.count(), SCRTURL: o.cfg.SCRTURL}
 	for _, u := range o.m.users {
 		us := UserSummary{ID: string(u.ID), Username: u.Username, Active: u.Active, Frozen: u.Frozen, Profile: u.Profile.Name}
 		for _, ps := range u.PermSets {

@@ -26,6 +26,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/sfbridge/sfbridge/emulator/messaging"
 	"github.com/sfbridge/sfbridge/emulator/sfid"
 	"github.com/sfbridge/sfbridge/internal/clock"
 )
@@ -48,8 +49,10 @@ type Config struct {
 	// Now is the org's time (default Clock's Now). The admin API can move
 	// it forward.
 	Now func() time.Time
-	// Clock times the latency fault and request durations, and is the
-	// org's time when Now is nil; nil means real time.
+	// Clock times the latency fault and request durations and the
+	// Messaging side's timers (SSE pings, scripted agents, stream expiry),
+	// and is the org's time when Now is nil; nil means real time. Messaging
+	// tokens expire on the org's time.
 	Clock clock.Clock
 	// AdminToken protects the admin API; empty generates a random one
 	// (see Org.AdminToken).
@@ -63,6 +66,10 @@ type Config struct {
 	LoginsPerHour int
 	// Logger receives one debug line per request; nil discards.
 	Logger *slog.Logger
+	// SCRTURL is the Messaging (SCRT) host's URL, served from
+	// Org.Messaging().Handler() on its own listener; it is shown in the
+	// org summary.
+	SCRTURL string
 }
 
 // Org is an emulated Salesforce org. It is an http.Handler and safe for
@@ -96,6 +103,7 @@ type Org struct {
 	admin    *http.ServeMux
 	versions []byte
 	limits   limitsBody
+	msg      *messaging.Server
 }
 
 // New builds an org from cfg.
@@ -157,6 +165,9 @@ func New(cfg Config) (*Org, error) {
 	if err := o.initELF(cfg.Fixture); err != nil {
 		return nil, fmt.Errorf("emulator: fixture: %w", err)
 	}
+	if err := o.initMessaging(cfg); err != nil {
+		return nil, err
+	}
 	o.routes()
 	o.admin = o.adminMux()
 	return o, nil
@@ -169,11 +180,18 @@ func (o *Org) Now() time.Time { return o.now().Add(time.Duration(o.offset.Load()
 // Advance moves the org's clock by d: forward (sessions expire, the daily
 // API count rolls over) or, with a negative d, back (the org's clock then
 // runs behind the caller's, as when a client machine's clock runs ahead).
-func (o *Org) Advance(d time.Duration) { o.offset.Add(int64(d)) }
+// Open Messaging streams re-check their tokens' expiry.
+func (o *Org) Advance(d time.Duration) {
+	o.offset.Add(int64(d))
+	o.msg.Recheck()
+}
 
 // SetOffset sets how far the org's clock is from the configured clock (zero
 // puts it back).
-func (o *Org) SetOffset(d time.Duration) { o.offset.Store(int64(d)) }
+func (o *Org) SetOffset(d time.Duration) {
+	o.offset.Store(int64(d))
+	o.msg.Recheck()
+}
 
 // Offset is how far the org's clock is from the configured clock.
 func (o *Org) Offset() time.Duration { return time.Duration(o.offset.Load()) }

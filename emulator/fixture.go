@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/sfbridge/sfbridge/emulator/messaging"
 )
 
 // Fixture describes an org: the organization, its profiles, permission
@@ -32,6 +34,10 @@ type Fixture struct {
 	// retention, background activity); nil means licensed, hourly, 30 days,
 	// no background activity.
 	EventMonitoring *EventMonitoringSpec `json:"event_monitoring,omitempty"`
+	// Messaging is the Messaging for In-App and Web setup served on the
+	// SCRT URL: deployments, channels, keysets, queues, routing rules,
+	// agents and settings (see package emulator/messaging).
+	Messaging *messaging.Setup `json:"messaging,omitempty"`
 }
 
 // OrgSpec describes the organization itself.
@@ -154,6 +160,22 @@ func LoadFixture(path string) (*Fixture, error) {
 		}
 		f.Apps[i].CertificateFiles = nil
 	}
+	if f.Messaging != nil {
+		for i := range f.Messaging.Keysets {
+			ks := &f.Messaging.Keysets[i]
+			for _, kf := range ks.KeyFiles {
+				if !filepath.IsAbs(kf) {
+					kf = filepath.Join(dir, kf)
+				}
+				jwk, err := os.ReadFile(kf)
+				if err != nil {
+					return nil, fmt.Errorf("emulator: fixture %s: keyset %q: read JWK file: %w", path, ks.Name, err)
+				}
+				ks.Keys = append(ks.Keys, jwk)
+			}
+			ks.KeyFiles = nil
+		}
+	}
 	return f, nil
 }
 
@@ -267,6 +289,10 @@ const DefaultAppName = "sfbridge"
 //   - not-preauthorized@sfbridge.test: like integration but not assigned to
 //     the app;
 //   - inactive@sfbridge.test: like integration but inactive.
+//
+// Its messaging section is messaging.DefaultSetup: the api deployment
+// sfbridge_api, queues General and Payroll, the scripted agent Emma Bot and
+// the human agent Alex Agent.
 func DefaultFixture(consumerKey string, certPEM []byte) *Fixture {
 	rw := []string{"read", "create", "edit", "delete"}
 	ro := []string{"read"}
@@ -275,7 +301,9 @@ func DefaultFixture(consumerKey string, certPEM []byte) *Fixture {
 		"Case": rw, "CaseComment": rw, "Contact": ro, "Account": ro, "User": ro,
 		"Knowledge__kav": ro, "EventLogFile": ro, "Organization": ro,
 	}
+	msg := messaging.DefaultSetup()
 	return &Fixture{
+		Messaging: &msg,
 		Org: OrgSpec{
 			Name:             "sfbridge Emulated Org",
 			MyDomain:         "sfbridge-emulator",

@@ -54,6 +54,7 @@ func baselineConvert(w io.Writer, body io.Reader) (int64, error) {
 
 // cpuTime returns the CPU time (user + system) this process has used.
 func cpuTime(b *testing.B) time.Duration {
+	b.Helper()
 	var ru syscall.Rusage
 	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
 		b.Fatal(err)
@@ -65,6 +66,7 @@ func cpuTime(b *testing.B) time.Duration {
 // CSV per CPU-second: on a machine shared with other builds the wall clock
 // measures the neighbours as much as the code.
 func perCPU(b *testing.B, size int, f func()) {
+	b.Helper()
 	b.SetBytes(int64(size))
 	b.ReportAllocs()
 	start := cpuTime(b)

@@ -15,8 +15,8 @@ import (
 // readAllScanner reads every record with a Scanner, through a reader that
 // hands out one byte at a time when oneByte is set (every record then spans
 // buffer refills).
-func readAllScanner(t testing.TB, in []byte, oneByte bool, maxRecord int) ([][]string, error) {
-	t.Helper()
+func readAllScanner(tb testing.TB, in []byte, oneByte bool, maxRecord int) ([][]string, error) {
+	tb.Helper()
 	var r io.Reader = bytes.NewReader(in)
 	if oneByte {
 		r = iotest.OneByteReader(r)

@@ -660,7 +660,7 @@ func (h *header) idx(name string) int {
 // dataset's group, with the conversion it applies.
 type named struct {
 	column string
-	path   string // dotted, under salesforce.<group>
+	path   string             // dotted, under salesforce.<group>
 	conv   func(idx int) leaf // nil: the column as it is, a string
 }
 

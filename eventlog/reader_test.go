@@ -248,6 +248,7 @@ func TestEventIDIsStableAcrossRedownloadAndRegeneration(t *testing.T) {
 
 // reverseColumns rewrites a CSV with its columns in reverse order.
 func reverseColumns(t *testing.T, body []byte) []byte {
+	t.Helper()
 	s := NewScanner(bytes.NewReader(body), 0)
 	var b bytes.Buffer
 	for s.Scan() {

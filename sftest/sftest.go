@@ -24,6 +24,7 @@ import (
 	"github.com/sfbridge/sfbridge/auth"
 	"github.com/sfbridge/sfbridge/emulator"
 	"github.com/sfbridge/sfbridge/internal/assertion"
+	"github.com/sfbridge/sfbridge/internal/clock"
 	"github.com/sfbridge/sfbridge/keys"
 )
 
@@ -42,9 +43,13 @@ type Server struct {
 	KeyFile, CertFile string
 	// AdminToken protects the admin API under /_emulator/.
 	AdminToken string
+	// SCRTURL is the Messaging for In-App and Web host (its own listener,
+	// as in Salesforce), serving Org.Messaging().Handler().
+	SCRTURL string
 
-	srv *httptest.Server
-	dir string // holds KeyFile and CertFile
+	srv     *httptest.Server
+	scrtSrv *httptest.Server
+	dir     string // holds KeyFile and CertFile
 }
 
 // Options change what NewServer starts.
@@ -58,6 +63,9 @@ type Options struct {
 	TLS bool
 	// Key reuses a key instead of generating one (generation takes ~0.1 s).
 	Key *rsa.PrivateKey
+	// Clock drives the Messaging side's timers (SSE pings, scripted
+	// agents); nil is the real clock.
+	Clock clock.Clock
 }
 
 // NewServer starts an org with the default fixture and registers its
@@ -117,27 +125,39 @@ func Start(opts Options) (*Server, error) {
 		scheme = "https"
 	}
 	base := scheme + "://" + srv.Listener.Addr().String()
-	org, err := emulator.New(emulator.Config{Fixture: fx, BaseURL: base, Now: opts.Now, LoginsPerHour: -1})
+	scrt := httptest.NewUnstartedServer(nil)
+	scrtURL := scheme + "://" + scrt.Listener.Addr().String()
+	org, err := emulator.New(emulator.Config{Fixture: fx, BaseURL: base, Now: opts.Now, LoginsPerHour: -1, SCRTURL: scrtURL, Clock: opts.Clock})
 	if err != nil {
 		srv.Close()
+		scrt.Close()
 		os.RemoveAll(dir)
 		return nil, fmt.Errorf("sftest: %w", err)
 	}
 	srv.Config.Handler = org
+	scrt.Config.Handler = org.Messaging().Handler()
 	if opts.TLS {
 		srv.StartTLS()
+		scrt.TLS = srv.TLS
+		scrt.StartTLS()
 	} else {
 		srv.Start()
+		scrt.Start()
 	}
-	s.URL, s.Org, s.AdminToken, s.srv = base, org, org.AdminToken(), srv
+	s.URL, s.Org, s.AdminToken, s.SCRTURL, s.srv, s.scrtSrv = base, org, org.AdminToken(), scrtURL, srv, scrt
 	return s, nil
 }
 
-// Close stops the server and removes its key files.
+// Close stops the org and both servers, and removes the key files.
 func (s *Server) Close() {
+	s.Org.Close() // ends the event streams, so the servers' Close does not wait for them
+	s.scrtSrv.Close()
 	s.srv.Close()
 	os.RemoveAll(s.dir)
 }
+
+// SCRTClient returns an HTTP client that trusts the Messaging host.
+func (s *Server) SCRTClient() *http.Client { return s.scrtSrv.Client() }
 
 // Client returns an HTTP client that trusts the server (also over TLS).
 func (s *Server) Client() *http.Client { return s.srv.Client() }

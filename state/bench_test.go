@@ -28,6 +28,7 @@ var engines = []struct {
 
 // cpuTime is the CPU time this process has used (user + system).
 func cpuTime(b *testing.B) time.Duration {
+	b.Helper()
 	var ru syscall.Rusage
 	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
 		b.Fatal(err)
@@ -51,7 +52,7 @@ func BenchmarkCommit(b *testing.B) {
 	variants := append(engines[:len(engines):len(engines)], struct {
 		name string
 		url  func(testing.TB) string
-	}{"postgres-sync", func(tb testing.TB) string { return statetest.PostgresURL(tb) + "&synchronous_commit=on" }})
+	}{"postgres-sync", func(tb testing.TB) string { tb.Helper(); return statetest.PostgresURL(tb) + "&synchronous_commit=on" }})
 	for _, eng := range variants {
 		for _, writers := range []int{1, 8} {
 			b.Run(fmt.Sprintf("%s/writers=%d", eng.name, writers), func(b *testing.B) {
@@ -149,6 +150,7 @@ func BenchmarkMonthOfState(b *testing.B) {
 }
 
 func simulateMonth(b *testing.B, url string, orgs int) int64 {
+	b.Helper()
 	ctx := context.Background()
 	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	fc := clock.NewFake(start)
@@ -230,6 +232,7 @@ func simulateMonth(b *testing.B, url string, orgs int) int64 {
 // dbSize is the SQLite file after VACUUM (what a backup copies), or the
 // total size of the PostgreSQL schema's tables and indexes after VACUUM.
 func dbSize(b *testing.B, url string) int64 {
+	b.Helper()
 	loc, err := state.ParseURL(url)
 	if err != nil {
 		b.Fatal(err)

@@ -201,6 +201,7 @@ func TestScaleOutThreeReplicas(t *testing.T) {
 // it advances the checkpoint every 100 ms (commit first, then renew, so a
 // replica resumed after a stall tries a stale write before anything else).
 func runWorker(t *testing.T, id, url string) {
+	t.Helper()
 	ctx := context.Background()
 	c := clock.Real()
 	st, err := state.Open(ctx, url, state.Options{Clock: c})

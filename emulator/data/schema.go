@@ -540,6 +540,7 @@ func standardObjects() []*ObjectDef {
 			f("PolicyOutcome", "string", 40, "nf"), f("EvaluationTime", "double", 0, "nf"), f("AdditionalInfo", "string", 1000, "nf"),
 		),
 	}
+	objs = append(objs, messagingObjects()...)
 	for _, o := range objs {
 		switch o.Name {
 		case ObjCase:

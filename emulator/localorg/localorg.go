@@ -52,18 +52,22 @@ type Options struct {
 // Info describes a running org: everything a script or a client needs. It
 // holds the admin token, so files containing it must stay private.
 type Info struct {
-	BaseURL     string            `json:"base_url"`
-	LoginURL    string            `json:"login_url"`
-	InstanceURL string            `json:"instance_url"`
-	TokenURL    string            `json:"token_url"`
-	OrgID       string            `json:"org_id"`
-	ClientID    string            `json:"client_id"`
-	KeyFile     string            `json:"key_file"`
-	CertFile    string            `json:"cert_file"`
-	TLSCertFile string            `json:"tls_cert_file,omitempty"`
-	AdminToken  string            `json:"admin_token"`
-	Users       map[string]string `json:"users"`
-	PID         int               `json:"pid"`
+	BaseURL     string `json:"base_url"`
+	LoginURL    string `json:"login_url"`
+	InstanceURL string `json:"instance_url"`
+	TokenURL    string `json:"token_url"`
+	OrgID       string `json:"org_id"`
+	ClientID    string `json:"client_id"`
+	KeyFile     string `json:"key_file"`
+	CertFile    string `json:"cert_file"`
+	TLSCertFile string `json:"tls_cert_file,omitempty"`
+	AdminToken  string `json:"admin_token"`
+	// SCRTURL is the Messaging for In-App and Web host (the "SCRT URL"),
+	// ConsoleURL the agent console page on the instance URL.
+	SCRTURL    string            `json:"scrt_url"`
+	ConsoleURL string            `json:"console_url"`
+	Users      map[string]string `json:"users"`
+	PID        int               `json:"pid"`
 }
 
 // Org is a running emulated org.
@@ -71,8 +75,9 @@ type Org struct {
 	Info Info
 	Org  *emulator.Org
 
-	srv  *http.Server
-	errc chan error
+	srv     *http.Server
+	scrtSrv *http.Server
+	errc    chan error
 }
 
 // SampleEventRowsPerHour is the background activity Options.Sample sets:
@@ -125,6 +130,7 @@ func Start(ctx context.Context, opts Options) (*Org, error) {
 	}
 	scheme := "http"
 	var tlsCertFile string
+	var tlsConf *tls.Config
 	if opts.TLS {
 		scheme = "https"
 		tp, _, cf, err := LoadOrCreatePair(opts.StateDir, "tls", keys.CertificateOptions{Subject: "CN=127.0.0.1", Days: 825, Now: opts.Now(), Backdate: time.Hour,
@@ -135,15 +141,29 @@ func Start(ctx context.Context, opts Options) (*Org, error) {
 		}
 		tlsCertFile = cf
 		cert := tls.Certificate{Certificate: [][]byte{tp.Cert.Raw}, PrivateKey: tp.Key}
-		ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
+		tlsConf = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+		ln = tls.NewListener(ln, tlsConf)
 	}
 	base := scheme + "://" + net.JoinHostPort(host, port)
 	if opts.Sample && fixture.EventMonitoring == nil {
 		fixture.EventMonitoring = &emulator.EventMonitoringSpec{RowsPerHour: SampleEventRowsPerHour, SampleDays: 3}
 	}
-	org, err := emulator.New(emulator.Config{Fixture: fixture, BaseURL: base, InstanceURL: base, Now: opts.Now, Logger: opts.Logger})
+	// Messaging is served on its own listener, as Salesforce's SCRT host is
+	// separate from the instance URL.
+	scrtLn, err := (&net.ListenConfig{}).Listen(ctx, "tcp", net.JoinHostPort(host, "0"))
 	if err != nil {
 		ln.Close()
+		return nil, fmt.Errorf("listen for the Messaging (SCRT) host: %w", err)
+	}
+	if tlsConf != nil {
+		scrtLn = tls.NewListener(scrtLn, tlsConf)
+	}
+	_, scrtPort, _ := net.SplitHostPort(scrtLn.Addr().String())
+	scrtURL := scheme + "://" + net.JoinHostPort(host, scrtPort)
+	org, err := emulator.New(emulator.Config{Fixture: fixture, BaseURL: base, InstanceURL: base, Now: opts.Now, Logger: opts.Logger, SCRTURL: scrtURL})
+	if err != nil {
+		ln.Close()
+		scrtLn.Close()
 		return nil, err
 	}
 	if opts.Fixture != "" && len(fixture.Apps) > 0 {
@@ -156,18 +176,22 @@ func Start(ctx context.Context, opts Options) (*Org, error) {
 	if opts.Sample {
 		if err := org.AddSampleRecords(1); err != nil {
 			ln.Close()
+			scrtLn.Close()
+			org.Close()
 			return nil, err
 		}
 	}
 	o := &Org{
 		Info: Info{BaseURL: base, LoginURL: base, InstanceURL: base, TokenURL: base + "/services/oauth2/token",
 			OrgID: string(org.OrgID()), ClientID: clientID, KeyFile: keyFile, CertFile: certFile, TLSCertFile: tlsCertFile,
-			AdminToken: org.AdminToken(), Users: users, PID: os.Getpid()},
-		Org:  org,
-		srv:  &http.Server{Handler: org, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute},
-		errc: make(chan error, 1),
+			AdminToken: org.AdminToken(), Users: users, PID: os.Getpid(), SCRTURL: scrtURL, ConsoleURL: base + emulator.ConsolePath},
+		Org:     org,
+		srv:     &http.Server{Handler: org, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute},
+		scrtSrv: &http.Server{Handler: org.Messaging().Handler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute},
+		errc:    make(chan error, 2),
 	}
 	go func() { o.errc <- o.srv.Serve(ln) }()
+	go func() { o.errc <- o.scrtSrv.Serve(scrtLn) }()
 	return o, nil
 }
 
@@ -176,7 +200,10 @@ func (o *Org) Err() <-chan error { return o.errc }
 
 // Shutdown stops serving, letting in-flight requests finish within ctx.
 func (o *Org) Shutdown(ctx context.Context) error {
-	err := o.srv.Shutdown(ctx)
+	// End the event streams first: Shutdown does not wait for hijacked or
+	// streaming answers to finish by themselves.
+	o.Org.Close()
+	err := errors.Join(o.srv.Shutdown(ctx), o.scrtSrv.Shutdown(ctx))
 	if errors.Is(err, context.DeadlineExceeded) {
 		return nil
 	}

@@ -10,29 +10,33 @@
 // write, a missing data stream template) fails the batch, which is then not
 // acknowledged.
 //
-// Retries happen here, not in the client's transport: one policy for a
-// whole-request failure (connection refused, 503) and for a per-item 429,
-// waiting on the injected clock so that tests need no real sleeping.
+// Retries happen here, not in the client's transport: the project's one
+// policy (internal/backoff) for a whole-request failure (connection
+// refused, 503) and for a per-item 429, waiting on the injected clock so
+// that tests need no real sleeping.
 package elasticsearch
 
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"net/http"
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	es "github.com/elastic/go-elasticsearch/v8"
 	"github.com/elastic/go-elasticsearch/v8/esutil"
 
+	"github.com/sfbridge/sfbridge/internal/backoff"
 	"github.com/sfbridge/sfbridge/internal/clock"
 	"github.com/sfbridge/sfbridge/internal/config"
 	"github.com/sfbridge/sfbridge/sink"
@@ -66,8 +70,9 @@ type Options struct {
 	FlushBytes int
 	// Workers is the number of concurrent _bulk requests. Default 2.
 	Workers int
-	// Retry is the policy for 429, 5xx and connection failures.
-	Retry RetryPolicy
+	// Retry is the policy for 429, 5xx and connection failures: the
+	// project's one backoff policy. The zero value means DefaultRetry.
+	Retry backoff.Policy
 	// Clock paces retries; nil means real time.
 	Clock clock.Clock
 	// Transport replaces the HTTP transport (for tests, proxies).
@@ -76,45 +81,11 @@ type Options struct {
 	Logger *slog.Logger
 }
 
-// RetryPolicy is how long to wait between attempts. It is the one place
-// that decides retry timing in this package, to be replaced by the
-// project-wide backoff policy.
-type RetryPolicy struct {
-	// Attempts is the number of tries of an event before the batch fails.
-	// Default 8.
-	Attempts int
-	// Initial is the wait after the first failure; it doubles each round up
-	// to Max. Defaults 500 ms and 30 s.
-	Initial, Max time.Duration
-}
-
-func (p RetryPolicy) withDefaults() RetryPolicy {
-	if p.Attempts <= 0 {
-		p.Attempts = 8
-	}
-	if p.Initial <= 0 {
-		p.Initial = 500 * time.Millisecond
-	}
-	if p.Max <= 0 {
-		p.Max = 30 * time.Second
-	}
-	return p
-}
-
-// Delay returns the wait before attempt n+1 (n ≥ 1 attempts made): the
-// doubling delay with "equal jitter", half fixed and half random, so that
-// many collectors do not retry in step.
-func (p RetryPolicy) Delay(n int) time.Duration {
-	d := p.Initial
-	for i := 1; i < n && d < p.Max; i++ {
-		d *= 2
-	}
-	d = min(d, p.Max)
-	half := d / 2
-	if half <= 0 {
-		return d
-	}
-	return half + rand.N(half+1)
+// DefaultRetry is the retry policy when Options.Retry is the zero value:
+// eight attempts, from half a second doubling to 30 s, half of each delay
+// random.
+func DefaultRetry() backoff.Policy {
+	return backoff.Policy{Initial: 500 * time.Millisecond, Max: 30 * time.Second, Jitter: 0.5, MaxAttempts: 8}
 }
 
 // Sink indexes events. Create it with New.
@@ -123,10 +94,27 @@ type Sink struct {
 	client *es.Client
 	clk    clock.Clock
 	log    *slog.Logger
-	retry  RetryPolicy
+	retry  backoff.Policy
 	dlq    *os.File
 	apiKey config.Secret
 	passwd config.Secret
+	status *statusRecorder
+}
+
+// statusRecorder remembers the last refusal of a whole request that
+// retrying cannot fix (401, 403), so that Write fails at once with the fix
+// instead of retrying what the bulk indexer reports only as a failed flush.
+type statusRecorder struct {
+	base    http.RoundTripper
+	refused atomic.Int32
+}
+
+func (t *statusRecorder) RoundTrip(req *http.Request) (*http.Response, error) {
+	res, err := t.base.RoundTrip(req)
+	if err == nil && (res.StatusCode == http.StatusUnauthorized || res.StatusCode == http.StatusForbidden) {
+		t.refused.Store(int32(res.StatusCode))
+	}
+	return res, err
 }
 
 // New validates opts, reads the credential files and builds the client. It
@@ -150,13 +138,19 @@ func New(opts Options) (*Sink, error) {
 	if opts.Workers <= 0 {
 		opts.Workers = 2
 	}
-	s := &Sink{opts: opts, clk: clock.Or(opts.Clock), retry: opts.Retry.withDefaults(), log: opts.Logger}
+	if r := opts.Retry; r.Initial == 0 && r.Max == 0 && r.Multiplier == 0 && r.Jitter == 0 && r.MaxAttempts == 0 && r.MaxElapsed == 0 && r.Rand == nil {
+		opts.Retry = DefaultRetry()
+	}
+	if err := opts.Retry.Validate(); err != nil {
+		return nil, configErr(err.Error(), "fix the retry policy")
+	}
+	s := &Sink{opts: opts, clk: clock.Or(opts.Clock), retry: opts.Retry, log: opts.Logger}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
+	s.status = &statusRecorder{}
 	cfg := es.Config{
 		Addresses:           opts.Addresses,
-		Transport:           opts.Transport,
 		DisableRetry:        true, // retried here, on the injected clock
 		CompressRequestBody: true,
 	}
@@ -179,16 +173,28 @@ func New(opts Options) (*Sink, error) {
 		s.passwd = pw
 		cfg.Username, cfg.Password = opts.Username, pw.Reveal()
 	}
+	base := opts.Transport
 	if opts.CAFile != "" {
+		if opts.Transport != nil {
+			return nil, configErr("both a CA file and a custom transport", "configure the CA in the transport's TLS settings")
+		}
 		ca, err := os.ReadFile(opts.CAFile)
 		if err != nil {
 			return nil, configErr(fmt.Sprintf("reading the CA file: %v", err), "give a readable PEM file of the CA that signed the cluster's certificate")
 		}
-		if opts.Transport != nil {
-			return nil, configErr("both a CA file and a custom transport", "configure the CA in the transport's TLS settings")
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(ca) {
+			return nil, configErr("the CA file holds no PEM certificate", "give the PEM file of the CA that signed the cluster's certificate")
 		}
-		cfg.CACert = ca
+		t := http.DefaultTransport.(*http.Transport).Clone()
+		t.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+		base = t
 	}
+	if base == nil {
+		base = http.DefaultTransport.(*http.Transport).Clone()
+	}
+	s.status.base = base
+	cfg.Transport = s.status
 	c, err := es.NewClient(cfg)
 	if err != nil {
 		return nil, configErr(err.Error(), "check the cluster URL")
@@ -302,10 +308,16 @@ func (e *ItemError) Error() string {
 func (s *Sink) Write(ctx context.Context, batch []sink.Event) (sink.Ack, error) {
 	var ack sink.Ack
 	pending := batch
-	for attempt := 1; len(pending) > 0; attempt++ {
+	bo := s.retry.Start(s.clk)
+	for len(pending) > 0 {
+		s.status.refused.Store(0)
 		results, err := s.round(ctx, pending)
 		if err != nil {
 			return sink.Ack{}, err
+		}
+		if code := int(s.status.refused.Load()); code != 0 {
+			return sink.Ack{}, &sink.Error{Sink: "elasticsearch", Op: "write",
+				Err: fmt.Errorf("the cluster refused the _bulk request: %d %s", code, http.StatusText(code)), Fix: fixFor(code)}
 		}
 		var retry []sink.Event
 		var lastRetry itemResult
@@ -333,19 +345,20 @@ func (s *Sink) Write(ctx context.Context, batch []sink.Event) (sink.Ack, error) 
 		if len(retry) == 0 {
 			break
 		}
-		if attempt >= s.retry.Attempts {
-			why := fmt.Sprintf("%d %s %s", lastRetry.status, lastRetry.errType, lastRetry.reason)
-			if lastRetry.err != nil {
-				why = lastRetry.err.Error()
-			}
+		why := fmt.Sprintf("%d %s %s", lastRetry.status, lastRetry.errType, lastRetry.reason)
+		if lastRetry.err != nil {
+			why = lastRetry.err.Error()
+		}
+		attempt := bo.Attempt()
+		d, again := bo.Next(backoff.Verdict{Retry: true, Reason: why})
+		if !again {
 			return sink.Ack{}, &sink.Error{Sink: "elasticsearch", Op: "write",
 				Err: fmt.Errorf("%d events still failing after %d attempts: %s", len(retry), attempt, why),
 				Fix: "the cluster is overloaded or unreachable; the batch was not acknowledged and will be sent again"}
 		}
-		d := s.retry.Delay(attempt)
 		s.log.LogAttrs(ctx, slog.LevelWarn, "elasticsearch: retrying events", slog.Int("events", len(retry)),
 			slog.Int("attempt", attempt), slog.Duration("wait", d), slog.Int("status", lastRetry.status))
-		if err := clock.Sleep(ctx, s.clk, d); err != nil {
+		if err := bo.Wait(ctx, d); err != nil {
 			return sink.Ack{}, err
 		}
 		pending = retry

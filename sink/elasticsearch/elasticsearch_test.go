@@ -22,6 +22,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"go.uber.org/goleak"
 
+	"github.com/sfbridge/sfbridge/internal/backoff"
 	"github.com/sfbridge/sfbridge/internal/clock"
 	"github.com/sfbridge/sfbridge/sink"
 )
@@ -186,7 +187,7 @@ func newSink(t *testing.T, srv *httptest.Server, fc *clock.Fake, mod func(*Optio
 	os.WriteFile(keyFile, []byte("VnVhQ2ZHY0JDZGJrUW0tZTVhT3g6dWkybHAyYXhUTm1zeWFrdzl0dk5udw==\n"), 0o600)
 	opts := Options{Addresses: []string{srv.URL}, APIKeyFile: keyFile, Clock: fc,
 		DeadLetterPath: filepath.Join(t.TempDir(), "dead-letter.ndjson"),
-		Retry:          RetryPolicy{Attempts: 5, Initial: time.Second, Max: 10 * time.Second}}
+		Retry:          backoff.Policy{MaxAttempts: 5, Initial: time.Second, Max: 10 * time.Second, Jitter: 0.5}}
 	if mod != nil {
 		mod(&opts)
 	}
@@ -311,7 +312,7 @@ func TestRetriesGiveUpAfterTheAttempts(t *testing.T) {
 	}))
 	defer srv.Close()
 	fc := clock.NewFake(time.Now())
-	s := newSink(t, srv, fc, func(o *Options) { o.Retry.Attempts = 3 })
+	s := newSink(t, srv, fc, func(o *Options) { o.Retry.MaxAttempts = 3 })
 	_, err := writeWithFakeClock(t, s, fc, []sink.Event{ev("a")})
 	if err == nil || !strings.Contains(err.Error(), "after 3 attempts") {
 		t.Fatalf("err = %v", err)
@@ -350,14 +351,16 @@ func TestCredentialsNeverShow(t *testing.T) {
 	}
 }
 
-func TestRetryPolicyDelays(t *testing.T) {
-	p := RetryPolicy{Initial: time.Second, Max: 8 * time.Second}.withDefaults()
-	for n, want := range map[int]time.Duration{1: time.Second, 2: 2 * time.Second, 3: 4 * time.Second, 4: 8 * time.Second, 9: 8 * time.Second} {
-		for i := 0; i < 20; i++ {
-			if d := p.Delay(n); d < want/2 || d > want {
-				t.Fatalf("Delay(%d) = %v, want within [%v, %v]", n, d, want/2, want)
-			}
-		}
+func TestDefaultRetryIsValid(t *testing.T) {
+	p := DefaultRetry()
+	if err := p.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if p.MaxAttempts != 8 || p.Initial != 500*time.Millisecond || p.Max != 30*time.Second {
+		t.Errorf("DefaultRetry = %+v", p)
+	}
+	if _, err := New(Options{Addresses: []string{"http://127.0.0.1:9"}, Retry: backoff.Policy{Initial: time.Minute, Max: time.Second}}); err == nil {
+		t.Error("a retry policy with Initial above Max was accepted")
 	}
 }
 
@@ -376,9 +379,30 @@ func TestTLSWithACAFile(t *testing.T) {
 		t.Fatalf("with the CA file: ack %+v, err %v", ack, err)
 	}
 	// Without it the cluster's certificate is not trusted.
-	plain := newSink(t, srv, fc, func(o *Options) { o.Retry.Attempts = 1 })
+	plain := newSink(t, srv, fc, func(o *Options) { o.Retry.MaxAttempts = 1 })
 	_, err := writeWithFakeClock(t, plain, fc, []sink.Event{ev("tls-2")})
 	if err == nil || !strings.Contains(err.Error(), "certificate") {
 		t.Fatalf("without the CA file: err = %v, want a certificate error", err)
+	}
+}
+
+func TestRefusedCredentialsFailAtOnce(t *testing.T) {
+	requests := 0
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		requests++
+		w.Header().Set("X-Elastic-Product", "Elasticsearch")
+		w.WriteHeader(http.StatusUnauthorized)
+		io.WriteString(w, `{"error":{"type":"security_exception","reason":"unable to authenticate with provided credentials and anonymous access is not allowed for this request"},"status":401}`)
+	}))
+	defer srv.Close()
+	fc := clock.NewFake(time.Now())
+	s := newSink(t, srv, fc, nil)
+	_, err := writeWithFakeClock(t, s, fc, []sink.Event{ev("a")})
+	var se *sink.Error
+	if !errors.As(err, &se) || !strings.Contains(se.Fix, "credentials") {
+		t.Fatalf("err = %v, want the credentials fix", err)
+	}
+	if requests != 1 {
+		t.Errorf("%d requests, want 1: a refusal of the credentials is not retried", requests)
 	}
 }

@@ -101,6 +101,7 @@ func TestTopicPerDatasetKeyedByEventID(t *testing.T) {
 }
 
 func freePort(t *testing.T) int {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -268,6 +269,7 @@ func TestTLSWithACAFile(t *testing.T) {
 }
 
 func rootCAs(t *testing.T, ca string) *x509.CertPool {
+	t.Helper()
 	b, err := os.ReadFile(ca)
 	if err != nil {
 		t.Fatal(err)

@@ -255,6 +255,7 @@ func TestCrashChild(t *testing.T) {
 }
 
 func commit(t *testing.T, path string, cp checkpoint) {
+	t.Helper()
 	b, _ := json.Marshal(cp)
 	tmp := path + ".tmp"
 	f, err := os.Create(tmp)
@@ -277,42 +278,52 @@ func TestExactlyOnceAcrossKill9(t *testing.T) {
 	}
 	dir := t.TempDir()
 	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 1))
-	kills := 0
+	progress := func() int {
+		var cp checkpoint
+		if b, err := os.ReadFile(filepath.Join(dir, "checkpoint.json")); err == nil {
+			json.Unmarshal(b, &cp)
+		}
+		return cp.Next
+	}
+	// The kill comes at a random moment within a window that starts after
+	// the child has had time to start; a run killed before it wrote
+	// anything (a loaded machine starts processes slowly) widens the window.
+	base := 30 * time.Millisecond
+	kills, killsWhileWriting := 0, 0
 	for run := 0; ; run++ {
 		cmd := exec.Command(os.Args[0], "-test.run=^TestCrashChild$", "-test.count=1")
 		cmd.Env = append(os.Environ(), crashEnvDir+"="+dir, crashEnvSeed+"="+strconv.Itoa(run))
 		var out bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &out, &out
+		before := progress()
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
 		done := make(chan error, 1)
 		go func() { done <- cmd.Wait() }()
-		killed := false
-		if run < 20 {
-			// The child needs some milliseconds to start; kill it somewhere
-			// between its start and well into its writing.
-			select {
-			case err := <-done:
-				if err != nil {
-					t.Fatalf("child run %d failed: %v\n%s", run, err, out.Bytes())
-				}
-			case <-time.After(time.Duration(30+rng.IntN(250)) * time.Millisecond):
-				cmd.Process.Signal(syscall.SIGKILL)
-				<-done
-				killed = true
-				kills++
+		if run >= 20 {
+			if err := <-done; err != nil {
+				t.Fatalf("final child run failed: %v\n%s", err, out.Bytes())
 			}
-		} else if err := <-done; err != nil {
-			t.Fatalf("final child run failed: %v\n%s", err, out.Bytes())
-		}
-		if !killed && run >= 20 {
 			break
 		}
-		if !killed {
-			// It finished before the kill: the rest of the runs change nothing.
-			break
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatalf("child run %d failed: %v\n%s", run, err, out.Bytes())
+			}
+		case <-time.After(base + time.Duration(rng.IntN(250))*time.Millisecond):
+			cmd.Process.Signal(syscall.SIGKILL)
+			<-done
+			kills++
+			if progress() > before {
+				killsWhileWriting++
+			} else {
+				base = min(2*base, 2*time.Second)
+			}
+			continue
 		}
+		break // it finished before the kill: nothing is left to write
 	}
 	s, _ := New(Options{Path: filepath.Join(dir, "events.ndjson"), MaxBytes: 64 << 10})
 	ids := readIDs(t, s)
@@ -329,8 +340,8 @@ func TestExactlyOnceAcrossKill9(t *testing.T) {
 		t.Errorf("%d lines for %d events", len(ids), crashTotal)
 	}
 	segs, _ := s.Segments()
-	t.Logf("%d kill -9s; %d lines in %d segments", kills, len(ids), len(segs))
-	if kills < 5 {
-		t.Errorf("the child was killed only %d times: it finished too fast for the test to test much", kills)
+	t.Logf("%d kill -9s, %d of them while the child was writing; %d lines in %d segments", kills, killsWhileWriting, len(ids), len(segs))
+	if killsWhileWriting < 5 {
+		t.Errorf("only %d kills came while the child was writing: the test did not test much", killsWhileWriting)
 	}
 }

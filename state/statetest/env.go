@@ -29,15 +29,16 @@ const DefaultPostgres = "postgres://postgres@127.0.0.1:5432/test"
 
 // SQLiteURL returns a state URL for a new SQLite file in t's temporary
 // directory.
-func SQLiteURL(t testing.TB) string {
-	return "sqlite:" + filepath.Join(t.TempDir(), "state.db")
+func SQLiteURL(tb testing.TB) string {
+	tb.Helper()
+	return "sqlite:" + filepath.Join(tb.TempDir(), "state.db")
 }
 
 // PostgresServer returns the test server's URL, after checking that it
 // answers. When it does not, the test fails under CI=true (CI must test
 // PostgreSQL) and is skipped elsewhere with the reason.
-func PostgresServer(t testing.TB) string {
-	t.Helper()
+func PostgresServer(tb testing.TB) string {
+	tb.Helper()
 	base := os.Getenv(PostgresEnv)
 	if base == "" {
 		base = DefaultPostgres
@@ -52,18 +53,18 @@ func PostgresServer(t testing.TB) string {
 	if err != nil {
 		msg := "PostgreSQL at " + state.Redacted(base) + " is unreachable (" + err.Error() + "); start it, or point " + PostgresEnv + " at a server"
 		if os.Getenv("CI") == "true" {
-			t.Fatal(msg)
+			tb.Fatal(msg)
 		}
-		t.Skip(msg)
+		tb.Skip(msg)
 	}
 	return base
 }
 
 // PostgresURL creates a fresh schema on the test server, drops it when the
 // test ends, and returns a state URL whose connections use it.
-func PostgresURL(t testing.TB) string {
-	t.Helper()
-	base := PostgresServer(t)
+func PostgresURL(tb testing.TB) string {
+	tb.Helper()
+	base := PostgresServer(tb)
 	var b [6]byte
 	_, _ = rand.Read(b[:])
 	schema := "sfbridge_test_" + hex.EncodeToString(b[:])
@@ -71,23 +72,23 @@ func PostgresURL(t testing.TB) string {
 	defer cancel()
 	conn, err := pgx.Connect(ctx, base)
 	if err != nil {
-		t.Fatalf("connect to PostgreSQL: %v", err)
+		tb.Fatalf("connect to PostgreSQL: %v", err)
 	}
 	defer func() { _ = conn.Close(ctx) }()
 	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
-		t.Fatalf("create schema: %v", err)
+		tb.Fatalf("create schema: %v", err)
 	}
-	t.Cleanup(func() {
+	tb.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		c, err := pgx.Connect(ctx, base)
 		if err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
+			tb.Errorf("drop schema %s: %v", schema, err)
 			return
 		}
 		defer func() { _ = c.Close(ctx) }()
 		if _, err := c.Exec(ctx, "DROP SCHEMA "+schema+" CASCADE"); err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
+			tb.Errorf("drop schema %s: %v", schema, err)
 		}
 	})
 	return withParam(base, "search_path", schema)
@@ -106,31 +107,31 @@ func withParam(raw, name, value string) string {
 
 // RawExec runs a statement on the database a state URL names, around the
 // store (for tests that must corrupt or age a database on purpose).
-func RawExec(t testing.TB, stateURL, stmt string) {
-	t.Helper()
+func RawExec(tb testing.TB, stateURL, stmt string) {
+	tb.Helper()
 	ctx := context.Background()
 	loc, err := state.ParseURL(stateURL)
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	switch loc.Engine {
 	case "sqlite":
 		db, err := sql.Open("sqlite", "file:"+loc.Path)
 		if err != nil {
-			t.Fatal(err)
+			tb.Fatal(err)
 		}
 		defer func() { _ = db.Close() }()
 		if _, err := db.ExecContext(ctx, stmt); err != nil {
-			t.Fatalf("%s: %v", firstLine(stmt), err)
+			tb.Fatalf("%s: %v", firstLine(stmt), err)
 		}
 	case "postgres":
 		conn, err := pgx.Connect(ctx, loc.DSN)
 		if err != nil {
-			t.Fatal(err)
+			tb.Fatal(err)
 		}
 		defer func() { _ = conn.Close(ctx) }()
 		if _, err := conn.Exec(ctx, stmt); err != nil {
-			t.Fatalf("%s: %v", firstLine(stmt), err)
+			tb.Fatalf("%s: %v", firstLine(stmt), err)
 		}
 	}
 }

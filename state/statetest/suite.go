@@ -28,6 +28,7 @@ var epoch = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 // Run runs the contract suite. newURL returns the URL of a new, empty
 // database for one test.
 func Run(t *testing.T, newURL func(t testing.TB) string) {
+	t.Helper()
 	tests := []struct {
 		name string
 		fn   func(t *testing.T, url string)
@@ -59,26 +60,27 @@ func Run(t *testing.T, newURL func(t testing.TB) string) {
 }
 
 // Open opens url with a fake clock the test can advance.
-func Open(t testing.TB, url string, c clock.Clock) state.Store {
-	t.Helper()
-	st, err := state.Open(t.Context(), url, state.Options{Clock: c})
+func Open(tb testing.TB, url string, c clock.Clock) state.Store {
+	tb.Helper()
+	st, err := state.Open(tb.Context(), url, state.Options{Clock: c})
 	if err != nil {
-		t.Fatalf("open %s: %v", state.Redacted(url), err)
+		tb.Fatalf("open %s: %v", state.Redacted(url), err)
 	}
-	t.Cleanup(func() { _ = st.Close() })
+	tb.Cleanup(func() { _ = st.Close() })
 	return st
 }
 
-func mustLease(t testing.TB, st state.Store, name, owner string, ttl time.Duration) state.Lease {
-	t.Helper()
-	l, err := st.AcquireLease(t.Context(), name, owner, ttl)
+func mustLease(tb testing.TB, st state.Store, name, owner string, ttl time.Duration) state.Lease {
+	tb.Helper()
+	l, err := st.AcquireLease(tb.Context(), name, owner, ttl)
 	if err != nil {
-		t.Fatalf("acquire %s for %s: %v", name, owner, err)
+		tb.Fatalf("acquire %s for %s: %v", name, owner, err)
 	}
 	return l
 }
 
 func testCheckpointCAS(t *testing.T, url string) {
+	t.Helper()
 	ctx := t.Context()
 	fc := clock.NewFake(epoch)
 	st := Open(t, url, fc)
@@ -150,6 +152,7 @@ func testCheckpointCAS(t *testing.T, url string) {
 }
 
 func testCommitAtomic(t *testing.T, url string) {
+	t.Helper()
 	ctx := t.Context()
 	st := Open(t, url, clock.NewFake(epoch))
 	l := mustLease(t, st, "acme/knowledge", "r1", time.Minute)
@@ -188,6 +191,7 @@ func testCommitAtomic(t *testing.T, url string) {
 }
 
 func testConcurrentCAS(t *testing.T, url string) {
+	t.Helper()
 	ctx := t.Context()
 	a := Open(t, url, nil)
 	b := Open(t, url, nil)
@@ -229,6 +233,7 @@ func testConcurrentCAS(t *testing.T, url string) {
 }
 
 func testLeaseFencing(t *testing.T, url string) {
+	t.Helper()
 	ctx := t.Context()
 	fc := clock.NewFake(epoch)
 	st := Open(t, url, fc)
@@ -302,6 +307,7 @@ func testLeaseFencing(t *testing.T, url string) {
 }
 
 func testDocuments(t *testing.T, url string) {
+	t.Helper()
 	ctx := t.Context()
 	fc := clock.NewFake(epoch)
 	st := Open(t, url, fc)
@@ -347,6 +353,7 @@ func testDocuments(t *testing.T, url string) {
 }
 
 func testSearch(t *testing.T, url string) {
+	t.Helper()
 	ctx := t.Context()
 	st := Open(t, url, nil)
 	docs := []state.Document{
@@ -417,6 +424,7 @@ func testSearch(t *testing.T, url string) {
 }
 
 func testDedupe(t *testing.T, url string) {
+	t.Helper()
 	ctx := t.Context()
 	fc := clock.NewFake(epoch)
 	st := Open(t, url, fc)
@@ -461,6 +469,7 @@ func testDedupe(t *testing.T, url string) {
 }
 
 func testOutbox(t *testing.T, url string) {
+	t.Helper()
 	ctx := t.Context()
 	st := Open(t, url, clock.NewFake(epoch))
 	l := mustLease(t, st, "acme/messaging", "r1", time.Minute)
@@ -515,6 +524,7 @@ func testOutbox(t *testing.T, url string) {
 }
 
 func testSecrets(t *testing.T, url string) {
+	t.Helper()
 	ctx := t.Context()
 	st := Open(t, url, clock.NewFake(epoch))
 	kr, err := state.NewKeyring(testKey(1))
@@ -579,6 +589,7 @@ func testKey(b byte) []byte {
 }
 
 func testMigrations(t *testing.T, url string) {
+	t.Helper()
 	ctx := t.Context()
 	st := Open(t, url, nil)
 	v, err := st.SchemaVersion(ctx)
@@ -617,6 +628,7 @@ func testMigrations(t *testing.T, url string) {
 // and outbox records, and is killed with SIGKILL after the writes but
 // before the commit. Nothing of that transaction may be visible.
 func testCrash(t *testing.T, url string) {
+	t.Helper()
 	ctx := t.Context()
 	name := t.Name()
 	parts := strings.Split(name, "/")
@@ -680,6 +692,7 @@ func testCrash(t *testing.T, url string) {
 // crashChild is the writer testCrash kills: it commits once, then blocks
 // inside its second transaction after every write.
 func crashChild(t *testing.T, url string) {
+	t.Helper()
 	ctx := t.Context()
 	var armed atomic.Bool
 	st, err := state.Open(ctx, url, state.Options{BeforeCommit: func(ctx context.Context) error {

@@ -20,6 +20,7 @@ import (
 	"github.com/sfbridge/sfbridge/emulator/localorg"
 	"github.com/sfbridge/sfbridge/internal/cli/cmdutil"
 	"github.com/sfbridge/sfbridge/internal/cli/emulator/eventlogs"
+	climessaging "github.com/sfbridge/sfbridge/internal/cli/emulator/messaging"
 	"github.com/sfbridge/sfbridge/internal/cli/factory"
 	"github.com/sfbridge/sfbridge/internal/loopback"
 )
@@ -113,6 +114,7 @@ attempt with its precise outcome is logged to stderr.`,
 	fl.BoolVar(&opts.SampleData, "sample-data", false, "Load sample records (Accounts, employee Users and Contacts sharing emails, 120 Cases with comments, Knowledge articles in English and German) and three days of hourly and daily event log files")
 	cmd.AddCommand(newAdminCmds(f, nil)...)
 	cmd.AddCommand(eventlogs.NewCmd(f, nil))
+	cmd.AddCommand(climessaging.NewCmd(f, nil))
 	return cmd
 }
 
@@ -158,6 +160,7 @@ func printBanner(opts *Options, info Info, defaultOrg bool) {
 	w := opts.Out
 	fmt.Fprintf(w, "sfbridge emulator: org %s serving at %s\n", info.OrgID, info.BaseURL)
 	fmt.Fprintf(w, "Admin token (header %s): %s\n", sfemu.AdminTokenHeader, info.AdminToken)
+	fmt.Fprintf(w, "Messaging (SCRT URL): %s\nAgent console: %s\n", info.SCRTURL, info.ConsoleURL)
 	if !defaultOrg {
 		fmt.Fprintf(w, "Fixture: %s; first app's consumer key: %s\n", opts.Fixture, info.ClientID)
 		if info.ClientID != "" {

@@ -255,6 +255,8 @@ func printDevBanner(w io.Writer, info Info, emu *localorg.Org, emuInfoFile strin
 	fmt.Fprintf(w, `sfbridge serve --dev
 
   Emulated org   %s  (org %s; admin token in %s)
+  Messaging      %s  (SCRT URL; deployment sfbridge_api)
+  Agent console  %s  (open it in a browser on this machine)
   Daemon         %s
     ready        %s
     metrics      %s
@@ -268,8 +270,9 @@ Try next, in another terminal:
   sfbridge query "SELECT CaseNumber, Subject, Status, Contact.Name FROM Case ORDER BY CaseNumber LIMIT 10" -o dev
   sfbridge record create Case -o dev --values "Subject='Printer on fire' Priority=High"
   curl -s %s
+  sfbridge emulator messaging agents    (chat as an agent: see docs/emulator.md)
 
 Press Ctrl-C to stop.
-`, emu.Info.BaseURL, emu.Info.OrgID, emuInfoFile, info.URL, info.ReadyURL, info.MetricsURL, info.OrgsURL,
+`, emu.Info.BaseURL, emu.Info.OrgID, emuInfoFile, emu.Info.SCRTURL, emu.Info.ConsoleURL, info.URL, info.ReadyURL, info.MetricsURL, info.OrgsURL,
 		emu.Info.Users["integration"], emu.Info.ClientID, emu.Info.KeyFile, info.OrgsURL)
 }
