@@ -287,6 +287,7 @@ func (c *Collector) Follow(ctx context.Context, poll time.Duration) (Summary, er
 			return r.sum, err
 		default:
 			limited.Reset()
+			c.log.InfoContext(ctx, "eventlogs: collection pass done", "files", r.sum.Files, "events", r.sum.Events, "next_in", poll)
 		}
 		if err := clock.Sleep(ctx, c.clk, wait); err != nil {
 			return r.sum, nil
