@@ -296,7 +296,10 @@ func (c *Collector) Follow(ctx context.Context, poll time.Duration) (Summary, er
 }
 
 func (c *Collector) begin(ctx context.Context) (*run, error) {
-	name := state.PipelineLease(c.cfg.Org, Pipeline+"/"+c.cfg.Key)
+	// One lease per org and pipeline, the one `sfbridge state reset` checks:
+	// collections of one org into several outputs from one host share it
+	// (same Owner); the checkpoint's compare-and-set keeps them apart.
+	name := state.PipelineLease(c.cfg.Org, Pipeline)
 	lease, err := c.cfg.Store.AcquireLease(ctx, name, c.cfg.Owner, c.cfg.LeaseTTL)
 	if err != nil {
 		return nil, fmt.Errorf("eventlog: taking the collection lease %s: %w", name, err)

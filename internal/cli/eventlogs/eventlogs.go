@@ -273,8 +273,9 @@ func isID(s string) bool {
 }
 
 // withOrg opens the org t names and calls fn with its REST client, the
-// name its checkpoints are kept under (the org id, else the profile's name)
-// and its instance URL; a session renewed on the way is saved.
+// name its checkpoints are kept under (the profile's alias, else its
+// username: what `sfbridge state reset --org` takes) and its instance URL; a
+// session renewed on the way is saved.
 func withOrg(ctx context.Context, open cmdutil.OrgFunc, t cmdutil.Target, fn func(c *rest.Client, orgKey, instanceURL string) error) (err error) {
 	org, err := open(ctx, t)
 	if err != nil {
@@ -291,10 +292,7 @@ func withOrg(ctx context.Context, open cmdutil.OrgFunc, t cmdutil.Target, fn fun
 	}()
 	key, instanceURL := "", ""
 	if org.Profile != nil {
-		key, instanceURL = org.Profile.OrgID, org.Profile.InstanceURL
-		if key == "" {
-			key = org.Profile.Name()
-		}
+		key, instanceURL = org.Profile.Name(), org.Profile.InstanceURL
 	}
 	if instanceURL == "" {
 		if tok, terr := org.Token(ctx); terr == nil {
