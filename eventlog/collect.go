@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/sfbridge/sfbridge/internal/backoff"
@@ -64,7 +65,7 @@ type CollectorConfig struct {
 	// 25 long-running requests per org, shared with other integrations).
 	Concurrency int
 	// BatchEvents and BatchBytes bound one sink write (defaults 2000
-	// events, 1 MiB).
+	// events, 1 MiB of documents).
 	BatchEvents, BatchBytes int
 	// IdleTimeout abandons a silent download (default 2m).
 	IdleTimeout time.Duration
@@ -245,6 +246,7 @@ type run struct {
 	lease   state.Lease
 	leaseAt time.Time
 	sum     Summary
+	bufs    sync.Pool // batch buffers, see getBuf
 }
 
 // Run collects once: everything new since the checkpoint, then returns

@@ -36,12 +36,13 @@ type fileJob struct {
 type fileMsg struct {
 	job      *fileJob
 	events   []sink.Event
-	rows     int64 // rows of the file delivered once this batch is
-	bytes    int64 // CSV bytes read since the previous message
-	final    bool  // the file is complete with this batch
-	skipped  bool  // the file is gone (404)
-	deferred error // every attempt failed; the file waits for the next run
-	fatal    error // collection must stop
+	rows     int64  // rows of the file delivered once this batch is
+	bytes    int64  // CSV bytes read since the previous message
+	final    bool   // the file is complete with this batch
+	skipped  bool   // the file is gone (404)
+	deferred error  // every attempt failed; the file waits for the next run
+	fatal    error  // collection must stop
+	buf      []byte // holds the events' documents; reused once they are delivered
 }
 
 // advanceType moves the type's cursor over the files done at its head.
@@ -181,7 +182,20 @@ func (r *run) download(ctx context.Context, jobs []*fileJob) error {
 		if firstErr != nil {
 			continue // drain: the workers stop at their next send
 		}
-		if err := r.apply(ctx, m); err != nil {
+		group := []fileMsg{m}
+	more:
+		for len(group) < maxGroup {
+			select {
+			case m2, ok := <-msgs:
+				if !ok {
+					break more
+				}
+				group = append(group, m2)
+			default:
+				break more
+			}
+		}
+		if err := r.applyGroup(ctx, group); err != nil {
 			firstErr = err
 			cancel()
 		}
@@ -192,35 +206,93 @@ func (r *run) download(ctx context.Context, jobs []*fileJob) error {
 	return firstErr
 }
 
-// apply commits one message of a download.
-func (r *run) apply(ctx context.Context, m fileMsg) error {
+// getBuf returns an empty buffer for a batch's documents; putBuf takes it
+// back once the sink acknowledged them, so that memory stays at the
+// batches in flight instead of growing with the garbage of past ones.
+func (r *run) getBuf() []byte {
+	if b, ok := r.bufs.Get().(*[]byte); ok {
+		return (*b)[:0]
+	}
+	return make([]byte, 0, r.c.cfg.BatchBytes+64<<10)
+}
+
+func (r *run) putBuf(b []byte) {
+	if cap(b) > 0 {
+		r.bufs.Put(&b)
+	}
+}
+
+// maxGroup bounds the messages one sink write and one commit take: when
+// the output or the store is the bottleneck, batches queue up and are
+// committed together, so fewer fsyncs serve more events.
+const maxGroup = 8
+
+// applyGroup accounts for messages of the downloads and delivers their
+// events with one sink write and one commit.
+func (r *run) applyGroup(ctx context.Context, group []fileMsg) error {
+	var events []sink.Event
+	var advances []func(*checkpoint)
+	flush := func() error {
+		if len(advances) == 0 {
+			return nil
+		}
+		return r.deliver(ctx, events, func(cp *checkpoint) {
+			for _, a := range advances {
+				a(cp)
+			}
+		})
+	}
+	defer func() {
+		for _, m := range group {
+			r.putBuf(m.buf)
+		}
+	}()
+	for _, m := range group {
+		adv, err := r.account(ctx, m)
+		if err != nil {
+			// what came before the failure is still delivered
+			return errors.Join(err, flush())
+		}
+		if adv != nil {
+			events = append(events, m.events...)
+			advances = append(advances, adv)
+		}
+	}
+	return flush()
+}
+
+// account counts a message in the summary and returns how it advances the
+// checkpoint once its events are acknowledged (nil: it does not), or the
+// error that stops collection.
+func (r *run) account(ctx context.Context, m fileMsg) (func(*checkpoint), error) {
 	f, tr := m.job.f, m.job.tr
 	switch {
 	case m.fatal != nil:
-		return m.fatal
+		return nil, m.fatal
 	case m.deferred != nil:
 		r.sum.Deferred++
 		r.c.log.WarnContext(ctx, "eventlogs: file left for the next run", "file", f.ID, "type", f.EventType, "err", m.deferred)
-		return nil
+		return nil, nil
 	case m.skipped:
 		r.sum.Skipped++
 		r.sum.add(f.EventType, func(tc *TypeCount) { tc.Skipped++ })
 		r.c.log.WarnContext(ctx, "eventlogs: file gone before it could be downloaded (expired or deleted); skipped", "file", f.ID, "type", f.EventType, "created", f.CreatedDate)
 	}
 	n := int64(len(m.events))
+	complete := m.final && !m.skipped
 	r.sum.Events += n
 	r.sum.Bytes += m.bytes
-	if m.final && !m.skipped {
+	if complete {
 		r.sum.Files++
 	}
 	r.sum.add(f.EventType, func(tc *TypeCount) {
 		tc.Events += n
 		tc.Bytes += m.bytes
-		if m.final && !m.skipped {
+		if complete {
 			tc.Files++
 		}
 	})
-	return r.deliver(ctx, m.events, func(cp *checkpoint) {
+	return func(cp *checkpoint) {
 		if m.final {
 			tr.done[f.ID] = true
 			tr.fc.Done = append(tr.fc.Done, f.ID)
@@ -233,7 +305,7 @@ func (r *run) apply(ctx context.Context, m fileMsg) error {
 		}
 		tr.fc.Partial[f.ID] = m.rows
 		cp.Files[tr.typ] = tr.fc
-	})
+	}, nil
 }
 
 // fetch downloads one file, again after a failure, skipping the rows
@@ -312,8 +384,7 @@ func (r *run) stream(ctx context.Context, j *fileJob, skip int64, send func(file
 		return skip, err
 	}
 	dataset := rd.Dataset().Name
-	bufCap := cfg.BatchBytes + 64<<10
-	buf := make([]byte, 0, bufCap)
+	buf := r.getBuf()
 	var batch []sink.Event
 	sent, sentBytes := skip, int64(0)
 	for rd.Next() {
@@ -323,12 +394,12 @@ func (r *run) stream(ctx context.Context, j *fileJob, skip int64, send func(file
 		batch = append(batch, sink.Event{ID: ev.ID(), Dataset: dataset, Doc: buf[start:len(buf):len(buf)]})
 		if len(batch) > cfg.BatchEvents || len(buf) >= cfg.BatchBytes {
 			held := batch[len(batch)-1]
+			next := append(r.getBuf(), held.Doc...) // before the send: the sent buffer is reused once delivered
 			rows := rd.Row() - 1
-			if !send(fileMsg{job: j, events: batch[:len(batch)-1], rows: rows, bytes: b.n - sentBytes}) {
+			if !send(fileMsg{job: j, events: batch[:len(batch)-1], rows: rows, bytes: b.n - sentBytes, buf: buf}) {
 				return sent, ctx.Err()
 			}
-			sent, sentBytes = rows, b.n
-			buf = append(make([]byte, 0, bufCap), held.Doc...)
+			sent, sentBytes, buf = rows, b.n, next
 			batch = []sink.Event{{ID: held.ID, Dataset: dataset, Doc: buf[:len(buf):len(buf)]}}
 		}
 	}
@@ -341,7 +412,7 @@ func (r *run) stream(ctx context.Context, j *fileJob, skip int64, send func(file
 	if j.f.Length > 0 && b.n < j.f.Length {
 		return sent, &TruncatedError{FileID: j.f.ID, Got: b.n, Want: j.f.Length}
 	}
-	if !send(fileMsg{job: j, events: batch, rows: rd.Row(), bytes: b.n - sentBytes, final: true}) {
+	if !send(fileMsg{job: j, events: batch, rows: rd.Row(), bytes: b.n - sentBytes, final: true, buf: buf}) {
 		return sent, ctx.Err()
 	}
 	return rd.Row(), nil
