@@ -225,7 +225,7 @@ func (r *run) putBuf(b []byte) {
 // maxGroup bounds the messages one sink write and one commit take: when
 // the output or the store is the bottleneck, batches queue up and are
 // committed together, so fewer fsyncs serve more events.
-const maxGroup = 8
+const maxGroup = 4
 
 // applyGroup accounts for messages of the downloads and delivers their
 // events with one sink write and one commit.

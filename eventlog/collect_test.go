@@ -42,7 +42,7 @@ func (c *orgClock) Add(d time.Duration) {
 }
 
 type env struct {
-	t      *testing.T
+	t      testing.TB
 	s      *sftest.Server
 	org    *orgClock
 	client *rest.Client
@@ -51,41 +51,41 @@ type env struct {
 	clk    *clock.Fake
 }
 
-func leakCheck(t *testing.T) {
-	t.Helper()
+func leakCheck(tb testing.TB) {
+	tb.Helper()
 	opts := []goleak.Option{goleak.IgnoreCurrent(),
 		// the HTTP clients' idle keep-alive connections, closed with the server
 		goleak.IgnoreTopFunction("net/http.(*persistConn).readLoop"),
 		goleak.IgnoreTopFunction("net/http.(*persistConn).writeLoop"),
 		goleak.IgnoreTopFunction("internal/poll.runtime_pollWait"),
 	}
-	t.Cleanup(func() { goleak.VerifyNone(t, opts...) })
+	tb.Cleanup(func() { goleak.VerifyNone(tb, opts...) })
 }
 
-func newEnv(t *testing.T, em emulator.EventMonitoringSpec) *env {
-	t.Helper()
-	leakCheck(t)
+func newEnv(tb testing.TB, em emulator.EventMonitoringSpec) *env {
+	tb.Helper()
+	leakCheck(tb)
 	oc := &orgClock{t: collectStart}
-	s := sftest.NewServerWith(t, sftest.Options{Now: oc.Now, Fixture: func(id string, cert []byte) *emulator.Fixture {
+	s := sftest.NewServerWith(tb, sftest.Options{Now: oc.Now, Fixture: func(id string, cert []byte) *emulator.Fixture {
 		fx := emulator.DefaultFixture(id, cert)
 		fx.EventMonitoring = &em
 		return fx
 	}})
 	src, err := auth.NewTokenSource(auth.Config{ConsumerKey: s.ClientID, Username: emulator.UserIntegration, PrivateKey: s.Key, LoginURL: s.URL})
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	c, err := rest.New(src, rest.WithRetry(rest.RetryPolicy{Sleep: func(context.Context, time.Duration) error { return nil }}))
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
-	dir := t.TempDir()
-	st, err := state.Open(t.Context(), "sqlite:"+filepath.Join(dir, "state.db"), state.Options{})
+	dir := tb.TempDir()
+	st, err := state.Open(tb.Context(), "sqlite:"+filepath.Join(dir, "state.db"), state.Options{})
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
-	t.Cleanup(func() { st.Close() })
-	return &env{t: t, s: s, org: oc, client: c, store: st, dir: dir, clk: clock.NewFake(collectStart)}
+	tb.Cleanup(func() { st.Close() })
+	return &env{t: tb, s: s, org: oc, client: c, store: st, dir: dir, clk: clock.NewFake(collectStart)}
 }
 
 // noWait retries at once: a jitter of 1 drawn at 0 makes every delay 0.
@@ -116,18 +116,18 @@ func (e *env) run(cfg eventlog.CollectorConfig) (eventlog.Summary, error) {
 }
 
 // ids reads the event.id of every line of an NDJSON file, in order.
-func ids(t *testing.T, path string) []string {
-	t.Helper()
-	return idsExcept(t, path, "")
+func ids(tb testing.TB, path string) []string {
+	tb.Helper()
+	return idsExcept(tb, path, "")
 }
 
 // idsExcept reads the event.id of every line of an NDJSON file but those
 // of the event log file skip (salesforce.log_file.id).
-func idsExcept(t *testing.T, path, skip string) []string {
-	t.Helper()
+func idsExcept(tb testing.TB, path, skip string) []string {
+	tb.Helper()
 	f, err := os.Open(path)
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	defer f.Close()
 	var out []string
@@ -145,7 +145,7 @@ func idsExcept(t *testing.T, path, skip string) []string {
 			} `json:"salesforce"`
 		}
 		if err := json.Unmarshal(sc.Bytes(), &doc); err != nil {
-			t.Fatalf("line %d: %v: %.200s", len(out)+1, err, sc.Text())
+			tb.Fatalf("line %d: %v: %.200s", len(out)+1, err, sc.Text())
 		}
 		if skip != "" && doc.Salesforce.LogFile.ID == skip {
 			continue
@@ -153,7 +153,7 @@ func idsExcept(t *testing.T, path, skip string) []string {
 		out = append(out, doc.Event.ID)
 	}
 	if err := sc.Err(); err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	return out
 }
