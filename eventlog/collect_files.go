@@ -149,7 +149,7 @@ func (r *run) download(ctx context.Context, jobs []*fileJob) error {
 	wctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	jobCh := make(chan *fileJob)
-	msgs := make(chan fileMsg, cfg.Concurrency)
+	msgs := make(chan fileMsg, max(1, cfg.Concurrency/2))
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {

@@ -124,7 +124,7 @@ the next run and make the exit status 1.`,
 	fs.DurationVar(&opts.Poll, "poll", 5*time.Minute, "Pause between collections with --follow")
 	fs.IntVar(&opts.Concurrency, "concurrency", eventlog.DefaultConcurrency, "Parallel downloads (Salesforce allows 25 long requests per org, shared)")
 	fs.IntVar(&opts.BatchEvents, "batch-events", eventlog.DefaultBatchEvents, "Events per write to the output and per checkpoint (smaller: less replay after a crash)")
-	fs.Int64Var(&opts.MemoryLimit, "memory-limit", 48<<20, "Soft limit of the Go heap in bytes, so a long collection stays small (0: the Go default; GOMEMLIMIT wins)")
+	fs.Int64Var(&opts.MemoryLimit, "memory-limit", 32<<20, "Soft limit of the Go heap in bytes, so a long collection stays small (0: the Go default; GOMEMLIMIT wins)")
 	fs.Int64Var(&opts.RotateBytes, "rotate-bytes", 0, "ndjson: start a new file PATH.N past this size (0: never)")
 	fs.DurationVar(&opts.IdleTimeout, "idle-timeout", eventlog.DefaultIdleTimeout, "Abandon and retry a download silent this long")
 	fs.StringVar(&opts.ESAPIKeyFile, "es-api-key-file", "", "elasticsearch: file with an API key (env "+EnvESAPIKeyFile+")")

@@ -16,7 +16,7 @@ import (
 
 func TestCollectFlags(t *testing.T) {
 	def := CollectOptions{Since: "7d", Types: []string{"all"}, Interval: "auto", Sink: "-", Poll: 5 * time.Minute,
-		Concurrency: 4, BatchEvents: 2000, MemoryLimit: 48 << 20, IdleTimeout: 2 * time.Minute, ESNamespace: "default"}
+		Concurrency: 4, BatchEvents: 2000, MemoryLimit: 32 << 20, IdleTimeout: 2 * time.Minute, ESNamespace: "default"}
 	with := func(f func(*CollectOptions)) CollectOptions { o := def; f(&o); return o }
 	cmdutiltest.TestFlags(t, NewCollectCmd, []cmdutiltest.FlagCase[CollectOptions]{
 		{Args: "", Want: def},
