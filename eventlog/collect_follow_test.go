@@ -2,14 +2,18 @@ package eventlog_test
 
 import (
 	"context"
+	"io"
 	"log/slog"
+	"net/http"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/sfbridge/sfbridge/auth"
 	"github.com/sfbridge/sfbridge/emulator"
 	"github.com/sfbridge/sfbridge/eventlog"
+	"github.com/sfbridge/sfbridge/rest"
 )
 
 // logTap records log messages and signals those it is asked to watch.
@@ -144,6 +148,80 @@ func TestFollowPausesOnRequestLimitAndGoesOn(t *testing.T) {
 	}
 	if r.sum.Events != int64(len(want)) {
 		t.Fatalf("follow delivered %d events, want %d", r.sum.Events, len(want))
+	}
+	exactlyOnce(t, ids(t, p), want)
+}
+
+// inFlight counts LogFile downloads under way: from the request until the
+// body is closed.
+type inFlight struct {
+	base     http.RoundTripper
+	mu       sync.Mutex
+	now, top int
+	total    int
+}
+
+func (f *inFlight) RoundTrip(r *http.Request) (*http.Response, error) {
+	if !strings.HasSuffix(r.URL.Path, "/LogFile") {
+		return f.base.RoundTrip(r)
+	}
+	f.mu.Lock()
+	f.now++
+	f.total++
+	f.top = max(f.top, f.now)
+	f.mu.Unlock()
+	resp, err := f.base.RoundTrip(r)
+	if err != nil {
+		f.done()
+		return nil, err
+	}
+	resp.Body = &doneBody{ReadCloser: resp.Body, f: f}
+	return resp, nil
+}
+
+func (f *inFlight) done() {
+	f.mu.Lock()
+	f.now--
+	f.mu.Unlock()
+}
+
+type doneBody struct {
+	io.ReadCloser
+	f    *inFlight
+	once sync.Once
+}
+
+func (d *doneBody) Close() error {
+	d.once.Do(d.f.done)
+	return d.ReadCloser.Close()
+}
+
+func TestCollectBoundsParallelDownloads(t *testing.T) {
+	e := newEnv(t, sampleOrg())
+	// Larger files keep downloads open long enough to overlap.
+	for range 6 {
+		if _, err := e.s.Org.AddEventLogFile(emulator.EventLogFileSpec{EventType: "API", Rows: 200}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := reference(e, "Login", "API")
+	counter := &inFlight{base: http.DefaultTransport.(*http.Transport).Clone()}
+	src, err := auth.NewTokenSource(auth.Config{ConsumerKey: e.s.ClientID, Username: emulator.UserIntegration, PrivateKey: e.s.Key, LoginURL: e.s.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := rest.New(src, rest.WithTransport(counter), rest.WithRetry(rest.RetryPolicy{Sleep: func(context.Context, time.Duration) error { return nil }}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sk, p := e.ndjson("out.ndjson")
+	cfg := e.config("main", sk, "Login", "API")
+	cfg.Client, cfg.Concurrency = c, 2
+	if _, err := e.run(cfg); err != nil {
+		t.Fatal(err)
+	}
+	if counter.total < 20 || counter.top != 2 {
+		t.Fatalf("%d downloads, at most %d at once; want 2 at once, never more", counter.total, counter.top)
 	}
 	exactlyOnce(t, ids(t, p), want)
 }
