@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -222,7 +223,7 @@ func TestCollectResumesExactlyOnceAfterACrashBetweenWriteAndCommit(t *testing.T)
 
 func TestCollectObjectsByCursorAndWindows(t *testing.T) {
 	e := newEnv(t, sampleOrg())
-	objects := []string{"SetupAuditTrail", "LoginHistory", "LoginEvent"}
+	objects := []string{"SetupAuditTrail", "LoginHistory", "LoginEvent", "LogoutEvent"}
 	since := collectStart.Add(-26 * time.Hour)
 	cfg := func(key string) eventlog.CollectorConfig {
 		sk, _ := e.ndjson(key + ".ndjson")
@@ -250,7 +251,16 @@ func TestCollectObjectsByCursorAndWindows(t *testing.T) {
 	e.org.Add(time.Minute)
 	e.clk.Advance(2 * time.Minute)
 	e.s.Login(t, emulator.UserIntegration)
-	e.s.Login(t, emulator.UserIntegration)
+	tok := e.s.Login(t, emulator.UserIntegration).AccessToken
+	// A revoked token is a LogoutEvent.
+	rv, err := e.s.Client().PostForm(e.s.URL+"/services/oauth2/revoke", url.Values{"token": {tok}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rv.Body.Close()
+	if rv.StatusCode != http.StatusOK {
+		t.Fatalf("revoke: %s", rv.Status)
+	}
 	e.org.Add(time.Minute)
 	e.clk.Advance(time.Minute)
 	if _, err := e.run(cfg("main")); err != nil {
@@ -270,7 +280,9 @@ func TestCollectObjectsByCursorAndWindows(t *testing.T) {
 	ts := since.Format("2006-01-02T15:04:05Z")
 	q("SELECT Id FROM SetupAuditTrail WHERE CreatedDate >= "+ts, "Id")
 	q("SELECT Id FROM LoginHistory WHERE LoginTime >= "+ts, "Id")
-	q("SELECT EventIdentifier FROM LoginEvent WHERE EventDate >= "+ts+" AND EventDate <= "+e.clk.Now().UTC().Format("2006-01-02T15:04:05Z"), "EventIdentifier")
+	end := e.clk.Now().UTC().Format("2006-01-02T15:04:05Z")
+	q("SELECT EventIdentifier FROM LoginEvent WHERE EventDate >= "+ts+" AND EventDate <= "+end, "EventIdentifier")
+	q("SELECT EventIdentifier FROM LogoutEvent WHERE EventDate >= "+ts+" AND EventDate <= "+end, "EventIdentifier")
 	if len(want) < 10 {
 		t.Fatalf("only %d records in the org", len(want))
 	}
@@ -283,6 +295,16 @@ func TestCollectObjectsByCursorAndWindows(t *testing.T) {
 	}
 	if audit == 0 {
 		t.Fatal("no SetupAuditTrail event")
+	}
+	logouts := 0
+	for _, err := range e.client.Query.Records(t.Context(), "SELECT EventIdentifier FROM LogoutEvent WHERE EventDate >= "+ts, nil) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		logouts++
+	}
+	if logouts == 0 {
+		t.Fatal("no LogoutEvent: the revocation did not make one")
 	}
 }
 
