@@ -274,8 +274,17 @@ func (c *Collector) Follow(ctx context.Context, poll time.Duration) (Summary, er
 	}
 	defer r.end()
 	limited := backoff.Policy{Initial: max(poll, time.Minute), Max: time.Hour, Jitter: 0.2}.Start(c.clk)
-	for {
-		err := r.pass(ctx)
+	for first := true; ; first = false {
+		var err error
+		if !first {
+			// The lease may have run out while the collector slept: take
+			// it again (the same owner gets it back unless someone else
+			// took it meanwhile).
+			err = r.takeLease(ctx)
+		}
+		if err == nil {
+			err = r.pass(ctx)
+		}
 		wait := poll
 		var le *LimitError
 		switch {
@@ -297,16 +306,26 @@ func (c *Collector) Follow(ctx context.Context, poll time.Duration) (Summary, er
 	}
 }
 
-func (c *Collector) begin(ctx context.Context) (*run, error) {
-	// One lease per org and pipeline, the one `sfbridge state reset` checks:
-	// collections of one org into several outputs from one host share it
-	// (same Owner); the checkpoint's compare-and-set keeps them apart.
+// takeLease acquires (or, for its holder, extends) the pipeline's lease.
+// One lease per org and pipeline, the one `sfbridge state reset` checks:
+// collections of one org into several outputs from one host share it (same
+// Owner); the checkpoint's compare-and-set keeps them apart.
+func (r *run) takeLease(ctx context.Context) error {
+	c := r.c
 	name := state.PipelineLease(c.cfg.Org, Pipeline)
 	lease, err := c.cfg.Store.AcquireLease(ctx, name, c.cfg.Owner, c.cfg.LeaseTTL)
 	if err != nil {
-		return nil, fmt.Errorf("eventlog: taking the collection lease %s: %w", name, err)
+		return fmt.Errorf("eventlog: taking the collection lease %s: %w", name, err)
 	}
-	r := &run{c: c, lease: lease, leaseAt: c.clk.Now()}
+	r.lease, r.leaseAt = lease, c.clk.Now()
+	return nil
+}
+
+func (c *Collector) begin(ctx context.Context) (*run, error) {
+	r := &run{c: c}
+	if err := r.takeLease(ctx); err != nil {
+		return nil, err
+	}
 	cp, err := c.cfg.Store.Checkpoint(ctx, c.CheckpointKey())
 	switch {
 	case errors.Is(err, state.ErrNotFound):

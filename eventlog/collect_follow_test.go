@@ -127,7 +127,11 @@ func TestFollowPausesOnRequestLimitAndGoesOn(t *testing.T) {
 	}
 	done := make(chan result, 1)
 	go func() { s, err := c.Follow(ctx, 5*time.Minute); done <- result{s, err} }()
-	<-paused
+	select {
+	case <-paused:
+	case r := <-done:
+		t.Fatalf("Follow returned before pausing: %+v, %v", r.sum, r.err)
+	}
 	// Paused: one timer, the pause; nothing else runs until it ends.
 	if err := e.clk.BlockUntil(ctx, 1); err != nil {
 		t.Fatal(err)
@@ -140,7 +144,11 @@ func TestFollowPausesOnRequestLimitAndGoesOn(t *testing.T) {
 		t.Fatalf("pause ends at %v (now %v): want at least a minute, not a spin", next, e.clk.Now())
 	}
 	e.clk.Set(next)
-	<-passDone
+	select {
+	case <-passDone:
+	case r := <-done:
+		t.Fatalf("Follow returned after the pause instead of collecting: %+v, %v", r.sum, r.err)
+	}
 	cancel()
 	r := <-done
 	if r.err != nil {

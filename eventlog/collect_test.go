@@ -80,12 +80,14 @@ func newEnv(tb testing.TB, em emulator.EventMonitoringSpec) *env {
 		tb.Fatal(err)
 	}
 	dir := tb.TempDir()
-	st, err := state.Open(tb.Context(), "sqlite:"+filepath.Join(dir, "state.db"), state.Options{})
+	clk := clock.NewFake(collectStart)
+	// The store's leases expire on the collector's clock.
+	st, err := state.Open(tb.Context(), "sqlite:"+filepath.Join(dir, "state.db"), state.Options{Clock: clk})
 	if err != nil {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { st.Close() })
-	return &env{t: tb, s: s, org: oc, client: c, store: st, dir: dir, clk: clock.NewFake(collectStart)}
+	return &env{t: tb, s: s, org: oc, client: c, store: st, dir: dir, clk: clk}
 }
 
 // noWait retries at once: a jitter of 1 drawn at 0 makes every delay 0.
