@@ -370,10 +370,13 @@ func (r *run) commit(ctx context.Context) error {
 	st := r.c.cfg.Store
 	if r.c.clk.Since(r.leaseAt) > r.c.cfg.LeaseTTL/3 {
 		l, err := st.RenewLease(ctx, r.lease, r.c.cfg.LeaseTTL)
-		if err != nil {
-			return fmt.Errorf("eventlog: renewing the collection lease: %w", err)
+		if err == nil {
+			r.lease, r.leaseAt = l, r.c.clk.Now()
+		} else if terr := r.takeLease(ctx); terr != nil {
+			// It ran out during a long silence between commits and someone
+			// else holds it now: stop; the checkpoint stays theirs.
+			return fmt.Errorf("eventlog: renewing the collection lease: %w", errors.Join(err, terr))
 		}
-		r.lease, r.leaseAt = l, r.c.clk.Now()
 	}
 	val, err := json.Marshal(&r.cp)
 	if err != nil {
