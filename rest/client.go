@@ -372,7 +372,9 @@ func (c *Client) newHTTPRequest(ctx context.Context, r *request, u *url.URL) (*h
 	for k, vs := range r.header {
 		req.Header[k] = vs
 	}
-	req.Header.Set("Accept", "application/json")
+	if req.Header.Get("Accept") == "" {
+		req.Header.Set("Accept", "application/json")
+	}
 	req.Header.Set("Accept-Encoding", "gzip")
 	req.Header.Set("User-Agent", c.userAgent)
 	if c.callOpts != "" {

@@ -58,7 +58,9 @@ and, with --require:
 
   servicedesk  Contact and Knowledge__kav readable; Case readable, creatable,
                editable; CaseComment readable and creatable
-  eventlogs    View Event Log Files (and View All Data); EventLogFile readable
+  eventlogs    API Enabled and View Event Log Files, as sfbridge eventlogs collect needs
+               them (and View All Data); EventLogFile readable; SetupAuditTrail and
+               LoginHistory readable (warnings: only for collect --objects)
 
 Use a stored profile (-o ALIAS, see sfbridge login) or the login flags. The
 checks need no admin rights. Exit status 5 when a required check fails.`,

@@ -16,6 +16,7 @@ import (
 	cldoctor "github.com/sfbridge/sfbridge/internal/cli/doctor"
 	"github.com/sfbridge/sfbridge/internal/cli/employees"
 	clemulator "github.com/sfbridge/sfbridge/internal/cli/emulator"
+	"github.com/sfbridge/sfbridge/internal/cli/eventlogs"
 	"github.com/sfbridge/sfbridge/internal/cli/exitcode"
 	"github.com/sfbridge/sfbridge/internal/cli/factory"
 	"github.com/sfbridge/sfbridge/internal/cli/help"
@@ -80,6 +81,7 @@ for development and tests.`,
 		employees.NewCmd(f, nil, nil),
 		cases.NewCmd(f, nil, nil),
 		knowledge.NewCmd(f, nil),
+		eventlogs.NewCmd(f),
 		help.NewEnvironmentTopic(f),
 		help.NewExitCodesTopic(f),
 	)
