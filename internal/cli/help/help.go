@@ -36,6 +36,7 @@ func Environment() []EnvVar {
 		{"SFBRIDGE_MASTER_KEY", "The master key itself (base64 or hex), when neither --master-key-file nor SFBRIDGE_MASTER_KEY_FILE is given."},
 		{"SFBRIDGE_PREVIOUS_MASTER_KEY_FILE", "File holding a second master key that still opens sealed keys during a rotation (see `keys rotate-master`)."},
 		{"SFBRIDGE_PREVIOUS_MASTER_KEY", "The previous master key itself, when SFBRIDGE_PREVIOUS_MASTER_KEY_FILE is not given."},
+		{"GOMEMLIMIT", "Go's soft memory limit; when set, `eventlogs collect` leaves it alone instead of applying --memory-limit."},
 		{"NO_COLOR", "Set to anything to turn off colour in terminal output."},
 		{"TERM", "A value of \"dumb\" turns off colour."},
 		{"COLUMNS", "Terminal width used to fit tables."},
