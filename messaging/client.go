@@ -70,6 +70,9 @@ func New(cfg Config) (*Client, error) {
 type Stats struct {
 	// Reconnects counts stream connections after the first of a session.
 	Reconnects int64
+	// ConnectFailures counts stream connections that failed (each is
+	// followed by a backoff wait).
+	ConnectFailures int64
 	// UnknownEvents counts events of types the client does not know
 	// (ignored, as Salesforce asks).
 	UnknownEvents int64
@@ -217,10 +220,10 @@ func diagnoseMint(err error) error {
 		e.Step, e.Problem, e.Fix = "User Verification", "the identity token was refused as expired", "check this machine's clock"
 	case strings.Contains(m, "user verification"):
 		e.Step, e.Problem, e.Fix = "Messaging Settings", "the channel has no User Verification", "turn User Verification on for the messaging channel and link the keyset"
-	case strings.Contains(m, "org"):
-		e.Step, e.Problem, e.Fix = "Company Information", "the org id was refused", "use this org's id"
 	case strings.Contains(m, "esdevelopername") || strings.Contains(m, "deployment") || strings.Contains(m, "publish"):
 		e.Step, e.Problem, e.Fix = "Embedded Service Deployment", "the deployment was refused", "check the deployment's API name and publish it"
+	case strings.Contains(m, "org"):
+		e.Step, e.Problem, e.Fix = "Company Information", "the org id was refused", "use this org's id"
 	default:
 		e.Problem, e.Fix = "the token request was refused", "see the message; sfbridge doctor --require messaging checks each step"
 	}

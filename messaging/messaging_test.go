@@ -2,6 +2,7 @@ package messaging_test
 
 import (
 	"encoding/json"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -230,3 +231,5 @@ func TestHandoffLifecycle(t *testing.T) {
 		t.Fatalf("status after the end: %s", w.Status)
 	}
 }
+
+func runtimeYield() { runtime.Gosched() }

@@ -228,10 +228,15 @@ func (s *session) run(ctx context.Context) {
 			s.c.log.Debug("messaging stream ended; reconnecting", "user", s.user, "error", err)
 			continue
 		}
+		s.c.stats.add(func(st *Stats) { st.ConnectFailures++ })
 		v := streamVerdict(err)
 		d, ok := bo.Next(v)
 		if !ok {
-			s.fail(&Error{Op: "event stream", Problem: "the stream cannot be (re)connected", Err: err, Fix: "see the cause; sfbridge doctor --require messaging checks the setup"})
+			var me *Error
+			if !errors.As(err, &me) {
+				err = &Error{Op: "event stream", Problem: "the stream cannot be (re)connected", Err: err, Fix: "sfbridge doctor --require messaging checks each setup step"}
+			}
+			s.fail(err)
 			return
 		}
 		s.c.log.Debug("messaging stream connection failed", "user", s.user, "error", err, "retry_in", d)
