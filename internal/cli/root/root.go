@@ -21,6 +21,7 @@ import (
 	"github.com/sfbridge/sfbridge/internal/cli/limits"
 	"github.com/sfbridge/sfbridge/internal/cli/login"
 	"github.com/sfbridge/sfbridge/internal/cli/logout"
+	clmessaging "github.com/sfbridge/sfbridge/internal/cli/messaging"
 	"github.com/sfbridge/sfbridge/internal/cli/org"
 	"github.com/sfbridge/sfbridge/internal/cli/query"
 	"github.com/sfbridge/sfbridge/internal/cli/record"
@@ -73,6 +74,7 @@ for development and tests.`,
 		limits.NewCmd(f, nil),
 		cldoctor.NewCmd(f, nil),
 		serve.NewCmd(f),
+		clmessaging.NewCmd(f),
 		clstate.NewCmd(f),
 		help.NewEnvironmentTopic(f),
 		help.NewExitCodesTopic(f),
