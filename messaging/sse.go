@@ -33,7 +33,7 @@ type FrameReader struct {
 
 // NewFrameReader reads frames from r.
 func NewFrameReader(r io.Reader) *FrameReader {
-	return &FrameReader{r: bufio.NewReaderSize(r, 4096)}
+	return &FrameReader{r: bufio.NewReaderSize(r, 512)}
 }
 
 // readLine returns the next line without its end, or io.EOF.
