@@ -54,11 +54,11 @@ func New(cfg Config) (*Client, error) {
 	cfg.HeartbeatTimeout = orDur(cfg.HeartbeatTimeout, 45*time.Second)
 	cfg.ReconcileInterval = orDur(cfg.ReconcileInterval, 60*time.Second)
 	if cfg.EventBuffer <= 0 {
-		cfg.EventBuffer = 64
+		cfg.EventBuffer = 16
 	}
 	c := &Client{cfg: cfg, base: strings.TrimRight(cfg.SCRTURL, "/"), hc: cfg.HTTPClient, clk: clock.Or(cfg.Clock), log: cfg.Logger, users: map[string]*session{}}
 	if c.hc == nil {
-		c.hc = &http.Client{}
+		c.hc = &http.Client{Transport: defaultTransport()}
 	}
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)
@@ -358,4 +358,17 @@ func (c *Client) Close() {
 	for _, cv := range convs {
 		cv.Close()
 	}
+}
+
+// defaultTransport is net/http's default transport with room for many idle
+// REST connections (every end user's conversations share them) and 1 KB
+// connection buffers instead of 4 KB: each end user holds one long-lived
+// stream whose frames are small, so this saves 6 KB per stream.
+func defaultTransport() *http.Transport {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConns = 512
+	t.MaxIdleConnsPerHost = 256
+	t.ReadBufferSize = 1024
+	t.WriteBufferSize = 1024
+	return t
 }

@@ -56,12 +56,15 @@ type Config struct {
 	// fields take 500ms initial, 30s cap, factor 2, jitter 0.2, no
 	// attempt bound.
 	Reconnect backoff.Policy
-	// EventBuffer is each conversation's event channel capacity; default 64.
+	// EventBuffer is each conversation's event channel capacity; default 16
+	// (a channel's buffer is allocated up front, about 300 bytes an event).
 	EventBuffer int
 
 	// HTTPClient makes every request (default: a client without a
-	// timeout, since the stream is long-lived; requests end with their
-	// context).
+	// timeout, since the stream is long-lived, whose transport keeps up to
+	// 256 idle connections and uses 1 KB buffers; requests end with their
+	// context). Give a client of your own the same buffer sizes when many
+	// end users chat at once.
 	HTTPClient *http.Client
 	// Clock is the time source (nil: real time).
 	Clock clock.Clock
