@@ -345,3 +345,28 @@ func TestContextCancelEndsEverything(t *testing.T) {
 		runtimeYield()
 	}
 }
+
+// TestHeartbeatTimeout: a stream that goes silent (no event, no ping) is
+// given up after the heartbeat timeout and reconnected, and what it did not
+// carry is read after the reconnect.
+func TestHeartbeatTimeout(t *testing.T) {
+	e := newEnv(t)
+	// The server pings every hour: a silent stream.
+	if err := e.msg.PatchSettings(emsg.SettingsSpec{PingInterval: emsg.Duration(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	c := e.client(t, func(c *messaging.Config) { c.HeartbeatTimeout = 30 * time.Second })
+	h := e.accepted(t, c)
+	if _, err := e.msg.AddSSEFault(emsg.SSEFault{Action: "drop", Event: "CONVERSATION_MESSAGE"}); err != nil {
+		t.Fatal(err)
+	}
+	e.send(t, h.ID(), "lost on the stream")
+	if st := c.Stats(); st.Reconnects != 0 {
+		t.Fatalf("reconnected before the timeout: %+v", st)
+	}
+	e.fc.Advance(31 * time.Second) // before the 60 s reconcile
+	expect(t, h, "agent_message:lost on the stream")
+	if st := c.Stats(); st.Reconnects != 1 {
+		t.Fatalf("stats %+v, want one reconnect", st)
+	}
+}
