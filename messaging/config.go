@@ -50,7 +50,8 @@ type Config struct {
 	HeartbeatTimeout time.Duration
 	// ReconcileInterval reads each open conversation's entries this often
 	// even without events, so an event lost on a quiet stream is still
-	// delivered; default 60s, negative disables.
+	// delivered (the first time at a random point of the first interval);
+	// default 60s, negative disables.
 	ReconcileInterval time.Duration
 	// Reconnect is the backoff between failed stream connections; zero
 	// fields take 500ms initial, 30s cap, factor 2, jitter 0.2, no

@@ -2,14 +2,17 @@ package messaging
 
 import (
 	"context"
-	"crypto/rand"
+	crand "crypto/rand"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/sfbridge/sfbridge/internal/clock"
 )
 
 // ConversationOptions open a conversation.
@@ -175,11 +178,15 @@ func (cv *Conversation) run(ctx context.Context) {
 		close(cv.events)
 		close(cv.done)
 	}()
+	// The reconcile timer starts at a random point of its first interval, so
+	// that conversations opened together do not all read at once.
 	var reconcile <-chan time.Time
-	if iv := s.c.cfg.ReconcileInterval; iv > 0 {
-		tick := s.c.clk.NewTicker(iv)
-		defer tick.Stop()
-		reconcile = tick.C()
+	var timer clock.Timer
+	iv := s.c.cfg.ReconcileInterval
+	if iv > 0 {
+		timer = s.c.clk.NewTimer(time.Duration(rand.Int64N(int64(iv))) + 1)
+		defer timer.Stop()
+		reconcile = timer.C()
 	}
 	for {
 		select {
@@ -195,6 +202,7 @@ func (cv *Conversation) run(ctx context.Context) {
 			continue
 		case <-cv.kickc:
 		case <-reconcile:
+			timer.Reset(iv)
 		}
 		if cv.sync(ctx) {
 			return
@@ -399,7 +407,7 @@ func (cv *Conversation) usable() error {
 
 func newUUID() string {
 	var b [16]byte
-	_, _ = rand.Read(b[:])
+	_, _ = crand.Read(b[:])
 	b[6] = b[6]&0x0f | 0x40
 	b[8] = b[8]&0x3f | 0x80
 	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
