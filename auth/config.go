@@ -53,6 +53,12 @@ type Config struct {
 	// Logger receives debug logs (never keys, assertions or tokens); nil
 	// discards.
 	Logger *slog.Logger
+	// OnLogin, when set, is told the outcome of every login the source
+	// makes (one token exchange with its retries, or one audience
+	// discovery): nil when a session was granted, else the error the
+	// caller gets. It lets a supervisor follow the org's health from the
+	// logins its work causes; it must not block.
+	OnLogin func(err error)
 	// MaxAttempts bounds the tries of one token request when the network
 	// fails or Salesforce answers 5xx; 0 means 3. A 4xx is never retried.
 	MaxAttempts int
@@ -180,12 +186,13 @@ func defaultHTTPClient() *http.Client {
 
 // candidates lists the login URL/audience pairs to try, in order.
 //
-// An explicit audience is used alone. Otherwise, like the Salesforce CLI:
-// the login URL as its own audience first (My Domain and External Client
-// Apps, or plain login/test), then the login URL with the standard audience
-// its host suggests (test for sandbox My Domains, else login) and the other
-// one, then the standard host with its own audience. A login host is never
-// paired with the test audience or the reverse.
+// An explicit audience is used alone. Otherwise the login URL as its own
+// audience first (My Domain and External Client Apps, or plain
+// login/test), then the standard audience its host suggests (test for
+// sandbox My Domains, else login) and the other one. Discovery changes
+// only the audience: the assertion always goes to the login URL the caller
+// named (or the default), never to a host they did not name. A login host
+// is never paired with the test audience or the reverse.
 func (c Config) candidates() []Endpoint {
 	if c.Audience != "" {
 		return []Endpoint{{c.LoginURL, c.Audience}}
@@ -210,8 +217,6 @@ func (c Config) candidates() []Endpoint {
 	add(l, l)
 	add(l, first)
 	add(l, second)
-	add(first, first)
-	add(second, second)
 	return out
 }
 

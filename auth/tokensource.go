@@ -60,7 +60,9 @@ func (s *TokenSource) Cached() *Token { return s.cache.Cached() }
 // audience; the login URL with the standard audience its host suggests
 // (https://test.salesforce.com for *.sandbox.my.salesforce.com and
 // test.salesforce.com, else https://login.salesforce.com) and then the
-// other; then the standard hosts with their own audience. It moves on only
+// other. Every assertion goes to the login URL: discovery changes the
+// audience, never the host. When a later pair gets no answer at all, the
+// error is the refusal before it, which says more. It moves on only
 // when Salesforce's refusal is about the audience or the app lookup
 // ([Error.AudienceRelated]); any other failure ends the discovery at once,
 // so no logins are wasted. The pair that worked is reported by
@@ -101,11 +103,21 @@ func (s *TokenSource) Client(base *http.Client) *http.Client {
 }
 
 func (s *TokenSource) mint(ctx context.Context) (*Token, error) {
+	tok, err := s.discover(ctx)
+	if s.cfg.OnLogin != nil {
+		s.cfg.OnLogin(err)
+	}
+	return tok, err
+}
+
+// discover logs in at the remembered endpoint, or tries the candidates.
+func (s *TokenSource) discover(ctx context.Context) (*Token, error) {
 	cands := s.cfg.candidates()
 	if p := s.endpoint.Load(); p != nil {
 		cands = []Endpoint{*p}
 	}
 	var tried []Endpoint
+	var refusal *Error // the last refusal about the audience
 	for i, ep := range cands {
 		tok, err := s.exchange(ctx, ep)
 		if err == nil {
@@ -116,12 +128,19 @@ func (s *TokenSource) mint(ctx context.Context) (*Token, error) {
 		tried = append(tried, ep)
 		var ae *Error
 		if !errors.As(err, &ae) {
+			// A later pair failing to get any answer says less than the
+			// refusal before it: report the refusal.
+			if refusal != nil && ctx.Err() == nil {
+				s.cfg.Logger.DebugContext(ctx, "auth: the next audience got no answer; reporting the refusal before it", "endpoint", ep.String(), "err", err)
+				return nil, refusal
+			}
 			return nil, err
 		}
 		ae.Tried = tried
 		if !ae.AudienceRelated() || i == len(cands)-1 {
 			return nil, ae
 		}
+		refusal = ae
 		s.cfg.Logger.DebugContext(ctx, "auth: audience refused, trying the next pair", "endpoint", ep.String(), "error", ae.Description)
 	}
 	return nil, errors.New("auth: no login URL to try")

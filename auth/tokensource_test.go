@@ -359,21 +359,18 @@ func TestCandidatesOrder(t *testing.T) {
 		login, aud string
 		want       []Endpoint
 	}{
-		{"", "", []Endpoint{{ProductionURL, ProductionURL}, {SandboxURL, SandboxURL}}},
-		{SandboxURL, "", []Endpoint{{SandboxURL, SandboxURL}, {ProductionURL, ProductionURL}}},
+		// Discovery never posts to a host that was not named.
+		{"", "", []Endpoint{{ProductionURL, ProductionURL}}},
+		{SandboxURL, "", []Endpoint{{SandboxURL, SandboxURL}}},
 		{"https://acme.my.salesforce.com", "", []Endpoint{
 			{"https://acme.my.salesforce.com", "https://acme.my.salesforce.com"},
 			{"https://acme.my.salesforce.com", ProductionURL},
 			{"https://acme.my.salesforce.com", SandboxURL},
-			{ProductionURL, ProductionURL},
-			{SandboxURL, SandboxURL},
 		}},
 		{"https://acme--uat.sandbox.my.salesforce.com", "", []Endpoint{
 			{"https://acme--uat.sandbox.my.salesforce.com", "https://acme--uat.sandbox.my.salesforce.com"},
 			{"https://acme--uat.sandbox.my.salesforce.com", SandboxURL},
 			{"https://acme--uat.sandbox.my.salesforce.com", ProductionURL},
-			{SandboxURL, SandboxURL},
-			{ProductionURL, ProductionURL},
 		}},
 		{"https://acme.my.salesforce.com", "https://acme.my.salesforce.com", []Endpoint{
 			{"https://acme.my.salesforce.com", "https://acme.my.salesforce.com"},
@@ -464,10 +461,10 @@ func TestAudienceDiscoveryExhausted(t *testing.T) {
 		LoginURL: "https://acme.my.salesforce.com", HTTPClient: routedClient(ts)})
 	_, err := src.Login(t.Context())
 	var ae *Error
-	if !errors.As(err, &ae) || len(ae.Tried) != 5 || ts.calls.Load() != 5 {
+	if !errors.As(err, &ae) || len(ae.Tried) != 3 || ts.calls.Load() != 3 {
 		t.Fatalf("err = %v, calls %d", err, ts.calls.Load())
 	}
-	if !strings.Contains(err.Error(), "tried 5 login URL/audience pairs") {
+	if !strings.Contains(err.Error(), "tried 3 login URL/audience pairs") {
 		t.Errorf("message: %v", err)
 	}
 }

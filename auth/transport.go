@@ -18,7 +18,8 @@ const maxSessionErrorBody = 64 << 10
 // session from Source.
 //
 // It sets "Authorization: Bearer <access token>" on a clone of each request.
-// When Salesforce answers 401 with errorCode INVALID_SESSION_ID, Transport
+// When Salesforce answers 401 with errorCode INVALID_SESSION_ID (or the
+// identity service 403 Bad_OAuth_Token, its answer to a dead session), Transport
 // invalidates the session it used and, if the request has no body or its body
 // can be obtained again through req.GetBody, obtains a new session and sends
 // the request once more. Otherwise the 401 response is returned to the
@@ -48,7 +49,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	canReplay := req.Body == nil || req.Body == http.NoBody || req.GetBody != nil
 	resp, err := t.base().RoundTrip(withBearer(req, tok, req.Body))
-	if err != nil || resp.StatusCode != http.StatusUnauthorized {
+	if err != nil || (resp.StatusCode != http.StatusUnauthorized && resp.StatusCode != http.StatusForbidden) {
 		return resp, err
 	}
 	if !sessionExpired(resp) {
@@ -71,8 +72,18 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		return nil, err
 	}
 	resp.Body.Close()
-	return t.base().RoundTrip(withBearer(req, fresh, body))
+	again, err := t.base().RoundTrip(withBearer(req, fresh, body))
+	if err == nil {
+		again.Header.Set(RenewedHeader, "true")
+	}
+	return again, err
 }
+
+// RenewedHeader is set by [Transport] on the answer to a request it sent
+// again with a new session after Salesforce refused the old one. When that
+// answer is a 401 too, the renewal worked and Salesforce still refuses the
+// new session: a policy, not an expiry (see rest.APIError.SessionRenewed).
+const RenewedHeader = "Sfbridge-Session-Renewed"
 
 func (t *Transport) base() http.RoundTripper {
 	if t.Base != nil {
@@ -90,7 +101,8 @@ func withBearer(req *http.Request, tok *Token, body io.ReadCloser) *http.Request
 	return r
 }
 
-// sessionExpired reports whether a 401 response says INVALID_SESSION_ID.
+// sessionExpired reports whether a 401 response says INVALID_SESSION_ID,
+// or a 403 is the identity service's Bad_OAuth_Token.
 // It reads at most maxSessionErrorBody bytes and puts them back in front of
 // the rest of the body; a gzip-encoded body is inflated for the check.
 func sessionExpired(resp *http.Response) bool {
@@ -115,8 +127,17 @@ func sessionExpired(resp *http.Response) bool {
 		}
 		head, _ = io.ReadAll(io.LimitReader(zr, maxSessionErrorBody)) // what could be inflated
 	}
+	if resp.StatusCode == http.StatusForbidden {
+		// The identity service (/id/…, /services/oauth2/userinfo)
+		// answers a dead session with 403 and this bare body.
+		return strings.TrimSpace(string(head)) == badOAuthToken
+	}
 	return IsSessionExpired(head)
 }
+
+// badOAuthToken is the identity service's whole answer to a session that
+// is no longer valid.
+const badOAuthToken = "Bad_OAuth_Token"
 
 // IsSessionExpired reports whether a Salesforce REST error body (a JSON
 // array of {"message","errorCode"}) names INVALID_SESSION_ID, excluding the

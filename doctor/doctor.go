@@ -495,7 +495,7 @@ func (r *runner) checkEventLogs(ctx context.Context) {
 		r.add(Result{ID: "eventlogs.permission", Title: "View Event Log Files", Status: Pass, Required: true, Detail: "granted"})
 	} else {
 		r.add(Result{ID: "eventlogs.permission", Title: "View Event Log Files", Status: Fail, Required: true, Detail: "the user lacks View Event Log Files",
-			Fix: "Permission set > System Permissions: enable View Event Log Files (and API Enabled, View All Data), and assign the set to the integration user."})
+			Fix: "sfbridge eventlogs collect needs API Enabled and View Event Log Files: Permission set > System Permissions: enable both (and View All Data), and assign the set to the integration user."})
 	}
 	if r.perms["PermissionsViewAllData"] {
 		r.add(Result{ID: "eventlogs.viewalldata", Title: "View All Data", Status: Pass, Detail: "granted"})
@@ -507,6 +507,26 @@ func (r *runner) checkEventLogs(ctx context.Context) {
 		fix: "EventLogFile has no Object Settings entry: read access comes from the View Event Log Files system permission. " +
 			"Permission set > System Permissions: enable View Event Log Files (and API Enabled), and assign the set to the integration user; " +
 			"if it is enabled, check that Event Monitoring (or the free event-log subset) is available in the org."})
+	// The audit objects are optional (collect --objects): a warning each.
+	r.checkAuditObject(ctx, "SetupAuditTrail", "View Setup and Configuration")
+	r.checkAuditObject(ctx, "LoginHistory", "Manage Users")
+}
+
+// checkAuditObject warns when an object `sfbridge eventlogs collect
+// --objects` can read is not readable by the user.
+func (r *runner) checkAuditObject(ctx context.Context, object, perm string) {
+	id := "eventlogs." + strings.ToLower(object)
+	title := object + " readable (collect --objects " + object + ")"
+	fix := fmt.Sprintf("Needed only to collect %s: Permission set > System Permissions: enable %s (or View All Data), and assign the set to the integration user.", object, perm)
+	d, err := r.client.SObjects.Describe(ctx, object)
+	switch {
+	case err != nil:
+		r.add(Result{ID: id, Title: title, Status: Warn, Detail: object + " is not visible to the user", Fix: fix})
+	case !d.Queryable:
+		r.add(Result{ID: id, Title: title, Status: Warn, Detail: object + " cannot be queried by the user", Fix: fix})
+	default:
+		r.add(Result{ID: id, Title: title, Status: Pass, Detail: "readable"})
+	}
 }
 
 func (r *runner) checkUsage() {

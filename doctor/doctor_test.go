@@ -71,7 +71,7 @@ func TestEverythingPassesForTheIntegrationUser(t *testing.T) {
 	got := byID(t, r)
 	for _, id := range []string{"key", "certificate", "login", "clock", "token", "identity", "api",
 		"servicedesk.contact", "servicedesk.knowledge", "servicedesk.case", "servicedesk.casecomment",
-		"eventlogs.permission", "eventlogs.viewalldata", "eventlogs.eventlogfile", "api.usage"} {
+		"eventlogs.permission", "eventlogs.viewalldata", "eventlogs.eventlogfile", "eventlogs.setupaudittrail", "eventlogs.loginhistory", "api.usage"} {
 		expect(t, got, id, doctor.Pass, "")
 	}
 	if !r.OK() {
@@ -94,7 +94,12 @@ func TestUserWithoutEventLogsAndReadOnlyCase(t *testing.T) {
 	expect(t, got, "servicedesk.contact", doctor.Fail, "Contact: grant Read")
 	expect(t, got, "servicedesk.knowledge", doctor.Warn, "Knowledge")
 	expect(t, got, "eventlogs.permission", doctor.Fail, "View Event Log Files")
+	if fix := got["eventlogs.permission"].Fix; !strings.Contains(fix, "API Enabled") || !strings.Contains(fix, "eventlogs collect") {
+		t.Errorf("eventlogs.permission fix does not name what the collector needs: %s", fix)
+	}
 	expect(t, got, "eventlogs.viewalldata", doctor.Warn, "View All Data")
+	expect(t, got, "eventlogs.setupaudittrail", doctor.Warn, "View Setup and Configuration")
+	expect(t, got, "eventlogs.loginhistory", doctor.Warn, "Manage Users")
 	expect(t, got, "eventlogs.eventlogfile", doctor.Fail, "EventLogFile")
 	if r.OK() {
 		t.Fatal("report OK despite failures")

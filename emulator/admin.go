@@ -64,6 +64,7 @@ func (o *Org) adminMux() *http.ServeMux {
 		httpjson.Write(w, http.StatusOK, o.history.last(limitParam(r)))
 	})
 	m.HandleFunc("POST "+p+"/records/{sobject}", o.adminAddRecords)
+	o.serviceDeskRoutes(m, p)
 	m.Handle(messaging.AdminPrefix, o.msg.AdminHandler())
 	o.elfAdminRoutes(m, p)
 	m.HandleFunc(AdminPrefix, func(w http.ResponseWriter, r *http.Request) {

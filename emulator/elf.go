@@ -181,7 +181,7 @@ type elfState struct {
 // that the back-filled activity has produced by now.
 func (o *Org) initELF(f *Fixture) error {
 	o.elf.cat = eventlog.NewCatalog()
-	o.elf.clk = clock.Or(nil)
+	o.elf.clk = o.clk // Config.Clock: the trickle fault waits on the same clock as the latency fault
 	o.elf.files = map[sfid.ID]*elfFile{}
 	o.elf.made = map[fileKey]sfid.ID{}
 	o.elf.events = map[string]map[int64][]eventlog.Event{}

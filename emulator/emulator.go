@@ -99,6 +99,7 @@ type Org struct {
 	data     dataLayer
 	elf      elfState
 	act      activity
+	desk     deskActivity
 	mux      *http.ServeMux
 	admin    *http.ServeMux
 	versions []byte

@@ -166,6 +166,14 @@ func inspect(data []byte, name string, opts loadOpts, now time.Time) (*Report, e
 		}
 	}
 	r.Kind = c.kind()
+	if r.Kind == "unknown" {
+		// Nothing sfbridge reads: PEM blocks with labels it does not know
+		// (a label edited by hand, a key type it does not read), or an
+		// empty container. Saying "Kind: unknown" and succeeding would let
+		// a script take the file for a key.
+		return nil, &Error{Name: name, Err: ErrUnrecognized, Found: c.describe(),
+			Fix: "PEM blocks must be labelled as OpenSSL writes them (PRIVATE KEY, RSA PRIVATE KEY, ENCRYPTED PRIVATE KEY, CERTIFICATE, PUBLIC KEY); give the key or certificate file itself"}
+	}
 	return r, nil
 }
 

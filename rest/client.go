@@ -271,6 +271,10 @@ func (c *Client) APIVersion(ctx context.Context) (string, error) {
 	return best, nil
 }
 
+// ParseAPIVersion checks an API version such as "66.0", "v66.0" or "66"
+// and returns it in the form calls use ("66.0").
+func ParseAPIVersion(v string) (string, error) { return normalizeVersion(v) }
+
 func normalizeVersion(v string) (string, error) {
 	s := strings.TrimPrefix(strings.TrimSpace(v), "v")
 	major, minor, ok := strings.Cut(s, ".")
@@ -368,7 +372,9 @@ func (c *Client) newHTTPRequest(ctx context.Context, r *request, u *url.URL) (*h
 	for k, vs := range r.header {
 		req.Header[k] = vs
 	}
-	req.Header.Set("Accept", "application/json")
+	if req.Header.Get("Accept") == "" {
+		req.Header.Set("Accept", "application/json")
+	}
 	req.Header.Set("Accept-Encoding", "gzip")
 	req.Header.Set("User-Agent", c.userAgent)
 	if c.callOpts != "" {
@@ -403,6 +409,14 @@ func (c *Client) send(ctx context.Context, r *request) (*http.Response, error) {
 				return nil, ctx.Err()
 			}
 			cause := unwrapURLError(err)
+			// The token source failed (renewing the session): it has
+			// retried what was worth retrying, and its error says what
+			// happened at the login host. Another round here would
+			// multiply the token requests, and calling it a REST
+			// transport error would blame the instance.
+			if fromSession(cause) {
+				return nil, fmt.Errorf("rest: %s %s: obtaining a session: %w", r.method, redactURL(u), cause)
+			}
 			again, perr := c.pause(ctx, b, classifyTransportError(r.idempotent(), err, wrote.Load()), r, u, cause)
 			if perr != nil {
 				return nil, perr
@@ -423,6 +437,7 @@ func (c *Client) send(ctx context.Context, r *request) (*http.Response, error) {
 		resp.Body.Close()
 		apiErr := newAPIError(r.method, u, resp.StatusCode, body, limit)
 		apiErr.Repeated = mayHaveActed
+		apiErr.SessionRenewed = resp.StatusCode == http.StatusUnauthorized && resp.Header.Get(auth.RenewedHeader) != ""
 		again, perr := c.pause(ctx, b, classifyStatus(r.idempotent(), apiErr, resp.Header, c.clk.Now()), r, u, apiErr)
 		if perr != nil {
 			return nil, perr
@@ -508,6 +523,14 @@ func jsonBody(v any) ([]byte, error) {
 		return nil, fmt.Errorf("rest: encoding the request body: %w", err)
 	}
 	return b, nil
+}
+
+// fromSession reports whether err came from the token source rather than
+// from the call itself.
+func fromSession(err error) bool {
+	var ae *auth.Error
+	var ne *auth.NetworkError
+	return errors.As(err, &ae) || errors.As(err, &ne)
 }
 
 // TransportError is a call that got no HTTP response: DNS, TCP, TLS, a

@@ -78,6 +78,10 @@ type APIError struct {
 	// request was sent, or it got a 5xx): the error may describe what that
 	// attempt did, e.g. ENTITY_IS_DELETED after a delete that succeeded.
 	Repeated bool
+	// SessionRenewed is true when the session was refused, a new one was
+	// granted ([auth.Transport]) and Salesforce refused the call with that
+	// one too: the refusal is not an expiry but a policy.
+	SessionRenewed bool
 }
 
 // Code returns the first error code, or "" when there is none.
@@ -154,7 +158,14 @@ func (e *APIError) Error() string {
 func (e *APIError) hint() string {
 	switch ErrorCode(e.Code()) {
 	case ErrInvalidSession:
-		return "the session expired or was revoked and a new one was refused too; log in again"
+		if e.SessionRenewed {
+			return "the session was refused, a new session was granted, and Salesforce refuses it too: " +
+				"this is a policy, not an expiry. Usually the app's access was revoked or its OAuth policies changed " +
+				"(the app's Manage page: Permitted Users, IP Relaxation), the org or the user's profile restricts login IP ranges " +
+				"and this machine is outside them (\"Enforce IP restrictions\"), or the profile or app demands a higher session " +
+				"security level (High Assurance) than a JWT bearer session has; the user's Login History shows which"
+		}
+		return "the session expired or was revoked and a new one could not be obtained; log in again"
 	case ErrRequestLimitExceeded:
 		return requestLimitHint(e)
 	case ErrInvalidType:

@@ -54,6 +54,8 @@ func TestScripts(t *testing.T) {
 			"envsubst": envSubst,
 			// statefixture is in state_script_test.go.
 			"statefixture": stateFixture,
+			// sameevents is in eventlogs_script_test.go.
+			"sameevents": sameEvents,
 		},
 	})
 }
@@ -82,11 +84,19 @@ func waitFile(ts *testscript.TestScript, neg bool, args []string) {
 
 func jsonEnv(ts *testscript.TestScript, neg bool, args []string) {
 	if neg || len(args) != 3 {
-		ts.Fatalf("usage: jsonenv FILE KEY[.KEY...] VAR")
+		ts.Fatalf("usage: jsonenv FILE KEY[.KEY|.INDEX...] VAR")
 	}
 	var v any
 	ts.Check(json.Unmarshal([]byte(ts.ReadFile(args[0])), &v))
 	for _, k := range strings.Split(args[1], ".") {
+		if a, ok := v.([]any); ok {
+			i, err := strconv.Atoi(k)
+			if err != nil || i < 0 || i >= len(a) {
+				ts.Fatalf("%s: %s: %q is not an index of an array of %d", args[0], args[1], k, len(a))
+			}
+			v = a[i]
+			continue
+		}
 		m, ok := v.(map[string]any)
 		if !ok {
 			ts.Fatalf("%s: %s is not inside an object", args[0], args[1])

@@ -112,6 +112,7 @@ func (a *api) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, e)
 		return
 	}
+	a.s.ApplyDue()
 	c := &call{api: a, w: w, r: r, p: p, version: version, method: method}
 	c.route(path)
 }

@@ -252,8 +252,9 @@ func (s *Store) Generate(object string, n int, seed uint64) error {
 				c := s.lookup(s.tables["contact"], cid.(string))
 				cdef := s.tables["contact"].def
 				em, _ := cdef.Field("Email")
+				acct, _ := cdef.Field("AccountId")
 				vals[idx("ContactEmail")] = c.Get(em.index)
-				vals[idx("AccountId")] = c.Get(idx("AccountId"))
+				vals[idx("AccountId")] = c.Get(acct.index) // the Contact's field, not the Case's index
 			}
 		case ObjCaseComment:
 			parent := pickID("case")

@@ -45,7 +45,7 @@ func (p *Principal) Access(object string) ObjectAccess {
 	switch object {
 	case ObjCaseComment:
 		object = ObjCase
-	case ObjOrganization, ObjUserPermissionAccess, ObjProfile, ObjCaseStatus:
+	case ObjOrganization, ObjUserPermissionAccess, ObjProfile, ObjCaseStatus, ObjRecordType:
 		return ObjectAccess{Read: true}
 	}
 	var a ObjectAccess

@@ -239,6 +239,7 @@ const (
 	ObjKnowledge               = "Knowledge__kav"
 	ObjEventLogFile            = "EventLogFile"
 	ObjCaseStatus              = "CaseStatus"
+	ObjRecordType              = "RecordType"
 	ObjSetupAuditTrail         = "SetupAuditTrail"
 	ObjLoginHistory            = "LoginHistory"
 	ObjLoginEvent              = "LoginEvent"
@@ -437,6 +438,7 @@ func standardObjects() []*ObjectDef {
 			f("ContactEmail", "email", 80, "ro"),
 			f("Comments", "textarea", 4000, ""),
 			f("External_Id__c", "string", 255, "ext custom"),
+			ref("RecordTypeId", "RecordType", "RecordType", ""),
 		),
 		object(ObjCaseComment, "Case Comment", "Case Comments", "00a",
 			ref("ParentId", "Case", "Parent", "req co"),
@@ -466,6 +468,13 @@ func standardObjects() []*ObjectDef {
 			f("IsMasterLanguage", "boolean", 0, "ro"),
 			f("Answer__c", "textarea", 32768, "html custom"),
 		),
+		readOnly(object(ObjRecordType, "Record Type", "Record Types", "012",
+			f("Name", "string", 80, "name"),
+			f("DeveloperName", "string", 80, ""),
+			f("SobjectType", "string", 40, ""),
+			f("Description", "string", 255, ""),
+			f("IsActive", "boolean", 0, ""),
+		)),
 		readOnly(object(ObjCaseStatus, "Case Status Value", "Case Status Values", "01J",
 			f("ApiName", "string", 255, ""),
 			f("MasterLabel", "string", 255, "name"),

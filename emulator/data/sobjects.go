@@ -64,7 +64,7 @@ func (c *call) create(object string) {
 		writeErr(c.w, e)
 		return
 	}
-	id, err := c.s.Create(c.r.Context(), object, body)
+	id, err := c.s.Create(withAutoAssign(c.r.Context(), c.r.Header), object, body)
 	if err != nil {
 		writeErr(c.w, err)
 		return

@@ -329,6 +329,8 @@ const writeTimeout = 30 * time.Second
 func openStream(w http.ResponseWriter, r *http.Request) (bw *bufio.Writer, flush func() error, gone <-chan struct{}, ok bool) {
 	rc := http.NewResponseController(w)
 	w.WriteHeader(http.StatusOK)
+	// Socket deadlines are the kernel's wall-clock time, not the org's
+	// (possibly simulated) clock: they bound a write to a stuck client.
 	_ = rc.SetWriteDeadline(time.Now().Add(writeTimeout))
 	if rc.Flush() != nil {
 		return nil, nil, nil, false

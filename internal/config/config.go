@@ -13,6 +13,7 @@ import (
 	"os"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -65,6 +66,10 @@ type Config struct {
 	// DoctorInterval is how often each org's doctor checks run again after
 	// the first run at start. Default 15m; 0 runs them only at start.
 	DoctorInterval Duration `yaml:"doctor_interval"`
+	// ChecksAPIBudget caps the share of each org's daily API allocation
+	// that the daemon's own checks (doctor runs, probes) may spend in any
+	// 24 hours, written like "5%". Default [DefaultChecksAPIBudget].
+	ChecksAPIBudget Percent `yaml:"checks_api_budget"`
 	// Orgs are the Salesforce orgs the daemon connects to.
 	Orgs []Org `yaml:"orgs"`
 
@@ -130,6 +135,39 @@ func parseDuration(s string) (time.Duration, error) {
 	}
 	return v, nil
 }
+
+// Percent is a share written as "5%" or "0.5%" in YAML; Fraction is 0.05
+// or 0.005.
+type Percent struct {
+	Fraction float64
+	set      bool
+}
+
+// UnmarshalYAML parses a percentage; a bad value is a *yaml.TypeError, like
+// a bad duration.
+func (p *Percent) UnmarshalYAML(n *yaml.Node) error {
+	v, err := parsePercent(n.Value)
+	if err != nil {
+		return &yaml.TypeError{Errors: []string{err.Error()}}
+	}
+	p.Fraction, p.set = v, true
+	return nil
+}
+
+func parsePercent(s string) (float64, error) {
+	num, ok := strings.CutSuffix(strings.TrimSpace(s), "%")
+	v, err := strconv.ParseFloat(strings.TrimSpace(num), 64)
+	if !ok || err != nil || v <= 0 || v > 100 {
+		return 0, fmt.Errorf("%q is not a share like 5%% or 0.5%% (more than 0%%, at most 100%%)", s)
+	}
+	return v / 100, nil
+}
+
+// DefaultChecksAPIBudget is the default share of an org's daily API
+// allocation the daemon's checks may spend: 5%, which is 750 calls a day
+// in a Developer Edition org (15,000) and several thousand in production
+// orgs, enough for the default doctor interval and probes.
+const DefaultChecksAPIBudget = 0.05
 
 // MinDoctorInterval is the shortest doctor_interval accepted (0, meaning
 // "only at start", aside). Each doctor run costs several API calls, which
@@ -307,6 +345,14 @@ func checkKeys(n *yaml.Node, t reflect.Type, path string, problems *[]Problem, l
 	}
 	switch t.Kind() {
 	case reflect.Struct:
+		if t == reflect.TypeFor[Percent]() {
+			if n.Kind != yaml.ScalarNode {
+				*problems = append(*problems, Problem{Path: orRoot(path), Line: n.Line, Message: "expected a share like 5% or 0.5%"})
+			} else if _, err := parsePercent(n.Value); err != nil {
+				*problems = append(*problems, Problem{Path: orRoot(path), Line: n.Line, Message: err.Error()})
+			}
+			return
+		}
 		if t == reflect.TypeFor[Duration]() {
 			if n.Kind != yaml.ScalarNode {
 				*problems = append(*problems, Problem{Path: orRoot(path), Line: n.Line, Message: "expected a duration like 30s, 15m or 1h"})
@@ -494,6 +540,9 @@ func (c *Config) applyDefaults() {
 	}
 	if !c.DoctorInterval.set {
 		c.DoctorInterval.Duration = 15 * time.Minute
+	}
+	if !c.ChecksAPIBudget.set {
+		c.ChecksAPIBudget.Fraction = DefaultChecksAPIBudget
 	}
 	for i := range c.Orgs {
 		if c.Orgs[i].LoginURL == "" {

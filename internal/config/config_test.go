@@ -39,8 +39,9 @@ func TestParseGood(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := &Config{
-		Listen:         "127.0.0.1:9000",
-		DoctorInterval: Duration{Duration: 5 * time.Minute, set: true},
+		Listen:          "127.0.0.1:9000",
+		DoctorInterval:  Duration{Duration: 5 * time.Minute, set: true},
+		ChecksAPIBudget: Percent{Fraction: DefaultChecksAPIBudget},
 		Orgs: []Org{
 			{Alias: "acme", ClientID: "3MVG9EXAMPLE", Username: "integration@acme.example", LoginURL: "https://login.salesforce.com",
 				Key:     KeySpec{File: "conf/keys/acme.jks", PassphraseFile: "conf/keys/acme.pass", KeystoreAlias: "sfbridge"},
@@ -49,7 +50,7 @@ func TestParseGood(t *testing.T) {
 				Key: KeySpec{File: "/etc/sfbridge/globex.key"}, Require: []string{"eventlogs"}},
 		},
 	}
-	if diff := cmp.Diff(want, cfg, cmp.AllowUnexported(Duration{})); diff != "" {
+	if diff := cmp.Diff(want, cfg, cmp.AllowUnexported(Duration{}, Percent{})); diff != "" {
 		t.Fatalf("config mismatch (-want +got):\n%s", diff)
 	}
 }
@@ -293,4 +294,29 @@ func problems(t *testing.T, yamlText string) []string {
 		out[i] = p.String()
 	}
 	return out
+}
+
+func TestChecksAPIBudget(t *testing.T) {
+	org := "\norgs: [{alias: a, client_id: c, username: u, key: {file: /k}}]"
+	for v, want := range map[string]float64{"1%": 0.01, "0.5%": 0.005, "100%": 1} {
+		cfg, err := Parse([]byte("checks_api_budget: "+v+org), "x")
+		if err != nil {
+			t.Fatalf("checks_api_budget %s: %v", v, err)
+		}
+		if cfg.ChecksAPIBudget.Fraction != want {
+			t.Errorf("checks_api_budget %s = %g, want %g", v, cfg.ChecksAPIBudget.Fraction, want)
+		}
+	}
+	cfg, err := Parse([]byte(org[1:]), "x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.ChecksAPIBudget.Fraction != DefaultChecksAPIBudget {
+		t.Errorf("default budget %g, want %g", cfg.ChecksAPIBudget.Fraction, DefaultChecksAPIBudget)
+	}
+	for _, v := range []string{"0%", "5", "150%", "lots", "[1]"} {
+		if got := problems(t, "checks_api_budget: "+v+org); len(got) != 1 || !strings.HasPrefix(got[0], "checks_api_budget (line 1): ") {
+			t.Errorf("checks_api_budget %s: problems %q", v, got)
+		}
+	}
 }

@@ -99,6 +99,12 @@ func (t *Tracker) Succeeded(msg string) {
 	t.update(func(h *Health) { h.State, h.Message, h.LastSuccess = StateRunning, msg, now })
 }
 
+// Note replaces the component's message and leaves its state as it is,
+// for news that is neither a success nor a failure (work postponed).
+func (t *Tracker) Note(msg string) {
+	t.update(func(h *Health) { h.Message = msg })
+}
+
 // Degraded records a failed piece of work after which the component goes
 // on working.
 func (t *Tracker) Degraded(err error) {

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -303,4 +304,28 @@ func TestDoctorComponentBacksOffWhileDegraded(t *testing.T) {
 	if h := c.Health(); h.State != StateRunning || !h.LastSuccess.Equal(runs[3]) {
 		t.Errorf("after passing runs: %+v", h)
 	}
+}
+
+// A doctor run after the first keeps the org ready while it runs: readiness
+// changes with a verdict, not with every run.
+func TestDoctorRerunKeepsReadiness(t *testing.T) {
+	clk := clock.NewFake(time.Date(2026, 6, 1, 8, 0, 0, 0, time.UTC))
+	inRun, release := make(chan struct{}, 1), make(chan struct{})
+	var n atomic.Int32
+	check := func(context.Context) *doctor.Report {
+		if n.Add(1) == 2 {
+			inRun <- struct{}{}
+			<-release
+		}
+		return &doctor.Report{Checks: []doctor.Result{{ID: "servicedesk.case", Status: doctor.Pass, Required: true}}}
+	}
+	d, _ := start(t, Options{Clock: clk, DoctorInterval: time.Minute, ProbeInterval: time.Hour,
+		Orgs: []OrgSpec{{Alias: "acme", Session: session(okToken), Doctor: check}}})
+	waitFor(t, "the org to be ready", d.Ready)
+	clk.Advance(time.Minute)
+	<-inRun
+	if !d.Ready() {
+		t.Errorf("not ready during the second doctor run: %+v", d.Status())
+	}
+	close(release)
 }

@@ -45,6 +45,14 @@ type OrgSpec struct {
 	// Config is the org's configuration section, which component
 	// factories read; zero for an org set up by hand.
 	Config config.Org
+	// Live, when set, is fed the outcome of the org's logins and API calls
+	// (see [Live]); the session keeper turns it into the org's readiness.
+	Live *Live
+	// Probe is a cheap call through the org's session that the session
+	// keeper makes when the org has been quiet for the probe interval.
+	Probe func(ctx context.Context) error
+	// Budget, when set, caps the API calls the daemon's own checks spend.
+	Budget *Budget
 }
 
 // Options configure a Daemon.
@@ -59,6 +67,10 @@ type Options struct {
 	// DoctorInterval is how often checks run again after the first run; 0
 	// runs them only at start.
 	DoctorInterval time.Duration
+	// ProbeInterval is how long an org may be quiet before the session
+	// keeper probes it (default 5m, at most DoctorInterval when that is
+	// set).
+	ProbeInterval time.Duration
 	// RetryInterval is how soon a failed component is restarted and failed
 	// checks run again (default 30s, less up to a fifth for jitter; it
 	// doubles after each further failure up to DoctorInterval).
@@ -74,6 +86,10 @@ type Options struct {
 	// Clock times intervals, restarts and status; nil means real time.
 	Clock clock.Clock
 }
+
+// DefaultProbeInterval is how long an org may be quiet before the session
+// keeper probes it.
+const DefaultProbeInterval = 5 * time.Minute
 
 // Daemon is the running connector.
 type Daemon struct {
@@ -107,6 +123,12 @@ func New(ctx context.Context, opts Options) (*Daemon, error) {
 	}
 	if opts.Components == nil {
 		opts.Components = Components()
+	}
+	if opts.ProbeInterval <= 0 {
+		opts.ProbeInterval = DefaultProbeInterval
+		if opts.DoctorInterval > 0 {
+			opts.ProbeInterval = min(opts.ProbeInterval, opts.DoctorInterval)
+		}
 	}
 	d := &Daemon{opts: opts, ready: map[string]bool{}}
 	restart := backoff.Policy{Initial: opts.RetryInterval, Max: max(opts.DoctorInterval, opts.RetryInterval), Jitter: 0.2}
@@ -146,6 +168,7 @@ func New(ctx context.Context, opts Options) (*Daemon, error) {
 func (d *Daemon) addOrg(o OrgSpec) error {
 	env := &OrgEnv{
 		Alias: o.Alias, Config: o.Config, Session: o.Session, Doctor: o.Doctor,
+		Live: o.Live, Probe: o.Probe, ProbeInterval: d.opts.ProbeInterval, Budget: o.Budget,
 		DoctorInterval: d.opts.DoctorInterval, RetryInterval: d.opts.RetryInterval,
 		Clock: d.opts.Clock, Logger: d.opts.Logger.With("org", o.Alias), Metrics: d.opts.Metrics,
 		sessionReady: make(chan struct{}),
@@ -306,7 +329,31 @@ func (d *Daemon) Handler() http.Handler {
 		}
 		writeJSON(w, http.StatusNotFound, map[string]string{"error": "no org with alias " + r.PathValue("alias")})
 	})))
+	if d.opts.AuthToken == "" {
+		return loopbackHostOnly(mux)
+	}
 	return mux
+}
+
+// loopbackHostOnly protects a daemon without a bearer token, which trusts
+// whoever can reach its loopback address, from DNS rebinding: a web page
+// whose host name is made to resolve to 127.0.0.1 could otherwise read the
+// API through the visitor's browser. Such a request still names the page's
+// host in its Host header, so only loopback names are served: localhost,
+// 127.0.0.0/8 and ::1, with any port. Others get 421 Misdirected Request.
+func loopbackHostOnly(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		host := r.Host
+		if h, _, err := net.SplitHostPort(host); err == nil {
+			host = h
+		}
+		if !loopback.IsHost(strings.TrimSuffix(host, ".")) {
+			writeJSON(w, http.StatusMisdirectedRequest, map[string]string{"error": fmt.Sprintf(
+				"Host %q is not a loopback name: without a bearer token the daemon answers only requests for localhost, 127.0.0.1 or [::1] (this protects it from DNS rebinding); use one of those, or set auth_token_file to serve other names", r.Host)})
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // serveReadyz answers 200 "ready" when every org is ready, else 503 with

@@ -231,6 +231,38 @@ func TestBearerTokenGuardsEverythingButHealthz(t *testing.T) {
 	}
 }
 
+// Without a bearer token the daemon answers only loopback host names, so
+// a DNS-rebinding page (evil.example resolving to 127.0.0.1) reads nothing.
+func TestLoopbackDaemonRefusesOtherHostNames(t *testing.T) {
+	_, base := start(t, Options{Orgs: []OrgSpec{{Alias: "a", Session: session(okToken)}}})
+	_, port, _ := strings.Cut(strings.TrimPrefix(base, "http://"), ":")
+	withHost := func(path, host string) (int, string) {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodGet, base+path, nil)
+		req.Host = host
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	for _, host := range []string{"127.0.0.1:" + port, "localhost:" + port, "LOCALHOST", "[::1]:" + port, "[::1]", "127.0.0.1", "localhost.:" + port} {
+		if code, body := withHost("/v1/orgs", host); code != http.StatusOK {
+			t.Errorf("Host %s: %d %s, want 200", host, code, body)
+		}
+	}
+	for _, host := range []string{"evil.example:" + port, "evil.example", "localhost.evil.example", "127.0.0.1.nip.io:" + port, "10.0.0.1"} {
+		for _, p := range []string{"/v1/orgs", "/metrics", "/readyz", "/healthz"} {
+			code, body := withHost(p, host)
+			if code != http.StatusMisdirectedRequest || !strings.Contains(body, "not a loopback name") || !strings.Contains(body, "DNS rebinding") {
+				t.Errorf("Host %s %s: %d %s, want 421 saying why", host, p, code, body)
+			}
+		}
+	}
+}
+
 func TestPublicListenerNeedsToken(t *testing.T) {
 	_, err := New(context.Background(), Options{Listen: "0.0.0.0:0", Orgs: []OrgSpec{{Alias: "a", Session: session(okToken)}}})
 	if err == nil || !strings.Contains(err.Error(), "bearer token") {

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/sfbridge/sfbridge/auth"
@@ -19,8 +20,9 @@ import (
 // OrgStatus is what the daemon knows about one org.
 type OrgStatus struct {
 	Alias string `json:"alias"`
-	// State is starting, ready, degraded (a session but a required check
-	// failed), failed (no session; or a component failed), stopping or
+	// State is starting, ready, degraded (a session, but a required check
+	// failed or the org stopped answering: a failed login, a network error
+	// or a 5xx), failed (no session; or a component failed), stopping or
 	// stopped: the worst of its components' states.
 	State             string            `json:"state"`
 	Ready             bool              `json:"ready"`
@@ -77,27 +79,59 @@ func summarize(s *OrgStatus) {
 	s.Ready = worst == 0 && len(s.Components) > 0
 }
 
-// sessionKeeper obtains the org's session at start and holds it; a
-// failure to obtain one fails the component, which the group restarts with
-// backoff. Later renewals happen where a call is refused (auth.Transport).
+// sessionKeeper obtains the org's session at start and then follows the
+// org's health as it happens: it watches the org's [Live] signal, so a
+// failed login or API call turns it degraded at once and the next success
+// running again, and it probes the org (a cheap limits call) when nothing
+// has called it for a probe interval. A failure to obtain the first session
+// fails the component, which the group restarts with backoff. Renewals
+// happen where a call is refused (auth.Transport).
 type sessionKeeper struct {
 	*Tracker
-	src   auth.Source
-	log   *slog.Logger
-	ready chan struct{}
-	once  sync.Once
+	src        auth.Source
+	live       *Live
+	probe      func(ctx context.Context) error
+	probeEvery time.Duration
+	retry      backoff.Policy
+	budget     *Budget
+	clk        clock.Clock
+	log        *slog.Logger
+	ready      chan struct{}
+	once       sync.Once
+	watching   atomic.Bool
 }
 
 func newSessionKeeper(org *OrgEnv) (Component, error) {
 	if org.Session == nil {
 		return nil, fmt.Errorf("daemon: org %q has no session", org.Alias)
 	}
-	return &sessionKeeper{Tracker: org.Tracker(), src: org.Session, log: org.Logger, ready: org.sessionReady}, nil
+	k := &sessionKeeper{Tracker: org.Tracker(), src: org.Session, live: org.Live, probe: org.Probe, probeEvery: org.ProbeInterval,
+		retry:  backoff.Policy{Initial: min(org.RetryInterval, org.ProbeInterval), Max: org.ProbeInterval, Jitter: 0.2},
+		budget: org.Budget, clk: org.Clock, log: org.Logger, ready: org.sessionReady}
+	if k.live != nil {
+		k.live.Watch(k.signal)
+	}
+	return k, nil
 }
 
 func (k *sessionKeeper) Name() string { return "session" }
 
+// signal hears the org's live signal once the first session is obtained.
+func (k *sessionKeeper) signal(err error) {
+	if !k.watching.Load() {
+		return
+	}
+	if err != nil {
+		k.log.Warn("org not answering", "err", err)
+		k.Degraded(err)
+		return
+	}
+	k.log.Info("org answering again")
+	k.Succeeded("the org answers again")
+}
+
 func (k *sessionKeeper) Run(ctx context.Context) error {
+	k.watching.Store(false)
 	k.Starting("obtaining a session")
 	tok, err := k.src.Token(ctx)
 	if ctx.Err() != nil {
@@ -108,10 +142,50 @@ func (k *sessionKeeper) Run(ctx context.Context) error {
 		return fmt.Errorf("no session: %w", err)
 	}
 	k.Succeeded("session for org " + tok.OrgID)
+	k.watching.Store(true)
+	defer k.watching.Store(false)
 	k.once.Do(func() { close(k.ready) })
 	k.log.Info("session obtained", "org_id", tok.OrgID, "instance_url", tok.InstanceURL)
-	<-ctx.Done()
-	return nil
+	if k.probe == nil || k.probeEvery <= 0 {
+		<-ctx.Done()
+		return nil
+	}
+	b := k.retry.Start(k.clk)
+	wait := k.probeEvery
+	for {
+		if clock.Sleep(ctx, k.clk, wait) != nil {
+			return nil
+		}
+		// Work through the session (the doctor, a pipeline) is a probe
+		// already: probe only an org that has been quiet, or is down.
+		if since, ok := k.live.SinceCall(); ok && since < k.probeEvery && k.live.Down() == nil {
+			wait = k.probeEvery - since
+			continue
+		}
+		if k.budget != nil {
+			if over, why := k.budget.Over(); over {
+				k.log.Warn("probe skipped: the checks' API budget is spent", "budget", why)
+				wait = k.probeEvery
+				continue
+			}
+		}
+		err := k.probe(ctx)
+		if ctx.Err() != nil {
+			return nil
+		}
+		if err != nil {
+			k.live.Report(fmt.Errorf("probe: %w", err))
+			k.Degraded(fmt.Errorf("probe: %w", err))
+			wait, _ = b.Next(backoff.Verdict{Retry: true, Reason: "probe failed"})
+			continue
+		}
+		b.Reset()
+		k.live.Report(nil)
+		if h := k.Health(); h.State != StateRunning {
+			k.Succeeded("the org answers again")
+		}
+		wait = k.probeEvery
+	}
 }
 
 // doctorComponent runs the org's checks once it has a session, then on
@@ -127,6 +201,7 @@ type doctorComponent struct {
 	metrics      *Metrics
 	log          *slog.Logger
 	sessionReady <-chan struct{}
+	budget       *Budget
 	mu           sync.Mutex
 	lastChecks   []doctor.Result
 }
@@ -138,7 +213,7 @@ func newDoctorComponent(org *OrgEnv) (Component, error) {
 	return &doctorComponent{
 		Tracker: org.Tracker(), alias: org.Alias, check: org.Doctor, interval: org.DoctorInterval,
 		retry: backoff.Policy{Initial: org.RetryInterval, Max: max(org.DoctorInterval, org.RetryInterval), Jitter: 0.2},
-		clk:   org.Clock, metrics: org.Metrics, log: org.Logger, sessionReady: org.SessionReady(),
+		clk:   org.Clock, metrics: org.Metrics, log: org.Logger, sessionReady: org.SessionReady(), budget: org.Budget,
 	}, nil
 }
 
@@ -160,7 +235,24 @@ func (c *doctorComponent) Run(ctx context.Context) error {
 	}
 	b := c.retry.Start(c.clk)
 	for {
-		c.Starting("running the checks")
+		// Over the checks' API budget the run waits until there is room
+		// again, and says so; the last results stand meanwhile.
+		if over, why := c.budget.Over(); over {
+			c.Note("checks postponed: " + why)
+			c.log.Warn("org checks postponed: the checks' API budget is spent", "budget", why)
+			if clock.Sleep(ctx, c.clk, max(c.budget.Wait(), time.Minute)) != nil {
+				return nil
+			}
+			continue
+		}
+		// Only the first run makes the component "starting": a later run
+		// keeps the last verdict (and the org's readiness) until it has
+		// its own, so readiness does not flap at every doctor run.
+		if h := c.Health(); h.State == StateStarting {
+			c.Starting("running the checks")
+		} else {
+			c.Note("running the checks")
+		}
 		report := c.check(ctx)
 		if ctx.Err() != nil {
 			return nil

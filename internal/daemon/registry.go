@@ -45,6 +45,15 @@ type OrgEnv struct {
 	Session auth.Source
 	// Doctor runs the org's checks (nil: none).
 	Doctor func(ctx context.Context) *doctor.Report
+	// Live is the org's live health signal (nil: none); Probe is a cheap
+	// call through the org's session that the session keeper makes when
+	// the org has been quiet for ProbeInterval (nil: no probe).
+	Live          *Live
+	Probe         func(ctx context.Context) error
+	ProbeInterval time.Duration
+	// Budget caps the API calls the daemon's own checks spend (nil: no
+	// cap).
+	Budget *Budget
 	// DoctorInterval and RetryInterval are the daemon's intervals.
 	DoctorInterval, RetryInterval time.Duration
 	Clock                         clock.Clock

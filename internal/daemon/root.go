@@ -62,7 +62,7 @@ func FromConfig(ctx context.Context, cfg *config.Config, env Env) (*Daemon, erro
 	env.Now = clock.FuncNow(env.Now, env.Clock)
 	orgs := make([]OrgSpec, 0, len(cfg.Orgs))
 	for _, o := range cfg.Orgs {
-		spec, err := buildOrg(ctx, o, cfg.StateDir, env)
+		spec, err := buildOrg(ctx, o, cfg.StateDir, cfg.ChecksAPIBudget.Fraction, env)
 		if err != nil {
 			return nil, fmt.Errorf("org %s: %w", o.Alias, err)
 		}
@@ -95,14 +95,20 @@ func openKey(ctx context.Context, o config.Org, env Env) (*rsa.PrivateKey, keys.
 }
 
 // buildOrg opens an org's key and wires its session, cache and checks.
-func buildOrg(ctx context.Context, o config.Org, stateDir string, env Env) (OrgSpec, error) {
+func buildOrg(ctx context.Context, o config.Org, stateDir string, budgetShare float64, env Env) (OrgSpec, error) {
 	key, keyOpts, err := openKey(ctx, o, env)
 	if err != nil {
 		return OrgSpec{}, err
 	}
 	m, base := env.Metrics, env.Transport
 	log := env.Logger.With("org", o.Alias)
+	live := NewLive(env.Clock)
+	var budget *Budget
+	if budgetShare > 0 {
+		budget = NewBudget(env.Clock, budgetShare)
+	}
 	cfg := auth.Config{
+		OnLogin:     live.Login,
 		ConsumerKey: o.ClientID, Username: o.Username, PrivateKey: key, LoginURL: o.LoginURL, Audience: o.Audience,
 		HTTPClient: &http.Client{Transport: m.TokenTransport(o.Alias, base), Timeout: 30 * time.Second,
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }},
@@ -124,13 +130,29 @@ func buildOrg(ctx context.Context, o config.Org, stateDir string, env Env) (OrgS
 			src.SetToken(saved)
 		}
 	}
-	api := m.APITransport(o.Alias, base, func(resp *http.Response) {
+	// Every API call the daemon makes is one of its checks (the doctor,
+	// the probe): each is counted against the checks' budget and reported
+	// to the org's live signal.
+	api := live.Transport(m.APITransport(o.Alias, base, func(resp *http.Response) {
+		budget.Count()
 		if h := resp.Header.Get("Sforce-Limit-Info"); h != "" {
 			if li, err := rest.ParseLimitInfo(h); err == nil && li.Max > 0 {
 				m.ObserveAPIUsage(o.Alias, int(li.Used), int(li.Max))
+				budget.ObserveLimit(li.Max)
 			}
 		}
-	})
+	}))
+	restOpts := []rest.Option{rest.WithTransport(api), rest.WithCallOptionsClient("sfbridge-daemon"), rest.WithClock(env.Clock)}
+	probeClient, err := rest.New(src, restOpts...)
+	if err != nil {
+		return OrgSpec{}, err
+	}
+	// The probe is the smallest call that needs a valid session (the
+	// resource directory); it renews a lost session on the way.
+	probe := func(ctx context.Context) error {
+		_, err := probeClient.Resources(ctx)
+		return err
+	}
 	// Doctor's own probes (the login host, the clock) are not token
 	// requests: they get a plain client, and the source keeps the counted one.
 	probeCfg := cfg
@@ -138,7 +160,7 @@ func buildOrg(ctx context.Context, o config.Org, stateDir string, env Env) (OrgS
 	check := func(ctx context.Context) *doctor.Report {
 		r := doctor.Run(ctx, doctor.Options{
 			KeyFile: o.Key.File, KeyOptions: keyOpts, Auth: probeCfg, Source: src, Require: o.Require,
-			RESTOptions: []rest.Option{rest.WithTransport(api), rest.WithCallOptionsClient("sfbridge-daemon"), rest.WithClock(env.Clock)},
+			RESTOptions: restOpts,
 		})
 		if tok := src.Cached(); cache != nil && tok != nil && tok != saved {
 			if err := cache.Save(tok); err != nil {
@@ -149,5 +171,5 @@ func buildOrg(ctx context.Context, o config.Org, stateDir string, env Env) (OrgS
 		}
 		return r
 	}
-	return OrgSpec{Alias: o.Alias, Session: src, Doctor: check, Config: o}, nil
+	return OrgSpec{Alias: o.Alias, Session: src, Doctor: check, Config: o, Live: live, Probe: probe, Budget: budget}, nil
 }

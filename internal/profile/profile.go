@@ -32,12 +32,20 @@ type Profile struct {
 	KeyFile              string `json:"jwt_key_file"`
 	KeystoreAlias        string `json:"keystore_alias,omitempty"`
 	KeystorePasswordFile string `json:"keystore_password_file,omitempty"`
+	// KeyPasswordFile holds a JKS entry's key password when it differs
+	// from the store password.
+	KeyPasswordFile string `json:"key_password_file,omitempty"`
 	// LoginURL and Audience are the pair that worked at login.
 	LoginURL    string `json:"login_url"`
 	Audience    string `json:"audience"`
 	InstanceURL string `json:"instance_url"`
 	OrgID       string `json:"org_id"`
 	UserID      string `json:"user_id"`
+	// DevInfoFile is set on the profile `sfbridge serve --dev` stores: the
+	// info file of its emulated org, which exists only while that process
+	// runs. DevCommand is the command that started it, to start it again.
+	DevInfoFile string `json:"dev_info_file,omitempty"`
+	DevCommand  string `json:"dev_command,omitempty"`
 }
 
 // Name is the alias if set, else the username.

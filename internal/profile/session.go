@@ -23,11 +23,28 @@ type KeySpec struct {
 	// KeyPasswordFile holds a JKS entry's own password when it differs from
 	// the store password; optional.
 	KeyPasswordFile string
+	// Passphrase and KeyPassword are used when the matching file is not
+	// named: the CLI fills them from SFBRIDGE_KEY_PASSWORD and
+	// SFBRIDGE_KEY_ENTRY_PASSWORD ([Env.KeyPasswords]).
+	Passphrase, KeyPassword []byte
 }
 
-// KeySpec names p's signing key.
+// KeySpec names p's signing key, with env's passwords for the files the
+// profile does not name.
 func (p *Profile) KeySpec() KeySpec {
-	return KeySpec{File: p.KeyFile, Alias: p.KeystoreAlias, PasswordFile: p.KeystorePasswordFile}
+	return KeySpec{File: p.KeyFile, Alias: p.KeystoreAlias, PasswordFile: p.KeystorePasswordFile, KeyPasswordFile: p.KeyPasswordFile}
+}
+
+// WithPasswords returns k with the passwords of env for the files k does
+// not name.
+func (k KeySpec) WithPasswords(env Env) KeySpec {
+	if k.PasswordFile == "" {
+		k.Passphrase = env.KeyPassphrase
+	}
+	if k.KeyPasswordFile == "" {
+		k.KeyPassword = env.KeyPassword
+	}
+	return k
 }
 
 // maxPasswordFile bounds a password file: a password is short, and a larger
@@ -37,7 +54,7 @@ const maxPasswordFile = 64 << 10
 // LoadOptions returns the options that open the key, reading the password
 // file (its trailing line break dropped).
 func (k KeySpec) LoadOptions() (keys.LoadOptions, error) {
-	opts := keys.LoadOptions{Alias: k.Alias}
+	opts := keys.LoadOptions{Alias: k.Alias, Passphrase: k.Passphrase, KeyPassword: k.KeyPassword}
 	if k.PasswordFile != "" {
 		b, err := inputfile.Read(k.PasswordFile, maxPasswordFile)
 		if err != nil {
@@ -70,6 +87,10 @@ type Env struct {
 	HTTPClient *http.Client // nil: auth's default (honours HTTPS_PROXY/NO_PROXY)
 	Now        func() time.Time
 	Logger     *slog.Logger
+	// KeyPassphrase and KeyPassword open a profile's key when it names no
+	// password file: the values of SFBRIDGE_KEY_PASSWORD and
+	// SFBRIDGE_KEY_ENTRY_PASSWORD, which the CLI reads.
+	KeyPassphrase, KeyPassword []byte
 }
 
 // AuthConfig is the JWT bearer configuration of p, signed with key, in
@@ -98,7 +119,7 @@ type Session struct {
 
 // Open loads p's key and returns its session. No request is made.
 func Open(env Env, p *Profile) (*Session, error) {
-	key, err := p.KeySpec().Load()
+	key, err := p.KeySpec().WithPasswords(env).Load()
 	if err != nil {
 		return nil, err
 	}

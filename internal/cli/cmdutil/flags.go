@@ -1,9 +1,12 @@
 package cmdutil
 
 import (
+	"fmt"
+
 	"github.com/spf13/pflag"
 
 	"github.com/sfbridge/sfbridge/internal/profile"
+	"github.com/sfbridge/sfbridge/rest"
 )
 
 // Target names the org a command works on.
@@ -26,7 +29,21 @@ func AddTargetOrgFlag(fs *pflag.FlagSet, t *Target) {
 // the commands that call the REST API.
 func AddTargetFlags(fs *pflag.FlagSet, t *Target) {
 	AddTargetOrgFlag(fs, t)
-	fs.StringVar(&t.APIVersion, "api-version", "", "API version to use, like 66.0 (default: the highest the org offers)")
+	fs.Var((*apiVersion)(&t.APIVersion), "api-version", "API version to use, like 66.0 (default: the highest the org offers)")
+}
+
+// apiVersion is the --api-version flag: a version checked as the flag is
+// parsed, so a bad one is a usage error before anything runs.
+type apiVersion string
+
+func (v *apiVersion) String() string { return string(*v) }
+func (v *apiVersion) Type() string   { return "version" }
+func (v *apiVersion) Set(s string) error {
+	if _, err := rest.ParseAPIVersion(s); err != nil {
+		return fmt.Errorf("%q is not an API version like 66.0", s)
+	}
+	*v = apiVersion(s)
+	return nil
 }
 
 // LoginFlags name an app, a user and a signing key for a JWT bearer login,
@@ -39,6 +56,7 @@ type LoginFlags struct {
 	Audience             string
 	KeystoreAlias        string
 	KeystorePasswordFile string
+	KeyPasswordFile      string
 }
 
 // AddLoginFlags registers the login flags. usernameShorthand is "o" where
@@ -51,7 +69,8 @@ func AddLoginFlags(fs *pflag.FlagSet, l *LoginFlags, usernameShorthand string) {
 	fs.StringVarP(&l.InstanceURL, "instance-url", "r", "", "Login URL: My Domain, sandbox or site URL (default https://login.salesforce.com)")
 	fs.StringVar(&l.Audience, "audience", "", "Audience (aud) of the assertion; empty tries the usual ones")
 	fs.StringVar(&l.KeystoreAlias, "keystore-alias", "", "Entry of a JKS or PKCS#12 keystore (default: its only key)")
-	fs.StringVar(&l.KeystorePasswordFile, "keystore-password-file", "", "File holding the password of the keystore or encrypted key")
+	fs.StringVar(&l.KeystorePasswordFile, "keystore-password-file", "", "File holding the password of the keystore or encrypted key (env SFBRIDGE_KEY_PASSWORD)")
+	fs.StringVar(&l.KeyPasswordFile, "key-password-file", "", "File holding a JKS entry's key password when it differs from the store password (env SFBRIDGE_KEY_ENTRY_PASSWORD)")
 }
 
 // Given reports whether any of the flags that name a login was set.
@@ -71,5 +90,5 @@ func (l LoginFlags) Missing() string {
 
 // KeySpec is the signing key the flags name.
 func (l LoginFlags) KeySpec() profile.KeySpec {
-	return profile.KeySpec{File: l.KeyFile, Alias: l.KeystoreAlias, PasswordFile: l.KeystorePasswordFile}
+	return profile.KeySpec{File: l.KeyFile, Alias: l.KeystoreAlias, PasswordFile: l.KeystorePasswordFile, KeyPasswordFile: l.KeyPasswordFile}
 }

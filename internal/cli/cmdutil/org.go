@@ -7,9 +7,13 @@ package cmdutil
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
+	"os"
 
 	"github.com/sfbridge/sfbridge/auth"
+	"github.com/sfbridge/sfbridge/internal/cli/exitcode"
 	"github.com/sfbridge/sfbridge/internal/profile"
 	"github.com/sfbridge/sfbridge/rest"
 )
@@ -63,12 +67,34 @@ func (o *Org) Session() (*profile.Session, error) {
 	if o.Profile == nil {
 		return nil, fmt.Errorf("cmdutil: this org has no stored profile to open a session from")
 	}
+	if err := devRunning(o.Profile); err != nil {
+		return nil, err
+	}
 	s, err := profile.Open(o.Env, o.Profile)
 	if err != nil {
-		return nil, err
+		return nil, KeyHint(err)
 	}
 	o.session = s
 	return s, nil
+}
+
+// devRunning fails when p is the profile of a `serve --dev` that is no
+// longer running: its emulated org went with it, and the fix is to start it
+// again, not to check the network.
+func devRunning(p *profile.Profile) error {
+	if p.DevInfoFile == "" {
+		return nil
+	}
+	if _, err := os.Stat(p.DevInfoFile); !errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	start := p.DevCommand
+	if start == "" {
+		start = "sfbridge serve --dev"
+	}
+	return exitcode.With(exitcode.Unreachable, fmt.Errorf(
+		"org %q is the emulated org of `serve --dev`, which is not running (its info file %s is gone): start it again in another terminal with `%s` and leave it running",
+		p.Name(), p.DevInfoFile, start))
 }
 
 // Source is the session's token source.

@@ -3,9 +3,12 @@ package cmdutil
 import (
 	"errors"
 	"io/fs"
+	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
+	"github.com/sfbridge/sfbridge/internal/cli/exitcode"
 	"github.com/sfbridge/sfbridge/internal/profile"
 )
 
@@ -54,5 +57,38 @@ func TestStaticOrgHasNoSession(t *testing.T) {
 	}
 	if err := org.Persist(); err != nil {
 		t.Errorf("Persist = %v", err)
+	}
+}
+
+func TestSessionOfAStoppedDevOrgSaysToStartItAgain(t *testing.T) {
+	dir := t.TempDir()
+	info := filepath.Join(dir, "dev", "emulator", "info.json")
+	p := &profile.Profile{Alias: "dev", Username: "integration@sfbridge.test", ClientID: "k", KeyFile: filepath.Join(dir, "missing.key"),
+		DevInfoFile: info, DevCommand: "go run ./cmd/sfbridge serve --dev"}
+	if err := (profile.Store{Dir: dir}).Save(p, true); err != nil {
+		t.Fatal(err)
+	}
+	org, err := OpenOrg(profile.Env{Dir: dir}, Target{Org: "dev"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = org.Session()
+	if got := exitcode.Of(err); got != exitcode.Unreachable {
+		t.Errorf("exit code %d, want %d (%v)", got, exitcode.Unreachable, err)
+	}
+	if err == nil || !strings.Contains(err.Error(), "start it again in another terminal with `go run ./cmd/sfbridge serve --dev`") {
+		t.Errorf("Session = %v, want the command that starts serve --dev again", err)
+	}
+
+	// While serve --dev runs (its info file exists) the session opens as
+	// any other: here it fails on the missing key.
+	if err := os.MkdirAll(filepath.Dir(info), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(info, []byte("{}"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := org.Session(); !errors.Is(err, fs.ErrNotExist) || strings.Contains(err.Error(), "serve --dev") {
+		t.Errorf("Session while running = %v, want the missing key's error", err)
 	}
 }

@@ -19,8 +19,28 @@ func UsageErrors(cmd *cobra.Command) {
 	wrapArgs(cmd)
 }
 
-// wrapArgs makes positional-argument errors usage errors.
+// wrapArgs makes positional-argument errors and missing required flags
+// usage errors. cobra checks required flags only after the pre-run hooks,
+// and reports them as plain errors; each command checks them first, in a
+// pre-run hook of its own.
 func wrapArgs(cmd *cobra.Command) {
+	if pre, preE := cmd.PreRun, cmd.PreRunE; cmd.Runnable() {
+		cmd.PreRun = nil
+		cmd.PreRunE = func(c *cobra.Command, args []string) error {
+			for _, validate := range []func() error{c.ValidateRequiredFlags, c.ValidateFlagGroups} {
+				if err := validate(); err != nil {
+					return exitcode.With(exitcode.Usage, fmt.Errorf("%w (see '%s --help')", err, c.CommandPath()))
+				}
+			}
+			if pre != nil {
+				pre(c, args)
+			}
+			if preE != nil {
+				return preE(c, args)
+			}
+			return nil
+		}
+	}
 	if v := cmd.Args; v != nil {
 		cmd.Args = func(c *cobra.Command, args []string) error {
 			if err := v(c, args); err != nil {

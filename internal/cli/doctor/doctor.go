@@ -58,7 +58,9 @@ and, with --require:
 
   servicedesk  Contact and Knowledge__kav readable; Case readable, creatable,
                editable; CaseComment readable and creatable
-  eventlogs    View Event Log Files (and View All Data); EventLogFile readable
+  eventlogs    API Enabled and View Event Log Files, as sfbridge eventlogs collect needs
+               them (and View All Data); EventLogFile readable; SetupAuditTrail and
+               LoginHistory readable (warnings: only for collect --objects)
 
 Use a stored profile (-o ALIAS, see sfbridge login) or the login flags. The
 checks need no admin rights. Exit status 5 when a required check fails.`,
@@ -99,7 +101,7 @@ func resolve(ctx context.Context, opts *Options) (doctor.Options, error) {
 		if err != nil {
 			return doctor.Options{}, err
 		}
-		spec = opts.KeySpec()
+		spec = opts.KeySpec().WithPasswords(env)
 		cfg = auth.Config{ConsumerKey: opts.ClientID, Username: opts.Username, LoginURL: opts.InstanceURL, Audience: opts.Audience,
 			HTTPClient: env.HTTPClient, Now: env.Now, Logger: env.Logger}
 	} else {
@@ -107,7 +109,7 @@ func resolve(ctx context.Context, opts *Options) (doctor.Options, error) {
 		if err != nil {
 			return doctor.Options{}, err
 		}
-		spec, cfg = org.Profile.KeySpec(), profile.AuthConfig(org.Env, org.Profile, nil) // doctor loads the key itself
+		spec, cfg = org.Profile.KeySpec().WithPasswords(org.Env), profile.AuthConfig(org.Env, org.Profile, nil) // doctor loads the key itself
 	}
 	if !filepath.IsAbs(spec.File) {
 		abs, err := filepath.Abs(spec.File)

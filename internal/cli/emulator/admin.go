@@ -10,13 +10,13 @@ import (
 	"net/url"
 	"os"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 	"gopkg.in/yaml.v3"
 
 	sfemu "github.com/sfbridge/sfbridge/emulator"
 	"github.com/sfbridge/sfbridge/internal/cli/cmdutil"
+	"github.com/sfbridge/sfbridge/internal/cli/emulator/adminapi"
 	"github.com/sfbridge/sfbridge/internal/cli/exitcode"
 	"github.com/sfbridge/sfbridge/internal/cli/factory"
 )
@@ -81,6 +81,7 @@ func newAdminCmds(f *factory.Factory, runF func(*AdminOptions) error) []*cobra.C
 		group("profiles", "Create or replace profiles of the emulator", holderCreate("profiles", "profile")),
 		group("permsets", "Create or replace permission sets of the emulator", holderCreate("permission-sets", "permission set")),
 		group("records", "Insert records into the emulator", recordsCreate()),
+		group("servicedesk", "Commit delay, case assignment rule, simulated agents and undelete", servicedeskShow(), servicedeskSet(), servicedeskActivity(), servicedeskUndelete()),
 		group("faults", "List, inject or remove the emulator's faults", faultsList(), faultsAdd(), faultsRemove(), faultsClear()),
 		group("clock", "Read or move the emulator's clock", clockShow(), clockMove("advance", "Move the org's clock by a duration, forward or back (-20m)"),
 			clockMove("offset", "Put the org's clock at an offset from the host's clock (0s resets it)"), clockMove("set", "Set the org's clock to a time (RFC 3339)")),
@@ -115,51 +116,10 @@ func leafCmd(f *factory.Factory, l adminCmd, runF func(*AdminOptions) error) *co
 // runAdmin sends the request and prints the answer: JSON indented on
 // stdout, or Done on stderr when there is no body.
 func runAdmin(ctx context.Context, opts *AdminOptions) error {
-	base, token, err := opts.target()
+	b, err := adminapi.Do(ctx, opts.Client, adminapi.Target{InfoFile: opts.InfoFile, URL: opts.URL, AdminToken: opts.AdminToken},
+		adminapi.Request{Method: opts.Method, Path: opts.Path, Body: opts.Body, ContentType: opts.ContentType})
 	if err != nil {
 		return err
-	}
-	client := opts.Client
-	if client == nil {
-		client = &http.Client{Timeout: 30 * time.Second}
-	}
-	var body io.Reader
-	if opts.Body != nil {
-		body = bytes.NewReader(opts.Body)
-	}
-	req, err := http.NewRequestWithContext(ctx, opts.Method, base+sfemu.AdminPrefix+opts.Path, body)
-	if err != nil {
-		return err
-	}
-	req.Header.Set(sfemu.AdminTokenHeader, token)
-	if opts.Body != nil {
-		ct := opts.ContentType
-		if ct == "" {
-			ct = "application/json"
-		}
-		req.Header.Set("Content-Type", ct)
-	}
-	resp, err := client.Do(req)
-	if err != nil {
-		return exitcode.With(exitcode.Unreachable, fmt.Errorf("cannot reach the emulator at %s: %w (is it running? check --info-file or --url)", base, err))
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
-	if err != nil {
-		return fmt.Errorf("read the emulator's answer: %w", err)
-	}
-	if resp.StatusCode >= 300 {
-		var e struct {
-			Error string `json:"error"`
-		}
-		msg := strings.TrimSpace(string(b))
-		if json.Unmarshal(b, &e) == nil && e.Error != "" {
-			msg = e.Error
-		}
-		if resp.StatusCode == http.StatusUnauthorized {
-			msg += " (the admin token does not match this emulator: use its own --info-file)"
-		}
-		return fmt.Errorf("emulator: %s %s: %d %s: %s", opts.Method, sfemu.AdminPrefix+opts.Path, resp.StatusCode, http.StatusText(resp.StatusCode), msg)
 	}
 	if len(bytes.TrimSpace(b)) == 0 {
 		if opts.Done != "" {
@@ -167,43 +127,7 @@ func runAdmin(ctx context.Context, opts *AdminOptions) error {
 		}
 		return nil
 	}
-	var pretty bytes.Buffer
-	if json.Indent(&pretty, b, "", "  ") != nil {
-		_, err = opts.Out.Write(b)
-		return err
-	}
-	pretty.WriteByte('\n')
-	_, err = opts.Out.Write(pretty.Bytes())
-	return err
-}
-
-// target is the emulator's base URL and admin token, from the flags or the
-// info file.
-func (opts *AdminOptions) target() (string, string, error) {
-	base, token := opts.URL, opts.AdminToken
-	if opts.InfoFile != "" && (base == "" || token == "") {
-		b, err := os.ReadFile(opts.InfoFile)
-		if err != nil {
-			return "", "", fmt.Errorf("read the emulator's info file: %w", err)
-		}
-		var info Info
-		if err := json.Unmarshal(b, &info); err != nil {
-			return "", "", fmt.Errorf("%s: not an emulator info file: %w", opts.InfoFile, err)
-		}
-		if base == "" {
-			base = info.BaseURL
-		}
-		if token == "" {
-			token = info.AdminToken
-		}
-	}
-	if base == "" || token == "" {
-		return "", "", exitcode.UsageErrorf("which emulator? give --info-file (written by 'sfbridge emulator --info-file F'), or --url and --admin-token")
-	}
-	if u, err := url.Parse(base); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return "", "", exitcode.UsageErrorf("--url %q is not an http(s) URL such as http://127.0.0.1:8484", base)
-	}
-	return strings.TrimRight(base, "/"), token, nil
+	return adminapi.WriteJSON(opts.Out, b)
 }
 
 // readSpecFile reads a JSON or YAML file ("-" is stdin) with the fixture's

@@ -22,6 +22,7 @@ import (
 	"github.com/sfbridge/sfbridge/internal/cli/emulator/eventlogs"
 	climessaging "github.com/sfbridge/sfbridge/internal/cli/emulator/messaging"
 	"github.com/sfbridge/sfbridge/internal/cli/factory"
+	"github.com/sfbridge/sfbridge/internal/clock"
 	"github.com/sfbridge/sfbridge/internal/loopback"
 )
 
@@ -120,7 +121,7 @@ attempt with its precise outcome is logged to stderr.`,
 
 func run(ctx context.Context, opts *Options) error {
 	if opts.Now == nil {
-		opts.Now = time.Now
+		opts.Now = clock.Real().Now
 	}
 	if host, _, err := net.SplitHostPort(opts.Addr); err == nil && !loopback.IsHost(host) {
 		fmt.Fprintf(opts.ErrOut, "sfbridge emulator: warning: listening on %s, reachable from other machines; the admin token is the only protection\n", opts.Addr)

@@ -34,8 +34,8 @@ type Entry struct {
 func Table() []Entry {
 	return []Entry{
 		{OK, "success"},
-		{Error, "an error not covered below (bad input file, I/O error, Salesforce API error)"},
-		{Usage, "usage error: unknown command, bad flag or argument"},
+		{Error, "an error not covered below (a bad input file, including a key too weak to sign with; I/O error; Salesforce API error)"},
+		{Usage, "usage error: unknown command, bad or missing flag (a required flag, --api-version abc) or argument"},
 		{AuthRefused, "Salesforce refused the authentication (the error and its likely cause are printed)"},
 		{Unreachable, "Salesforce (or the emulator) could not be reached: DNS, TCP, TLS or timeout"},
 		{CheckFailed, "a required `sfbridge doctor` check failed"},

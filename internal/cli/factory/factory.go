@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/sfbridge/sfbridge/internal/cli/cmdutil"
+	"github.com/sfbridge/sfbridge/internal/clock"
 	"github.com/sfbridge/sfbridge/internal/iostreams"
 	"github.com/sfbridge/sfbridge/internal/profile"
 	"github.com/sfbridge/sfbridge/rest"
@@ -38,7 +39,7 @@ type Factory struct {
 
 // New returns a factory for the given streams and environment.
 func New(ios *iostreams.IOStreams, getenv func(string) string, version string) *Factory {
-	f := &Factory{IOStreams: ios, Getenv: getenv, Now: time.Now, Version: version}
+	f := &Factory{IOStreams: ios, Getenv: getenv, Now: clock.Real().Now, Version: version}
 	f.Org = f.openOrg
 	return f
 }
@@ -87,11 +88,19 @@ func (f *Factory) ConfigDir() (string, error) {
 }
 
 // ProfileEnv is what opening a stored org profile needs: the configuration
-// directory, the clock and the logger.
+// directory, the clock, the logger and the key passwords of the
+// environment (SFBRIDGE_KEY_PASSWORD, SFBRIDGE_KEY_ENTRY_PASSWORD).
 func (f *Factory) ProfileEnv() (profile.Env, error) {
 	dir, err := f.ConfigDir()
 	if err != nil {
 		return profile.Env{}, err
 	}
-	return profile.Env{Dir: dir, Now: f.Now, Logger: f.Logger()}, nil
+	env := profile.Env{Dir: dir, Now: f.Now, Logger: f.Logger()}
+	if v := f.Getenv("SFBRIDGE_KEY_PASSWORD"); v != "" {
+		env.KeyPassphrase = []byte(v)
+	}
+	if v := f.Getenv("SFBRIDGE_KEY_ENTRY_PASSWORD"); v != "" {
+		env.KeyPassword = []byte(v)
+	}
+	return env, nil
 }

@@ -28,8 +28,8 @@ func Environment() []EnvVar {
 		{"XDG_CONFIG_HOME", "Base of the default configuration directory."},
 		{"HOME", "Home directory, for the default configuration directory."},
 		{"SFBRIDGE_JWT_KEY", "The JWT signing key itself (PEM, PEM with literal \\n, or base64), used by `keys` commands when no key file is given."},
-		{"SFBRIDGE_KEY_PASSWORD", "Passphrase of an encrypted key, or the JKS/PKCS#12 store password, when --password-file is not given."},
-		{"SFBRIDGE_KEY_ENTRY_PASSWORD", "Key password of a JKS entry when it differs from the store password and --key-password-file is not given."},
+		{"SFBRIDGE_KEY_PASSWORD", "Passphrase of an encrypted key, or the JKS/PKCS#12 store password, when no password file is given (--password-file for `keys`, --keystore-password-file for login and doctor, or one stored in the profile); read by `keys`, login, doctor and every command that opens a profile."},
+		{"SFBRIDGE_KEY_ENTRY_PASSWORD", "Key password of a JKS entry when it differs from the store password and --key-password-file (or one stored in the profile) is not given; read by `keys`, login, doctor and every command that opens a profile."},
 		{"SFBRIDGE_NEW_KEY_PASSPHRASE", "Passphrase for a key or keystore that `keys generate` or `keys convert` writes, when --passphrase-file is not given."},
 		{"SFBRIDGE_STATE", "State store URL (sqlite:PATH or postgres://…) for `state` and `keys import|list|rotate-master` when --state is not given (default: sqlite:<config dir>/state.db)."},
 		{"SFBRIDGE_MASTER_KEY_FILE", "File holding the master key that seals keys in the state store (32 bytes as base64 or hex), when --master-key-file is not given."},
@@ -73,5 +73,18 @@ func NewExitCodesTopic(_ *factory.Factory) *cobra.Command {
 		fmt.Fprintf(tw, "  %d\t%s\n", e.Code, e.Meaning)
 	}
 	tw.Flush()
+	b.WriteString(`
+With --json a failure is printed on stdout as JSON in the Salesforce CLI's
+error shape, with the same exit code:
+
+  {"status": 3, "name": "AuthRefusedError", "message": "...", "exitCode": 3,
+   "code": "invalid_grant", "context": "login", "commandName": "login",
+   "actions": ["..."], "stack": "*auth.Error", "warnings": []}
+
+name is UsageError (2), AuthRefusedError (3), UnreachableError (4),
+CheckFailedError (5) or SfbridgeError (1); code is Salesforce's error code
+when there is one, else the exit code; actions are the hints to fix it.
+doctor --json prints its report instead.
+`)
 	return topic("exit-codes", "Exit codes and what they mean", b.String())
 }

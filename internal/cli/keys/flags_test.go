@@ -4,7 +4,6 @@ import (
 	"testing"
 
 	"github.com/sfbridge/sfbridge/internal/cli/cmdutil/cmdutiltest"
-	"github.com/sfbridge/sfbridge/internal/cli/exitcode"
 	"github.com/sfbridge/sfbridge/internal/output"
 	libkeys "github.com/sfbridge/sfbridge/keys"
 )
@@ -18,7 +17,7 @@ func TestGenerateFlags(t *testing.T) {
 		{Args: "--out-dir secrets", Want: withDir},
 		{ArgList: []string{"--out-dir", "secrets", "--name", "acme", "--bits", "3072", "--days", "30", "--subject", "CN=acme-integration,O=Acme",
 			"--passphrase-file", "pass.txt", "--force", "--json"}, Want: custom},
-		{Args: "", WantErr: `required flag(s) "out-dir" not set`, WantExit: exitcode.Error},
+		{Args: "", WantErr: `required flag(s) "out-dir" not set`},
 		{Args: "--out-dir secrets --bits many", WantErr: `invalid argument "many" for "--bits"`},
 		{Args: "--out-dir secrets --passphrase secret", WantErr: "unknown flag: --passphrase"},
 	})
@@ -55,7 +54,7 @@ func TestConvertFlags(t *testing.T) {
 		{Args: "--in k.key --cert k.crt --out k.jks --to jks --out-alias sf --passphrase-file p.txt --cert-out c.pem --force --alias src --password-file in.txt",
 			Want: ConvertOptions{In: "k.key", CertFile: "k.crt", Out: "k.jks", To: "jks", OutAlias: "sf", PassphraseFile: "p.txt", CertOut: "c.pem", Force: true,
 				Load: loadFlags{Alias: "src", PasswordFile: "in.txt"}}},
-		{Args: "--in k.key", WantErr: `required flag(s) "out" not set`, WantExit: exitcode.Error},
+		{Args: "--in k.key", WantErr: `required flag(s) "out" not set`},
 		{Args: "--in k.key --out k.pem --json", WantErr: "unknown flag: --json"},
 	})
 }

@@ -5,6 +5,7 @@ package login
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"text/tabwriter"
@@ -50,7 +51,9 @@ from the signing key, so later commands reuse it until Salesforce refuses it.
 
 --jwt-key-file accepts PEM (PKCS#1 or PKCS#8, plain or encrypted), DER, a Java
 keystore (JKS) or PKCS#12; give the password of an encrypted key or keystore
-with --keystore-password-file and the entry with --keystore-alias.
+with --keystore-password-file (or SFBRIDGE_KEY_PASSWORD), the entry with
+--keystore-alias, and a JKS entry's own key password, when it differs from
+the store password, with --key-password-file (or SFBRIDGE_KEY_ENTRY_PASSWORD).
 
 Without --audience, sfbridge tries the usual login URL/audience pairs (My
 Domain, sandbox, production) and remembers the one that works; it stops at
@@ -94,25 +97,33 @@ func run(ctx context.Context, opts *Options) error {
 	if err != nil {
 		return err
 	}
-	passFile := opts.KeystorePasswordFile
-	if passFile != "" {
-		if passFile, err = filepath.Abs(passFile); err != nil {
-			return err
-		}
+	passFile, err := absOrEmpty(opts.KeystorePasswordFile)
+	if err != nil {
+		return err
+	}
+	keyPassFile, err := absOrEmpty(opts.KeyPasswordFile)
+	if err != nil {
+		return err
 	}
 	// The profile to store; its login URL and audience are the ones given
 	// until the login reports the pair that worked.
 	p := &profile.Profile{
 		Alias: opts.Alias, Username: opts.Username, ClientID: opts.ClientID,
-		KeyFile: keyFile, KeystoreAlias: opts.KeystoreAlias, KeystorePasswordFile: passFile,
+		KeyFile: keyFile, KeystoreAlias: opts.KeystoreAlias, KeystorePasswordFile: passFile, KeyPasswordFile: keyPassFile,
 		LoginURL: opts.InstanceURL, Audience: opts.Audience,
 	}
-	key, err := p.KeySpec().Load()
+	key, err := p.KeySpec().WithPasswords(env).Load()
 	if err != nil {
-		return err
+		return cmdutil.KeyHint(err)
 	}
 	src, err := auth.NewTokenSource(profile.AuthConfig(env, p, key))
 	if err != nil {
+		// A key too weak to sign with is a bad key file (exit 1), like
+		// every other key that cannot be used; the rest are bad flags.
+		var ce *auth.ConfigError
+		if errors.As(err, &ce) && ce.Field == "PrivateKey" {
+			return fmt.Errorf("%s: %w; generate a 2048-bit pair with `sfbridge keys generate` and upload its certificate to the app", opts.KeyFile, err)
+		}
 		return exitcode.With(exitcode.Usage, err)
 	}
 	tok, err := src.Login(ctx)
@@ -162,4 +173,12 @@ func run(ctx context.Context, opts *Options) error {
 		fmt.Fprintf(tw, "Default:\tyes\n")
 	}
 	return tw.Flush()
+}
+
+// absOrEmpty makes a named file's path absolute, for the profile.
+func absOrEmpty(path string) (string, error) {
+	if path == "" {
+		return "", nil
+	}
+	return filepath.Abs(path)
 }

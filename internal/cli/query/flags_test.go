@@ -17,5 +17,6 @@ func TestNewCmdFlags(t *testing.T) {
 		{Args: "", WantErr: "accepts 1 arg(s), received 0"},
 		{ArgList: []string{"SELECT", "Id", "FROM", "Case"}, WantErr: "accepts 1 arg(s), received 4"},
 		{ArgList: []string{soql, "--all=maybe"}, WantErr: `invalid argument "maybe" for "--all"`},
+		{ArgList: []string{soql, "--api-version", "abc"}, WantErr: `"abc" is not an API version like 66.0`},
 	})
 }

@@ -107,26 +107,35 @@ func run(ctx context.Context, opts *Options) error {
 }
 
 // streamJSON streams the records as a JSON array, each record exactly as
-// Salesforce sent it (field order kept), one per line.
+// Salesforce sent it (field order kept), one per line. The array opens with
+// the first record, so a query that fails before it prints nothing and the
+// failure is the one JSON value on stdout (root.Main prints it); one that
+// fails later closes the array of the records it got, and the failure
+// follows it as a second value.
 func streamJSON(ctx context.Context, w io.Writer, c *rest.Client, soql string, qo *rest.QueryOptions) error {
 	// bufio.Writer errors are sticky: the Flush at the end reports any.
 	bw := bufio.NewWriterSize(w, 64<<10)
-	_, _ = bw.WriteString("[")
 	n := 0
 	for rec, err := range rest.Query[json.RawMessage](ctx, c, soql, qo) {
 		if err != nil {
-			_, _ = bw.WriteString("\n")
-			_ = bw.Flush()
+			if n > 0 {
+				_, _ = bw.WriteString("\n")
+				_ = bw.Flush()
+			}
 			return err
 		}
-		if n > 0 {
+		if n == 0 {
+			_, _ = bw.WriteString("[")
+		} else {
 			_, _ = bw.WriteString(",")
 		}
 		_, _ = bw.WriteString("\n  ")
 		_, _ = bw.Write(rec)
 		n++
 	}
-	if n > 0 {
+	if n == 0 {
+		_, _ = bw.WriteString("[")
+	} else {
 		_, _ = bw.WriteString("\n")
 	}
 	_, _ = bw.WriteString("]\n")

@@ -5,7 +5,6 @@ import (
 
 	"github.com/sfbridge/sfbridge/internal/cli/cmdutil"
 	"github.com/sfbridge/sfbridge/internal/cli/cmdutil/cmdutiltest"
-	"github.com/sfbridge/sfbridge/internal/cli/exitcode"
 	"github.com/sfbridge/sfbridge/internal/output"
 )
 
@@ -20,8 +19,8 @@ func TestNewCmdFlags(t *testing.T) {
 		{Args: "upsert Contact ext-1 --external-id-field Ext__c --values LastName=Doe", Want: Options{Op: "upsert", Object: "Contact", ID: "ext-1", ExtIDField: "Ext__c", Values: "LastName=Doe"}},
 		{Args: "delete Case " + id + " --target-org dev", Want: Options{Op: "delete", Object: "Case", ID: id, Target: cmdutil.Target{Org: "dev"}}},
 		// cobra's missing-required-flag error exits 1, as it always has.
-		{Args: "create Case", WantErr: `required flag(s) "values" not set`, WantExit: exitcode.Error},
-		{Args: "upsert Contact ext-1 --values LastName=Doe", WantErr: `required flag(s) "external-id-field" not set`, WantExit: exitcode.Error},
+		{Args: "create Case", WantErr: `required flag(s) "values" not set`},
+		{Args: "upsert Contact ext-1 --values LastName=Doe", WantErr: `required flag(s) "external-id-field" not set`},
 		{Args: "get Case", WantErr: "accepts 2 arg(s), received 1"},
 		{Args: "delete Case " + id + " --values X=1", WantErr: "unknown flag: --values"},
 	})

@@ -58,6 +58,7 @@ type cliEnv struct {
 	org    *sftest.Server
 	dir    string
 	keyDir string
+	env    map[string]string // extra environment variables
 }
 
 func newCLIEnv(t *testing.T, org *sftest.Server) *cliEnv {
@@ -83,6 +84,9 @@ func (e *cliEnv) writeKey(name string, pass []byte) string {
 func (e *cliEnv) run(args ...string) (code int, stdout, stderr string) {
 	ios, _, out, errOut := iostreams.Test()
 	env := map[string]string{"SFBRIDGE_CONFIG_DIR": e.dir, "NO_COLOR": "1"}
+	for k, v := range e.env {
+		env[k] = v
+	}
 	code = Main(context.Background(), args, ios, func(k string) string { return env[k] })
 	return code, out.String(), errOut.String()
 }

@@ -10,14 +10,18 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/sfbridge/sfbridge/internal/cli/cases"
 	"github.com/sfbridge/sfbridge/internal/cli/cmdutil"
 	"github.com/sfbridge/sfbridge/internal/cli/describe"
 	cldoctor "github.com/sfbridge/sfbridge/internal/cli/doctor"
+	"github.com/sfbridge/sfbridge/internal/cli/employees"
 	clemulator "github.com/sfbridge/sfbridge/internal/cli/emulator"
+	"github.com/sfbridge/sfbridge/internal/cli/eventlogs"
 	"github.com/sfbridge/sfbridge/internal/cli/exitcode"
 	"github.com/sfbridge/sfbridge/internal/cli/factory"
 	"github.com/sfbridge/sfbridge/internal/cli/help"
 	"github.com/sfbridge/sfbridge/internal/cli/keys"
+	"github.com/sfbridge/sfbridge/internal/cli/knowledge"
 	"github.com/sfbridge/sfbridge/internal/cli/limits"
 	"github.com/sfbridge/sfbridge/internal/cli/login"
 	"github.com/sfbridge/sfbridge/internal/cli/logout"
@@ -73,9 +77,13 @@ for development and tests.`,
 		describe.NewCmd(f, nil),
 		limits.NewCmd(f, nil),
 		cldoctor.NewCmd(f, nil),
-		serve.NewCmd(f),
+		serve.NewCmd(f, nil),
 		clmessaging.NewCmd(f),
 		clstate.NewCmd(f),
+		employees.NewCmd(f, nil, nil),
+		cases.NewCmd(f, nil, nil),
+		knowledge.NewCmd(f, nil),
+		eventlogs.NewCmd(f),
 		help.NewEnvironmentTopic(f),
 		help.NewExitCodesTopic(f),
 	)
@@ -89,18 +97,27 @@ func Main(ctx context.Context, args []string, ios *iostreams.IOStreams, getenv f
 	f := factory.New(ios, getenv, version.Read().String())
 	cmd := NewCmd(f)
 	cmd.SetArgs(args)
-	err := cmd.ExecuteContext(ctx)
+	ran, err := cmd.ExecuteContextC(ctx)
 	if err == nil {
 		return 0
-	}
-	var silent *exitcode.Silent
-	if !errors.As(err, &silent) {
-		fmt.Fprintln(ios.ErrOut, ios.Colors().Red("Error:")+" "+err.Error())
 	}
 	code := exitcode.Of(err)
 	// cobra reports unknown commands and sub-commands as plain errors.
 	if code == exitcode.Error && (strings.HasPrefix(err.Error(), "unknown command") || strings.HasPrefix(err.Error(), "unknown shorthand flag") || strings.HasPrefix(err.Error(), "unknown flag")) {
 		code = exitcode.Usage
+	}
+	var silent *exitcode.Silent
+	switch {
+	case errors.As(err, &silent):
+		// The command has reported its failure (doctor --json its report).
+	case jsonRequested(ran, args):
+		// Under --json every failure is JSON on stdout, in the sf CLI's
+		// shape, whichever command failed.
+		if werr := writeErrorJSON(ios.Out, ran, err, code); werr != nil {
+			fmt.Fprintln(ios.ErrOut, ios.Colors().Red("Error:")+" "+err.Error())
+		}
+	default:
+		fmt.Fprintln(ios.ErrOut, ios.Colors().Red("Error:")+" "+err.Error())
 	}
 	return int(code)
 }

@@ -8,8 +8,10 @@ package serve
 import (
 	"context"
 	"crypto/rsa"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -19,12 +21,14 @@ import (
 
 	"github.com/sfbridge/sfbridge/doctor"
 	"github.com/sfbridge/sfbridge/emulator/localorg"
+	"github.com/sfbridge/sfbridge/internal/cli/cmdutil"
 	"github.com/sfbridge/sfbridge/internal/cli/exitcode"
 	"github.com/sfbridge/sfbridge/internal/cli/factory"
 	clmessaging "github.com/sfbridge/sfbridge/internal/cli/messaging"
 	"github.com/sfbridge/sfbridge/internal/cli/statearg"
 	"github.com/sfbridge/sfbridge/internal/config"
 	"github.com/sfbridge/sfbridge/internal/daemon"
+	"github.com/sfbridge/sfbridge/internal/dirlock"
 	"github.com/sfbridge/sfbridge/internal/iostreams"
 	"github.com/sfbridge/sfbridge/internal/jsonfile"
 	"github.com/sfbridge/sfbridge/internal/profile"
@@ -47,10 +51,14 @@ type Options struct {
 	// Factory reads the master key of stored org keys (key.stored) from
 	// the environment.
 	Factory *factory.Factory
+	// Invocation is how the reader runs sfbridge, for the commands the
+	// banner prints and the dev profile's restart hint.
+	Invocation string
 }
 
-// NewCmd returns the serve command.
-func NewCmd(f *factory.Factory) *cobra.Command {
+// NewCmd returns the serve command. runF, when not nil, receives the
+// parsed options instead of running the daemon (for tests of the flags).
+func NewCmd(f *factory.Factory, runF func(*Options) error) *cobra.Command {
 	opts := &Options{IO: f.IOStreams, Now: f.Now, Version: f.Version, Factory: f}
 	cmd := &cobra.Command{
 		Use:   "serve (--config FILE | --dev) [--listen ADDR] [--state-dir DIR]",
@@ -82,19 +90,20 @@ Configuration (YAML; unknown keys are errors):
   state_dir: state              # session cache (encrypted with each org's key)
   state: postgres://sfbridge@db/sfbridge   # default sqlite:<state_dir>/state.db
   doctor_interval: 15m
+  checks_api_budget: 5%         # share of each org's daily API calls the checks may spend
   orgs:
     - alias: acme
       client_id: 3MVG9...
       username: integration@acme.com
       login_url: https://acme.my.salesforce.com
-      key: {file: salesforce.key}  # or JKS: {file: x.jks, passphrase_file: p, keystore_alias: a}
+      key: {file: salesforce.key}  # or JKS: {file: x.jks, passphrase_file: p, keystore_alias: a, key_password_file: kp}
                                    # or {stored: acme}: sealed by 'sfbridge keys import', opened
                                    # with SFBRIDGE_MASTER_KEY_FILE (see 'sfbridge help environment')
       require: [servicedesk]       # servicedesk, eventlogs`,
 		Example: `  sfbridge serve --dev
   sfbridge serve --config /etc/sfbridge/sfbridge.yaml`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		RunE: cmdutil.RunE(opts, runF, run, func(*cobra.Command, []string) error {
 			if opts.Dev == (opts.ConfigFile != "") {
 				return exitcode.UsageErrorf("give exactly one of --config FILE and --dev")
 			}
@@ -103,8 +112,11 @@ Configuration (YAML; unknown keys are errors):
 				return err
 			}
 			opts.ConfigDir = dir
-			return run(cmd.Context(), opts)
-		},
+			if opts.Invocation == "" {
+				opts.Invocation = cmdutil.SelfInvocation()
+			}
+			return nil
+		}),
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&opts.ConfigFile, "config", "", "Daemon configuration file (YAML)")
@@ -137,8 +149,16 @@ func run(ctx context.Context, opts *Options) error {
 	var emu *localorg.Org
 	var emuInfoFile string
 	if opts.Dev {
-		var err error
-		if cfg, emu, emuInfoFile, err = startDev(ctx, opts, logger); err != nil {
+		// The state directory is locked before anything is written: a
+		// second `serve --dev` must not repoint the running one's profile
+		// and info file at its own emulator.
+		stateDir := devStateDir(opts)
+		lock, err := dirlock.Acquire(stateDir)
+		if err != nil {
+			return err
+		}
+		defer lock.Release()
+		if cfg, emu, emuInfoFile, err = startDev(ctx, opts, stateDir, logger); err != nil {
 			return err
 		}
 		defer func() {
@@ -146,6 +166,12 @@ func run(ctx context.Context, opts *Options) error {
 			defer cancel()
 			if err := emu.Shutdown(shut); err != nil {
 				logger.Warn("emulator shutdown", "err", err)
+			}
+			// The info file names a port and an admin token that die with
+			// this process; its absence tells `-o dev` that serve --dev is
+			// not running.
+			if err := os.Remove(emuInfoFile); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				logger.Warn("removing the emulated org's info file", "err", err)
 			}
 		}()
 	} else {
@@ -163,6 +189,13 @@ func run(ctx context.Context, opts *Options) error {
 	if cfg.StateDir == "" {
 		cfg.StateDir = filepath.Join(opts.ConfigDir, "daemon")
 	}
+	if !opts.Dev {
+		lock, err := dirlock.Acquire(cfg.StateDir)
+		if err != nil {
+			return err
+		}
+		defer lock.Release()
+	}
 
 	stateURL := cfg.State
 	if stateURL == "" {
@@ -179,7 +212,7 @@ func run(ctx context.Context, opts *Options) error {
 	info := Info{URL: base, MetricsURL: base + "/metrics", ReadyURL: base + "/readyz", OrgsURL: base + "/v1/orgs", PID: os.Getpid()}
 	if emu != nil {
 		info.EmulatorURL = emu.Info.BaseURL
-		printDevBanner(opts.IO.Out, info, emu, emuInfoFile)
+		printDevBanner(opts.IO.Out, opts.Invocation, info, emu, emuInfoFile)
 	} else {
 		fmt.Fprintf(opts.IO.Out, "sfbridge serve: %d org(s); listening on %s (ready: %s, metrics: %s)\n", len(cfg.Orgs), base, info.ReadyURL, info.MetricsURL)
 	}
@@ -208,11 +241,7 @@ func run(ctx context.Context, opts *Options) error {
 // one org "dev" against it and the private file holding the org's info
 // (with its admin token, which is never printed); it also stores the CLI
 // profile "dev".
-func startDev(ctx context.Context, opts *Options, logger *slog.Logger) (*config.Config, *localorg.Org, string, error) {
-	stateDir := opts.StateDir
-	if stateDir == "" {
-		stateDir = filepath.Join(opts.ConfigDir, "dev")
-	}
+func startDev(ctx context.Context, opts *Options, stateDir string, logger *slog.Logger) (*config.Config, *localorg.Org, string, error) {
 	emuDir := filepath.Join(stateDir, "emulator")
 	emu, err := localorg.Start(ctx, localorg.Options{Addr: "127.0.0.1:0", StateDir: emuDir, Sample: true, Now: opts.Now})
 	if err != nil {
@@ -228,6 +257,9 @@ func startDev(ctx context.Context, opts *Options, logger *slog.Logger) (*config.
 		Listen:         config.DefaultListen,
 		StateDir:       stateDir,
 		DoctorInterval: config.Duration{Duration: time.Minute},
+		// The checks run every minute against an org that only this
+		// developer uses: half its allocation keeps them going all day.
+		ChecksAPIBudget: config.Percent{Fraction: 0.5},
 		Orgs: []config.Org{{
 			Alias: "dev", ClientID: emu.Info.ClientID, Username: user, LoginURL: emu.Info.LoginURL, Audience: emu.Info.LoginURL,
 			Key: config.KeySpec{File: emu.Info.KeyFile}, Require: doctor.Groups(),
@@ -239,7 +271,8 @@ func startDev(ctx context.Context, opts *Options, logger *slog.Logger) (*config.
 		return nil, nil, "", err
 	}
 	p := &profile.Profile{Alias: "dev", Username: user, ClientID: emu.Info.ClientID, KeyFile: emu.Info.KeyFile,
-		LoginURL: emu.Info.LoginURL, Audience: emu.Info.LoginURL, InstanceURL: emu.Info.InstanceURL, OrgID: emu.Info.OrgID}
+		LoginURL: emu.Info.LoginURL, Audience: emu.Info.LoginURL, InstanceURL: emu.Info.InstanceURL, OrgID: emu.Info.OrgID,
+		DevInfoFile: infoFile, DevCommand: devCommand(opts)}
 	if err := store.Save(p, def == ""); err != nil {
 		return nil, nil, "", fmt.Errorf("storing the dev profile: %w", err)
 	}
@@ -253,9 +286,32 @@ func startDev(ctx context.Context, opts *Options, logger *slog.Logger) (*config.
 	return cfg, emu, infoFile, nil
 }
 
-// printDevBanner prints the URLs and the next commands; the emulated org's
+// devCommand is the command that starts this `serve --dev` again.
+func devCommand(opts *Options) string {
+	c := opts.Invocation + " serve --dev"
+	if opts.StateDir != "" {
+		c += " --state-dir " + opts.StateDir
+	}
+	return c
+}
+
+// devStateDir is where --dev keeps the emulator's credentials and the
+// session cache: --state-dir, else "dev" in the configuration directory.
+func devStateDir(opts *Options) string {
+	if opts.StateDir != "" {
+		return opts.StateDir
+	}
+	return filepath.Join(opts.ConfigDir, "dev")
+}
+
+// printDevBanner prints the URLs and the next commands, spelt with self so
+// that they run as printed (see [cmdutil.Invocation]); the emulated org's
 // admin token stays in emuInfoFile, out of the terminal and its logs.
-func printDevBanner(w io.Writer, info Info, emu *localorg.Org, emuInfoFile string) {
+func printDevBanner(w io.Writer, self string, info Info, emu *localorg.Org, emuInfoFile string) {
+	where := "in another terminal"
+	if self == cmdutil.GoRun {
+		where = "in another terminal, in this repository"
+	}
 	fmt.Fprintf(w, `sfbridge serve --dev
 
   Emulated org   %s  (org %s; admin token in %s)
@@ -269,14 +325,19 @@ func printDevBanner(w io.Writer, info Info, emu *localorg.Org, emuInfoFile strin
   Org "dev": %s via the connected app %s,
   key %s
 
-Try next, in another terminal:
-  sfbridge doctor -o dev --require servicedesk,eventlogs
-  sfbridge query "SELECT CaseNumber, Subject, Status, Contact.Name FROM Case ORDER BY CaseNumber LIMIT 10" -o dev
-  sfbridge record create Case -o dev --values "Subject='Printer on fire' Priority=High"
+Try next, %s:
+  %s doctor -o dev --require servicedesk,eventlogs
+  %s query "SELECT CaseNumber, Subject, Status, Contact.Name FROM Case ORDER BY CaseNumber LIMIT 10" -o dev
+  %s record create Case -o dev --values "Subject='Printer on fire' Priority=High"
   curl -s %s
-  sfbridge emulator messaging agents    (chat as an agent: see docs/emulator.md)
-
-Press Ctrl-C to stop.
+  %s emulator messaging agents
 `, emu.Info.BaseURL, emu.Info.OrgID, emuInfoFile, emu.Info.SCRTURL, emu.Info.ConsoleURL, info.URL, info.ReadyURL, info.MetricsURL, info.OrgsURL,
-		emu.Info.Users["integration"], emu.Info.ClientID, emu.Info.KeyFile, info.OrgsURL)
+		emu.Info.Users["integration"], emu.Info.ClientID, emu.Info.KeyFile, where, self, self, self, info.OrgsURL, self)
+	if self == cmdutil.GoRun {
+		fmt.Fprintf(w, `
+To type plain "sfbridge" instead of %q, install it:
+  %s     (into $(go env GOPATH)/bin unless GOBIN is set; put it on your PATH)
+`, cmdutil.GoRun, cmdutil.InstallHint)
+	}
+	fmt.Fprint(w, "\nPress Ctrl-C to stop.\n")
 }

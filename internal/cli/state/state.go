@@ -13,6 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/sfbridge/sfbridge/internal/cli/cmdutil"
 	"github.com/sfbridge/sfbridge/internal/cli/exitcode"
 	"github.com/sfbridge/sfbridge/internal/cli/factory"
 	"github.com/sfbridge/sfbridge/internal/cli/statearg"
@@ -60,12 +61,7 @@ records and dedupe entries per org. Sealed keys are listed by fingerprint only.
 
 Inspect never changes the store: it applies no migration.`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if runF != nil {
-				return runF(opts)
-			}
-			return runInspect(cmd.Context(), opts)
-		},
+		RunE: cmdutil.RunE(opts, runF, runInspect, nil),
 	}
 	opts.State.Register(cmd)
 	output.AddJSONFlag(cmd.Flags(), &opts.Output)
@@ -261,15 +257,12 @@ pipeline would simply write its position back: stop it first. --force resets
 anyway; the running pipeline's next compare-and-set then fails, so it cannot
 overwrite the reset with a stale position.`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		RunE: cmdutil.RunE(opts, runF, runReset, func(*cobra.Command, []string) error {
 			if opts.Org == "" || opts.Pipeline == "" {
 				return exitcode.UsageErrorf("--org and --pipeline are both required")
 			}
-			if runF != nil {
-				return runF(opts)
-			}
-			return runReset(cmd.Context(), opts)
-		},
+			return nil
+		}),
 	}
 	opts.State.Register(cmd)
 	cmd.Flags().StringVar(&opts.Org, "org", "", "Org alias (required)")
@@ -322,12 +315,7 @@ daemon does this itself on start; run it ahead of a rollout to migrate once
 rather than in the first replica that starts. A store migrated by a newer
 sfbridge is refused: schemas are never downgraded.`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if runF != nil {
-				return runF(opts)
-			}
-			return runMigrate(cmd.Context(), opts)
-		},
+		RunE: cmdutil.RunE(opts, runF, runMigrate, nil),
 	}
 	opts.State.Register(cmd)
 	return cmd

@@ -6,22 +6,18 @@
 package eventlogs
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"net/http"
 	"net/url"
-	"os"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	sfemu "github.com/sfbridge/sfbridge/emulator"
-	"github.com/sfbridge/sfbridge/emulator/localorg"
+	"github.com/sfbridge/sfbridge/internal/cli/emulator/adminapi"
 	"github.com/sfbridge/sfbridge/internal/cli/factory"
 )
 
@@ -42,14 +38,7 @@ type Options struct {
 }
 
 // Error is an admin API refusal.
-type Error struct {
-	Status  int
-	Message string
-}
-
-func (e *Error) Error() string {
-	return fmt.Sprintf("emulator admin API: %d %s", e.Status, e.Message)
-}
+type Error = adminapi.Error
 
 // NewCmd returns `sfbridge emulator event-logs`. runF replaces the call in
 // tests; nil makes it.
@@ -213,76 +202,24 @@ func countGlobal(changed func(string) bool) int {
 }
 
 func run(ctx context.Context, opts *Options) error {
-	base, token := strings.TrimRight(opts.URL, "/"), opts.AdminToken
-	if opts.InfoFile != "" {
-		b, err := os.ReadFile(opts.InfoFile)
-		if err != nil {
-			return fmt.Errorf("read the info file: %w", err)
-		}
-		var info localorg.Info
-		if err := json.Unmarshal(b, &info); err != nil {
-			return fmt.Errorf("info file %s: %w", opts.InfoFile, err)
-		}
-		if base == "" {
-			base = strings.TrimRight(info.BaseURL, "/")
-		}
-		if token == "" {
-			token = info.AdminToken
-		}
-	}
-	if base == "" || token == "" {
-		return errors.New("say which emulator: --info-file, or --url and --admin-token")
-	}
-	var body io.Reader
+	var body []byte
 	if opts.Body != nil {
 		b, err := json.Marshal(opts.Body)
 		if err != nil {
 			return err
 		}
-		body = bytes.NewReader(b)
+		body = b
 	}
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, opts.Method, base+sfemu.AdminPrefix+opts.Path, body)
-	if err != nil {
-		return err
-	}
-	req.Header.Set(sfemu.AdminTokenHeader, token)
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
 	client := opts.HTTPClient
 	if client == nil {
 		client = &http.Client{}
 	}
-	resp, err := client.Do(req)
+	b, err := adminapi.Do(ctx, client, adminapi.Target{InfoFile: opts.InfoFile, URL: opts.URL, AdminToken: opts.AdminToken},
+		adminapi.Request{Method: opts.Method, Path: opts.Path, Body: body})
 	if err != nil {
-		return fmt.Errorf("emulator admin API: %w", err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
-	if err != nil {
-		return fmt.Errorf("emulator admin API: read answer: %w", err)
-	}
-	if resp.StatusCode >= 300 {
-		var e struct {
-			Error string `json:"error"`
-		}
-		_ = json.Unmarshal(b, &e)
-		if e.Error == "" {
-			e.Error = strings.TrimSpace(string(b))
-		}
-		return &Error{Status: resp.StatusCode, Message: e.Error}
-	}
-	if len(bytes.TrimSpace(b)) == 0 {
-		return nil
-	}
-	var pretty bytes.Buffer
-	if err := json.Indent(&pretty, b, "", "  "); err != nil {
-		_, err = opts.Out.Write(b)
 		return err
 	}
-	pretty.WriteByte('\n')
-	_, err = opts.Out.Write(pretty.Bytes())
-	return err
+	return adminapi.WriteJSON(opts.Out, b)
 }

@@ -6,7 +6,6 @@
 package messaging
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -24,6 +23,7 @@ import (
 	"github.com/spf13/cobra"
 
 	sfemu "github.com/sfbridge/sfbridge/emulator"
+	"github.com/sfbridge/sfbridge/internal/cli/emulator/adminapi"
 	"github.com/sfbridge/sfbridge/internal/cli/exitcode"
 	"github.com/sfbridge/sfbridge/internal/cli/factory"
 )
@@ -283,84 +283,40 @@ The agent console at <instance URL>` + sfemu.ConsolePath + ` does the same in a 
 	return cmd
 }
 
-// endpoint returns the instance URL and admin token to use.
-func (o *Options) endpoint() (string, string, error) {
-	if o.URL != "" || o.AdminToken != "" {
-		if o.URL == "" || o.AdminToken == "" {
-			return "", "", exitcode.UsageErrorf("give both --url and --admin-token, or --info-file")
+// target names the emulator: --url and --admin-token, --info-file, or the
+// info file serve --dev writes.
+func (o *Options) target() adminapi.Target {
+	t := adminapi.Target{InfoFile: o.InfoFile, URL: o.URL, AdminToken: o.AdminToken}
+	if o.configDir != nil {
+		t.DefaultInfoFile = func() (string, error) {
+			dir, err := o.configDir()
+			if err != nil {
+				return "", err
+			}
+			return filepath.Join(dir, "dev", "emulator", "info.json"), nil
 		}
-		return strings.TrimRight(o.URL, "/"), o.AdminToken, nil
 	}
-	file := o.InfoFile
-	if file == "" && o.configDir != nil {
-		dir, err := o.configDir()
-		if err != nil {
-			return "", "", fmt.Errorf("find the serve --dev info file: %w (pass --info-file)", err)
-		}
-		file = filepath.Join(dir, "dev", "emulator", "info.json")
-	}
-	b, err := os.ReadFile(file)
-	if err != nil {
-		return "", "", fmt.Errorf("read the emulator's info file: %w (start `sfbridge serve --dev`, or `sfbridge emulator --info-file F` and pass --info-file F)", err)
-	}
-	var info struct {
-		BaseURL    string `json:"base_url"`
-		AdminToken string `json:"admin_token"`
-	}
-	if err := json.Unmarshal(b, &info); err != nil || info.BaseURL == "" || info.AdminToken == "" {
-		return "", "", fmt.Errorf("%s is not an emulator info file (base_url and admin_token)", file)
-	}
-	return strings.TrimRight(info.BaseURL, "/"), info.AdminToken, nil
+	return t
 }
 
 // APIError is a refusal of the admin API.
-type APIError struct {
-	Status  int
-	Message string
-}
-
-func (e *APIError) Error() string { return fmt.Sprintf("emulator: %s (HTTP %d)", e.Message, e.Status) }
+type APIError = adminapi.Error
 
 func run(ctx context.Context, opts *Options) error {
-	base, token, err := opts.endpoint()
-	if err != nil {
-		return err
+	if (opts.URL == "") != (opts.AdminToken == "") && opts.InfoFile == "" {
+		return exitcode.UsageErrorf("give both --url and --admin-token, or --info-file")
 	}
-	var body io.Reader
+	var body []byte
 	if opts.Body != nil {
 		b, err := json.Marshal(opts.Body)
 		if err != nil {
 			return err
 		}
-		body = bytes.NewReader(b)
+		body = b
 	}
-	req, err := http.NewRequestWithContext(ctx, opts.Method, base+sfemu.AdminPrefix+"messaging/"+opts.Path, body)
+	out, err := adminapi.Do(ctx, opts.HTTPClient, opts.target(), adminapi.Request{Method: opts.Method, Path: "messaging/" + opts.Path, Body: body})
 	if err != nil {
 		return err
-	}
-	req.Header.Set(sfemu.AdminTokenHeader, token)
-	req.Header.Set("Content-Type", "application/json")
-	hc := opts.HTTPClient
-	if hc == nil {
-		hc = &http.Client{Timeout: 30 * time.Second}
-	}
-	resp, err := hc.Do(req)
-	if err != nil {
-		return fmt.Errorf("emulator at %s: %w (is it running?)", base, err)
-	}
-	defer resp.Body.Close()
-	out, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
-	if err != nil {
-		return err
-	}
-	if resp.StatusCode >= 300 {
-		var e struct {
-			Error string `json:"error"`
-		}
-		if json.Unmarshal(out, &e) != nil || e.Error == "" {
-			e.Error = strings.TrimSpace(string(out))
-		}
-		return &APIError{Status: resp.StatusCode, Message: e.Error}
 	}
 	if opts.JSON || opts.Print == nil {
 		return printJSON(opts.Out, out)
@@ -368,19 +324,7 @@ func run(ctx context.Context, opts *Options) error {
 	return opts.Print(opts.Out, out)
 }
 
-func printJSON(w io.Writer, body []byte) error {
-	if len(body) == 0 {
-		return nil
-	}
-	var buf bytes.Buffer
-	if err := json.Indent(&buf, body, "", "  "); err != nil {
-		_, err = w.Write(body)
-		return err
-	}
-	buf.WriteByte('\n')
-	_, err := w.Write(buf.Bytes())
-	return err
-}
+func printJSON(w io.Writer, body []byte) error { return adminapi.WriteJSON(w, body) }
 
 func printDone(msg string) func(io.Writer, []byte) error {
 	return func(w io.Writer, _ []byte) error {

@@ -16,6 +16,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/sfbridge/sfbridge/internal/cli/cmdutil"
 	"github.com/sfbridge/sfbridge/internal/cli/exitcode"
 	"github.com/sfbridge/sfbridge/internal/cli/factory"
 	"github.com/sfbridge/sfbridge/internal/cli/statearg"
@@ -56,16 +57,13 @@ or SFBRIDGE_MASTER_KEY, never from a flag value or the configuration.`,
 		Example: `  head -c 32 /dev/urandom | base64 > master.key   # once; keep it safe
   sfbridge keys import --state postgres://sfbridge@db/sfbridge --org acme --master-key-file master.key acme.key`,
 		Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
+		RunE: cmdutil.RunE(opts, runF, runImport, func(_ *cobra.Command, args []string) error {
 			opts.File = args[0]
 			if opts.Org == "" {
 				return exitcode.UsageErrorf("--org is required: the alias the daemon configuration names the key by")
 			}
-			if runF != nil {
-				return runF(opts)
-			}
-			return runImport(cmd.Context(), opts)
-		},
+			return nil
+		}),
 	}
 	opts.State.Register(cmd)
 	opts.MasterKeys.Register(cmd)
@@ -162,12 +160,7 @@ func NewListCmd(f *factory.Factory, runF func(*ListOptions) error) *cobra.Comman
 key that seals each, the public key's SHA-256 fingerprint and when it was
 stored. No key material is ever shown, and no master key is needed.`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if runF != nil {
-				return runF(opts)
-			}
-			return runList(cmd.Context(), opts)
-		},
+		RunE: cmdutil.RunE(opts, runF, runList, nil),
 	}
 	opts.State.Register(cmd)
 	output.AddFlags(cmd.Flags(), &opts.Output)
@@ -249,12 +242,7 @@ Without downtime:
      as --previous-master-key-file;
   3. give every daemon only the new key, and destroy the old one.`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if runF != nil {
-				return runF(opts)
-			}
-			return runRotate(cmd.Context(), opts)
-		},
+		RunE: cmdutil.RunE(opts, runF, runRotate, nil),
 	}
 	opts.State.Register(cmd)
 	opts.MasterKeys.Register(cmd)

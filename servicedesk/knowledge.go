@@ -1,0 +1,468 @@
+package servicedesk
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"html"
+	"slices"
+	"strings"
+
+	"github.com/sfbridge/sfbridge/internal/clock"
+	"github.com/sfbridge/sfbridge/rest"
+	"github.com/sfbridge/sfbridge/state"
+)
+
+// Knowledge keeps a local, searchable copy of the org's published
+// Knowledge articles in the state store.
+//
+// A sync obeys the Knowledge query rules: every query names one
+// PublishStatus ('Online') and one Language. Per language it lists the
+// published versions with their SystemModstamp (ids only), fetches the
+// bodies of the versions that are new or changed since the last sync (by
+// Id, 200 at a time) and removes the local articles that are no longer
+// published (archived, deleted, or replaced by a version in another
+// language). The body fields are the article type's rich-text fields,
+// found by describe; each article is kept as HTML and as plain text, and
+// indexed for full-text search in its language.
+type Knowledge struct {
+	Client *rest.Client
+	Store  state.Store
+	// Org names the org in the state store.
+	Org string
+	// Object is the article version object (default Knowledge__kav; admins
+	// can rename the Knowledge prefix).
+	Object string
+	Clock  clock.Clock
+}
+
+// Article is one published article version in one language.
+type Article struct {
+	ID                 string            `json:"id"`
+	KnowledgeArticleID string            `json:"knowledge_article_id"`
+	ArticleNumber      string            `json:"article_number"`
+	Title              string            `json:"title"`
+	Summary            string            `json:"summary,omitempty"`
+	URLName            string            `json:"url_name"`
+	Language           string            `json:"language"`
+	VersionNumber      float64           `json:"version_number"`
+	LastPublishedDate  string            `json:"last_published_date,omitempty"`
+	SystemModstamp     string            `json:"system_modstamp"`
+	HTML               map[string]string `json:"html"`
+	Text               string            `json:"text"`
+	// Link is the article's path in Lightning Experience, relative to the
+	// instance URL.
+	Link string `json:"link"`
+}
+
+// KnowledgeStats says what a sync did.
+type KnowledgeStats struct {
+	Languages  []string `json:"languages"`
+	BodyFields []string `json:"body_fields"`
+	Published  int      `json:"published"`
+	Fetched    int      `json:"fetched"`
+	Removed    int      `json:"removed"`
+	Calls      int      `json:"api_calls"`
+}
+
+// KnowledgeHit is a search result.
+type KnowledgeHit struct {
+	Article
+	Score float64 `json:"score"`
+}
+
+const (
+	kindArticle = "knowledge.article"
+	kindIndex   = "knowledge.index"
+	kindMeta    = "knowledge.meta"
+)
+
+// index maps an article key (KnowledgeArticleId/Language) to the version
+// kept locally, for one language.
+type knowledgeIndex struct {
+	Entries map[string]indexEntry `json:"entries"`
+}
+
+type indexEntry struct {
+	Version string `json:"v"` // Id@SystemModstamp
+	URLName string `json:"u"`
+}
+
+func (k *Knowledge) object() string {
+	if k.Object == "" {
+		return "Knowledge__kav"
+	}
+	return k.Object
+}
+
+// bodyFields returns the article type's rich-text fields and the
+// languages its Language picklist offers.
+func (k *Knowledge) describe(ctx context.Context) (body, langs []string, err error) {
+	d, err := k.Client.SObjects.Describe(ctx, k.object())
+	if err != nil {
+		return nil, nil, fmt.Errorf("servicedesk: describing %s (the integration user needs read access to Knowledge): %w", k.object(), err)
+	}
+	var raw struct {
+		Fields []struct {
+			Name           string `json:"name"`
+			Type           string `json:"type"`
+			Custom         bool   `json:"custom"`
+			ExtraTypeInfo  string `json:"extraTypeInfo"`
+			HTMLFormatted  bool   `json:"htmlFormatted"`
+			PicklistValues []struct {
+				Value  string `json:"value"`
+				Active bool   `json:"active"`
+			} `json:"picklistValues"`
+		} `json:"fields"`
+	}
+	if err := json.Unmarshal(d.Raw, &raw); err != nil {
+		return nil, nil, fmt.Errorf("servicedesk: reading the describe of %s: %w", k.object(), err)
+	}
+	for _, f := range raw.Fields {
+		if f.Custom && f.Type == "textarea" && (f.ExtraTypeInfo == "richtextarea" || f.HTMLFormatted) {
+			body = append(body, f.Name)
+		}
+		if f.Name == "Language" {
+			for _, p := range f.PicklistValues {
+				if p.Active {
+					langs = append(langs, p.Value)
+				}
+			}
+		}
+	}
+	return body, langs, nil
+}
+
+// Sync brings the local copy up to date for languages (all the org's
+// languages when empty).
+func (k *Knowledge) Sync(ctx context.Context, languages []string) (KnowledgeStats, error) {
+	var st KnowledgeStats
+	if k.Client == nil || k.Store == nil || k.Org == "" {
+		return st, &ConfigError{Field: "Knowledge", Reason: "Client, Store and Org are required", Fix: "pass a rest.Client, an opened state.Store and the org's name"}
+	}
+	body, langs, err := k.describe(ctx)
+	st.Calls++
+	if err != nil {
+		return st, err
+	}
+	st.BodyFields = body
+	if len(languages) > 0 {
+		for _, l := range languages {
+			if !slices.Contains(langs, l) {
+				return st, &ValidationError{Field: "language", Value: l, Reason: fmt.Sprintf("is not a language of the org's Knowledge (%s)", strings.Join(langs, ", "))}
+			}
+		}
+		langs = languages
+	}
+	st.Languages = langs
+	synced, err := k.syncedLanguages(ctx)
+	if err != nil {
+		return st, err
+	}
+	for _, lang := range langs {
+		if err := k.syncLanguage(ctx, lang, body, &st); err != nil {
+			return st, err
+		}
+		if !slices.Contains(synced, lang) {
+			synced = append(synced, lang)
+			data, _ := json.Marshal(synced)
+			if err := k.Store.PutDocuments(ctx, []state.Document{{Org: k.Org, Kind: kindMeta, ID: "languages", Data: data, UpdatedAt: clock.Or(k.Clock).Now()}}); err != nil {
+				return st, fmt.Errorf("servicedesk: recording the synced languages: %w", err)
+			}
+		}
+	}
+	return st, nil
+}
+
+func (k *Knowledge) syncLanguage(ctx context.Context, lang string, body []string, st *KnowledgeStats) error {
+	idx := knowledgeIndex{Entries: map[string]indexEntry{}}
+	if doc, err := k.Store.Document(ctx, k.Org, kindIndex, lang); err == nil {
+		if err := json.Unmarshal(doc.Data, &idx); err != nil {
+			return fmt.Errorf("servicedesk: the local knowledge index of %s is unreadable: %w", lang, err)
+		}
+	} else if !errors.Is(err, state.ErrNotFound) {
+		return fmt.Errorf("servicedesk: reading the local knowledge index: %w", err)
+	}
+	list := "SELECT Id, KnowledgeArticleId, UrlName, SystemModstamp FROM " + k.object() +
+		" WHERE PublishStatus = 'Online' AND Language = " + rest.Quote(lang) + " ORDER BY Id"
+	current := map[string]indexEntry{}
+	var changed []string
+	calls := 0
+	for p, err := range k.Client.Query.Pages(ctx, list, nil) {
+		calls++
+		if err != nil {
+			st.Calls += calls
+			return fmt.Errorf("servicedesk: listing published %s articles: %w", lang, err)
+		}
+		for _, r := range p.Records {
+			key := str(r, "KnowledgeArticleId") + "/" + lang
+			e := indexEntry{Version: r.ID() + "@" + str(r, "SystemModstamp"), URLName: str(r, "UrlName")}
+			current[key] = e
+			if idx.Entries[key].Version != e.Version {
+				changed = append(changed, r.ID())
+			}
+		}
+	}
+	st.Calls += calls
+	st.Published += len(current)
+	fields := append([]string{"Id", "KnowledgeArticleId", "ArticleNumber", "Title", "UrlName", "Summary", "Language", "VersionNumber", "LastPublishedDate", "SystemModstamp"}, body...)
+	for chunk := range slices.Chunk(changed, 200) {
+		quoted := make([]string, len(chunk))
+		for i, id := range chunk {
+			quoted[i] = rest.Quote(id)
+		}
+		q := "SELECT " + strings.Join(fields, ", ") + " FROM " + k.object() + " WHERE PublishStatus = 'Online' AND Language = " + rest.Quote(lang) +
+			" AND Id IN (" + strings.Join(quoted, ", ") + ")"
+		var docs []state.Document
+		calls = 0
+		for p, err := range k.Client.Query.Pages(ctx, q, nil) {
+			calls++
+			if err != nil {
+				st.Calls += calls
+				return fmt.Errorf("servicedesk: fetching %s articles: %w", lang, err)
+			}
+			for _, r := range p.Records {
+				a := articleOf(r, body, k.object())
+				data, _ := json.Marshal(a)
+				docs = append(docs, state.Document{Org: k.Org, Kind: kindArticle, ID: a.KnowledgeArticleID + "/" + lang, Version: a.ID + "@" + a.SystemModstamp,
+					Lang: isoLang(lang), Title: a.Title, Body: strings.TrimSpace(a.Summary + "\n" + a.Text), Data: data, UpdatedAt: clock.Or(k.Clock).Now()})
+			}
+		}
+		st.Calls += calls
+		if err := k.Store.PutDocuments(ctx, docs); err != nil {
+			return fmt.Errorf("servicedesk: storing %d articles: %w", len(docs), err)
+		}
+		st.Fetched += len(docs)
+	}
+	var gone []string
+	for key := range idx.Entries {
+		if _, ok := current[key]; !ok {
+			gone = append(gone, key)
+		}
+	}
+	if len(gone) > 0 {
+		if _, err := k.Store.DeleteDocuments(ctx, k.Org, kindArticle, gone); err != nil {
+			return fmt.Errorf("servicedesk: removing %d unpublished articles: %w", len(gone), err)
+		}
+		st.Removed += len(gone)
+	}
+	data, _ := json.Marshal(knowledgeIndex{Entries: current})
+	return k.Store.PutDocuments(ctx, []state.Document{{Org: k.Org, Kind: kindIndex, ID: lang, Data: data, UpdatedAt: clock.Or(k.Clock).Now()}})
+}
+
+func articleOf(r rest.Record, body []string, object string) Article {
+	a := Article{ID: r.ID(), KnowledgeArticleID: str(r, "KnowledgeArticleId"), ArticleNumber: str(r, "ArticleNumber"), Title: str(r, "Title"),
+		Summary: str(r, "Summary"), URLName: str(r, "UrlName"), Language: str(r, "Language"), LastPublishedDate: str(r, "LastPublishedDate"),
+		SystemModstamp: str(r, "SystemModstamp"), HTML: map[string]string{}}
+	if v, ok := r.Field("VersionNumber"); ok {
+		a.VersionNumber, _ = v.(float64)
+	}
+	var text []string
+	for _, f := range body {
+		h := str(r, f)
+		if h == "" {
+			continue
+		}
+		a.HTML[f] = h
+		text = append(text, HTMLToText(h))
+	}
+	a.Text = strings.Join(text, "\n\n")
+	a.Link = "/lightning/r/" + object + "/" + a.ID + "/view"
+	return a
+}
+
+// isoLang turns a Salesforce language code (en_US, de, pt_BR) into the
+// ISO 639-1 code the search index stems for.
+func isoLang(l string) string {
+	l, _, _ = strings.Cut(l, "_")
+	return strings.ToLower(l)
+}
+
+// isBlock reports whether an HTML element starts a new line of text.
+func isBlock(name string) bool {
+	switch name {
+	case "p", "div", "br", "li", "ul", "ol", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "table", "blockquote", "pre":
+		return true
+	}
+	return false
+}
+
+// HTMLToText turns rich-text HTML into plain text: tags dropped, block
+// elements on their own lines, entities decoded, scripts and styles
+// removed, runs of blank space collapsed.
+func HTMLToText(s string) string {
+	var b strings.Builder
+	for len(s) > 0 {
+		i := strings.IndexByte(s, '<')
+		if i < 0 {
+			b.WriteString(s)
+			break
+		}
+		b.WriteString(s[:i])
+		s = s[i:]
+		j := strings.IndexByte(s, '>')
+		if j < 0 {
+			b.WriteString(s) // a lone '<' is text
+			break
+		}
+		tag := strings.ToLower(strings.TrimLeft(s[1:j], "/"))
+		name, _, _ := strings.Cut(strings.TrimRight(tag, "/ "), " ")
+		s = s[j+1:]
+		if name == "script" || name == "style" {
+			if end := strings.Index(strings.ToLower(s), "</"+name); end >= 0 {
+				s = s[end:]
+			}
+			continue
+		}
+		if isBlock(name) {
+			b.WriteByte('\n')
+		}
+	}
+	lines := strings.Split(html.UnescapeString(b.String()), "\n")
+	out := lines[:0]
+	for _, l := range lines {
+		if l = strings.Join(strings.Fields(l), " "); l != "" {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
+}
+
+// Search runs a full-text query over the local copy, best first;
+// language (a Salesforce code such as en_US, or empty for all) filters.
+func (k *Knowledge) Search(ctx context.Context, text, language string, limit int) ([]KnowledgeHit, error) {
+	if strings.TrimSpace(text) == "" {
+		return nil, &ValidationError{Field: "query", Value: text, Reason: "is empty"}
+	}
+	q := state.SearchQuery{Org: k.Org, Kind: kindArticle, Text: text, Limit: limit}
+	if language != "" {
+		q.Lang = isoLang(language)
+	}
+	hits, err := k.Store.Search(ctx, q)
+	if err != nil {
+		return nil, fmt.Errorf("servicedesk: searching knowledge: %w", err)
+	}
+	out := make([]KnowledgeHit, 0, len(hits))
+	for _, h := range hits {
+		a, err := k.load(ctx, h.ID)
+		if err != nil {
+			return nil, err
+		}
+		if language != "" && a.Language != language {
+			continue
+		}
+		out = append(out, KnowledgeHit{Article: *a, Score: h.Score})
+	}
+	return out, nil
+}
+
+func (k *Knowledge) load(ctx context.Context, key string) (*Article, error) {
+	doc, err := k.Store.Document(ctx, k.Org, kindArticle, key)
+	if errors.Is(err, state.ErrNotFound) {
+		return nil, &NotFoundError{What: "knowledge article", Key: key}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("servicedesk: reading article %s: %w", key, err)
+	}
+	var a Article
+	if err := json.Unmarshal(doc.Data, &a); err != nil {
+		return nil, fmt.Errorf("servicedesk: the local copy of article %s is unreadable: %w", key, err)
+	}
+	return &a, nil
+}
+
+// Get returns a synced article by version Id (ka0…), KnowledgeArticleId
+// (kA0…) or UrlName; language picks among translations (default: the
+// first synced language that has it).
+func (k *Knowledge) Get(ctx context.Context, ref, language string) (*Article, error) {
+	langs := []string{language}
+	if language == "" {
+		synced, err := k.syncedLanguages(ctx)
+		if err != nil {
+			return nil, err
+		}
+		langs = synced
+	}
+	for _, lang := range langs {
+		doc, err := k.Store.Document(ctx, k.Org, kindIndex, lang)
+		if errors.Is(err, state.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("servicedesk: reading the local knowledge index: %w", err)
+		}
+		var idx knowledgeIndex
+		if err := json.Unmarshal(doc.Data, &idx); err != nil {
+			return nil, fmt.Errorf("servicedesk: the local knowledge index of %s is unreadable: %w", lang, err)
+		}
+		keys := make([]string, 0, len(idx.Entries))
+		for key := range idx.Entries {
+			keys = append(keys, key)
+		}
+		slices.Sort(keys)
+		for _, key := range keys {
+			e := idx.Entries[key]
+			vid, _, _ := strings.Cut(e.Version, "@")
+			if strings.HasPrefix(key, ref+"/") || vid == ref || strings.EqualFold(e.URLName, ref) {
+				return k.load(ctx, key)
+			}
+		}
+	}
+	return nil, &NotFoundError{What: "synced knowledge article", Key: ref}
+}
+
+// syncedLanguages lists the languages synced so far, in the order of
+// their first sync.
+func (k *Knowledge) syncedLanguages(ctx context.Context) ([]string, error) {
+	doc, err := k.Store.Document(ctx, k.Org, kindMeta, "languages")
+	if errors.Is(err, state.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("servicedesk: reading the synced languages: %w", err)
+	}
+	var langs []string
+	if err := json.Unmarshal(doc.Data, &langs); err != nil {
+		return nil, fmt.Errorf("servicedesk: the list of synced languages is unreadable: %w", err)
+	}
+	return langs, nil
+}
+
+// Each calls fn with every synced article, language by language in the
+// order they were first synced and by key within one; an error from fn
+// stops it.
+func (k *Knowledge) Each(ctx context.Context, fn func(*Article) error) error {
+	langs, err := k.syncedLanguages(ctx)
+	if err != nil {
+		return err
+	}
+	for _, lang := range langs {
+		doc, err := k.Store.Document(ctx, k.Org, kindIndex, lang)
+		if errors.Is(err, state.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("servicedesk: reading the local knowledge index: %w", err)
+		}
+		var idx knowledgeIndex
+		if err := json.Unmarshal(doc.Data, &idx); err != nil {
+			return fmt.Errorf("servicedesk: the local knowledge index of %s is unreadable: %w", lang, err)
+		}
+		keys := make([]string, 0, len(idx.Entries))
+		for key := range idx.Entries {
+			keys = append(keys, key)
+		}
+		slices.Sort(keys)
+		for _, key := range keys {
+			a, err := k.load(ctx, key)
+			if err != nil {
+				return err
+			}
+			if err := fn(a); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
