@@ -25,6 +25,7 @@ import (
 	"github.com/sfbridge/sfbridge/internal/cli/limits"
 	"github.com/sfbridge/sfbridge/internal/cli/login"
 	"github.com/sfbridge/sfbridge/internal/cli/logout"
+	clmessaging "github.com/sfbridge/sfbridge/internal/cli/messaging"
 	"github.com/sfbridge/sfbridge/internal/cli/org"
 	"github.com/sfbridge/sfbridge/internal/cli/query"
 	"github.com/sfbridge/sfbridge/internal/cli/record"
@@ -77,6 +78,7 @@ for development and tests.`,
 		limits.NewCmd(f, nil),
 		cldoctor.NewCmd(f, nil),
 		serve.NewCmd(f, nil),
+		clmessaging.NewCmd(f),
 		clstate.NewCmd(f),
 		employees.NewCmd(f, nil, nil),
 		cases.NewCmd(f, nil, nil),

@@ -24,6 +24,7 @@ import (
 	"github.com/sfbridge/sfbridge/internal/cli/cmdutil"
 	"github.com/sfbridge/sfbridge/internal/cli/exitcode"
 	"github.com/sfbridge/sfbridge/internal/cli/factory"
+	clmessaging "github.com/sfbridge/sfbridge/internal/cli/messaging"
 	"github.com/sfbridge/sfbridge/internal/cli/statearg"
 	"github.com/sfbridge/sfbridge/internal/config"
 	"github.com/sfbridge/sfbridge/internal/daemon"
@@ -278,6 +279,9 @@ func startDev(ctx context.Context, opts *Options, stateDir string, logger *slog.
 	// A session cached for an earlier emulator run is not valid here.
 	if err := profile.ClearCache(opts.ConfigDir, p); err != nil {
 		return nil, nil, "", err
+	}
+	if err := clmessaging.SetUpDev(ctx, opts.ConfigDir, emu); err != nil {
+		return nil, nil, "", fmt.Errorf("storing the dev messaging profile: %w", err)
 	}
 	return cfg, emu, infoFile, nil
 }

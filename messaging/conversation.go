@@ -1,0 +1,434 @@
+package messaging
+
+import (
+	"context"
+	crand "crypto/rand"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"net/url"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/sfbridge/sfbridge/internal/clock"
+)
+
+// ConversationOptions open a conversation.
+type ConversationOptions struct {
+	// UserID is the end user (the identity token's sub): a stable id such
+	// as an employee id or email. Required.
+	UserID string
+	// ConversationID is a lowercase UUID; empty makes one.
+	ConversationID string
+	// Routing are the routing attributes (pre-chat field API names →
+	// values) the channel's Omni-Channel flow reads.
+	Routing map[string]string
+	// Transcript is sent as the first end-user messages, in order (the
+	// bot's conversation so far, for the agent to read).
+	Transcript []string
+	// EndWithSession ends the conversation (its channel closes) when the
+	// messaging session ends or routing fails, and closes it on the
+	// server; a handoff does this. Otherwise only a close ends it and a
+	// message after the session ended starts a new session.
+	EndWithSession bool
+}
+
+// Conversation is one conversation of an end user. Its events arrive on
+// Events, exactly once and in transcript order; the channel closes when the
+// conversation ends, when Close is called, or when the context given to
+// Open ends.
+type Conversation struct {
+	s       *session
+	id      string
+	routing map[string]string
+	endWith bool
+
+	events  chan Event
+	kickc   chan struct{}
+	typingc chan Event
+	failc   chan error
+	cancel  context.CancelFunc
+	done    chan struct{}
+
+	// owned by run
+	seen      map[string]struct{}
+	watermark int64
+
+	mu    sync.Mutex
+	ended bool
+}
+
+// Open creates a conversation with the stream of its end user already
+// connected (so no event is missed), then sends the transcript.
+func (c *Client) Open(ctx context.Context, o ConversationOptions) (*Conversation, error) {
+	if o.ConversationID == "" {
+		o.ConversationID = newUUID()
+	} else if !validUUID(o.ConversationID) {
+		return nil, &Error{Op: "open conversation", Problem: fmt.Sprintf("conversation id %q is not a lowercase UUID", o.ConversationID), Fix: "leave it empty or give a lowercase version 4 UUID"}
+	}
+	if _, err := c.IdentityToken(o.UserID); err != nil {
+		return nil, err
+	}
+	s, err := c.acquire(o.UserID)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.ensureStream(ctx); err != nil {
+		s.release(ctx)
+		return nil, err
+	}
+	cctx, cancel := context.WithCancel(ctx)
+	cv := &Conversation{s: s, id: o.ConversationID, routing: o.Routing, endWith: o.EndWithSession,
+		events: make(chan Event, c.cfg.EventBuffer), kickc: make(chan struct{}, 1), typingc: make(chan Event, 1), failc: make(chan error, 1),
+		cancel: cancel, done: make(chan struct{}), seen: map[string]struct{}{}}
+	s.mu.Lock()
+	s.convs[cv.id] = cv
+	s.mu.Unlock()
+	body := map[string]any{"conversationId": cv.id, "esDeveloperName": c.cfg.DeploymentName}
+	if len(o.Routing) > 0 {
+		body["routingAttributes"] = o.Routing
+	}
+	if c.cfg.Language != "" {
+		body["language"] = c.cfg.Language
+	}
+	if err := s.call(ctx, http.MethodPost, apiPrefix+"/conversation", body, nil); err != nil {
+		cancel()
+		s.mu.Lock()
+		delete(s.convs, cv.id)
+		s.mu.Unlock()
+		s.release(ctx)
+		return nil, &Error{Op: "create conversation", Problem: "the conversation was not created", Err: err, Fix: createFix(err)}
+	}
+	go cv.run(cctx)
+	for _, line := range o.Transcript {
+		if _, err := cv.Send(ctx, line); err != nil {
+			cv.Close()
+			return nil, err
+		}
+	}
+	cv.kick()
+	return cv, nil
+}
+
+func createFix(err error) string {
+	var ae *APIError
+	if errors.As(err, &ae) && ae.Status == http.StatusBadRequest {
+		return "check the routing attribute names against the deployment's pre-chat fields"
+	}
+	return "see the cause"
+}
+
+// ID is the conversation id.
+func (cv *Conversation) ID() string { return cv.id }
+
+// Events delivers the conversation's events.
+func (cv *Conversation) Events() <-chan Event { return cv.events }
+
+// Done is closed when the conversation's goroutine has finished.
+func (cv *Conversation) Done() <-chan struct{} { return cv.done }
+
+// Close stops delivering events and releases the end user's session (its
+// stream stops and its token is revoked when no other conversation of the
+// user is open). It does not close the conversation on the server; End
+// does.
+func (cv *Conversation) Close() {
+	cv.cancel()
+	<-cv.done
+}
+
+func (cv *Conversation) kick() {
+	select {
+	case cv.kickc <- struct{}{}:
+	default:
+	}
+}
+
+// typing hands a typing indicator to run without blocking the stream; an
+// older indicator not yet delivered is replaced.
+func (cv *Conversation) typing(ev Event) {
+	for {
+		select {
+		case cv.typingc <- ev:
+			return
+		default:
+		}
+		select {
+		case <-cv.typingc:
+		default:
+		}
+	}
+}
+
+func (cv *Conversation) failWith(err error) {
+	select {
+	case cv.failc <- err:
+	default:
+	}
+}
+
+func (cv *Conversation) run(ctx context.Context) {
+	s := cv.s
+	defer func() {
+		s.mu.Lock()
+		delete(s.convs, cv.id)
+		s.mu.Unlock()
+		s.release(ctx)
+		close(cv.events)
+		close(cv.done)
+	}()
+	// The reconcile timer starts at a random point of its first interval, so
+	// that conversations opened together do not all read at once.
+	var reconcile <-chan time.Time
+	var timer clock.Timer
+	iv := s.c.cfg.ReconcileInterval
+	if iv > 0 {
+		timer = s.c.clk.NewTimer(time.Duration(rand.Int64N(int64(iv))) + 1)
+		defer timer.Stop()
+		reconcile = timer.C()
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case err := <-cv.failc:
+			cv.emit(ctx, Event{Kind: KindError, ConversationID: cv.id, Err: err, Error: err.Error()})
+			return
+		case ev := <-cv.typingc:
+			if !cv.emit(ctx, ev) {
+				return
+			}
+			continue
+		case <-cv.kickc:
+		case <-reconcile:
+			timer.Reset(iv)
+		}
+		if cv.sync(ctx) {
+			return
+		}
+	}
+}
+
+// emit delivers an event unless ctx ends first.
+func (cv *Conversation) emit(ctx context.Context, ev Event) bool {
+	select {
+	case cv.events <- ev:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// pageSize is list-entries' maximum.
+const pageSize = 50
+
+// sync reads the entries after the watermark and delivers those not seen
+// yet, in transcript order. It reports whether the conversation ended.
+func (cv *Conversation) sync(ctx context.Context) (terminal bool) {
+	s := cv.s
+	for range 1000 {
+		q := url.Values{"limit": {strconv.Itoa(pageSize)}, "direction": {"FromStart"}}
+		if cv.watermark > 0 {
+			q.Set("startTimestamp", strconv.FormatInt(cv.watermark, 10))
+		}
+		var ans struct {
+			ConversationEntries []rawEntry `json:"conversationEntries"`
+		}
+		err := s.call(ctx, http.MethodGet, apiPrefix+"/conversation/"+cv.id+"/entries?"+q.Encode(), nil, &ans)
+		s.c.stats.add(func(st *Stats) { st.Syncs++ })
+		if err != nil {
+			if ctx.Err() == nil {
+				s.c.log.Debug("messaging backfill failed; the next event or reconcile retries", "conversation", cv.id, "error", err)
+			}
+			return false
+		}
+		fresh := 0
+		for i := range ans.ConversationEntries {
+			e := &ans.ConversationEntries[i]
+			if _, dup := cv.seen[e.Identifier]; dup || e.Identifier == "" {
+				continue
+			}
+			cv.seen[e.Identifier] = struct{}{}
+			fresh++
+			cv.watermark = max(cv.watermark, e.TranscriptedTimestamp)
+			for _, ev := range e.events(cv.id) {
+				if !cv.emit(ctx, ev) {
+					return true
+				}
+				s.c.stats.add(func(st *Stats) { st.Delivered++ })
+				if cv.terminal(ev) {
+					cv.finish(ctx, ev)
+					return true
+				}
+			}
+		}
+		if len(ans.ConversationEntries) < pageSize || fresh == 0 {
+			return false
+		}
+	}
+	return false
+}
+
+func (cv *Conversation) terminal(ev Event) bool {
+	switch ev.Kind {
+	case KindClosed:
+		return true
+	case KindEnded, KindRoutingFailed:
+		return cv.endWith
+	}
+	return false
+}
+
+// finish closes a handoff's conversation on the server after its session
+// ended (routing failed or the agent ended), so nothing stays open.
+func (cv *Conversation) finish(ctx context.Context, ev Event) {
+	cv.mu.Lock()
+	already := cv.ended
+	cv.ended = true
+	cv.mu.Unlock()
+	if ev.Kind == KindClosed || already {
+		return
+	}
+	_ = cv.s.call(ctx, http.MethodDelete, apiPrefix+"/conversation/"+cv.id+"?esDeveloperName="+url.QueryEscape(cv.s.c.cfg.DeploymentName), nil, nil)
+}
+
+// Send posts a text message as the end user and returns its entry id.
+// When the conversation has no active session (HTTP 417, after an agent
+// ended it) the message is sent again starting a new session, routed with
+// the conversation's routing attributes.
+func (cv *Conversation) Send(ctx context.Context, text string) (string, error) {
+	if err := cv.usable(); err != nil {
+		return "", err
+	}
+	msg := map[string]any{"id": newUUID(), "messageType": "StaticContentMessage", "staticContent": map[string]any{"formatType": "Text", "text": text}}
+	body := map[string]any{"message": msg, "esDeveloperName": cv.s.c.cfg.DeploymentName, "isNewMessagingSession": false}
+	if l := cv.s.c.cfg.Language; l != "" {
+		body["language"] = l
+	}
+	var ans struct {
+		ConversationEntries []struct {
+			ID string `json:"id"`
+		} `json:"conversationEntries"`
+	}
+	path := apiPrefix + "/conversation/" + cv.id + "/message"
+	err := cv.s.call(ctx, http.MethodPost, path, body, &ans)
+	if errors.Is(err, ErrNoActiveSession) {
+		body["isNewMessagingSession"] = true
+		rattr := map[string]string{}
+		for k, v := range cv.routing {
+			rattr[k] = v
+		}
+		body["routingAttributes"] = rattr
+		err = cv.s.call(ctx, http.MethodPost, path, body, &ans)
+	}
+	if err != nil {
+		return "", &Error{Op: "send message", Problem: "the message was not accepted", Err: err}
+	}
+	if len(ans.ConversationEntries) > 0 {
+		return ans.ConversationEntries[0].ID, nil
+	}
+	return "", nil
+}
+
+// Typing tells the agent the end user started (true) or stopped typing.
+func (cv *Conversation) Typing(ctx context.Context, on bool) error {
+	if err := cv.usable(); err != nil {
+		return err
+	}
+	typ := "TypingStoppedIndicator"
+	if on {
+		typ = "TypingStartedIndicator"
+	}
+	if err := cv.s.call(ctx, http.MethodPost, apiPrefix+"/conversation/"+cv.id+"/entry", map[string]any{"entryType": typ, "id": newUUID()}, nil); err != nil {
+		return &Error{Op: "send typing indicator", Problem: "refused", Err: err}
+	}
+	return nil
+}
+
+// MarkRead sends read receipts for agent entries (Event.EntryID).
+func (cv *Conversation) MarkRead(ctx context.Context, entryIDs ...string) error {
+	if len(entryIDs) == 0 {
+		return nil
+	}
+	if err := cv.usable(); err != nil {
+		return err
+	}
+	acks := make([]map[string]any, 0, len(entryIDs))
+	for _, id := range entryIDs {
+		acks = append(acks, map[string]any{"id": newUUID(), "entryType": "Read", "conversationEntryId": id})
+	}
+	if err := cv.s.call(ctx, http.MethodPost, apiPrefix+"/conversation/"+cv.id+"/acknowledge-entries", map[string]any{"acks": acks}, nil); err != nil {
+		return &Error{Op: "send read receipt", Problem: "refused", Err: err}
+	}
+	return nil
+}
+
+// EndSession ends the current messaging session; the conversation stays
+// open (a later Send starts a new session).
+func (cv *Conversation) EndSession(ctx context.Context) error {
+	if err := cv.usable(); err != nil {
+		return err
+	}
+	err := cv.s.call(ctx, http.MethodDelete, apiPrefix+"/conversation/"+cv.id+"/session?esDeveloperName="+url.QueryEscape(cv.s.c.cfg.DeploymentName), nil, nil)
+	if err != nil {
+		return &Error{Op: "end session", Problem: "refused", Err: err}
+	}
+	cv.kick()
+	return nil
+}
+
+// End ends the session and closes the conversation on the server, as an
+// end user leaving does; the events that follow (ended by EndUser, closed)
+// are still delivered before the channel closes.
+func (cv *Conversation) End(ctx context.Context) error {
+	if err := cv.usable(); err != nil {
+		return err
+	}
+	cv.mu.Lock()
+	cv.ended = true
+	cv.mu.Unlock()
+	err := cv.s.call(ctx, http.MethodDelete, apiPrefix+"/conversation/"+cv.id+"?esDeveloperName="+url.QueryEscape(cv.s.c.cfg.DeploymentName), nil, nil)
+	if err != nil {
+		return &Error{Op: "close conversation", Problem: "refused", Err: err}
+	}
+	cv.kick()
+	return nil
+}
+
+func (cv *Conversation) usable() error {
+	select {
+	case <-cv.done:
+		return &Error{Op: "conversation " + cv.id, Problem: "the conversation has ended", Err: ErrClosed}
+	default:
+		return nil
+	}
+}
+
+func newUUID() string {
+	var b [16]byte
+	_, _ = crand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+}
+
+func validUUID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i := range len(s) {
+		c := s[i]
+		switch i {
+		case 8, 13, 18, 23:
+			if c != '-' {
+				return false
+			}
+		default:
+			if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+				return false
+			}
+		}
+	}
+	return true
+}
