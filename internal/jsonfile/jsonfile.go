@@ -5,7 +5,9 @@ package jsonfile
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 
 	"github.com/sfbridge/sfbridge/internal/atomicfile"
@@ -22,4 +24,21 @@ func Write(path string, v any, perm os.FileMode) error {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
 	return nil
+}
+
+// Read decodes the JSON file at path into v. A missing file leaves v as it
+// is and reports found false; a file that is not valid JSON is an error that
+// names it and says what to do (fix), such as "log in again".
+func Read(path string, v any, fix string) (found bool, err error) {
+	b, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		return true, fmt.Errorf("%s is not valid JSON (%w); fix or delete it and %s", path, err, fix)
+	}
+	return true, nil
 }

@@ -3,6 +3,7 @@ package jsonfile
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -37,5 +38,27 @@ func TestWrite(t *testing.T) {
 	}
 	if err := Write(p, func() {}, 0o600); err == nil {
 		t.Fatal("unmarshalable value accepted")
+	}
+}
+
+func TestRead(t *testing.T) {
+	dir := t.TempDir()
+	var v struct{ N int }
+	if found, err := Read(filepath.Join(dir, "missing.json"), &v, "log in again"); found || err != nil {
+		t.Fatalf("missing file: found %v, err %v", found, err)
+	}
+	p := filepath.Join(dir, "p.json")
+	if err := os.WriteFile(p, []byte(`{"N": 7}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if found, err := Read(p, &v, "log in again"); !found || err != nil || v.N != 7 {
+		t.Fatalf("Read = %v %v %+v", found, err, v)
+	}
+	if err := os.WriteFile(p, []byte(`{"N":`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Read(p, &v, "log in again")
+	if err == nil || !strings.Contains(err.Error(), "is not valid JSON") || !strings.HasSuffix(err.Error(), "fix or delete it and log in again") {
+		t.Fatalf("bad JSON: %v", err)
 	}
 }

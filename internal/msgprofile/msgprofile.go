@@ -5,15 +5,13 @@
 package msgprofile
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
 
-	"github.com/sfbridge/sfbridge/internal/atomicfile"
+	"github.com/sfbridge/sfbridge/internal/jsonfile"
 )
 
 // Profile is one deployment and the key that signs its identity tokens.
@@ -46,16 +44,9 @@ type file struct {
 func (s Store) path() string { return filepath.Join(s.Dir, fileName) }
 
 func (s Store) read() (*file, error) {
-	b, err := os.ReadFile(s.path())
-	if errors.Is(err, fs.ErrNotExist) {
-		return &file{}, nil
-	}
-	if err != nil {
-		return nil, err
-	}
 	var f file
-	if err := json.Unmarshal(b, &f); err != nil {
-		return nil, fmt.Errorf("%s is not valid JSON (%w); fix or delete it and run `sfbridge messaging login` again", s.path(), err)
+	if _, err := jsonfile.Read(s.path(), &f, "run `sfbridge messaging login` again"); err != nil {
+		return nil, err
 	}
 	return &f, nil
 }
@@ -97,9 +88,5 @@ func (s Store) Save(p *Profile) error {
 	if err := os.MkdirAll(s.Dir, 0o700); err != nil {
 		return err
 	}
-	b, err := json.MarshalIndent(f, "", "  ")
-	if err != nil {
-		return err
-	}
-	return atomicfile.WriteFile(s.path(), append(b, '\n'), 0o600)
+	return jsonfile.Write(s.path(), f, 0o600)
 }

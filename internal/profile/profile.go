@@ -11,16 +11,14 @@
 package profile
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 
-	"github.com/sfbridge/sfbridge/internal/atomicfile"
+	"github.com/sfbridge/sfbridge/internal/jsonfile"
 )
 
 // Profile describes how to log in to one org as one user.
@@ -75,16 +73,9 @@ var ErrNoProfile = errors.New("no such org profile")
 func (s Store) path() string { return filepath.Join(s.Dir, profilesFile) }
 
 func (s Store) read() (*file, error) {
-	b, err := os.ReadFile(s.path())
-	if errors.Is(err, fs.ErrNotExist) {
-		return &file{}, nil
-	}
-	if err != nil {
-		return nil, err
-	}
 	var f file
-	if err := json.Unmarshal(b, &f); err != nil {
-		return nil, fmt.Errorf("%s is not valid JSON (%w); fix or delete it and log in again", s.path(), err)
+	if _, err := jsonfile.Read(s.path(), &f, "log in again"); err != nil {
+		return nil, err
 	}
 	return &f, nil
 }
@@ -93,11 +84,7 @@ func (s Store) write(f *file) error {
 	if err := os.MkdirAll(s.Dir, 0o700); err != nil {
 		return err
 	}
-	b, err := json.MarshalIndent(f, "", "  ")
-	if err != nil {
-		return err
-	}
-	return atomicfile.WriteFile(s.path(), append(b, '\n'), 0o600)
+	return jsonfile.Write(s.path(), f, 0o600)
 }
 
 // List returns every profile and the username of the default one.
