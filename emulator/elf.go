@@ -260,9 +260,9 @@ func (o *Org) syncELF() {
 	e := &o.elf
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	var todo []*elfFile
+	var pending []*elfFile
 	if now.After(e.watermark) && !now.Before(e.nextDue) {
-		todo = o.scheduledLocked(now)
+		pending = o.scheduledLocked(now)
 		e.watermark = now
 	}
 	// Files added through the admin API whose CreatedDate has come.
@@ -270,10 +270,10 @@ func (o *Org) syncELF() {
 		if f.created.After(now) {
 			return false
 		}
-		todo = append(todo, f)
+		pending = append(pending, f)
 		return true
 	})
-	slices.SortFunc(todo, func(a, b *elfFile) int {
+	slices.SortFunc(pending, func(a, b *elfFile) int {
 		if c := a.created.Compare(b.created); c != 0 {
 			return c
 		}
@@ -285,7 +285,7 @@ func (o *Org) syncELF() {
 		}
 		return a.seq - b.seq
 	})
-	for _, f := range todo {
+	for _, f := range pending {
 		k := fileKey{f.file.EventType, f.logDate.Unix(), f.seq, f.interval}
 		if _, dup := e.made[k]; dup && f.id == "" {
 			continue
@@ -303,7 +303,7 @@ func (o *Org) syncELF() {
 // events whose CreatedDate falls in (watermark, now].
 func (o *Org) scheduledLocked(now time.Time) []*elfFile {
 	e := &o.elf
-	var todo []*elfFile
+	var pending []*elfFile
 	sch := e.schedule()
 	users := o.elfUsers()
 	org := string(o.OrgID())
@@ -349,12 +349,12 @@ func (o *Org) scheduledLocked(now time.Time) []*elfFile {
 			if c := sch.HourlyCreated(hour); due(c) {
 				p := o.elfPart(sch, typ, hour, 1)
 				if p.Rows > 0 || len(p.Events) > 0 {
-					todo = append(todo, e.newFile(typ, eventlog.Hourly, 1, hour, c, org, users, []eventlog.Part{p}))
+					pending = append(pending, e.newFile(typ, eventlog.Hourly, 1, hour, c, org, users, []eventlog.Part{p}))
 				}
 			}
 			if c, ok := sch.Late(typ, hour); ok && due(c) {
 				if p := o.elfPart(sch, typ, hour, 2); p.Rows > 0 {
-					todo = append(todo, e.newFile(typ, eventlog.Hourly, 2, hour, c, org, users, []eventlog.Part{p}))
+					pending = append(pending, e.newFile(typ, eventlog.Hourly, 2, hour, c, org, users, []eventlog.Part{p}))
 				}
 			}
 		}
@@ -379,14 +379,14 @@ func (o *Org) scheduledLocked(now time.Time) []*elfFile {
 				}
 			}
 			if len(parts) > 0 {
-				todo = append(todo, e.newFile(typ, eventlog.Daily, 0, day, c, org, users, parts))
+				pending = append(pending, e.newFile(typ, eventlog.Daily, 0, day, c, org, users, parts))
 			}
 		}
 	}
 	if t := o.backgroundLoginsLocked(from, now, users); !t.IsZero() && t.Before(next) {
 		next = t
 	}
-	return todo
+	return pending
 }
 
 // elfPart is the simulated rows and recorded events of one hour's file.
