@@ -31,7 +31,7 @@ type Options struct {
 var errNoRows = errors.New("state: no rows")
 
 // querier runs statements; both a pool and a transaction are one. Queries
-// use $1, $2… placeholders, which both engines accept.
+// use numbered bind parameters ($1, $2…), which both engines accept.
 type querier interface {
 	exec(ctx context.Context, q string, args ...any) (int64, error)
 	query(ctx context.Context, q string, args ...any) (rows, error)

@@ -319,7 +319,7 @@ func (s *sqlStore) DeleteDocuments(ctx context.Context, org, kind string, ids []
 			for _, id := range batch {
 				args = append(args, id)
 			}
-			n, err := q.exec(ctx, "DELETE FROM documents WHERE org = $1 AND kind = $2 AND id IN ("+placeholders(3, len(batch))+")", args...)
+			n, err := q.exec(ctx, "DELETE FROM documents WHERE org = $1 AND kind = $2 AND id IN ("+bindParams(3, len(batch))+")", args...)
 			if err != nil {
 				return err
 			}
@@ -469,7 +469,7 @@ func (s *sqlStore) AckOutbox(ctx context.Context, seqs ...int64) (int, error) {
 			for i, seq := range batch {
 				args[i] = seq
 			}
-			n, err := q.exec(ctx, "DELETE FROM outbox WHERE seq IN ("+placeholders(1, len(batch))+")", args...)
+			n, err := q.exec(ctx, "DELETE FROM outbox WHERE seq IN ("+bindParams(1, len(batch))+")", args...)
 			if err != nil {
 				return err
 			}
@@ -480,8 +480,8 @@ func (s *sqlStore) AckOutbox(ctx context.Context, seqs ...int64) (int, error) {
 	return int(total), err
 }
 
-// placeholders returns "$first, $first+1, …" for n arguments.
-func placeholders(first, n int) string {
+// bindParams returns the numbered bind parameters "$first, $first+1, …" for n arguments.
+func bindParams(first, n int) string {
 	var b strings.Builder
 	for i := range n {
 		if i > 0 {
