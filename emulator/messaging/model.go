@@ -57,6 +57,12 @@ type session struct {
 	enqueued  time.Time
 	replies   int
 	userTyped bool
+	// heard counts the session's end-user messages, lastHeard is the last
+	// one; answerPending and ending are a conversational script's state.
+	heard         int
+	lastHeard     string
+	answerPending bool
+	ending        bool
 }
 
 // participant is a conversation participant as the API shows it.
