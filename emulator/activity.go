@@ -76,15 +76,20 @@ type knowledgeActivity struct {
 	lastErr string
 }
 
-// DevAgentScript is the scripted agent of the activity: it joins two
+// DevAgentScript is the script of the activity's agent: it joins two
 // seconds after a conversation is routed, answers the messages it finds
-// (a bot's handed-over transcript) or the first one that comes with
-// DefaultAgentFirstReply, later ones with short canned answers, and ends
-// the session with a farewell when the user says bye.
-func DevAgentScript() *messaging.ScriptSpec {
+// (a bot's handed-over transcript) or the first one that comes with an
+// introduction (DefaultAgentFirstReply for Emma Bot; other agents give the
+// first word of their name), later ones with short canned answers, and
+// ends the session with a farewell when the user says bye.
+func DevAgentScript(agent string) *messaging.ScriptSpec {
+	first := DefaultAgentFirstReply
+	if f := strings.Fields(agent); len(f) > 0 && !strings.EqualFold(agent, DefaultActivityAgent) {
+		first = strings.Replace(first, "Emma", f[0], 1)
+	}
 	return &messaging.ScriptSpec{
 		AcceptDelay: messaging.Duration(2 * time.Second), ReplyDelay: messaging.Duration(1500 * time.Millisecond),
-		FirstReply: DefaultAgentFirstReply,
+		FirstReply: first,
 		Replies: []string{
 			"Thanks, I am looking into it now.",
 			"I have updated your case; you will get an email when it is done.",
@@ -173,7 +178,7 @@ func (o *Org) scriptAgent(name string) error {
 	if len(view.Queues) == 0 {
 		return nil
 	}
-	spec := messaging.AgentSpec{Name: name, Capacity: 50, Presence: messaging.Available, Script: DevAgentScript()}
+	spec := messaging.AgentSpec{Name: name, Capacity: 50, Presence: messaging.Available, Script: DevAgentScript(name)}
 	found := false
 	for _, a := range view.Agents {
 		if strings.EqualFold(a.Name, name) {

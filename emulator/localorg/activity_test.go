@@ -321,7 +321,7 @@ func TestDevActivity(t *testing.T) {
 	c.say(conv, "It is the grey one")
 	fc.Advance(2 * time.Second)
 	ls = c.waitFor(conv, "the second reply", func(ls []line) bool { return len(agentTexts(ls)) > 1 })
-	if got := agentTexts(ls)[1]; got != emulator.DevAgentScript().Replies[0] {
+	if got := agentTexts(ls)[1]; got != emulator.DevAgentScript(emulator.DefaultActivityAgent).Replies[0] {
 		t.Fatalf("second reply %q", got)
 	}
 	c.say(conv, "thanks, bye")

@@ -1,6 +1,9 @@
 package messaging
 
 import (
+	"net/http"
+	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 )
@@ -132,6 +135,17 @@ func TestHumanTakesOverFromScriptedAgent(t *testing.T) {
 	}
 	if err := h.srv.TakeOver("Pat", id); err == nil {
 		t.Fatal("took over from a person")
+	}
+	// The admin API's action, as the console calls it.
+	admin := httptest.NewServer(h.srv.AdminHandler())
+	defer admin.Close()
+	resp, err := admin.Client().Post(admin.URL+AdminPrefix+"conversations/"+id+"/takeover", "application/json", strings.NewReader(`{"agent":"Pat"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusConflict {
+		t.Fatalf("takeover from a person over the admin API: %s", resp.Status)
 	}
 	w, _ := h.srv.Conversation(id)
 	if w.Agent != "Ann" || w.AgentScripted {
