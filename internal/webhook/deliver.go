@@ -133,6 +133,20 @@ func (s *session) sleep(ctx context.Context, d time.Duration) error {
 	return nil
 }
 
+// idle waits for Poll, or less when Wake is called, then renews the lease
+// if due.
+func (s *session) idle(ctx context.Context) error {
+	t := s.d.clk.NewTimer(min(s.d.cfg.Poll, s.d.cfg.LeaseTTL/3))
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C():
+	case <-s.d.wake:
+	}
+	return s.renewIfDue(ctx)
+}
+
 func (s *session) loop(ctx context.Context) error {
 	for {
 		if err := s.renewIfDue(ctx); err != nil {
@@ -144,7 +158,7 @@ func (s *session) loop(ctx context.Context) error {
 		}
 		if !ok {
 			s.d.update(func(st *Status) { st.State, st.Message, st.Pending = StateRunning, "", nil })
-			if err := s.sleep(ctx, s.d.cfg.Poll); err != nil {
+			if err := s.idle(ctx); err != nil {
 				return err
 			}
 			continue

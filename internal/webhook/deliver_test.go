@@ -527,3 +527,48 @@ func TestCrashBeforeCommitRedelivers(t *testing.T) {
 		t.Errorf("replica-2 delivered at +%s, before replica-1's lease (1h) ran out", got[1].at.Sub(t0))
 	}
 }
+
+func TestWakeDeliversBeforeThePoll(t *testing.T) {
+	e := sqliteEnv(t)
+	cfg := e.config(e.rcv.srv.URL, "replica-1")
+	cfg.Poll = time.Hour
+	d, _ := start(t, cfg)
+	eventually(t, "the Deliverer to go idle", func() bool { return d.Status().Holder && e.clk.Waiters() == 1 })
+	e.write(t, casesTopic, "e1", "case.created")
+	d.Wake()
+	d.Wake() // a second call while one is pending does not block
+	eventually(t, "e1 delivered without the clock moving", func() bool { return d.Status().Delivered == 1 })
+	if e.clk.Since(t0) != 0 {
+		t.Fatalf("the clock moved %s", e.clk.Since(t0))
+	}
+}
+
+func TestNewRefusesBadConfig(t *testing.T) {
+	e := sqliteEnv(t)
+	good := e.config("https://bot.example.com/hooks", "replica-1")
+	for name, mutate := range map[string]func(*Config){
+		"no store":         func(c *Config) { c.Store = nil },
+		"no org":           func(c *Config) { c.Org = "" },
+		"relative URL":     func(c *Config) { c.URL = "/hooks" },
+		"ftp URL":          func(c *Config) { c.URL = "ftp://bot.example.com" },
+		"short secret":     func(c *Config) { c.Secret = []byte("short") },
+		"no topics":        func(c *Config) { c.Topics = nil },
+		"topic twice":      func(c *Config) { c.Topics = []string{casesTopic, casesTopic} },
+		"no owner":         func(c *Config) { c.Owner = "" },
+		"short lease":      func(c *Config) { c.LeaseTTL = 15 * time.Second; c.AttemptTimeout = 10 * time.Second },
+		"bad filter":       func(c *Config) { c.Events = []string{"*.created"} },
+		"bad retry jitter": func(c *Config) { c.Retry.Jitter = 2 },
+	} {
+		cfg := good
+		mutate(&cfg)
+		var ce *ConfigError
+		if _, err := New(cfg); !errors.As(err, &ce) {
+			t.Errorf("%s: New = %v; want a *ConfigError", name, err)
+		} else if strings.Contains(err.Error(), string(testSecret)) {
+			t.Errorf("%s: the error shows the secret: %v", name, err)
+		}
+	}
+	if _, err := New(good); err != nil {
+		t.Fatalf("New(good): %v", err)
+	}
+}

@@ -107,7 +107,7 @@ type Config struct {
 	// AttemptTimeout bounds one POST, response included (default 10s).
 	AttemptTimeout time.Duration
 	// Poll is how often an idle Deliverer looks for new events
-	// (default 1s).
+	// (default 1s): one journal query per topic. See also Wake.
 	Poll time.Duration
 	// HTTPClient sends the requests (nil: a client of its own). Its
 	// CheckRedirect is replaced so that redirects are never followed.
@@ -137,6 +137,7 @@ type Deliverer struct {
 	host    string
 	lease   string
 	running atomic.Bool
+	wake    chan struct{}
 
 	mu sync.Mutex
 	st Status
@@ -211,7 +212,7 @@ func New(cfg Config) (*Deliverer, error) {
 	cfg.Topics = slices.Clone(cfg.Topics)
 	d := &Deliverer{
 		cfg: cfg, clk: clock.Or(cfg.Clock), filter: f, client: client, host: u.Host,
-		lease: state.PipelineLease(cfg.Org, Pipeline),
+		lease: state.PipelineLease(cfg.Org, Pipeline), wake: make(chan struct{}, 1),
 	}
 	d.log = log.With("org", cfg.Org, "component", "webhooks", "host", u.Host)
 	d.st.State = StateStarting
@@ -282,6 +283,17 @@ func (d *Deliverer) lead(ctx context.Context) (*session, error) {
 		if err := clock.Sleep(ctx, d.clk, wait); err != nil {
 			return nil, err
 		}
+	}
+}
+
+// Wake makes an idle Deliverer look at the journal now rather than at
+// its next Poll. A pipeline in the same process calls it after a commit
+// that wrote journal records; it never blocks, and is harmless on a
+// replica that does not hold the lease.
+func (d *Deliverer) Wake() {
+	select {
+	case d.wake <- struct{}{}:
+	default:
 	}
 }
 
