@@ -221,7 +221,9 @@ func (s *session) handle(ctx context.Context, rec state.OutboxRecord) error {
 	deadline := rec.CreatedAt.Add(s.d.cfg.MaxAge)
 	for attempt := 1; ; attempt++ {
 		if err := s.renewIfDue(ctx); err != nil {
-			s.d.observe(ResultFailed)
+			if attempt > 1 {
+				s.d.observe(ResultFailed)
+			}
 			return err
 		}
 		s.d.update(func(st *Status) { p.Attempts, p.NextAttempt = attempt, time.Time{}; st.Pending = p })

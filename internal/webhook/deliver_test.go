@@ -572,3 +572,48 @@ func TestNewRefusesBadConfig(t *testing.T) {
 		t.Fatalf("New(good): %v", err)
 	}
 }
+
+// A payload that is not a JSON object cannot be delivered: it is
+// dead-lettered without an attempt. An event already past MaxAge when
+// first read (the daemon was down) still gets one attempt.
+func TestUnusableAndStaleEvents(t *testing.T) {
+	e := sqliteEnv(t)
+	l, err := e.st.AcquireLease(t.Context(), "raw-writer", "writer", time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.st.Commit(t.Context(), state.Commit{
+		Key: state.CheckpointKey{Org: org, Pipeline: "raw", Key: "k"}, Value: []byte(`{}`), Fence: state.FenceOf(l),
+		Outbox: []state.OutboxRecord{{Topic: casesTopic, Payload: []byte("not json")}},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	e.write(t, casesTopic, "old1", "case.created")
+	e.write(t, casesTopic, "old2", "case.created")
+	e.clk.Advance(48 * time.Hour) // the daemon was down for two days
+	e.rcv.setAnswer(func(n int, _ delivery, _ http.ResponseWriter) int {
+		if n == 0 {
+			return http.StatusInternalServerError
+		}
+		return http.StatusOK
+	})
+	var obs counter
+	cfg := e.config(e.rcv.srv.URL, "replica-1")
+	cfg.Observe = obs.observe
+	start(t, cfg)
+	e.drive(t, "old2 delivered", func() bool { return obs.get(ResultDelivered) == 1 })
+	if ids := e.rcv.ids(); !slices.Equal(ids, []string{"old1", "old2"}) {
+		t.Fatalf("requests %v; want one attempt at old1, then old2", ids)
+	}
+	if obs.get(ResultDeadLettered) != 2 || obs.get(ResultRetried) != 0 {
+		t.Errorf("observed %v; want 2 dead letters, no retry", obs.n)
+	}
+	doc, err := e.st.Document(t.Context(), org, KindDeadLetter, org+":"+casesTopic+":1")
+	if err != nil {
+		t.Fatalf("the dead letter of the non-JSON record: %v", err)
+	}
+	var dl DeadLetter
+	if err := json.Unmarshal(doc.Data, &dl); err != nil || dl.PayloadText != "not json" || dl.Attempts != 0 {
+		t.Errorf("dead letter %+v (%v)", dl, err)
+	}
+}
