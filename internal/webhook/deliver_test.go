@@ -166,7 +166,9 @@ type receiver struct {
 	got []delivery
 	// arrived counts requests as they come in (got, as they finish).
 	arrived int
-	answer  func(n int, d delivery, w http.ResponseWriter) int
+	// intercept, when set, may answer a request itself (returning true).
+	intercept func(http.ResponseWriter, *http.Request) bool
+	answer    func(n int, d delivery, w http.ResponseWriter) int
 }
 
 func newReceiver(t *testing.T, clk clock.Clock) *receiver {
@@ -178,6 +180,12 @@ func newReceiver(t *testing.T, clk clock.Clock) *receiver {
 }
 
 func (r *receiver) serve(w http.ResponseWriter, req *http.Request) {
+	r.mu.Lock()
+	intercept := r.intercept
+	r.mu.Unlock()
+	if intercept != nil && intercept(w, req) {
+		return
+	}
 	body, _ := io.ReadAll(req.Body)
 	d := delivery{
 		id: req.Header.Get(HeaderEventID), typ: req.Header.Get(HeaderEventType), sig: req.Header.Get(HeaderSignature),
@@ -196,6 +204,20 @@ func (r *receiver) serve(w http.ResponseWriter, req *http.Request) {
 	r.got = append(r.got, d)
 	r.mu.Unlock()
 	w.WriteHeader(d.status)
+}
+
+// record counts a request that a test's own handler answers.
+func (r *receiver) record(req *http.Request, status int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.arrived++
+	r.got = append(r.got, delivery{id: req.Header.Get(HeaderEventID), at: r.clk.Now(), status: status})
+}
+
+func (r *receiver) arrivals() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.arrived
 }
 
 func (r *receiver) setAnswer(f func(n int, d delivery, w http.ResponseWriter) int) {
@@ -615,5 +637,38 @@ func TestUnusableAndStaleEvents(t *testing.T) {
 	var dl DeadLetter
 	if err := json.Unmarshal(doc.Data, &dl); err != nil || dl.PayloadText != "not json" || dl.Attempts != 0 {
 		t.Errorf("dead letter %+v (%v)", dl, err)
+	}
+}
+
+// A receiver that does not answer within AttemptTimeout fails the attempt
+// (status 0); the event is retried.
+func TestAttemptTimeout(t *testing.T) {
+	e := sqliteEnv(t)
+	e.write(t, casesTopic, "e1", "case.created")
+	e.rcv.mu.Lock()
+	e.rcv.intercept = func(_ http.ResponseWriter, r *http.Request) bool {
+		if e.rcv.arrivals() > 0 {
+			return false
+		}
+		e.rcv.record(r, 0)
+		_, _ = io.Copy(io.Discard, r.Body) // so the server notices the client hang up
+		select {                           // hang until the client gives up
+		case <-r.Context().Done():
+		case <-time.After(30 * time.Second):
+		}
+		return true
+	}
+	e.rcv.mu.Unlock()
+	var obs counter
+	cfg := e.config(e.rcv.srv.URL, "replica-1")
+	cfg.AttemptTimeout = 200 * time.Millisecond
+	cfg.Observe = obs.observe
+	d, _ := start(t, cfg)
+	e.drive(t, "e1 delivered", func() bool { return obs.get(ResultDelivered) == 1 })
+	if obs.get(ResultRetried) != 1 {
+		t.Errorf("observed %v; want one retry", obs.n)
+	}
+	if st := d.Status(); !strings.Contains(st.LastError, "no answer") || !strings.Contains(st.LastError, "deadline") {
+		t.Errorf("LastError = %q; want the timeout", st.LastError)
 	}
 }
