@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -52,12 +53,18 @@ type Conversation struct {
 	cancel  context.CancelFunc
 	done    chan struct{}
 
-	// owned by run
-	seen      map[string]struct{}
+	// owned by run (and by Resume before run starts)
+	//
+	// list-entries' startTimestamp is inclusive and entries below the
+	// watermark are never read again, so only the ids of the entries at
+	// the watermark itself need remembering.
+	seen      []string
 	watermark int64
+	over      bool // the terminal event was delivered before a Resume
 
-	mu    sync.Mutex
-	ended bool
+	mu        sync.Mutex
+	ended     bool
+	lastEntry string
 }
 
 // Open creates a conversation with the stream of its end user already
@@ -65,27 +72,11 @@ type Conversation struct {
 func (c *Client) Open(ctx context.Context, o ConversationOptions) (*Conversation, error) {
 	if o.ConversationID == "" {
 		o.ConversationID = newUUID()
-	} else if !validUUID(o.ConversationID) {
-		return nil, &Error{Op: "open conversation", Problem: fmt.Sprintf("conversation id %q is not a lowercase UUID", o.ConversationID), Fix: "leave it empty or give a lowercase version 4 UUID"}
 	}
-	if _, err := c.IdentityToken(o.UserID); err != nil {
-		return nil, err
-	}
-	s, err := c.acquire(o.UserID)
+	cv, cctx, err := c.attach(ctx, "open conversation", o.UserID, o.ConversationID, o.Routing, o.EndWithSession)
 	if err != nil {
 		return nil, err
 	}
-	if err := s.ensureStream(ctx); err != nil {
-		s.release(ctx)
-		return nil, err
-	}
-	cctx, cancel := context.WithCancel(ctx)
-	cv := &Conversation{s: s, id: o.ConversationID, routing: o.Routing, endWith: o.EndWithSession,
-		events: make(chan Event, c.cfg.EventBuffer), kickc: make(chan struct{}, 1), typingc: make(chan Event, 1), failc: make(chan error, 1),
-		cancel: cancel, done: make(chan struct{}), seen: map[string]struct{}{}}
-	s.mu.Lock()
-	s.convs[cv.id] = cv
-	s.mu.Unlock()
 	body := map[string]any{"conversationId": cv.id, "esDeveloperName": c.cfg.DeploymentName}
 	if len(o.Routing) > 0 {
 		body["routingAttributes"] = o.Routing
@@ -93,12 +84,8 @@ func (c *Client) Open(ctx context.Context, o ConversationOptions) (*Conversation
 	if c.cfg.Language != "" {
 		body["language"] = c.cfg.Language
 	}
-	if err := s.call(ctx, http.MethodPost, apiPrefix+"/conversation", body, nil); err != nil {
-		cancel()
-		s.mu.Lock()
-		delete(s.convs, cv.id)
-		s.mu.Unlock()
-		s.release(ctx)
+	if err := cv.s.call(ctx, http.MethodPost, apiPrefix+"/conversation", body, nil); err != nil {
+		cv.detach(ctx)
 		return nil, &Error{Op: "create conversation", Problem: "the conversation was not created", Err: err, Fix: createFix(err)}
 	}
 	go cv.run(cctx)
@@ -110,6 +97,167 @@ func (c *Client) Open(ctx context.Context, o ConversationOptions) (*Conversation
 	}
 	cv.kick()
 	return cv, nil
+}
+
+// attach registers a conversation with its end user's session, whose
+// stream is connected before attach returns. The caller either starts run
+// with the returned context or calls detach.
+func (c *Client) attach(ctx context.Context, op, userID, convID string, routing map[string]string, endWith bool) (*Conversation, context.Context, error) {
+	if !validUUID(convID) {
+		return nil, nil, &Error{Op: op, Problem: fmt.Sprintf("conversation id %q is not a lowercase UUID", convID), Fix: "leave it empty or give a lowercase version 4 UUID"}
+	}
+	if _, err := c.IdentityToken(userID); err != nil {
+		return nil, nil, err
+	}
+	s, err := c.acquire(userID)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := s.ensureStream(ctx); err != nil {
+		s.release(ctx)
+		return nil, nil, err
+	}
+	cctx, cancel := context.WithCancel(ctx)
+	cv := &Conversation{s: s, id: convID, routing: routing, endWith: endWith,
+		events: make(chan Event, c.cfg.EventBuffer), kickc: make(chan struct{}, 1), typingc: make(chan Event, 1), failc: make(chan error, 1),
+		cancel: cancel, done: make(chan struct{})}
+	s.mu.Lock()
+	s.convs[cv.id] = cv
+	s.mu.Unlock()
+	return cv, cctx, nil
+}
+
+// detach undoes attach when run was never started.
+func (cv *Conversation) detach(ctx context.Context) {
+	cv.cancel()
+	s := cv.s
+	s.mu.Lock()
+	if s.convs[cv.id] == cv {
+		delete(s.convs, cv.id)
+	}
+	s.mu.Unlock()
+	s.release(ctx)
+}
+
+// ResumeOptions re-attach to a conversation an end user started earlier,
+// for example by a process that was restarted after a crash.
+type ResumeOptions struct {
+	// UserID is the end user the conversation belongs to (the identity
+	// token's sub). Required.
+	UserID string
+	// ConversationID is the conversation's id. Required.
+	ConversationID string
+	// After is the id of the last entry whose events the caller handled
+	// (Event.EntryID of a non-typing event, or Conversation.LastEntryID):
+	// its events and those of every entry before it are not delivered
+	// again. Empty delivers from the start of the conversation (or from
+	// AfterTime). An id that is not an entry of the conversation is an
+	// error.
+	After string
+	// AfterTime is used when After is empty: entries transcripted at or
+	// before it are not delivered again. Entries share millisecond
+	// timestamps rarely, but they can: After is exact, AfterTime is not.
+	AfterTime time.Time
+	// Routing are the conversation's routing attributes, sent again when a
+	// message after the session ended starts a new session.
+	Routing map[string]string
+	// EndWithSession: as in ConversationOptions (a handoff sets it).
+	EndWithSession bool
+}
+
+// Resume re-attaches to a live conversation of the end user: it connects
+// the user's stream, finds the entry After in the conversation, and then
+// delivers, exactly once and in transcript order, the events of every
+// entry after it (read back through list-entries) followed by live events.
+// A conversation that ended while nobody listened yields its remaining
+// events and its terminal event; one whose terminal event is at or before
+// After has nothing left to deliver, and its Events channel closes at once
+// (with EndWithSession, a conversation whose session ended is closed on
+// the server first, as Open's would have been).
+func (c *Client) Resume(ctx context.Context, o ResumeOptions) (*Conversation, error) {
+	cv, cctx, err := c.attach(ctx, "resume conversation", o.UserID, o.ConversationID, o.Routing, o.EndWithSession)
+	if err != nil {
+		return nil, err
+	}
+	if err := cv.skipTo(ctx, o.After, o.AfterTime); err != nil {
+		cv.detach(ctx)
+		return nil, err
+	}
+	go cv.run(cctx)
+	cv.kick()
+	return cv, nil
+}
+
+// skipTo reads the conversation's entries up to and including the entry
+// after (or up to afterTime) and marks them delivered, without delivering
+// them. It notes a terminal event among them.
+func (cv *Conversation) skipTo(ctx context.Context, after string, afterTime time.Time) error {
+	var afterMs int64
+	if after == "" {
+		if afterTime.IsZero() {
+			return cv.checkExists(ctx)
+		}
+		afterMs = afterTime.UnixMilli()
+		cv.watermark = afterMs
+	}
+	found := false
+	for range 1000 {
+		page, err := cv.list(ctx)
+		if err != nil {
+			return resumeError(cv.id, err)
+		}
+		fresh := 0
+		for i := range page {
+			e := &page[i]
+			if e.Identifier == "" || cv.isSeen(e) {
+				continue
+			}
+			fresh++
+			if after == "" && e.TranscriptedTimestamp > afterMs {
+				return nil
+			}
+			cv.markSeen(e)
+			for _, ev := range e.events(cv.id) {
+				if cv.terminal(ev) {
+					cv.over = true
+					if ev.Kind != KindClosed {
+						cv.finish(ctx, ev)
+					}
+				}
+			}
+			if e.Identifier == after {
+				found = true
+				break
+			}
+		}
+		if found || len(page) < pageSize || fresh == 0 {
+			break
+		}
+	}
+	if after != "" && !found {
+		return &Error{Op: "resume conversation", Problem: fmt.Sprintf("entry %q is not an entry of conversation %s", after, cv.id),
+			Fix: "give the EntryID of a delivered non-typing event of this conversation (typing indicators are not stored), or AfterTime"}
+	}
+	return nil
+}
+
+// checkExists reads the conversation's first entry, so that Resume of an
+// unknown conversation fails at once.
+func (cv *Conversation) checkExists(ctx context.Context) error {
+	err := cv.s.call(ctx, http.MethodGet, apiPrefix+"/conversation/"+cv.id+"/entries?limit=1&direction=FromStart", nil, nil)
+	if err != nil {
+		return resumeError(cv.id, err)
+	}
+	return nil
+}
+
+func resumeError(id string, err error) error {
+	var ae *APIError
+	if errors.As(err, &ae) && ae.Status == http.StatusNotFound {
+		return &Error{Op: "resume conversation", Problem: "conversation " + id + " was not found for this end user", Err: err,
+			Fix: "resume with the UserID that started the conversation"}
+	}
+	return &Error{Op: "resume conversation", Problem: "the conversation's entries could not be read", Err: err, Fix: "see the cause"}
 }
 
 func createFix(err error) string {
@@ -125,6 +273,18 @@ func (cv *Conversation) ID() string { return cv.id }
 
 // Events delivers the conversation's events.
 func (cv *Conversation) Events() <-chan Event { return cv.events }
+
+// LastEntryID is the id of the last entry whose events were all handed to
+// Events (entries without events for the caller, such as the end user's own
+// messages, count too); "" before the first. Events may still wait unread
+// in the channel's buffer: a caller that persists its position after
+// handling each event should persist that event's EntryID instead. Either
+// is a valid ResumeOptions.After.
+func (cv *Conversation) LastEntryID() string {
+	cv.mu.Lock()
+	defer cv.mu.Unlock()
+	return cv.lastEntry
+}
 
 // Done is closed when the conversation's goroutine has finished.
 func (cv *Conversation) Done() <-chan struct{} { return cv.done }
@@ -188,6 +348,9 @@ func (cv *Conversation) run(ctx context.Context) {
 		defer timer.Stop()
 		reconcile = timer.C()
 	}
+	if cv.over {
+		return
+	}
 	for {
 		select {
 		case <-ctx.Done():
@@ -223,20 +386,47 @@ func (cv *Conversation) emit(ctx context.Context, ev Event) bool {
 // pageSize is list-entries' maximum.
 const pageSize = 50
 
+// list reads one page of entries from the watermark on.
+func (cv *Conversation) list(ctx context.Context) ([]rawEntry, error) {
+	q := url.Values{"limit": {strconv.Itoa(pageSize)}, "direction": {"FromStart"}}
+	if cv.watermark > 0 {
+		q.Set("startTimestamp", strconv.FormatInt(cv.watermark, 10))
+	}
+	var ans struct {
+		ConversationEntries []rawEntry `json:"conversationEntries"`
+	}
+	err := cv.s.call(ctx, http.MethodGet, apiPrefix+"/conversation/"+cv.id+"/entries?"+q.Encode(), nil, &ans)
+	cv.s.c.stats.add(func(st *Stats) { st.Syncs++ })
+	return ans.ConversationEntries, err
+}
+
+// isSeen reports whether e was delivered (or skipped) already: it is below
+// the watermark or one of the entries at it.
+func (cv *Conversation) isSeen(e *rawEntry) bool {
+	if e.TranscriptedTimestamp < cv.watermark {
+		return true
+	}
+	return e.TranscriptedTimestamp == cv.watermark && slices.Contains(cv.seen, e.Identifier)
+}
+
+// markSeen records e as delivered and advances the watermark.
+func (cv *Conversation) markSeen(e *rawEntry) {
+	if e.TranscriptedTimestamp > cv.watermark {
+		cv.watermark = e.TranscriptedTimestamp
+		cv.seen = cv.seen[:0]
+	}
+	cv.seen = append(cv.seen, e.Identifier)
+	cv.mu.Lock()
+	cv.lastEntry = e.Identifier
+	cv.mu.Unlock()
+}
+
 // sync reads the entries after the watermark and delivers those not seen
 // yet, in transcript order. It reports whether the conversation ended.
 func (cv *Conversation) sync(ctx context.Context) (terminal bool) {
 	s := cv.s
 	for range 1000 {
-		q := url.Values{"limit": {strconv.Itoa(pageSize)}, "direction": {"FromStart"}}
-		if cv.watermark > 0 {
-			q.Set("startTimestamp", strconv.FormatInt(cv.watermark, 10))
-		}
-		var ans struct {
-			ConversationEntries []rawEntry `json:"conversationEntries"`
-		}
-		err := s.call(ctx, http.MethodGet, apiPrefix+"/conversation/"+cv.id+"/entries?"+q.Encode(), nil, &ans)
-		s.c.stats.add(func(st *Stats) { st.Syncs++ })
+		page, err := cv.list(ctx)
 		if err != nil {
 			if ctx.Err() == nil {
 				s.c.log.Debug("messaging backfill failed; the next event or reconcile retries", "conversation", cv.id, "error", err)
@@ -244,26 +434,31 @@ func (cv *Conversation) sync(ctx context.Context) (terminal bool) {
 			return false
 		}
 		fresh := 0
-		for i := range ans.ConversationEntries {
-			e := &ans.ConversationEntries[i]
-			if _, dup := cv.seen[e.Identifier]; dup || e.Identifier == "" {
+		for i := range page {
+			e := &page[i]
+			if e.Identifier == "" || cv.isSeen(e) {
 				continue
 			}
-			cv.seen[e.Identifier] = struct{}{}
 			fresh++
-			cv.watermark = max(cv.watermark, e.TranscriptedTimestamp)
-			for _, ev := range e.events(cv.id) {
+			evs := e.events(cv.id)
+			for j, ev := range evs {
 				if !cv.emit(ctx, ev) {
 					return true
 				}
 				s.c.stats.add(func(st *Stats) { st.Delivered++ })
+				if j == len(evs)-1 {
+					cv.markSeen(e)
+				}
 				if cv.terminal(ev) {
 					cv.finish(ctx, ev)
 					return true
 				}
 			}
+			if len(evs) == 0 {
+				cv.markSeen(e)
+			}
 		}
-		if len(ans.ConversationEntries) < pageSize || fresh == 0 {
+		if len(page) < pageSize || fresh == 0 {
 			return false
 		}
 	}
