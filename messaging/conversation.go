@@ -40,20 +40,24 @@ type ConversationOptions struct {
 // Events, exactly once and in transcript order; the channel closes when the
 // conversation ends, when Close is called, or when the context given to
 // Open ends.
+//
+// A conversation has no goroutine of its own while nothing happens: the
+// stream, the reconcile timer and the context's end wake its pump, which
+// runs on a goroutine started for the work and gone when it is done (and
+// while the caller has not taken an event, waits for it). At 10,000 open
+// conversations that is 10,000 goroutine stacks fewer.
 type Conversation struct {
 	s       *session
 	id      string
 	routing map[string]string
 	endWith bool
 
-	events  chan Event
-	kickc   chan struct{}
-	typingc chan Event
-	failc   chan error
-	cancel  context.CancelFunc
-	done    chan struct{}
+	events chan Event
+	ctx    context.Context // ends delivery
+	cancel context.CancelFunc
+	done   chan struct{}
 
-	// owned by run (and by Resume before run starts)
+	// owned by the pump (and by Resume before it starts)
 	//
 	// list-entries' startTimestamp is inclusive and entries below the
 	// watermark are never read again, so only the ids of the entries at
@@ -61,6 +65,17 @@ type Conversation struct {
 	seen      []string
 	watermark int64
 	over      bool // the terminal event was delivered before a Resume
+
+	// the pump's inbox, under pmu
+	pmu      sync.Mutex
+	working  bool   // a pump goroutine runs
+	finished bool   // the pump ended for good
+	kicked   bool   // entries may wait in list-entries
+	typingEv *Event // the latest typing indicator not yet delivered
+	failErr  error  // the session failed
+	stopping bool   // ctx ended
+	timer    clock.Timer
+	stopCtx  func() bool
 
 	mu        sync.Mutex
 	ended     bool
@@ -73,7 +88,7 @@ func (c *Client) Open(ctx context.Context, o ConversationOptions) (*Conversation
 	if o.ConversationID == "" {
 		o.ConversationID = newUUID()
 	}
-	cv, cctx, err := c.attach(ctx, "open conversation", o.UserID, o.ConversationID, o.Routing, o.EndWithSession)
+	cv, err := c.attach(ctx, "open conversation", o.UserID, o.ConversationID, o.Routing, o.EndWithSession)
 	if err != nil {
 		return nil, err
 	}
@@ -88,7 +103,7 @@ func (c *Client) Open(ctx context.Context, o ConversationOptions) (*Conversation
 		cv.detach(ctx)
 		return nil, &Error{Op: "create conversation", Problem: "the conversation was not created", Err: err, Fix: createFix(err)}
 	}
-	go cv.run(cctx)
+	cv.start()
 	for _, line := range o.Transcript {
 		if _, err := cv.Send(ctx, line); err != nil {
 			cv.Close()
@@ -100,34 +115,33 @@ func (c *Client) Open(ctx context.Context, o ConversationOptions) (*Conversation
 }
 
 // attach registers a conversation with its end user's session, whose
-// stream is connected before attach returns. The caller either starts run
-// with the returned context or calls detach.
-func (c *Client) attach(ctx context.Context, op, userID, convID string, routing map[string]string, endWith bool) (*Conversation, context.Context, error) {
+// stream is connected before attach returns. The caller either starts its
+// pump or calls detach.
+func (c *Client) attach(ctx context.Context, op, userID, convID string, routing map[string]string, endWith bool) (*Conversation, error) {
 	if !validUUID(convID) {
-		return nil, nil, &Error{Op: op, Problem: fmt.Sprintf("conversation id %q is not a lowercase UUID", convID), Fix: "leave it empty or give a lowercase version 4 UUID"}
+		return nil, &Error{Op: op, Problem: fmt.Sprintf("conversation id %q is not a lowercase UUID", convID), Fix: "leave it empty or give a lowercase version 4 UUID"}
 	}
 	if _, err := c.IdentityToken(userID); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	s, err := c.acquire(userID)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	if err := s.ensureStream(ctx); err != nil {
 		s.release(ctx)
-		return nil, nil, err
+		return nil, err
 	}
 	cctx, cancel := context.WithCancel(ctx)
 	cv := &Conversation{s: s, id: convID, routing: routing, endWith: endWith,
-		events: make(chan Event, c.cfg.EventBuffer), kickc: make(chan struct{}, 1), typingc: make(chan Event, 1), failc: make(chan error, 1),
-		cancel: cancel, done: make(chan struct{})}
+		events: make(chan Event, c.cfg.EventBuffer), ctx: cctx, cancel: cancel, done: make(chan struct{})}
 	s.mu.Lock()
 	s.convs[cv.id] = cv
 	s.mu.Unlock()
-	return cv, cctx, nil
+	return cv, nil
 }
 
-// detach undoes attach when run was never started.
+// detach undoes attach when the pump was never started.
 func (cv *Conversation) detach(ctx context.Context) {
 	cv.cancel()
 	s := cv.s
@@ -175,7 +189,7 @@ type ResumeOptions struct {
 // (with EndWithSession, a conversation whose session ended is closed on
 // the server first, as Open's would have been).
 func (c *Client) Resume(ctx context.Context, o ResumeOptions) (*Conversation, error) {
-	cv, cctx, err := c.attach(ctx, "resume conversation", o.UserID, o.ConversationID, o.Routing, o.EndWithSession)
+	cv, err := c.attach(ctx, "resume conversation", o.UserID, o.ConversationID, o.Routing, o.EndWithSession)
 	if err != nil {
 		return nil, err
 	}
@@ -183,7 +197,7 @@ func (c *Client) Resume(ctx context.Context, o ResumeOptions) (*Conversation, er
 		cv.detach(ctx)
 		return nil, err
 	}
-	go cv.run(cctx)
+	cv.start()
 	cv.kick()
 	return cv, nil
 }
@@ -286,7 +300,8 @@ func (cv *Conversation) LastEntryID() string {
 	return cv.lastEntry
 }
 
-// Done is closed when the conversation's goroutine has finished.
+// Done is closed when the conversation's delivery has finished (its
+// Events channel is closed).
 func (cv *Conversation) Done() <-chan struct{} { return cv.done }
 
 // Close stops delivering events and releases the end user's session (its
@@ -298,79 +313,123 @@ func (cv *Conversation) Close() {
 	<-cv.done
 }
 
-func (cv *Conversation) kick() {
-	select {
-	case cv.kickc <- struct{}{}:
-	default:
-	}
-}
-
-// typing hands a typing indicator to run without blocking the stream; an
-// older indicator not yet delivered is replaced.
-func (cv *Conversation) typing(ev Event) {
-	for {
-		select {
-		case cv.typingc <- ev:
-			return
-		default:
-		}
-		select {
-		case <-cv.typingc:
-		default:
-		}
-	}
-}
-
-func (cv *Conversation) failWith(err error) {
-	select {
-	case cv.failc <- err:
-	default:
-	}
-}
-
-func (cv *Conversation) run(ctx context.Context) {
-	s := cv.s
-	defer func() {
-		s.mu.Lock()
-		delete(s.convs, cv.id)
-		s.mu.Unlock()
-		s.release(ctx)
-		close(cv.events)
-		close(cv.done)
-	}()
-	// The reconcile timer starts at a random point of its first interval, so
-	// that conversations opened together do not all read at once.
-	var reconcile <-chan time.Time
-	var timer clock.Timer
-	iv := s.c.cfg.ReconcileInterval
-	if iv > 0 {
-		timer = s.c.clk.NewTimer(time.Duration(rand.Int64N(int64(iv))) + 1)
-		defer timer.Stop()
-		reconcile = timer.C()
-	}
+// start arms the pump: the context's end and the reconcile timer wake it.
+// The timer starts at a random point of its first interval, so that
+// conversations opened together do not all read at once.
+func (cv *Conversation) start() {
+	cv.pmu.Lock()
+	defer cv.pmu.Unlock()
+	cv.stopCtx = context.AfterFunc(cv.ctx, func() { cv.wake(func() { cv.stopping = true }) })
 	if cv.over {
+		cv.stopping = true
+		cv.startWorkerLocked()
 		return
 	}
+	if iv := cv.s.c.cfg.ReconcileInterval; iv > 0 {
+		cv.timer = cv.s.c.clk.AfterFunc(time.Duration(rand.Int64N(int64(iv)))+1, cv.reconcile)
+	}
+}
+
+// reconcile reads the entries even without an event, and re-arms.
+func (cv *Conversation) reconcile() {
+	cv.wake(func() { cv.kicked = true })
+	cv.pmu.Lock()
+	defer cv.pmu.Unlock()
+	if !cv.finished && cv.timer != nil {
+		cv.timer.Reset(cv.s.c.cfg.ReconcileInterval)
+	}
+}
+
+// wake records work for the pump under pmu and starts a pump goroutine if
+// none runs.
+func (cv *Conversation) wake(note func()) {
+	cv.pmu.Lock()
+	defer cv.pmu.Unlock()
+	note()
+	cv.startWorkerLocked()
+}
+
+func (cv *Conversation) startWorkerLocked() {
+	if !cv.working && !cv.finished {
+		cv.working = true
+		go cv.pump()
+	}
+}
+
+func (cv *Conversation) kick() { cv.wake(func() { cv.kicked = true }) }
+
+// typing hands a typing indicator to the pump without blocking the stream;
+// an older indicator not yet delivered is replaced.
+func (cv *Conversation) typing(ev Event) { cv.wake(func() { cv.typingEv = &ev }) }
+
+func (cv *Conversation) failWith(err error) {
+	cv.wake(func() {
+		if cv.failErr == nil {
+			cv.failErr = err
+		}
+	})
+}
+
+// pump does the work in the inbox, then exits; the conversation's end
+// (terminal event, failure, context) is its last work.
+func (cv *Conversation) pump() {
+	ctx := cv.ctx
 	for {
-		select {
-		case <-ctx.Done():
+		cv.pmu.Lock()
+		switch {
+		case cv.stopping:
+			cv.finishLocked()
 			return
-		case err := <-cv.failc:
+		case cv.failErr != nil:
+			err := cv.failErr
+			cv.pmu.Unlock()
 			cv.emit(ctx, Event{Kind: KindError, ConversationID: cv.id, Err: err, Error: err.Error()})
+			cv.pmu.Lock()
+			cv.finishLocked()
 			return
-		case ev := <-cv.typingc:
-			if !cv.emit(ctx, ev) {
+		case cv.typingEv != nil:
+			ev := *cv.typingEv
+			cv.typingEv = nil
+			cv.pmu.Unlock()
+			cv.emit(ctx, ev) // on failure ctx ended: the next round stops
+		case cv.kicked:
+			cv.kicked = false
+			cv.pmu.Unlock()
+			if cv.sync(ctx) {
+				cv.pmu.Lock()
+				cv.finishLocked()
 				return
 			}
-			continue
-		case <-cv.kickc:
-		case <-reconcile:
-			timer.Reset(iv)
-		}
-		if cv.sync(ctx) {
+		default:
+			cv.working = false
+			cv.pmu.Unlock()
 			return
 		}
 	}
+}
+
+// finishLocked ends the conversation's delivery for good; it is called
+// with pmu held, by the pump, once, and unlocks it.
+func (cv *Conversation) finishLocked() {
+	cv.finished = true
+	if cv.timer != nil {
+		cv.timer.Stop()
+	}
+	stopCtx := cv.stopCtx
+	cv.pmu.Unlock()
+	if stopCtx != nil {
+		stopCtx()
+	}
+	s := cv.s
+	s.mu.Lock()
+	if s.convs[cv.id] == cv {
+		delete(s.convs, cv.id)
+	}
+	s.mu.Unlock()
+	s.release(cv.ctx)
+	close(cv.events)
+	close(cv.done)
+	cv.cancel()
 }
 
 // emit delivers an event unless ctx ends first.

@@ -189,6 +189,12 @@ func (s *session) call(ctx context.Context, method, path string, in, out any) er
 // ensureStream starts the stream (once) and waits until it is connected,
 // so that a conversation created afterwards misses nothing.
 func (s *session) ensureStream(ctx context.Context) error {
+	// Mint on the caller's goroutine: RSA signing and JSON grow a
+	// goroutine's stack, and the stream's goroutine lives as long as the
+	// session (its stack is per-end-user memory).
+	if _, err := s.token(ctx); err != nil {
+		return err
+	}
 	s.mu.Lock()
 	if !s.started {
 		s.started = true
