@@ -550,37 +550,115 @@ func (cv *Conversation) finish(ctx context.Context, ev Event) {
 // Send posts a text message as the end user and returns its entry id.
 // When the conversation has no active session (HTTP 417, after an agent
 // ended it) the message is sent again starting a new session, routed with
-// the conversation's routing attributes.
+// the conversation's routing attributes. Send is SendWithID with a new
+// message id.
 func (cv *Conversation) Send(ctx context.Context, text string) (string, error) {
+	return cv.send(ctx, newUUID(), text, false)
+}
+
+// SendWithID posts a text message under a message id the caller chose (a
+// lowercase UUID) and returns its entry id. The agent sees the message
+// once however often it is sent with the same id: a send whose answer was
+// lost (a dropped connection, a timeout, a 5xx) is looked up by its id in
+// the conversation's entries before it is sent again, and a repeated id
+// the server refuses (409) or answers with the first entry counts as sent.
+// Since the id may have been sent before (by a process that crashed before
+// it learnt the answer), SendWithID looks it up first: one list-entries
+// read more than Send, whose id is new. A caller that persists the id
+// before sending can so retry across a restart (with Resume).
+func (cv *Conversation) SendWithID(ctx context.Context, id, text string) (string, error) {
+	return cv.send(ctx, id, text, true)
+}
+
+func (cv *Conversation) send(ctx context.Context, id, text string, maybeSent bool) (string, error) {
 	if err := cv.usable(); err != nil {
 		return "", err
 	}
-	msg := map[string]any{"id": newUUID(), "messageType": "StaticContentMessage", "staticContent": map[string]any{"formatType": "Text", "text": text}}
+	if !validUUID(id) {
+		return "", &Error{Op: "send message", Problem: fmt.Sprintf("message id %q is not a lowercase UUID", id), Fix: "use a lowercase version 4 UUID"}
+	}
+	msg := map[string]any{"id": id, "messageType": "StaticContentMessage", "staticContent": map[string]any{"formatType": "Text", "text": text}}
 	body := map[string]any{"message": msg, "esDeveloperName": cv.s.c.cfg.DeploymentName, "isNewMessagingSession": false}
 	if l := cv.s.c.cfg.Language; l != "" {
 		body["language"] = l
 	}
-	var ans struct {
-		ConversationEntries []struct {
-			ID string `json:"id"`
-		} `json:"conversationEntries"`
-	}
 	path := apiPrefix + "/conversation/" + cv.id + "/message"
-	err := cv.s.call(ctx, http.MethodPost, path, body, &ans)
-	if errors.Is(err, ErrNoActiveSession) {
-		body["isNewMessagingSession"] = true
-		rattr := map[string]string{}
-		for k, v := range cv.routing {
-			rattr[k] = v
+	var entryID string
+	ambiguous := maybeSent
+	post := func(ctx context.Context) error {
+		if ambiguous {
+			// The last attempt may have been posted: look before posting
+			// again.
+			found, err := cv.findMessage(ctx, id)
+			if err != nil {
+				return err
+			}
+			if found != "" {
+				entryID = found
+				return nil
+			}
 		}
-		body["routingAttributes"] = rattr
-		err = cv.s.call(ctx, http.MethodPost, path, body, &ans)
+		var ans struct {
+			ConversationEntries []struct {
+				ID string `json:"id"`
+			} `json:"conversationEntries"`
+		}
+		err := cv.s.callOnce(ctx, http.MethodPost, path, body, &ans)
+		if errors.Is(err, ErrNoActiveSession) && body["isNewMessagingSession"] == false {
+			body["isNewMessagingSession"] = true
+			rattr := map[string]string{}
+			for k, v := range cv.routing {
+				rattr[k] = v
+			}
+			body["routingAttributes"] = rattr
+			err = cv.s.callOnce(ctx, http.MethodPost, path, body, &ans)
+		}
+		var ae *APIError
+		switch {
+		case err == nil:
+			if len(ans.ConversationEntries) > 0 {
+				entryID = ans.ConversationEntries[0].ID
+			}
+			return nil
+		case errors.As(err, &ae) && ae.Status == http.StatusConflict:
+			// The id is taken: by this message, sent before.
+			found, ferr := cv.findMessage(ctx, id)
+			if ferr == nil && found != "" {
+				entryID = found
+				return nil
+			}
+		case transient(err).Retry:
+			ambiguous = true
+		}
+		return err
 	}
-	if err != nil {
+	if err := restPolicy().Retry(ctx, cv.s.c.clk, transient, post); err != nil {
 		return "", &Error{Op: "send message", Problem: "the message was not accepted", Err: err}
 	}
-	if len(ans.ConversationEntries) > 0 {
-		return ans.ConversationEntries[0].ID, nil
+	return entryID, nil
+}
+
+// findMessage looks for the end user's message with the client-chosen id
+// among the conversation's latest entries and returns its entry id ("" if
+// it is not there).
+func (cv *Conversation) findMessage(ctx context.Context, id string) (string, error) {
+	q := url.Values{"limit": {strconv.Itoa(pageSize)}, "direction": {"FromEnd"}, "entryTypeFilter": {"Message"}}
+	var ans struct {
+		ConversationEntries []rawEntry `json:"conversationEntries"`
+	}
+	if err := cv.s.callOnce(ctx, http.MethodGet, apiPrefix+"/conversation/"+cv.id+"/entries?"+q.Encode(), nil, &ans); err != nil {
+		return "", err
+	}
+	for i := range ans.ConversationEntries {
+		e := &ans.ConversationEntries[i]
+		var p struct {
+			AbstractMessage struct {
+				ID string `json:"id"`
+			} `json:"abstractMessage"`
+		}
+		if e.payload(&p) == nil && p.AbstractMessage.ID == id {
+			return e.Identifier, nil
+		}
 	}
 	return "", nil
 }

@@ -82,6 +82,14 @@ func (h *Handoff) Send(ctx context.Context, text string) error {
 	return err
 }
 
+// SendWithID sends the end user's message under a message id the caller
+// chose (a lowercase UUID), so that sending it again — after a lost answer,
+// or after a restart and ResumeHandoff — never shows the agent two copies.
+func (h *Handoff) SendWithID(ctx context.Context, id, text string) error {
+	_, err := h.cv.SendWithID(ctx, id, text)
+	return err
+}
+
 // Typing shows the agent that the end user is typing (or stopped).
 func (h *Handoff) Typing(ctx context.Context, on bool) error { return h.cv.Typing(ctx, on) }
 

@@ -2,7 +2,11 @@ package messaging_test
 
 import (
 	"errors"
+	"fmt"
+	"io"
+	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -140,5 +144,86 @@ func TestResumeRefusesUnknownPositions(t *testing.T) {
 	_, err = c2.ResumeHandoff(t.Context(), messaging.HandoffResume{UserID: user, ConversationID: "Not-A-UUID"})
 	if err == nil {
 		t.Fatal("a bad conversation id was accepted")
+	}
+}
+
+// loseFirst forwards the first request matching method and path suffix to
+// the server and then reports a dropped connection instead of its answer,
+// as a send whose response was lost looks to the client.
+type loseFirst struct {
+	next   http.RoundTripper
+	method string
+	suffix string
+	lost   atomic.Int32
+}
+
+func (l *loseFirst) RoundTrip(r *http.Request) (*http.Response, error) {
+	resp, err := l.next.RoundTrip(r)
+	if err == nil && r.Method == l.method && strings.HasSuffix(r.URL.Path, l.suffix) && l.lost.Add(1) == 1 {
+		_, _ = io.Copy(io.Discard, resp.Body)
+		_ = resp.Body.Close()
+		return nil, fmt.Errorf("reading the answer: %w", io.ErrUnexpectedEOF)
+	}
+	return resp, err
+}
+
+// agentSaw counts the end user's messages with text in the agent's view.
+func (e *env) agentSaw(t *testing.T, conv, text string) int {
+	t.Helper()
+	w, err := e.msg.Conversation(conv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, l := range w.Transcript {
+		if l.Type == "Message" && l.Text == text {
+			n++
+		}
+	}
+	return n
+}
+
+func TestSendIsIdempotent(t *testing.T) {
+	for _, mode := range []string{"post", "accept", "reject"} {
+		t.Run(mode, func(t *testing.T) {
+			e := newEnv(t)
+			if err := e.msg.PatchSettings(emsg.SettingsSpec{DuplicateMessageID: mode}); err != nil {
+				t.Fatal(err)
+			}
+			lf := &loseFirst{next: e.cfg.HTTPClient.Transport, method: http.MethodPost, suffix: "/message"}
+			if lf.next == nil {
+				lf.next = http.DefaultTransport
+			}
+			// The real clock for the client: the retry waits its backoff.
+			c := e.client(t, func(c *messaging.Config) {
+				c.Clock = nil
+				c.HTTPClient = &http.Client{Transport: lf}
+			})
+			h := e.accepted(t, c)
+			if err := h.Send(t.Context(), "sent once"); err != nil {
+				t.Fatal(err)
+			}
+			if lf.lost.Load() < 1 {
+				t.Fatal("no answer was lost")
+			}
+			if n := e.agentSaw(t, h.ID(), "sent once"); n != 1 {
+				t.Fatalf("the agent saw the message %d times", n)
+			}
+			// A caller's own retry under the same id (after a restart, say)
+			// is not posted again either.
+			id := "6f0c1a2b-3c4d-4e5f-8a6b-7c8d9e0f1a2b"
+			for range 2 {
+				if err := h.SendWithID(t.Context(), id, "chosen id"); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if n := e.agentSaw(t, h.ID(), "chosen id"); n != 1 {
+				t.Fatalf("the agent saw the message sent twice under one id %d times", n)
+			}
+			if err := h.SendWithID(t.Context(), "Not-A-UUID", "x"); err == nil {
+				t.Fatal("a bad message id was accepted")
+			}
+			h.Close()
+		})
 	}
 }

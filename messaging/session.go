@@ -170,20 +170,26 @@ func transient(err error) backoff.Verdict {
 // once more; network errors, 429 and 5xx are retried with backoff.
 func (s *session) call(ctx context.Context, method, path string, in, out any) error {
 	return restPolicy().Retry(ctx, s.c.clk, transient, func(ctx context.Context) error {
-		for attempt := 0; ; attempt++ {
-			t, err := s.token(ctx)
-			if err != nil {
-				return err
-			}
-			err = s.c.do(ctx, method, path, t.access, in, out)
-			var ae *APIError
-			if attempt == 0 && errors.As(err, &ae) && ae.Status == http.StatusUnauthorized {
-				s.invalidate(t)
-				continue
-			}
+		return s.callOnce(ctx, method, path, in, out)
+	})
+}
+
+// callOnce makes an authenticated REST call; a 401 mints a new token and
+// tries once more.
+func (s *session) callOnce(ctx context.Context, method, path string, in, out any) error {
+	for attempt := 0; ; attempt++ {
+		t, err := s.token(ctx)
+		if err != nil {
 			return err
 		}
-	})
+		err = s.c.do(ctx, method, path, t.access, in, out)
+		var ae *APIError
+		if attempt == 0 && errors.As(err, &ae) && ae.Status == http.StatusUnauthorized {
+			s.invalidate(t)
+			continue
+		}
+		return err
+	}
 }
 
 // ensureStream starts the stream (once) and waits until it is connected,
