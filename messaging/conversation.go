@@ -290,10 +290,12 @@ func (cv *Conversation) Events() <-chan Event { return cv.events }
 
 // LastEntryID is the id of the last entry whose events were all handed to
 // Events (entries without events for the caller, such as the end user's own
-// messages, count too); "" before the first. Events may still wait unread
-// in the channel's buffer: a caller that persists its position after
-// handling each event should persist that event's EntryID instead. Either
-// is a valid ResumeOptions.After.
+// messages, count too); "" before the first. With the default unbuffered
+// channel that is what the caller took, updated just after it took the
+// entry's last event; with Config.EventBuffer > 0 events may still wait
+// unread in the buffer. A caller that persists its position after handling
+// each event can persist that event's EntryID instead. Either is a valid
+// ResumeOptions.After.
 func (cv *Conversation) LastEntryID() string {
 	cv.mu.Lock()
 	defer cv.mu.Unlock()
