@@ -26,8 +26,13 @@ const (
 	EventLogs   = "eventlogs"   // seed 003: API Enabled, View Event Log Files, View All Data
 )
 
-// Groups lists the check groups Options.Require accepts.
-func Groups() []string { return []string{ServiceDesk, EventLogs, Messaging} }
+// Groups lists the check groups that are checked through the org's
+// session. Options.Require accepts them and Messaging, which needs
+// Options.Messaging instead (AllGroups lists both).
+func Groups() []string { return []string{ServiceDesk, EventLogs} }
+
+// AllGroups lists every check group Options.Require accepts.
+func AllGroups() []string { return append(Groups(), Messaging) }
 
 // Thresholds for warnings.
 const (

@@ -93,8 +93,8 @@ checks need no admin rights. Exit status 5 when a required check fails.`,
 		Args: cobra.NoArgs,
 		RunE: cmdutil.RunE(opts, runF, run, func(*cobra.Command, []string) error {
 			for _, r := range opts.Require {
-				if !slices.Contains(doctor.Groups(), r) {
-					return exitcode.UsageErrorf("--require: unknown check group %q (known: %s)", r, strings.Join(doctor.Groups(), ", "))
+				if !slices.Contains(doctor.AllGroups(), r) {
+					return exitcode.UsageErrorf("--require: unknown check group %q (known: %s)", r, strings.Join(doctor.AllGroups(), ", "))
 				}
 			}
 			if !slices.Contains(opts.Require, doctor.Messaging) && (opts.MessagingProfile != "" || opts.MessagingUser != "" || opts.MessagingConversation || len(opts.MessagingRouting) > 0) {
@@ -113,7 +113,7 @@ checks need no admin rights. Exit status 5 when a required check fails.`,
 	cmdutil.AddTargetOrgFlag(fl, &opts.Target)
 	cmdutil.AddLoginFlags(fl, &opts.LoginFlags, "")
 	fl.StringVar(&opts.CertFile, "cert-file", "", "Certificate uploaded to the app, to match against the key")
-	fl.StringSliceVar(&opts.Require, "require", nil, "Check groups that must pass: "+strings.Join(doctor.Groups(), ", "))
+	fl.StringSliceVar(&opts.Require, "require", nil, "Check groups that must pass: "+strings.Join(doctor.AllGroups(), ", "))
 	fl.StringVar(&opts.MessagingProfile, "messaging-profile", "", "Messaging profile for --require messaging (default: the -o alias)")
 	fl.StringVar(&opts.MessagingUser, "messaging-user", "", "End user the messaging checks act as (default "+doctor.DefaultMessagingUser+")")
 	fl.BoolVar(&opts.MessagingConversation, "messaging-conversation", false, "Also create a conversation and close it (agents' queues see it briefly)")
