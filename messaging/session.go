@@ -198,7 +198,9 @@ func (s *session) ensureStream(ctx context.Context) error {
 	// Mint on the caller's goroutine: RSA signing and JSON grow a
 	// goroutine's stack, and the stream's goroutine lives as long as the
 	// session (its stack is per-end-user memory).
-	if _, err := s.token(ctx); err != nil {
+	// A setup problem fails at once; anything else is left to the stream's
+	// own retries, as before.
+	if _, err := s.token(ctx); err != nil && !streamVerdict(err).Retry {
 		return err
 	}
 	s.mu.Lock()
