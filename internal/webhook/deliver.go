@@ -15,6 +15,7 @@ import (
 	"github.com/sfbridge/sfbridge/internal/backoff"
 	"github.com/sfbridge/sfbridge/internal/clock"
 	"github.com/sfbridge/sfbridge/state"
+	"github.com/sfbridge/sfbridge/webhooksig"
 )
 
 // DeadLetter is the Data of a KindDeadLetter document: an event that was
@@ -292,11 +293,11 @@ func (s *session) post(ctx context.Context, rec state.OutboxRecord, ev event) (i
 	h := req.Header
 	h.Set("Content-Type", "application/json")
 	h.Set("User-Agent", "sfbridge-webhooks/1")
-	h.Set(HeaderEventID, ev.ID)
+	h.Set(webhooksig.HeaderEventID, ev.ID)
 	if ev.Type != "" {
-		h.Set(HeaderEventType, ev.Type)
+		h.Set(webhooksig.HeaderEventType, ev.Type)
 	}
-	h.Set(HeaderSignature, SignatureHeader(s.d.clk.Now(), rec.Payload, s.d.cfg.Secret))
+	h.Set(webhooksig.HeaderSignature, webhooksig.SignatureHeader(s.d.clk.Now(), rec.Payload, s.d.cfg.Secret))
 	resp, err := s.d.client.Do(req)
 	if err != nil {
 		return 0, 0, &AttemptError{Err: redactURL(err)}

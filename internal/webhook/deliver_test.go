@@ -19,6 +19,7 @@ import (
 	"github.com/sfbridge/sfbridge/internal/clock"
 	"github.com/sfbridge/sfbridge/state"
 	"github.com/sfbridge/sfbridge/state/statetest"
+	"github.com/sfbridge/sfbridge/webhooksig"
 )
 
 const (
@@ -188,7 +189,7 @@ func (r *receiver) serve(w http.ResponseWriter, req *http.Request) {
 	}
 	body, _ := io.ReadAll(req.Body)
 	d := delivery{
-		id: req.Header.Get(HeaderEventID), typ: req.Header.Get(HeaderEventType), sig: req.Header.Get(HeaderSignature),
+		id: req.Header.Get(webhooksig.HeaderEventID), typ: req.Header.Get(webhooksig.HeaderEventType), sig: req.Header.Get(webhooksig.HeaderSignature),
 		contentType: req.Header.Get("Content-Type"), body: body, at: r.clk.Now(),
 	}
 	r.mu.Lock()
@@ -211,7 +212,7 @@ func (r *receiver) record(req *http.Request, status int) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.arrived++
-	r.got = append(r.got, delivery{id: req.Header.Get(HeaderEventID), at: r.clk.Now(), status: status})
+	r.got = append(r.got, delivery{id: req.Header.Get(webhooksig.HeaderEventID), at: r.clk.Now(), status: status})
 }
 
 func (r *receiver) arrivals() int {
@@ -319,7 +320,7 @@ func TestDeliversSignedEventsInOrderAcrossTopics(t *testing.T) {
 		if err := json.Unmarshal(dl.body, &p); err != nil || p["id"] != dl.id || p["type"] != dl.typ {
 			t.Errorf("%s: body %s does not match the headers (type %q)", dl.id, dl.body, dl.typ)
 		}
-		if err := Verify(testSecret, dl.sig, dl.body, time.Minute, dl.at); err != nil {
+		if err := webhooksig.Verify(testSecret, dl.sig, dl.body, time.Minute, dl.at); err != nil {
 			t.Errorf("%s: %v", dl.id, err)
 		}
 	}
@@ -672,3 +673,8 @@ func TestAttemptTimeout(t *testing.T) {
 		t.Errorf("LastError = %q; want the timeout", st.LastError)
 	}
 }
+
+var (
+	testSecret = []byte("whsec-test-0123456789abcdef")
+	signedAt   = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+)

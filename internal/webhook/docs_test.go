@@ -9,11 +9,13 @@ import (
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/sfbridge/sfbridge/webhooksig"
 )
 
 // The receiver examples of docs/webhooks.md verify what this package
 // signs: each is run (when its interpreter is installed) on a header from
-// SignatureHeader with two secrets, a changed body, and a stale timestamp.
+// webhooksig.SignatureHeader with two secrets, a changed body, and a stale timestamp.
 func TestDocsExamplesVerify(t *testing.T) {
 	doc, err := os.ReadFile(filepath.Join("..", "..", "docs", "webhooks.md"))
 	if err != nil {
@@ -27,7 +29,7 @@ func TestDocsExamplesVerify(t *testing.T) {
 	}
 	body := `{"id":"500Hn00001XyZabQAB@1772366400123","type":"case.updated","subject":"caf\u00e9 \u2603"}`
 	other := []byte("the-previous-secret-0123")
-	header := SignatureHeader(signedAt, []byte(body), other, testSecret)
+	header := webhooksig.SignatureHeader(signedAt, []byte(body), other, testSecret)
 	now := signedAt.Add(time.Minute).Unix()
 	// Each driver prints one line per case: ok, or the error.
 	drivers := map[string]struct {

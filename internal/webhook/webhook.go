@@ -2,7 +2,7 @@
 // records of chosen topics) to one HTTP endpoint as signed POSTs: at least
 // once, one event at a time in order, retried with backoff for up to a
 // day from the event's creation and then dead-lettered. Receivers check
-// the Sfbridge-Signature header with [Verify]; docs/webhooks.md describes
+// the Sfbridge-Signature header with [webhooksig.Verify]; docs/webhooks.md describes
 // the protocol for people who write receivers.
 //
 // A [Deliverer] keeps one cursor per topic in a state checkpoint (org,

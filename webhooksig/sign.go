@@ -1,4 +1,9 @@
-package webhook
+// Package webhooksig signs and verifies sfbridge's webhook deliveries: the
+// Sfbridge-Signature header is "t=<unix seconds>,v1=<hex HMAC-SHA256 of
+// "<t>.<raw body>" keyed with the shared secret>", with one v1 entry per
+// secret while a secret is being rotated. Receivers call [Verify] on the raw
+// body; docs/webhooks.md describes the protocol.
+package webhooksig
 
 import (
 	"crypto/hmac"
