@@ -24,10 +24,10 @@ import (
 // the first try, "forbidden-*" → 403. With FailFirstRequest the whole first
 // _bulk request gets 503.
 type Server struct {
-	mu               sync.Mutex
-	docs             map[string]map[string]json.RawMessage // data stream → _id → document
-	tries            map[string]int
-	requests         int
+	mu       sync.Mutex
+	docs     map[string]map[string]json.RawMessage // data stream → _id → document
+	tries    map[string]int
+	requests int
 	// FailFirstRequest answers the first _bulk request with 503. Set it
 	// before serving.
 	FailFirstRequest bool
