@@ -3,7 +3,9 @@
 //
 // To a file it delivers exactly once across crashes. Its Position is the
 // committed end of the output: the segment number and the byte offset in it.
-// Every Write is fsynced before it is acknowledged; on Open the sink cuts the
+// Every Write is fsynced before it is acknowledged; Append writes without
+// syncing and the next Flush fsyncs and acknowledges everything appended
+// (sink.Appender). On Open the sink cuts the
 // file back to the Position of the last committed checkpoint, removing a torn
 // line or lines written after it, so the replay that follows a crash writes
 // them once. A stream cannot be cut: to stdout the sink delivers at least
