@@ -123,7 +123,7 @@ func (f *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		items = append(items, map[string]item{"create": res})
 	}
-	json.NewEncoder(w).Encode(map[string]any{"took": 3, "errors": anyErr, "items": items})
+	_ = json.NewEncoder(w).Encode(map[string]any{"took": 3, "errors": anyErr, "items": items}) // the client went away: nothing to do
 }
 
 // Stored returns a copy of the documents of a data stream by _id.
