@@ -6,6 +6,7 @@ package estest
 
 import (
 	"bufio"
+	"bytes"
 	"compress/gzip"
 	"encoding/json"
 	"fmt"
@@ -22,7 +23,8 @@ import (
 // "mapping-*" → 400 document_parsing_exception, "throttle-*" → 429
 // es_rejected_execution_exception on the first two tries, "boom-*" → 500 on
 // the first try, "forbidden-*" → 403. With FailFirstRequest the whole first
-// _bulk request gets 503.
+// _bulk request gets 503. Like Elasticsearch, it runs a request only once
+// it has read all of it: a request cut off by a dying client stores nothing.
 type Server struct {
 	mu       sync.Mutex
 	docs     map[string]map[string]json.RawMessage // data stream → _id → document
@@ -71,7 +73,21 @@ func (f *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		body = zr
 	}
-	sc := bufio.NewScanner(body)
+	// Elasticsearch reads the whole request before it runs any of it: a
+	// request cut off (the client died half-way) changes nothing, and a
+	// body must end with a newline.
+	all, err := io.ReadAll(body)
+	if err != nil {
+		w.WriteHeader(http.StatusBadRequest)
+		fmt.Fprintf(w, `{"error":{"type":"parse_exception","reason":%q},"status":400}`, err.Error())
+		return
+	}
+	if len(all) > 0 && all[len(all)-1] != '\n' {
+		w.WriteHeader(http.StatusBadRequest)
+		io.WriteString(w, `{"error":{"type":"illegal_argument_exception","reason":"The bulk request must be terminated by a newline [\\n]"},"status":400}`)
+		return
+	}
+	sc := bufio.NewScanner(bytes.NewReader(all))
 	sc.Buffer(make([]byte, 1<<20), 16<<20)
 	type item map[string]any
 	var items []map[string]item
