@@ -720,11 +720,16 @@ func (w *Watcher) Run(ctx context.Context, interval time.Duration, fn func(conte
 	}
 	b := w.cfg.Retry.Start(w.clk)
 	for {
+		// Polls start every interval (a cycle's own time is not added to
+		// the wait), so a change is read at most one interval plus one
+		// cycle after it commits, and an idle org costs exactly one call
+		// per interval.
+		started := w.clk.Now()
 		_, err := w.Cycle(ctx, fn)
 		if ctx.Err() != nil {
 			return nil
 		}
-		wait := interval
+		wait := max(0, interval-w.clk.Since(started))
 		if err != nil {
 			v := w.classify(err)
 			if !v.Retry {
@@ -737,6 +742,9 @@ func (w *Watcher) Run(ctx context.Context, interval time.Duration, fn func(conte
 			wait = d
 		} else {
 			b.Reset()
+		}
+		if wait == 0 {
+			continue // the cycle took the whole interval: poll again now
 		}
 		t := w.clk.NewTimer(wait)
 		select {
