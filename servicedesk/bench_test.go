@@ -115,6 +115,7 @@ func BenchmarkKnowledgeSearch(b *testing.B) {
 	// thread running it: SQLite runs in the calling goroutine) is
 	// reported too.
 	measure := func(b *testing.B, search func() int) {
+		b.Helper()
 		runtime.LockOSThread()
 		defer runtime.UnlockOSThread()
 		var lat, cpu []time.Duration
