@@ -14,18 +14,22 @@ import (
 )
 
 // ServiceDeskSettings are the emulated org's Service Cloud behaviours:
-// the commit delay of API writes (see data.Store.SetCommitDelay) and the
-// active case assignment rule run by Sforce-Auto-Assign.
+// the commit delay of API writes (see data.Store.SetCommitDelay), the
+// active case assignment rule run by Sforce-Auto-Assign, and the filters
+// a Knowledge article version query must carry.
 type ServiceDeskSettings struct {
 	// CommitDelay is a Go duration ("5s"); "" or "0s" commits at once.
 	CommitDelay     string                `json:"commit_delay"`
 	AssignmentRules []data.AssignmentRule `json:"assignment_rules"`
+	// KnowledgeQueryRules is left as it is when absent from a PUT.
+	KnowledgeQueryRules *data.KnowledgeQueryRules `json:"knowledge_query_rules,omitempty"`
 }
 
 // ServiceDesk returns the current settings.
 func (o *Org) ServiceDesk() ServiceDeskSettings {
 	s := o.Store()
-	return ServiceDeskSettings{CommitDelay: s.CommitDelay().String(), AssignmentRules: s.AssignmentRules()}
+	kr := s.KnowledgeQueryRules()
+	return ServiceDeskSettings{CommitDelay: s.CommitDelay().String(), AssignmentRules: s.AssignmentRules(), KnowledgeQueryRules: &kr}
 }
 
 // SetServiceDesk replaces the settings.
@@ -42,9 +46,17 @@ func (o *Org) SetServiceDesk(v ServiceDeskSettings) error {
 			return fmt.Errorf("assignment_rules[%d].owner_id %q is not a user (005…) or queue (00G…) id", i, r.OwnerID)
 		}
 	}
+	if v.KnowledgeQueryRules != nil {
+		if err := v.KnowledgeQueryRules.Validate(); err != nil {
+			return err
+		}
+	}
 	s := o.Store()
 	s.SetCommitDelay(d)
 	s.SetAssignmentRules(v.AssignmentRules)
+	if v.KnowledgeQueryRules != nil {
+		s.SetKnowledgeQueryRules(*v.KnowledgeQueryRules)
+	}
 	return nil
 }
 

@@ -21,6 +21,16 @@ func TestServiceDeskAdminAPI(t *testing.T) {
 	if s.Org.Store().CommitDelay().String() != "5s" {
 		t.Fatalf("store commit delay %v", s.Org.Store().CommitDelay())
 	}
+	if got.KnowledgeQueryRules == nil || got.KnowledgeQueryRules.PublishStatus != "required" || got.KnowledgeQueryRules.Language != "multilingual" {
+		t.Fatalf("default knowledge query rules %+v", got.KnowledgeQueryRules)
+	}
+	adminJSON(t, s, "PUT", "/_emulator/servicedesk", `{"knowledge_query_rules":{"publish_status":"optional","language":"optional"}}`, 200, &got)
+	if kr := s.Org.Store().KnowledgeQueryRules(); kr.PublishStatus != "optional" || kr.Language != "optional" {
+		t.Fatalf("store knowledge query rules %+v", kr)
+	}
+	if r := admin(t, s, "PUT", "/_emulator/servicedesk", `{"knowledge_query_rules":{"language":"sometimes"}}`); r.status != 400 || !strings.Contains(r.body, "sometimes") {
+		t.Fatalf("bad knowledge rule: %d %s", r.status, r.body)
+	}
 	if r := admin(t, s, "PUT", "/_emulator/servicedesk", `{"commit_delay":"soon"}`); r.status != 400 || !strings.Contains(r.body, "Go duration") {
 		t.Fatalf("bad delay: %d %s", r.status, r.body)
 	}

@@ -335,7 +335,9 @@ func (k *Knowledge) Search(ctx context.Context, text, language string, limit int
 	if strings.TrimSpace(text) == "" {
 		return nil, &ValidationError{Field: "query", Value: text, Reason: "is empty"}
 	}
-	q := state.SearchQuery{Org: k.Org, Kind: kindArticle, Text: text, Limit: limit}
+	// The articles come with the hits (WithData): one query, not one
+	// more per hit.
+	q := state.SearchQuery{Org: k.Org, Kind: kindArticle, Text: text, Limit: limit, WithData: true}
 	if language != "" {
 		q.Lang = isoLang(language)
 	}
@@ -345,14 +347,15 @@ func (k *Knowledge) Search(ctx context.Context, text, language string, limit int
 	}
 	out := make([]KnowledgeHit, 0, len(hits))
 	for _, h := range hits {
-		a, err := k.load(ctx, h.ID)
-		if err != nil {
-			return nil, err
+		var hit KnowledgeHit
+		if err := json.Unmarshal(h.Data, &hit.Article); err != nil {
+			return nil, fmt.Errorf("servicedesk: the local copy of article %s is unreadable: %w", h.ID, err)
 		}
-		if language != "" && a.Language != language {
+		if language != "" && hit.Language != language {
 			continue
 		}
-		out = append(out, KnowledgeHit{Article: *a, Score: h.Score})
+		hit.Score = h.Score
+		out = append(out, hit)
 	}
 	return out, nil
 }

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/sfbridge/sfbridge/emulator/data"
 	"github.com/sfbridge/sfbridge/emulator/sfid"
 	"github.com/sfbridge/sfbridge/servicedesk"
 )
@@ -23,6 +24,9 @@ func TestKnowledgeSyncSearchAndRemovals(t *testing.T) {
 	if err := d.srv.Org.AddSampleRecords(1); err != nil {
 		t.Fatal(err)
 	}
+	// The strictest Knowledge query rules: every query must name one
+	// PublishStatus and one Language (or the versions it reads).
+	d.srv.Org.Store().SetKnowledgeQueryRules(data.KnowledgeQueryRules{PublishStatus: "required", Language: "required"})
 	k := &servicedesk.Knowledge{Client: d.client, Store: d.store, Org: "emu", Clock: d.clk}
 	ctx := t.Context()
 	st, err := k.Sync(ctx, []string{"en_US", "de"})

@@ -30,6 +30,7 @@ const (
 	CaseDeleted    = "case.deleted"
 	CaseUndeleted  = "case.undeleted"
 	CommentCreated = "comment.created"
+	CommentUpdated = "comment.updated"
 )
 
 // DefaultTrackedFields returns the Case fields whose changes make a
@@ -58,8 +59,11 @@ type Comment struct {
 	Public bool   `json:"public"`
 	// Author is the user who wrote it; Own is true when that is the
 	// integration user itself, so a bot does not echo its own comments.
-	Author Person `json:"author"`
-	Own    bool   `json:"own"`
+	// For comment.updated, EditedBy is the user who edited it last and
+	// Own says whether that is the integration user.
+	Author   Person  `json:"author"`
+	EditedBy *Person `json:"edited_by,omitempty"`
+	Own      bool    `json:"own"`
 }
 
 // Event is one change of a Case or one new comment. ID is stable: the
@@ -260,7 +264,7 @@ func caseBaseFields() []string {
 
 func commentFields() []string {
 	return []string{"Id", "ParentId", "CommentBody", "IsPublished", "IsDeleted", "CreatedById", "CreatedBy.Name", "CreatedDate", "SystemModstamp",
-		"Parent.CaseNumber", "Parent.Subject", "Parent.Status", "Parent.ContactId", "Parent.Contact.Name", "Parent.ContactEmail", "Parent.SuppliedName", "Parent.SuppliedEmail", "Parent.OwnerId", "Parent.Owner.Name"}
+		"LastModifiedById", "LastModifiedBy.Name", "Parent.CaseNumber", "Parent.Subject", "Parent.Status", "Parent.ContactId", "Parent.Contact.Name", "Parent.ContactEmail", "Parent.SuppliedName", "Parent.SuppliedEmail", "Parent.OwnerId", "Parent.Owner.Name"}
 }
 
 func (w *Watcher) caseQuery(since time.Time) string {
@@ -606,22 +610,58 @@ func (w *Watcher) caseEvent(ctx context.Context, r row, since, now time.Time) (*
 	return ev, doc, nil
 }
 
+// commentDoc is the last version of a comment the watcher saw: what an
+// edit can change.
+type commentDoc struct {
+	Body   string `json:"body"`
+	Public bool   `json:"public"`
+}
+
 func (w *Watcher) commentEvent(ctx context.Context, r row, since, now time.Time) (*Event, *state.Document, error) {
-	_, found, seen, err := w.previous(ctx, w.kindComment, r)
+	prevDoc, found, seen, err := w.previous(ctx, w.kindComment, r)
 	if err != nil || seen {
 		return nil, nil, err
 	}
-	doc := &state.Document{Org: w.cfg.Org, Kind: w.kindComment, ID: r.id, Version: strconv.FormatInt(r.stamp.UnixMilli(), 10), UpdatedAt: now}
+	cur := commentDoc{Body: str(r.rec, "CommentBody"), Public: boolOf(r.rec, "IsPublished")}
+	data, _ := json.Marshal(cur)
+	doc := &state.Document{Org: w.cfg.Org, Kind: w.kindComment, ID: r.id, Version: strconv.FormatInt(r.stamp.UnixMilli(), 10), Data: data, UpdatedAt: now}
 	created, _ := stampOf(r.rec, "CreatedDate")
-	if found || boolOf(r.rec, "IsDeleted") || (created.Before(since) && !created.Equal(r.stamp)) {
-		return nil, doc, nil // an edit, a delete, or a comment older than the watch
+	if boolOf(r.rec, "IsDeleted") || (!found && created.Before(since) && !created.Equal(r.stamp)) {
+		return nil, doc, nil // a delete, or a comment older than the watch
 	}
 	author := str(r.rec, "CreatedById")
 	ev := &Event{ID: eventID(r.id, r.stamp), Type: CommentCreated, Time: r.stamp.UTC(), CaseID: str(r.rec, "ParentId"),
 		CaseNumber: str(r.rec, "Parent.CaseNumber"), Subject: str(r.rec, "Parent.Subject"), Status: str(r.rec, "Parent.Status"),
 		Contact: contactOf(r.rec, "Parent."), Owner: ownerOf(r.rec, "Parent."),
-		Comment: &Comment{ID: r.id, Body: str(r.rec, "CommentBody"), Public: boolOf(r.rec, "IsPublished"),
+		Comment: &Comment{ID: r.id, Body: cur.Body, Public: cur.Public,
 			Author: Person{ID: author, Name: str(r.rec, "CreatedBy.Name")}, Own: author != "" && author == w.own}}
+	if !found {
+		return ev, doc, nil
+	}
+	// A newer version of a comment already seen: an edit of its body or
+	// its visibility is comment.updated; a version that changes neither
+	// (an undelete, or a version kept before the watcher recorded
+	// comment contents) only moves the stored version on.
+	var prev commentDoc
+	if len(prevDoc.Data) == 0 || json.Unmarshal(prevDoc.Data, &prev) != nil {
+		return nil, doc, nil
+	}
+	if prev.Body != cur.Body {
+		ev.Changed = map[string]Change{"CommentBody": {From: prev.Body, To: cur.Body}}
+	}
+	if prev.Public != cur.Public {
+		if ev.Changed == nil {
+			ev.Changed = map[string]Change{}
+		}
+		ev.Changed["IsPublished"] = Change{From: prev.Public, To: cur.Public}
+	}
+	if len(ev.Changed) == 0 {
+		return nil, doc, nil
+	}
+	editor := str(r.rec, "LastModifiedById")
+	ev.Type = CommentUpdated
+	ev.Comment.EditedBy = &Person{ID: editor, Name: str(r.rec, "LastModifiedBy.Name")}
+	ev.Comment.Own = editor != "" && editor == w.own
 	return ev, doc, nil
 }
 
@@ -680,11 +720,16 @@ func (w *Watcher) Run(ctx context.Context, interval time.Duration, fn func(conte
 	}
 	b := w.cfg.Retry.Start(w.clk)
 	for {
+		// Polls start every interval (a cycle's own time is not added to
+		// the wait), so a change is read at most one interval plus one
+		// cycle after it commits, and an idle org costs exactly one call
+		// per interval.
+		started := w.clk.Now()
 		_, err := w.Cycle(ctx, fn)
 		if ctx.Err() != nil {
 			return nil
 		}
-		wait := interval
+		wait := max(0, interval-w.clk.Since(started))
 		if err != nil {
 			v := w.classify(err)
 			if !v.Retry {
@@ -697,6 +742,9 @@ func (w *Watcher) Run(ctx context.Context, interval time.Duration, fn func(conte
 			wait = d
 		} else {
 			b.Reset()
+		}
+		if wait == 0 {
+			continue // the cycle took the whole interval: poll again now
 		}
 		t := w.clk.NewTimer(wait)
 		select {

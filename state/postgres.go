@@ -105,13 +105,17 @@ func postgresDialect(ms []migration) dialect {
 // index applies; without one each document is matched in its own language.
 func postgresSearch(sq SearchQuery, terms []string) (string, []any) {
 	text := joinTerms(terms)
+	cols := "id, title, lang"
+	if sq.WithData {
+		cols += ", data"
+	}
 	if sq.Lang != "" {
-		return `SELECT id, title, lang, ts_rank(tsv, q)::float8 AS score
+		return `SELECT ` + cols + `, ts_rank(tsv, q)::float8 AS score
 FROM documents, plainto_tsquery($1::regconfig, $2) AS q
 WHERE tsv @@ q AND org = $3 AND kind = $4 AND lang = $5
 ORDER BY score DESC, id LIMIT $6`, []any{tsConfig(sq.Lang), text, sq.Org, sq.Kind, sq.Lang, sq.Limit}
 	}
-	return `SELECT id, title, lang, ts_rank(tsv, q)::float8 AS score
+	return `SELECT ` + cols + `, ts_rank(tsv, q)::float8 AS score
 FROM documents CROSS JOIN LATERAL plainto_tsquery(documents.ts_config, $1) AS q
 WHERE tsv @@ q AND org = $2 AND kind = $3
 ORDER BY score DESC, id LIMIT $4`, []any{text, sq.Org, sq.Kind, sq.Limit}

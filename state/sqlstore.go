@@ -355,7 +355,11 @@ func (s *sqlStore) Search(ctx context.Context, sq SearchQuery) ([]SearchHit, err
 	var hits []SearchHit
 	for rs.Next() {
 		var h SearchHit
-		if err := rs.Scan(&h.ID, &h.Title, &h.Lang, &h.Score); err != nil {
+		dst := []any{&h.ID, &h.Title, &h.Lang, &h.Score}
+		if sq.WithData {
+			dst = []any{&h.ID, &h.Title, &h.Lang, &h.Data, &h.Score}
+		}
+		if err := rs.Scan(dst...); err != nil {
 			return nil, err
 		}
 		hits = append(hits, h)

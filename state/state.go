@@ -175,6 +175,9 @@ type SearchQuery struct {
 	Text  string
 	Lang  string
 	Limit int // default 20
+	// WithData returns each hit's Data with it, saving a Document read
+	// per hit.
+	WithData bool
 }
 
 // SearchHit is one result, best first.
@@ -183,6 +186,8 @@ type SearchHit struct {
 	Title string  `json:"title"`
 	Lang  string  `json:"lang,omitempty"`
 	Score float64 `json:"score"`
+	// Data is the document's Data when the query asked for it (WithData).
+	Data []byte `json:"data,omitempty"`
 }
 
 // OutboxRecord is a message to deliver after the commit that wrote it

@@ -285,7 +285,7 @@ func TestQueryErrorsAndPermissions(t *testing.T) {
 	if r.status != 400 || code != "INVALID_TYPE" || msg != want {
 		t.Fatalf("got %d %s %q", r.status, code, msg)
 	}
-	r = f.do(t, "GET", v+"/query?q="+q("SELECT Id FROM Knowledge__kav"), "")
+	r = f.do(t, "GET", v+"/query?q="+q("SELECT Id FROM Knowledge__kav WHERE PublishStatus = 'Online' AND Language = 'en_US'"), "")
 	if r.status != 200 {
 		t.Fatalf("admin: %d %s", r.status, r.body)
 	}

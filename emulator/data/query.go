@@ -127,6 +127,9 @@ func (s *Store) runQuery(p *Principal, src string, all bool) (*resultSet, error)
 		return nil, err
 	}
 	t := plan.Object.(objView).t
+	if err := s.checkKnowledgeQuery(q, t); err != nil {
+		return nil, err
+	}
 	recs := t.recs
 	if t.def.Name == ObjUserPermissionAccess {
 		recs = []*record{s.permissionAccessRow(t.def, p)}

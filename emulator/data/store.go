@@ -46,10 +46,11 @@ type Store struct {
 	buffers    sync.Pool // *[]byte page buffers, reused so paging does not churn the heap
 	schemaTime time.Time // when the schemas were made, for describe's If-Modified-Since
 
-	commitDelay time.Duration    // see SetCommitDelay
-	pending     []pendingWrite   // writes not committed yet, in start order
-	npending    atomic.Int32     // len(pending), read without the lock
-	assign      []AssignmentRule // the active case assignment rule
+	commitDelay time.Duration       // see SetCommitDelay
+	pending     []pendingWrite      // writes not committed yet, in start order
+	npending    atomic.Int32        // len(pending), read without the lock
+	assign      []AssignmentRule    // the active case assignment rule
+	kavRules    KnowledgeQueryRules // see SetKnowledgeQueryRules
 }
 
 type table struct {

@@ -357,8 +357,8 @@ func testSearch(t *testing.T, url string) {
 	ctx := t.Context()
 	st := Open(t, url, nil)
 	docs := []state.Document{
-		{Org: "acme", Kind: "article", ID: "ka1", Lang: "en", Title: "Reset your password", Body: "Open settings and choose a new password."},
-		{Org: "acme", Kind: "article", ID: "ka2", Lang: "en", Title: "Configure the printer", Body: "If the printer asks for a password, ask IT."},
+		{Org: "acme", Kind: "article", ID: "ka1", Lang: "en", Title: "Reset your password", Body: "Open settings and choose a new password.", Data: []byte(`{"n":1}`)},
+		{Org: "acme", Kind: "article", ID: "ka2", Lang: "en", Title: "Configure the printer", Body: "If the printer asks for a password, ask IT.", Data: []byte(`{"n":2}`)},
 		{Org: "acme", Kind: "article", ID: "ka3", Lang: "de", Title: "Passwort zurücksetzen", Body: "Öffnen Sie die Einstellungen."},
 		{Org: "acme", Kind: "article", ID: "ka4", Lang: "en", Title: "Holiday calendar", Body: "Public holidays for the year."},
 		{Org: "other", Kind: "article", ID: "kb1", Lang: "en", Title: "Reset your password", Body: "Another org's article."},
@@ -383,6 +383,19 @@ func testSearch(t *testing.T, url string) {
 	}
 	if hits[0].Score <= hits[1].Score || hits[0].Title != "Reset your password" || hits[0].Lang != "en" {
 		t.Fatalf("hits = %+v, want ka1 scored above ka2", hits)
+	}
+	if hits[0].Data != nil {
+		t.Fatalf("a search without WithData returned data %q", hits[0].Data)
+	}
+	// WithData brings each hit's Data, in the same order and scores.
+	withData, err := st.Search(ctx, state.SearchQuery{Org: "acme", Kind: "article", Text: "password", WithData: true})
+	if err != nil || len(withData) != 2 || string(withData[0].Data) != `{"n":1}` || string(withData[1].Data) != `{"n":2}` ||
+		withData[0].ID != "ka1" || withData[0].Score != hits[0].Score {
+		t.Fatalf("search password WithData = %+v, %v", withData, err)
+	}
+	withData, err = st.Search(ctx, state.SearchQuery{Org: "acme", Kind: "article", Text: "password", Lang: "en", WithData: true})
+	if err != nil || len(withData) != 2 || string(withData[1].Data) != `{"n":2}` {
+		t.Fatalf("search password lang en WithData = %+v, %v", withData, err)
 	}
 	// Every word must match.
 	hits, err = st.Search(ctx, state.SearchQuery{Org: "acme", Kind: "article", Text: "printer password"})

@@ -45,8 +45,10 @@ func newWatchCmd(f *factory.Factory, watchF func(*WatchOptions) error) *cobra.Co
 		Short: "Print Case and comment events as NDJSON, without missing or repeating one",
 		Long: `Watch the org's Cases and CaseComments and print one JSON event a line:
 case.created, case.updated (with the changed tracked fields), case.closed,
-case.reopened, case.deleted, case.undeleted and comment.created (public or
-internal, by whom, and whether the integration user wrote it: "own"). Every
+case.reopened, case.deleted, case.undeleted, comment.created (public or
+internal, by whom, and whether the integration user wrote it: "own") and
+comment.updated (an edited body or visibility, with "changed", the editor
+in "edited_by", and "own" when the integration user edited it). Every
 event carries the case number, the contact's name and email, the owner, and a
 stable "id" (<record id>@<SystemModstamp in Unix ms>, plus ~<hash> for a second
 version of a Case within the same millisecond).
