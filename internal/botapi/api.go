@@ -34,6 +34,10 @@ type Org struct {
 	// Messenger makes the stateless messaging calls of handoffs (create,
 	// send, end); nil answers handoff routes with 503 not_configured.
 	Messenger Messenger
+	// Topics are the journal topics of GET …/events, in cursor order
+	// (default cases.events and knowledge.events). Changing them changes
+	// the meaning of the event ids clients hold.
+	Topics []string
 	// Routing are the default routing attributes of a handoff; a request's
 	// routing overrides them key by key.
 	Routing map[string]string

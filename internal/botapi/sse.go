@@ -19,7 +19,12 @@ const (
 	TopicKnowledge = "knowledge.events"
 )
 
-var orgTopics = []string{TopicCases, TopicKnowledge}
+func (o *Org) topics() []string {
+	if len(o.Topics) > 0 {
+		return o.Topics
+	}
+	return []string{TopicCases, TopicKnowledge}
+}
 
 // LastEventIDHeader is the header an SSE client reconnects with; the query
 // parameter last_event_id does the same for clients that cannot set it.
@@ -94,17 +99,18 @@ func (a *API) events(w http.ResponseWriter, r *http.Request, o *Org) {
 		writeError(w, badRequest(err.Error(), "send types=case.*,comment.*,knowledge.*"))
 		return
 	}
-	spec := streamSpec{org: o, topics: orgTopics, prefix: "e1", keep: keep}
+	topics := o.topics()
+	spec := streamSpec{org: o, topics: topics, prefix: "e1", keep: keep}
 	if id := lastEventID(r); id != "" {
-		spec.cursor, err = ParseCursor(id, spec.prefix, len(orgTopics))
+		spec.cursor, err = ParseCursor(id, spec.prefix, len(topics))
 		if err != nil {
 			writeError(w, badRequest("Last-Event-ID: "+err.Error(), "send back the id of the last event received, or none to start at the newest"))
 			return
 		}
 	} else {
-		spec.cursor = make([]int64, len(orgTopics))
+		spec.cursor = make([]int64, len(topics))
 		if r.URL.Query().Get("from") != "start" {
-			for i, t := range orgTopics {
+			for i, t := range topics {
 				if spec.cursor[i], err = tail(r.Context(), o.Store, o.Alias, t); err != nil {
 					writeError(w, &Error{Status: http.StatusServiceUnavailable, Code: CodeStateUnavailable, Message: err.Error(), Fix: "check the state store", Err: err})
 					return
