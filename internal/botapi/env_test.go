@@ -135,7 +135,9 @@ func (e *env) create(object string, fields map[string]any) string {
 	if !ok {
 		e.t.Fatal("no agent user in the default org")
 	}
-	full := func(string) data.ObjectAccess { return data.ObjectAccess{Read: true, Create: true, Edit: true, Delete: true, ViewAll: true, ModifyAll: true} }
+	full := func(string) data.ObjectAccess {
+		return data.ObjectAccess{Read: true, Create: true, Edit: true, Delete: true, ViewAll: true, ModifyAll: true}
+	}
 	ctx := data.WithPrincipal(context.Background(), &data.Principal{UserID: agentID, OrgID: e.srv.Org.OrgID(), Object: full})
 	id, err := e.srv.Org.Store().Create(ctx, object, fields)
 	if err != nil {
