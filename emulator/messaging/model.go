@@ -40,6 +40,7 @@ type conversation struct {
 	closed   bool
 	closedAt time.Time
 	entries  []*entry
+	msgIDs   map[string]*entry // the end user's messages by their client-chosen id
 	sess     *session
 	status   string // routing status
 	language string

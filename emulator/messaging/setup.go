@@ -128,6 +128,13 @@ type SettingsSpec struct {
 	// VerificationFailure is "error" (default: 401) or "anonymous" (200
 	// with an unauthenticated token, as some orgs answer).
 	VerificationFailure string `json:"verification_failure,omitempty"`
+	// DuplicateMessageID is how a message whose client-chosen id the
+	// conversation already holds is answered; Salesforce does not document
+	// it. "post" (default) posts it again, as if ids were not checked;
+	// "accept" answers 202 with the first message's entry and posts
+	// nothing; "reject" answers 409. A client that must not post twice
+	// has to work with all three.
+	DuplicateMessageID string `json:"duplicate_message_id,omitempty"`
 	// PingInterval is the SSE keepalive interval (default 15s).
 	PingInterval Duration `json:"ping_interval,omitzero"`
 	// ReplayBuffer is how many events per end user are kept for
