@@ -70,5 +70,7 @@ func (m clientMessenger) End(ctx context.Context, c Conversation) error {
 }
 
 func (m clientMessenger) Follow(ctx context.Context, c Conversation) (Stream, error) {
-	return m.c.Attach(ctx, messaging.ConversationOptions{UserID: c.UserID, ConversationID: c.ID, Routing: c.Routing, EndWithSession: true})
+	// From the start: the pump dedupes by its journal's stable ids, which
+	// is exact even when a crash fell between two events of one entry.
+	return m.c.Resume(ctx, messaging.ResumeOptions{UserID: c.UserID, ConversationID: c.ID, Routing: c.Routing, EndWithSession: true})
 }
