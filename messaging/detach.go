@@ -36,7 +36,9 @@ func (c *Client) Detach(userID, conversationID string, routing map[string]string
 }
 
 // Send posts a text message as the end user (see Conversation.Send).
-func (d *Detached) Send(ctx context.Context, text string) (string, error) { return d.cv.Send(ctx, text) }
+func (d *Detached) Send(ctx context.Context, text string) (string, error) {
+	return d.cv.Send(ctx, text)
+}
 
 // SendWithID posts a text message under a caller-chosen id, once however
 // often it is retried (see Conversation.SendWithID).
