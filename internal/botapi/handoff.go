@@ -160,7 +160,8 @@ func apiName(s string) bool {
 	}
 	for i := range len(s) {
 		c := s[i]
-		if !(c == '_' || c >= '0' && c <= '9' && i > 0 || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z') {
+		ok := c == '_' || c >= '0' && c <= '9' && i > 0 || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
+		if !ok {
 			return false
 		}
 	}
