@@ -74,10 +74,19 @@ func FuzzTypeFilter(f *testing.F) {
 		if err != nil || keep == nil {
 			return
 		}
-		_ = keep(typ)
-		if strings.Contains(filter, typ+",") || strings.HasSuffix(filter, ","+typ) || filter == typ {
-			if !strings.Contains(typ, "*") && strings.TrimSpace(typ) == typ && typ != "" && !keep(typ) {
+		for _, entry := range strings.Split(filter, ",") {
+			if strings.TrimSpace(entry) == typ && !strings.HasSuffix(typ, ".*") && !keep(typ) {
 				t.Fatalf("filter %q drops %q, which it names", filter, typ)
+			}
+		}
+		if keep(typ) {
+			named := false
+			for _, entry := range strings.Split(filter, ",") {
+				entry = strings.TrimSpace(entry)
+				named = named || entry == typ || strings.HasSuffix(entry, ".*") && strings.HasPrefix(typ, strings.TrimSuffix(entry, "*"))
+			}
+			if !named {
+				t.Fatalf("filter %q keeps %q, which it does not name", filter, typ)
 			}
 		}
 	})
