@@ -52,6 +52,37 @@ type env struct {
 	http   *httptest.Server
 	client *http.Client
 	mcfg   messaging.Config
+	gauges gauges
+}
+
+// gauges records the Observer callbacks.
+type gauges struct {
+	mu                 sync.Mutex
+	sse, handoffs      int
+	sseMax, handoffMax int
+}
+
+func (g *gauges) observer() botapi.Observer {
+	return botapi.Observer{
+		SSEClients: func(org string, d int) {
+			g.mu.Lock()
+			defer g.mu.Unlock()
+			g.sse += d
+			g.sseMax = max(g.sseMax, g.sse)
+		},
+		HandoffsOpen: func(org string, d int) {
+			g.mu.Lock()
+			defer g.mu.Unlock()
+			g.handoffs += d
+			g.handoffMax = max(g.handoffMax, g.handoffs)
+		},
+	}
+}
+
+func (g *gauges) get() (sse, handoffs, sseMax, handoffMax int) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.sse, g.handoffs, g.sseMax, g.handoffMax
 }
 
 func newEnv(t *testing.T) *env {
@@ -107,7 +138,8 @@ func (e *env) serve() {
 		e.http.CloseClientConnections()
 		e.http.Close()
 	}
-	api, err := botapi.New(botapi.Options{Org: func(a string) (*botapi.Org, bool) { return e.org, a == alias }, Poll: 50 * time.Millisecond, Ping: time.Second})
+	api, err := botapi.New(botapi.Options{Org: func(a string) (*botapi.Org, bool) { return e.org, a == alias }, Poll: 50 * time.Millisecond, Ping: time.Second,
+		Observer: e.gauges.observer()})
 	if err != nil {
 		e.t.Fatal(err)
 	}

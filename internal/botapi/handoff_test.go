@@ -16,7 +16,7 @@ import (
 func (e *env) runPump(owner string) (stop func()) {
 	e.t.Helper()
 	p, err := botapi.NewPump(botapi.PumpOptions{Org: e.org, Owner: owner, LeaseTTL: 5 * time.Second, Scan: 100 * time.Millisecond, Retry: 500 * time.Millisecond,
-		Notify: func(org string) { e.api.Notify(org) }})
+		Notify: func(org string) { e.api.Notify(org) }, Observer: e.gauges.observer()})
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -148,6 +148,21 @@ func TestHandoffWithAnAgentReply(t *testing.T) {
 	}
 	if types[0] != "queued" || types[len(types)-1] != "ended" || !slices.Contains(types, "agent.message") {
 		t.Fatalf("full replay: %v", types)
+	}
+
+	// The gauges went up while the handoff and its streams were open, and
+	// back to zero after (the pump drops an ended handoff at once; a
+	// stream's handler returns when its client leaves).
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		sse, open, sseMax, openMax := e.gauges.get()
+		if sse == 0 && open == 0 && sseMax >= 2 && openMax == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("gauges: sse %d (max %d), handoffs open %d (max %d)", sse, sseMax, open, openMax)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 
 	bad := map[string]string{"X-Test-Invalid": "1"}
