@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -172,13 +173,35 @@ func (a *API) Notify(org string) {
 	}
 }
 
-// wait returns a channel closed at the next Notify of org.
-func (a *API) wait(org string) <-chan struct{} {
+// wait returns a channel closed at the next Notify of org, and a function
+// that forgets it (a stream that woke up for another reason calls it, so
+// polling streams leave nothing behind).
+func (a *API) wait(org string) (<-chan struct{}, func()) {
 	c := make(chan struct{})
 	a.mu.Lock()
 	a.waiters[org] = append(a.waiters[org], c)
 	a.mu.Unlock()
-	return c
+	return c, func() {
+		a.mu.Lock()
+		defer a.mu.Unlock()
+		ws := a.waiters[org]
+		if i := slices.Index(ws, c); i >= 0 {
+			ws[i] = ws[len(ws)-1]
+			ws[len(ws)-1] = nil
+			a.waiters[org] = ws[:len(ws)-1]
+		}
+		if len(a.waiters[org]) == 0 {
+			delete(a.waiters, org)
+		}
+	}
+}
+
+// Waiting counts the SSE streams of org parked until the next Notify or
+// poll.
+func (a *API) Waiting(org string) int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return len(a.waiters[org])
 }
 
 // decode reads a JSON request body strictly into v.

@@ -154,6 +154,15 @@ func TestOrgEventsReplayFromLastEventID(t *testing.T) {
 	}
 	s.close()
 
+	// Streams that polled many rounds leave no Notify waiters behind.
+	deadline := time.Now().Add(10 * time.Second)
+	for e.api.Waiting(alias) != 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d waiters left after every stream closed", e.api.Waiting(alias))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+
 	bad := map[string]string{"X-Test-Invalid": "1"}
 	for _, id := range []string{"garbage", "e1.1", "e1.01.2", "e1.-1.2", "h1.5"} {
 		e.wantError("GET", "/v1/orgs/acme/events", nil, map[string]string{"Last-Event-ID": id}, 400, "bad_request")

@@ -185,9 +185,12 @@ func (a *API) stream(w http.ResponseWriter, r *http.Request, spec streamSpec) {
 	_ = rc.Flush()
 	ping := a.clk.NewTicker(a.opts.Ping)
 	defer ping.Stop()
+	forget := func() {}
+	defer func() { forget() }() // forgetting twice is harmless
 	for {
-		notified := a.wait(org)
-		evs, err := a.read(ctx, spec)
+		var notified <-chan struct{}
+		notified, forget = a.wait(org)
+		evs, err := a.stepRead(ctx, spec, forget)
 		if err != nil {
 			if ctx.Err() == nil {
 				a.log.Warn("botapi: reading the journal failed; the stream ends and the client reconnects", "org", org, "error", err)
@@ -216,6 +219,7 @@ func (a *API) stream(w http.ResponseWriter, r *http.Request, spec streamSpec) {
 			continue // there may be more
 		}
 		if spec.idle != nil && spec.idle(ctx) {
+			forget()
 			// Read once more: the last records may have been committed
 			// with the state change.
 			if evs, err := a.read(ctx, spec); err == nil && len(evs) > 0 {
@@ -241,7 +245,18 @@ func (a *API) stream(w http.ResponseWriter, r *http.Request, spec streamSpec) {
 			}
 		}
 		timer.Stop()
+		forget()
 	}
+}
+
+// stepRead reads the journal for one round of stream; forget drops the
+// round's Notify waiter when the round ends without waiting on it.
+func (a *API) stepRead(ctx context.Context, spec streamSpec, forget func()) ([]journalEvent, error) {
+	evs, err := a.read(ctx, spec)
+	if err != nil || len(evs) > 0 {
+		forget()
+	}
+	return evs, err
 }
 
 // read returns the records after the cursor of every topic, oldest first
