@@ -3,6 +3,7 @@ package botapi
 import (
 	"context"
 	crand "crypto/rand"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -264,7 +265,16 @@ func (a *API) sendHandoffMessage(w http.ResponseWriter, r *http.Request, o *Org)
 		writeError(w, &Error{Status: http.StatusConflict, Code: CodeHandoffEnded, Message: "handoff " + rec.ID + " has ended", Fix: "start a new handoff"})
 		return
 	}
-	if err := o.Messenger.Send(r.Context(), rec.conversation(), req.Text); err != nil {
+	var msgID string
+	if _, sent := r.Header[IdempotencyKeyHeader]; sent {
+		key := r.Header.Get(IdempotencyKeyHeader)
+		if err := checkIdempotencyKey(key); err != nil {
+			writeError(w, err)
+			return
+		}
+		msgID = messageID(rec.ID, key)
+	}
+	if err := o.Messenger.Send(r.Context(), rec.conversation(), msgID, req.Text); err != nil {
 		writeError(w, err)
 		return
 	}
@@ -308,6 +318,17 @@ func (a *API) handoffEvents(w http.ResponseWriter, r *http.Request, o *Org) {
 
 func finalHandoffEvent(typ string) bool {
 	return typ == EventEnded || typ == EventRoutingFailed
+}
+
+// messageID derives the message id of an idempotent send from the handoff
+// and the caller's key: a version 4 shaped UUID from SHA-256, so the same
+// key in the same handoff is the same message on every replica.
+func messageID(handoff, key string) string {
+	sum := sha256.Sum256([]byte(handoff + "\x00" + key))
+	b := sum[:16]
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
 }
 
 func newUUID() string {

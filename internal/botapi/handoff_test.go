@@ -71,6 +71,21 @@ func (e *env) waitTranscript(conv, text string) {
 	e.t.Fatalf("the agent never saw %q", text)
 }
 
+func (e *env) transcriptCount(conv, text string) int {
+	e.t.Helper()
+	w, err := e.msg.Conversation(conv)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	n := 0
+	for _, l := range w.Transcript {
+		if l.Text == text {
+			n++
+		}
+	}
+	return n
+}
+
 func TestHandoffWithAnAgentReply(t *testing.T) {
 	e := newEnv(t)
 	e.runPump("replica-1")
@@ -102,10 +117,16 @@ func TestHandoffWithAnAgentReply(t *testing.T) {
 	if reply.Type != "agent.message" || reply.Data["text"] != "Hello, I can help" {
 		t.Fatalf("reply: %+v", reply)
 	}
-	if st := e.do("POST", "/v1/orgs/acme/handoffs/"+id+"/messages", map[string]any{"text": "Thanks!"}, nil, nil); st != 204 {
-		t.Fatalf("send: %d", st)
+	// With an Idempotency-Key a retried send reaches the agent once.
+	for range 2 {
+		if st := e.do("POST", "/v1/orgs/acme/handoffs/"+id+"/messages", map[string]any{"text": "Thanks!"}, map[string]string{"Idempotency-Key": "turn-3"}, nil); st != 204 {
+			t.Fatalf("send: %d", st)
+		}
 	}
 	e.waitTranscript(id, "Thanks!")
+	if n := e.transcriptCount(id, "Thanks!"); n != 1 {
+		t.Fatalf("the agent saw the message %d times", n)
+	}
 
 	// A reconnect after "queued" replays from there.
 	r := e.open("/v1/orgs/acme/handoffs/"+id+"/events", queued.ID)

@@ -13,8 +13,10 @@ type Messenger interface {
 	// Create creates the conversation with its routing attributes and
 	// sends the transcript lines as the end user's first messages.
 	Create(ctx context.Context, c Conversation) error
-	// Send posts the end user's message.
-	Send(ctx context.Context, c Conversation, text string) error
+	// Send posts the end user's message. A non-empty id (a lowercase
+	// UUID) makes the send idempotent: the agent sees the message once
+	// however often it is sent with that id.
+	Send(ctx context.Context, c Conversation, id, text string) error
 	// End ends the chat as the end user and closes the conversation.
 	End(ctx context.Context, c Conversation) error
 	// Follow delivers the conversation's events from its first entry
@@ -50,13 +52,17 @@ func (m clientMessenger) Create(ctx context.Context, c Conversation) error {
 	return nil
 }
 
-func (m clientMessenger) Send(ctx context.Context, c Conversation, text string) error {
+func (m clientMessenger) Send(ctx context.Context, c Conversation, id, text string) error {
 	d, err := m.c.Detach(c.UserID, c.ID, c.Routing)
 	if err != nil {
 		return err
 	}
 	defer d.Release(ctx)
-	_, err = d.Send(ctx, text)
+	if id != "" {
+		_, err = d.SendWithID(ctx, id, text)
+	} else {
+		_, err = d.Send(ctx, text)
+	}
 	return err
 }
 
