@@ -140,3 +140,30 @@ func TestKnowledgeSearchesTheSyncedCopy(t *testing.T) {
 	e.wantError("GET", "/v1/orgs/acme/knowledge?q=", nil, map[string]string{"X-Test-Invalid": "1"}, 400, "bad_request")
 	e.wantError("GET", "/v1/orgs/acme/knowledge?q=x&limit=500", nil, map[string]string{"X-Test-Invalid": "1"}, 400, "bad_request")
 }
+
+func TestRoutesOfAnOrgWithoutTheirSectionAnswer503(t *testing.T) {
+	e := newEnv(t)
+	const h = "/v1/orgs/bare/handoffs/00000000-0000-4000-8000-000000000000"
+	for _, r := range []struct {
+		method, path string
+		body         any
+	}{
+		{"GET", "/v1/orgs/bare/employees?email=a@example.com", nil},
+		{"POST", "/v1/orgs/bare/cases", map[string]any{"email": "a@example.com", "subject": "s"}},
+		{"GET", "/v1/orgs/bare/cases/00001001", nil},
+		{"POST", "/v1/orgs/bare/cases/00001001/comments", map[string]any{"body": "b"}},
+		{"GET", "/v1/orgs/bare/knowledge?q=x", nil},
+		{"GET", "/v1/orgs/bare/knowledge/x", nil},
+		{"GET", "/v1/orgs/bare/events", nil},
+		{"POST", "/v1/orgs/bare/handoffs", map[string]any{"user_id": "u"}},
+		{"POST", h + "/messages", map[string]any{"text": "t"}},
+		{"GET", h + "/events", nil},
+		{"DELETE", h, nil},
+	} {
+		ae := e.wantError(r.method, r.path, r.body, nil, 503, "not_configured")
+		if ae.Error.Fix == "" || ae.Error.Salesforce != nil {
+			t.Fatalf("%s %s: %+v", r.method, r.path, ae)
+		}
+	}
+	e.wantError("PUT", "/v1/orgs/acme/cases", map[string]any{}, map[string]string{"X-Test-Invalid": "1"}, 404, "not_found")
+}

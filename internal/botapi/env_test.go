@@ -138,7 +138,16 @@ func (e *env) serve() {
 		e.http.CloseClientConnections()
 		e.http.Close()
 	}
-	api, err := botapi.New(botapi.Options{Org: func(a string) (*botapi.Org, bool) { return e.org, a == alias }, Poll: 50 * time.Millisecond, Ping: time.Second,
+	bare := &botapi.Org{Alias: "bare"} // an org with no sections configured
+	api, err := botapi.New(botapi.Options{Org: func(a string) (*botapi.Org, bool) {
+		switch a {
+		case alias:
+			return e.org, true
+		case bare.Alias:
+			return bare, true
+		}
+		return nil, false
+	}, Poll: 50 * time.Millisecond, Ping: time.Second,
 		Observer: e.gauges.observer()})
 	if err != nil {
 		e.t.Fatal(err)
@@ -400,6 +409,9 @@ func (c *checked) RoundTrip(req *http.Request) (*http.Response, error) {
 	c.mu.Unlock()
 	if !ok {
 		for _, e := range errs {
+			if req.Header.Get("X-Test-Invalid") != "" && strings.Contains(e.Reason, "does not exist in the specification") {
+				continue // a route the document rightly does not have
+			}
 			c.t.Errorf("openapi: answer to %s %s (%d): %s (%s)", req.Method, req.URL.Path, resp.StatusCode, e.Message, e.Reason)
 		}
 	}
