@@ -261,3 +261,32 @@ func TestHandoffSurvivesARestartOfAPIAndPump(t *testing.T) {
 		t.Fatalf("journal holds %d events", len(seen))
 	}
 }
+
+// A standby pump waits for the lease and takes the handoffs over when the
+// active one stops.
+func TestAStandbyPumpTakesOver(t *testing.T) {
+	e := newEnv(t)
+	stop := e.runPump("replica-1")
+	id := e.startHandoff()
+	s := e.open("/v1/orgs/acme/handoffs/"+id+"/events", "")
+	if ev := s.next(t, true); ev.Type != "queued" {
+		t.Fatalf("first event: %+v", ev)
+	}
+	e.runPump("replica-2") // waits: replica-1 holds the lease
+	stop()
+	if err := e.msg.Accept("Alex Agent", id); err != nil {
+		t.Fatal(err)
+	}
+	if ev := s.next(t, true); ev.Type != "agent.joined" {
+		t.Fatalf("after the takeover: %+v", ev)
+	}
+	leases, err := e.store.Leases(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range leases {
+		if l.Name == state.PipelineLease(alias, botapi.PumpPipeline) && l.Owner != "replica-2" {
+			t.Fatalf("lease %+v", l)
+		}
+	}
+}
