@@ -1,0 +1,360 @@
+package botapi
+
+import (
+	"context"
+	crand "crypto/rand"
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/sfbridge/sfbridge/state"
+)
+
+// Handoff states.
+const (
+	StateOpen  = "open"
+	StateEnded = "ended"
+)
+
+// Handoff event types (the SSE event names and the journal payload's type).
+const (
+	EventQueued        = "queued"
+	EventAgentJoined   = "agent.joined"
+	EventAgentMessage  = "agent.message"
+	EventAgentTyping   = "agent.typing"
+	EventTransferred   = "transferred"
+	EventAgentLeft     = "agent.left"
+	EventEnded         = "ended"
+	EventRoutingFailed = "routing.failed"
+	EventError         = "error"
+)
+
+// HandoffEvent is one event of a handoff as the journal and the SSE stream
+// carry it. ID is stable: the conversation entry's id and the type, or
+// "<conversation id>:<type>:<n>" for events without an entry.
+type HandoffEvent struct {
+	ID                   string    `json:"id"`
+	Type                 string    `json:"type"`
+	HandoffID            string    `json:"handoff_id"`
+	Time                 time.Time `json:"time"`
+	Agent                string    `json:"agent,omitempty"`
+	Text                 string    `json:"text,omitempty"`
+	Typing               *bool     `json:"typing,omitempty"`
+	Queue                string    `json:"queue,omitempty"`
+	EstimatedWaitSeconds int       `json:"estimated_wait_seconds,omitempty"`
+	EndedBy              string    `json:"ended_by,omitempty"`
+	FailureType          string    `json:"failure_type,omitempty"`
+	Reason               string    `json:"reason,omitempty"`
+	Error                string    `json:"error,omitempty"`
+}
+
+// handoffRecord is a handoff's durable state: the checkpoint
+// (org, "handoff/<id>", "state"). The API creates it; the pump advances it
+// in the same commit as each journal record of topic handoff.<id>.
+type handoffRecord struct {
+	ID             string            `json:"id"`
+	UserID         string            `json:"user_id"`
+	ConversationID string            `json:"conversation_id"`
+	Routing        map[string]string `json:"routing,omitempty"`
+	State          string            `json:"state"`
+	Created        time.Time         `json:"created"`
+	// LastEventID is the stable id of the last journal record.
+	LastEventID string `json:"last_event_id,omitempty"`
+	// Seen are the stable ids already in the journal, so a pump that
+	// follows the conversation again after a restart writes each once.
+	Seen []string `json:"seen,omitempty"`
+	// Counts number the events without a conversation entry, by type.
+	Counts map[string]int `json:"counts,omitempty"`
+}
+
+func (h *handoffRecord) conversation() Conversation {
+	return Conversation{UserID: h.UserID, ID: h.ConversationID, Routing: h.Routing}
+}
+
+// handoffPipeline is the checkpoint pipeline of one handoff.
+const handoffPipelinePrefix = "handoff/"
+
+func handoffKey(org, id string) state.CheckpointKey {
+	return state.CheckpointKey{Org: org, Pipeline: handoffPipelinePrefix + id, Key: "state"}
+}
+
+// HandoffTopic is the journal topic of a handoff's events.
+func HandoffTopic(id string) string { return "handoff." + id }
+
+func loadHandoff(ctx context.Context, st state.Store, org, id string) (*handoffRecord, state.Checkpoint, error) {
+	if !validUUID(id) {
+		return nil, state.Checkpoint{}, &Error{Status: http.StatusNotFound, Code: CodeHandoffNotFound, Message: fmt.Sprintf("no handoff %q (handoff ids are lowercase UUIDs)", id), Fix: "use the id POST /handoffs returned"}
+	}
+	cp, err := st.Checkpoint(ctx, handoffKey(org, id))
+	if errors.Is(err, state.ErrNotFound) {
+		return nil, cp, &Error{Status: http.StatusNotFound, Code: CodeHandoffNotFound, Message: fmt.Sprintf("no handoff %q in org %s", id, org), Fix: "use the id POST /handoffs returned"}
+	}
+	if err != nil {
+		return nil, cp, &Error{Status: http.StatusServiceUnavailable, Code: CodeStateUnavailable, Message: err.Error(), Fix: "check the state store", Err: err}
+	}
+	var rec handoffRecord
+	if err := json.Unmarshal(cp.Value, &rec); err != nil {
+		return nil, cp, fmt.Errorf("botapi: handoff %s: unreadable record: %w", id, err)
+	}
+	return &rec, cp, nil
+}
+
+// TranscriptLine is one line of the bot's conversation before the handoff.
+type TranscriptLine struct {
+	Role string `json:"role"`
+	Text string `json:"text"`
+}
+
+// HandoffRequest is the body of POST …/handoffs.
+type HandoffRequest struct {
+	UserID     string            `json:"user_id"`
+	Routing    map[string]string `json:"routing,omitempty"`
+	Transcript []TranscriptLine  `json:"transcript,omitempty"`
+}
+
+// HandoffResponse is the answer of POST …/handoffs.
+type HandoffResponse struct {
+	ID             string `json:"id"`
+	ConversationID string `json:"conversation_id"`
+	State          string `json:"state"`
+	EventsURL      string `json:"events_url"`
+}
+
+// MessageRequest is the body of POST …/handoffs/{id}/messages.
+type MessageRequest struct {
+	Text string `json:"text"`
+}
+
+func (req *HandoffRequest) check() error {
+	if u := strings.TrimSpace(req.UserID); u == "" || len(u) > 255 || strings.ContainsAny(u, "\r\n\t") {
+		return badRequest("user_id must be 1 to 255 characters on one line", "send the employee's stable id, such as their email")
+	}
+	for k, v := range req.Routing {
+		if !apiName(k) {
+			return badRequest(fmt.Sprintf("routing attribute %q is not a field API name", k), "use the pre-chat field API names of the deployment")
+		}
+		if len(v) > 1000 {
+			return badRequest(fmt.Sprintf("routing attribute %q is over 1000 characters", k), "send a shorter value")
+		}
+	}
+	if len(req.Transcript) > 100 {
+		return badRequest("the transcript has more than 100 lines", "send the last 100 lines")
+	}
+	for i, l := range req.Transcript {
+		if strings.TrimSpace(l.Text) == "" {
+			return badRequest(fmt.Sprintf("transcript line %d has no text", i+1), "drop empty lines")
+		}
+		if len(l.Text)+len(l.Role) > 4000 {
+			return badRequest(fmt.Sprintf("transcript line %d is over 4000 characters", i+1), "split it")
+		}
+	}
+	return nil
+}
+
+func apiName(s string) bool {
+	if s == "" || len(s) > 80 {
+		return false
+	}
+	for i := range len(s) {
+		c := s[i]
+		ok := c == '_' || c >= '0' && c <= '9' && i > 0 || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
+		if !ok {
+			return false
+		}
+	}
+	return true
+}
+
+func (a *API) createHandoff(w http.ResponseWriter, r *http.Request, o *Org) {
+	if o.Messenger == nil || o.Store == nil {
+		writeError(w, notConfigured("messaging", "add a messaging section to the org in the daemon's config"))
+		return
+	}
+	var req HandoffRequest
+	if err := a.decode(r, &req); err != nil {
+		writeError(w, err)
+		return
+	}
+	if err := req.check(); err != nil {
+		writeError(w, err)
+		return
+	}
+	ctx := r.Context()
+	rec := handoffRecord{ID: newUUID(), UserID: strings.TrimSpace(req.UserID), Routing: map[string]string{}, State: StateOpen, Created: a.clk.Now().UTC()}
+	rec.ConversationID = rec.ID
+	for k, v := range o.Routing {
+		rec.Routing[k] = v
+	}
+	for k, v := range req.Routing {
+		rec.Routing[k] = v
+	}
+	conv := rec.conversation()
+	for _, l := range req.Transcript {
+		line := l.Text
+		if l.Role != "" {
+			line = l.Role + ": " + l.Text
+		}
+		conv.Transcript = append(conv.Transcript, line)
+	}
+	if err := o.Messenger.Create(ctx, conv); err != nil {
+		writeError(w, err)
+		return
+	}
+	if err := a.saveNewHandoff(ctx, o, &rec); err != nil {
+		// Without a record no pump follows it: close the conversation.
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		_ = o.Messenger.End(cctx, conv)
+		cancel()
+		writeError(w, &Error{Status: http.StatusServiceUnavailable, Code: CodeStateUnavailable, Message: "the handoff could not be recorded: " + err.Error(), Fix: "check the state store and retry", Err: err})
+		return
+	}
+	a.log.Info("botapi: handoff created", "org", o.Alias, "handoff", rec.ID)
+	w.Header().Set("Location", "/v1/orgs/"+o.Alias+"/handoffs/"+rec.ID)
+	writeJSON(w, http.StatusCreated, HandoffResponse{ID: rec.ID, ConversationID: rec.ConversationID, State: rec.State, EventsURL: "/v1/orgs/" + o.Alias + "/handoffs/" + rec.ID + "/events"})
+}
+
+// saveNewHandoff writes the handoff's first checkpoint under a lease of its
+// own (every checkpoint write is fenced), which it releases at once.
+func (a *API) saveNewHandoff(ctx context.Context, o *Org, rec *handoffRecord) error {
+	data, err := json.Marshal(rec)
+	if err != nil {
+		return err
+	}
+	name := state.PipelineLease(o.Alias, handoffPipelinePrefix+rec.ID)
+	l, err := o.Store.AcquireLease(ctx, name, "botapi", time.Minute)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = o.Store.ReleaseLease(context.WithoutCancel(ctx), l) }()
+	_, err = o.Store.Commit(ctx, state.Commit{Key: handoffKey(o.Alias, rec.ID), Expect: 0, Value: data, Fence: state.FenceOf(l)})
+	return err
+}
+
+func (a *API) openHandoff(w http.ResponseWriter, r *http.Request, o *Org) (*handoffRecord, bool) {
+	if o.Messenger == nil || o.Store == nil {
+		writeError(w, notConfigured("messaging", "add a messaging section to the org in the daemon's config"))
+		return nil, false
+	}
+	rec, _, err := loadHandoff(r.Context(), o.Store, o.Alias, r.PathValue("id"))
+	if err != nil {
+		writeError(w, err)
+		return nil, false
+	}
+	return rec, true
+}
+
+func (a *API) sendHandoffMessage(w http.ResponseWriter, r *http.Request, o *Org) {
+	rec, ok := a.openHandoff(w, r, o)
+	if !ok {
+		return
+	}
+	var req MessageRequest
+	if err := a.decode(r, &req); err != nil {
+		writeError(w, err)
+		return
+	}
+	if strings.TrimSpace(req.Text) == "" || len(req.Text) > 4000 {
+		writeError(w, badRequest("text must be 1 to 4000 characters", "send the employee's message"))
+		return
+	}
+	if rec.State != StateOpen {
+		writeError(w, &Error{Status: http.StatusConflict, Code: CodeHandoffEnded, Message: "handoff " + rec.ID + " has ended", Fix: "start a new handoff"})
+		return
+	}
+	var msgID string
+	if _, sent := r.Header[IdempotencyKeyHeader]; sent {
+		key := r.Header.Get(IdempotencyKeyHeader)
+		if err := checkIdempotencyKey(key); err != nil {
+			writeError(w, err)
+			return
+		}
+		msgID = messageID(rec.ID, key)
+	}
+	if err := o.Messenger.Send(r.Context(), rec.conversation(), msgID, req.Text); err != nil {
+		writeError(w, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (a *API) endHandoff(w http.ResponseWriter, r *http.Request, o *Org) {
+	rec, ok := a.openHandoff(w, r, o)
+	if !ok {
+		return
+	}
+	if rec.State == StateOpen {
+		if err := o.Messenger.End(r.Context(), rec.conversation()); err != nil {
+			writeError(w, err)
+			return
+		}
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (a *API) handoffEvents(w http.ResponseWriter, r *http.Request, o *Org) {
+	rec, ok := a.openHandoff(w, r, o)
+	if !ok {
+		return
+	}
+	spec := streamSpec{org: o, topics: []string{HandoffTopic(rec.ID)}, prefix: "h1", cursor: []int64{0}, final: finalHandoffEvent}
+	if id := lastEventID(r); id != "" {
+		c, err := ParseCursor(id, spec.prefix, 1)
+		if err != nil {
+			writeError(w, badRequest("Last-Event-ID: "+err.Error(), "send back the id of the last event received, or none to replay the handoff from its start"))
+			return
+		}
+		spec.cursor = c
+	}
+	spec.idle = func(ctx context.Context) bool {
+		cur, _, err := loadHandoff(ctx, o.Store, o.Alias, rec.ID)
+		return err != nil || cur.State != StateOpen
+	}
+	a.stream(w, r, spec)
+}
+
+func finalHandoffEvent(typ string) bool {
+	return typ == EventEnded || typ == EventRoutingFailed
+}
+
+// messageID derives the message id of an idempotent send from the handoff
+// and the caller's key: a version 4 shaped UUID from SHA-256, so the same
+// key in the same handoff is the same message on every replica.
+func messageID(handoff, key string) string {
+	sum := sha256.Sum256([]byte(handoff + "\x00" + key))
+	b := sum[:16]
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+}
+
+func newUUID() string {
+	var b [16]byte
+	_, _ = crand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+}
+
+func validUUID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i := range len(s) {
+		c := s[i]
+		switch i {
+		case 8, 13, 18, 23:
+			if c != '-' {
+				return false
+			}
+		default:
+			if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+				return false
+			}
+		}
+	}
+	return true
+}
