@@ -187,12 +187,13 @@ func checkFieldNames(add func(path, format string, args ...any), path string, na
 // digits and underscores, starting with a letter; a relationship path
 // with dots is allowed).
 func apiName(s string) bool {
+	letter := func(c rune) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' }
 	for part := range strings.SplitSeq(s, ".") {
-		if part == "" || !(part[0] >= 'a' && part[0] <= 'z' || part[0] >= 'A' && part[0] <= 'Z') {
+		if part == "" || !letter(rune(part[0])) {
 			return false
 		}
 		for _, c := range part {
-			if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_') {
+			if !letter(c) && (c < '0' || c > '9') && c != '_' {
 				return false
 			}
 		}
@@ -311,11 +312,12 @@ func validateEventLogs(p string, e *EventLogs, add func(path, format string, arg
 }
 
 func validateMessaging(p string, m *Messaging, add func(path, format string, args ...any)) {
-	if u, err := url.Parse(m.SCRTURL); m.SCRTURL == "" || err != nil || u.Host == "" ||
-		!(u.Scheme == "https" || u.Scheme == "http" && loopback.IsHost(u.Hostname())) {
+	u, err := url.Parse(m.SCRTURL)
+	secure := err == nil && (u.Scheme == "https" || u.Scheme == "http" && loopback.IsHost(u.Hostname()))
+	if m.SCRTURL == "" || err != nil || u.Host == "" || !secure {
 		add(p+".scrt_url", "%q is not the deployment's SCRT URL such as https://acme.my.salesforce-scrt.com (plain http only for a loopback host)", m.SCRTURL)
 	}
-	if !(len(m.OrgID) == 15 || len(m.OrgID) == 18) || !strings.HasPrefix(m.OrgID, "00D") {
+	if len(m.OrgID) != 15 && len(m.OrgID) != 18 || !strings.HasPrefix(m.OrgID, "00D") {
 		add(p+".org_id", "%q is not an org id (00D…, 15 or 18 characters)", m.OrgID)
 	}
 	if m.Deployment == "" {
