@@ -74,6 +74,10 @@ type Config struct {
 	// topics cases.events, knowledge.events, handoff.*) keeps a record.
 	// Default 72h; at least 25h, beyond the webhooks' 24-hour retries.
 	JournalRetention Duration `yaml:"journal_retention"`
+	// LeaseTTL is the lifetime of a pipeline's lease (default 30s, at
+	// least 3s): a replica that dies leaves its pipelines to the others
+	// within it; the holder renews every third of it.
+	LeaseTTL Duration `yaml:"lease_ttl"`
 	// Webhooks, when set, delivers the journal's events to a URL.
 	Webhooks *Webhooks `yaml:"webhooks"`
 	// Orgs are the Salesforce orgs the daemon connects to.
@@ -566,6 +570,9 @@ func (c *Config) applyDefaults() {
 	}
 	if !c.ChecksAPIBudget.set {
 		c.ChecksAPIBudget.Fraction = DefaultChecksAPIBudget
+	}
+	if !c.LeaseTTL.set {
+		c.LeaseTTL.Duration = DefaultLeaseTTL
 	}
 	if !c.JournalRetention.set {
 		c.JournalRetention.Duration = DefaultJournalRetention

@@ -139,6 +139,7 @@ const (
 	DefaultEmployeesInterval = time.Hour
 	DefaultPipelineAPIBudget = 0.20
 	DefaultJournalRetention  = 72 * time.Hour
+	DefaultLeaseTTL          = 30 * time.Second
 	// MinJournalRetention exceeds the 24 hours webhooks retry a delivery,
 	// with an hour to spare.
 	MinJournalRetention = 25 * time.Hour
@@ -354,6 +355,9 @@ func (c *Config) validateTop(add func(path, format string, args ...any)) {
 				add(fmt.Sprintf("webhooks.events[%d]", i), "%q is not an event type (case.created, knowledge.published…) or a family such as case.*", ev)
 			}
 		}
+	}
+	if d := c.LeaseTTL; d.set && d.Duration < 3*time.Second {
+		add("lease_ttl", "%s is shorter than the minimum 3s: the holder renews its leases every third of it", d.Duration)
 	}
 	if d := c.JournalRetention; d.set && d.Duration < MinJournalRetention {
 		add("journal_retention", "%s is shorter than the minimum %s: webhooks retry a delivery for 24 hours from the journal", d.Duration, MinJournalRetention)

@@ -82,6 +82,9 @@ func FromConfig(ctx context.Context, cfg *config.Config, env Env) (*Daemon, erro
 	}
 	env.Clock = clock.Or(env.Clock)
 	env.Now = clock.FuncNow(env.Now, env.Clock)
+	if env.LeaseTTL <= 0 {
+		env.LeaseTTL = cfg.LeaseTTL.Duration
+	}
 	st, own, err := openStore(ctx, cfg, env)
 	if err != nil {
 		return nil, err
