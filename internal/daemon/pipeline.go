@@ -170,7 +170,19 @@ func (p *pipeline) Run(ctx context.Context) error {
 		if h := p.Health(); h.State == StateStandby {
 			p.Starting("took the lease over")
 		}
-		return p.hold(ctx, lease)
+		err = p.hold(ctx, lease)
+		if ctx.Err() != nil {
+			return nil
+		}
+		if !errors.Is(err, state.ErrFenced) {
+			return err
+		}
+		// The lease is gone (this replica was paused past it, or another
+		// took it): nothing more was written; stand by for it again.
+		p.log.Warn("pipeline lost its lease; standing by", "err", err)
+		if clock.Sleep(ctx, p.clk, p.ttl/3) != nil {
+			return nil
+		}
 	}
 }
 
@@ -190,6 +202,7 @@ func (p *pipeline) hold(ctx context.Context, lease state.Lease) error {
 	}
 	if cause := context.Cause(workCtx); ctx.Err() == nil && cause != nil && !errors.Is(cause, context.Canceled) {
 		// The lease was lost: whatever the work returned, that is why.
+		p.failed(cause)
 		return cause
 	}
 	if ctx.Err() != nil {
