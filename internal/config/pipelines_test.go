@@ -192,3 +192,17 @@ func FuzzParseSince(f *testing.F) {
 		}
 	})
 }
+
+func TestLeaseTTL(t *testing.T) {
+	base := "orgs: [{alias: a, client_id: c, username: u, key: {file: /k}}]\n"
+	cfg, err := Parse([]byte(base), "x")
+	if err != nil || cfg.LeaseTTL.Duration != DefaultLeaseTTL {
+		t.Fatalf("default lease_ttl: %v %v", cfg, err)
+	}
+	if cfg, err = Parse([]byte("lease_ttl: 4s\n"+base), "x"); err != nil || cfg.LeaseTTL.Duration != 4*time.Second {
+		t.Fatalf("lease_ttl 4s: %v %v", cfg, err)
+	}
+	if _, err = Parse([]byte("lease_ttl: 1s\n"+base), "x"); err == nil || !strings.Contains(err.Error(), "lease_ttl (line 1): 1s is shorter than the minimum 3s") {
+		t.Fatalf("lease_ttl 1s: %v", err)
+	}
+}

@@ -66,10 +66,13 @@ func StateURL(cfg *config.Config) string {
 	return ""
 }
 
-// FromConfig is the daemon's composition root: it opens every org's key,
-// wires its session (with the encrypted session cache under
-// cfg.StateDir/sessions, when cfg.StateDir is set), the counting transports
-// and the doctor, and returns the daemon bound to its listener.
+// FromConfig is the daemon's composition root: it opens the state store
+// once (cfg.State, else state.db in cfg.StateDir; none when neither is
+// set), every org's key, wires its session (with the encrypted session
+// cache under cfg.StateDir/sessions, when cfg.StateDir is set), the
+// counting transports, the doctor and the API clients of the org's
+// pipelines, and returns the daemon bound to its listener. Run closes the
+// store it opened when it returns.
 func FromConfig(ctx context.Context, cfg *config.Config, env Env) (*Daemon, error) {
 	if env.Logger == nil {
 		env.Logger = slog.New(slog.DiscardHandler)
