@@ -57,7 +57,13 @@ func newEventLogsPipeline(org *OrgEnv) (Component, error) {
 	if err != nil {
 		return nil, err
 	}
-	if _, _, err := eventSink(c.Output, org); err != nil {
+	// Build the output once now, so that a bad one (an unreadable
+	// credential file) stops the daemon at start rather than failing later.
+	sk, _, err := eventSink(c.Output, org)
+	if err != nil {
+		return nil, err
+	}
+	if err := sk.Close(); err != nil {
 		return nil, err
 	}
 	p := newPipeline(org, "eventlogs", state.PipelineLease(org.Alias, eventlog.Pipeline), budget, nil)
