@@ -26,8 +26,13 @@ const (
 	EventLogs   = "eventlogs"   // seed 003: API Enabled, View Event Log Files, View All Data
 )
 
-// Groups lists the check groups Options.Require accepts.
+// Groups lists the check groups that are checked through the org's
+// session. Options.Require accepts them and Messaging, which needs
+// Options.Messaging instead (AllGroups lists both).
 func Groups() []string { return []string{ServiceDesk, EventLogs} }
+
+// AllGroups lists every check group Options.Require accepts.
+func AllGroups() []string { return append(Groups(), Messaging) }
 
 // Thresholds for warnings.
 const (
@@ -54,8 +59,13 @@ type Options struct {
 	// daemon's periodic checks reuse its session.
 	Source *auth.TokenSource
 	// Require names the groups of checks that must pass: ServiceDesk,
-	// EventLogs.
+	// EventLogs, Messaging.
 	Require []string
+	// Messaging is the deployment the Messaging group checks. When
+	// Messaging is the only group required and no org login is given
+	// (KeyFile, Auth.PrivateKey, Auth.ConsumerKey and Source all empty), only
+	// the messaging checks run.
+	Messaging *MessagingOptions
 	// RESTOptions are passed to the REST client.
 	RESTOptions []rest.Option
 }
@@ -102,6 +112,18 @@ func (r *runner) skip(id, title, because string, required bool) {
 func (r *runner) requires(group string) bool { return slices.Contains(r.opts.Require, group) }
 
 func (r *runner) run(ctx context.Context) {
+	if r.messagingOnly() {
+		r.checkMessaging(ctx)
+		return
+	}
+	r.runOrg(ctx)
+	if r.requires(Messaging) {
+		r.checkMessaging(ctx)
+	}
+}
+
+// runOrg checks the org connection and the groups that need its session.
+func (r *runner) runOrg(ctx context.Context) {
 	keyOK := r.checkKey()
 	r.checkCertificate()
 	if r.opts.Auth.LoginURL == "" {
@@ -121,7 +143,9 @@ func (r *runner) run(ctx context.Context) {
 		r.skip("identity", "Integration user is active", "no session", true)
 		r.skip("api", "API access (API Enabled) and instance URL", "no session", true)
 		for _, g := range r.opts.Require {
-			r.skip(g, "Access required for "+g, "no session", true)
+			if g != Messaging {
+				r.skip(g, "Access required for "+g, "no session", true)
+			}
 		}
 		return
 	}

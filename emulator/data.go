@@ -263,7 +263,7 @@ func (c caller) principal() *data.Principal {
 // serveData delegates /services/data/vNN.N/<rest> to the data layer, with
 // the caller as its Principal and the version prefix removed.
 func (o *Org) serveData(w http.ResponseWriter, r *http.Request, c caller, version, rest string) {
-	o.deskTick(r.Context())
+	o.activityTick(r.Context())
 	ctx := data.WithPrincipal(r.Context(), c.principal())
 	ctx = data.WithAPIVersion(ctx, version)
 	r2 := r.WithContext(ctx)

@@ -27,6 +27,13 @@ type DeskActivitySpec struct {
 	// no-eventlogs@sfbridge.test, so their writes are not the integration
 	// user's).
 	Agent string `json:"agent,omitempty"`
+	// Reassign makes a third of the case updates also give the Case to
+	// another active user (an OwnerId change).
+	Reassign bool `json:"reassign,omitempty"`
+	// NoArticles leaves Knowledge alone: the share of actions that would
+	// publish a new article version updates a Case instead (the activity of
+	// Org.StartActivity changes articles at its own rate).
+	NoArticles bool `json:"no_articles,omitempty"`
 }
 
 // DeskActivityState is the activity as the admin API shows it.
@@ -146,8 +153,7 @@ func (o *Org) deskAction(ctx context.Context, st *data.Store, rng *rand.Rand) (s
 			"Origin": []string{"Web", "Email", "Phone"}[rng.IntN(3)], "Priority": []string{"High", "Medium", "Low"}[rng.IntN(3)]})
 		return done("case.create", err)
 	case roll < 40:
-		return done("case.update", st.Update(ctx, "Case", pick(live), map[string]any{
-			"Priority": []string{"High", "Medium", "Low"}[rng.IntN(3)], "Status": []string{"Working", "Escalated"}[rng.IntN(2)]}))
+		return o.deskUpdate(ctx, st, rng, pick(live))
 	case roll < 65:
 		_, err := st.Create(ctx, "CaseComment", map[string]any{"ParentId": pick(live), "IsPublished": rng.IntN(2) == 0,
 			"CommentBody": fmt.Sprintf("Agent note %d", rng.IntN(100000))})
@@ -160,9 +166,25 @@ func (o *Org) deskAction(ctx context.Context, st *data.Store, rng *rand.Rand) (s
 		return done("case.delete", st.Delete(ctx, "Case", pick(live)))
 	case roll < 95 && len(deleted) > 0:
 		return done("case.undelete", st.Undelete(ctx, "Case", pick(deleted)))
+	case o.desk.spec.NoArticles:
+		return o.deskUpdate(ctx, st, rng, pick(live))
 	default:
 		return done("article.publish", o.publishNewVersion(st, rng))
 	}
+}
+
+// deskUpdate changes a Case's priority and status and, with Reassign, now
+// and then its owner.
+func (o *Org) deskUpdate(ctx context.Context, st *data.Store, rng *rand.Rand, id string) (string, error) {
+	f := map[string]any{"Priority": []string{"High", "Medium", "Low"}[rng.IntN(3)], "Status": []string{"Working", "Escalated"}[rng.IntN(2)]}
+	if o.desk.spec.Reassign && rng.IntN(3) == 0 {
+		if users := o.elfUsers(); len(users) > 0 {
+			f["OwnerId"] = users[rng.IntN(len(users))].ID
+			err := st.Update(ctx, "Case", id, f)
+			return done("case.assign", err)
+		}
+	}
+	return done("case.update", st.Update(ctx, "Case", id, f))
 }
 
 func done(name string, err error) (string, error) { return name, err }

@@ -45,6 +45,12 @@ type EventMonitoringSpec struct {
 	// SchemaChange is the day (YYYY-MM-DD) from which event types with a
 	// newer release use their newer columns; default the org's start day.
 	SchemaChange string `json:"schema_change,omitempty"`
+	// HourlyDelay (a Go duration from 1s to 59m) makes hourly files come
+	// that long after their hour ends instead of Salesforce's 3 to 6 hours;
+	// the hours that ended before it was set and have no file yet get
+	// theirs that long after it was set. "off" returns to the usual
+	// schedule; empty leaves the setting as it is (default off).
+	HourlyDelay string `json:"hourly_delay,omitempty"`
 }
 
 // elfSettings is the resolved EventMonitoringSpec.
@@ -57,6 +63,8 @@ type elfSettings struct {
 	lateEvery   int
 	drift       time.Time
 	start       time.Time // background activity from here (zero: none)
+	prompt      time.Duration
+	promptFrom  time.Time
 }
 
 func (o *Org) resolveELF(s EventMonitoringSpec, now time.Time, prev *elfSettings) (elfSettings, error) {
@@ -102,6 +110,20 @@ func (o *Org) resolveELF(s EventMonitoringSpec, now time.Time, prev *elfSettings
 			}
 			out.types = append(out.types, name)
 		}
+	}
+	switch s.HourlyDelay {
+	case "":
+	case "off":
+		out.prompt, out.promptFrom = 0, time.Time{}
+	default:
+		d, err := time.ParseDuration(s.HourlyDelay)
+		if err != nil || d < time.Second || d > 59*time.Minute {
+			return out, fmt.Errorf("event_monitoring: hourly_delay %q is not a Go duration from 1s to 59m (or \"off\")", s.HourlyDelay)
+		}
+		if out.prompt == 0 {
+			out.promptFrom = now.UTC()
+		}
+		out.prompt = d
 	}
 	if s.SchemaChange != "" {
 		d, err := time.Parse("2006-01-02", s.SchemaChange)
@@ -234,7 +256,8 @@ func (e *elfState) typeAllowed(name string) bool {
 }
 
 func (e *elfState) schedule() eventlog.Schedule {
-	return eventlog.Schedule{Seed: e.seed, RowsPerHour: e.settings.rowsPerHour, LateEvery: e.settings.lateEvery}
+	return eventlog.Schedule{Seed: e.seed, RowsPerHour: e.settings.rowsPerHour, LateEvery: e.settings.lateEvery,
+		Prompt: e.settings.prompt, PromptFrom: e.settings.promptFrom}
 }
 
 func (e *elfState) version(typ string, day time.Time) int {

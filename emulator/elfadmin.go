@@ -159,8 +159,12 @@ func (o *Org) EventMonitoring() EventMonitoringSpec {
 	o.elf.mu.Lock()
 	defer o.elf.mu.Unlock()
 	s := o.elf.settings
+	delay := "off"
+	if s.prompt > 0 {
+		delay = s.prompt.String()
+	}
 	return EventMonitoringSpec{Licensed: &s.licensed, Hourly: &s.hourly, RetentionDays: int(s.retention / (24 * time.Hour)),
-		RowsPerHour: s.rowsPerHour, Types: s.types, LateEvery: s.lateEvery, SchemaChange: s.drift.Format("2006-01-02")}
+		RowsPerHour: s.rowsPerHour, Types: s.types, LateEvery: s.lateEvery, SchemaChange: s.drift.Format("2006-01-02"), HourlyDelay: delay}
 }
 
 // SetEventMonitoring changes the settings given in s; the others stay.

@@ -100,6 +100,7 @@ type Org struct {
 	elf      elfState
 	act      activity
 	desk     deskActivity
+	know     knowledgeActivity
 	mux      *http.ServeMux
 	admin    *http.ServeMux
 	versions []byte

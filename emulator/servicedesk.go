@@ -57,6 +57,7 @@ func (o *Org) UndeleteRecord(ctx context.Context, object, id string) error {
 
 func (o *Org) serviceDeskRoutes(m *http.ServeMux, p string) {
 	o.deskActivityRoutes(m, p)
+	o.activityRoutes(m, p)
 	m.HandleFunc("GET "+p+"/servicedesk", func(w http.ResponseWriter, _ *http.Request) { httpjson.Write(w, http.StatusOK, o.ServiceDesk()) })
 	m.HandleFunc("PUT "+p+"/servicedesk", func(w http.ResponseWriter, r *http.Request) {
 		var v ServiceDeskSettings

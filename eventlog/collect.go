@@ -28,6 +28,11 @@ const (
 	DefaultAttempts    = 5
 	DefaultWindow      = time.Hour
 	DefaultLeaseTTL    = 2 * time.Minute
+	// DefaultCommitBytes and DefaultCommitInterval bound what an
+	// appending sink (the NDJSON file) holds between two fsyncs and
+	// checkpoints.
+	DefaultCommitBytes    = 16 << 20
+	DefaultCommitInterval = time.Second
 )
 
 // CollectorConfig configures a Collector.
@@ -67,6 +72,16 @@ type CollectorConfig struct {
 	// BatchEvents and BatchBytes bound one sink write (defaults 2000
 	// events, 1 MiB of documents).
 	BatchEvents, BatchBytes int
+	// CommitBytes and CommitInterval apply to a sink that can append
+	// without syncing (sink.Appender: the NDJSON file): batches are
+	// appended as they come, and the sink is flushed (fsynced) and the
+	// checkpoint committed once CommitBytes of documents (default 16 MiB)
+	// or CommitInterval (default 1s) have gone by, and at the end of a
+	// pass. A crash costs the replay of what was appended since the last
+	// flush, which the sink cuts when it opens again. Other sinks
+	// acknowledge, and the checkpoint advances, per write.
+	CommitBytes    int
+	CommitInterval time.Duration
 	// IdleTimeout abandons a silent download (default 2m).
 	IdleTimeout time.Duration
 	// Attempts bounds the downloads of one file in one run (default 5);
@@ -131,6 +146,12 @@ func NewCollector(cfg CollectorConfig) (*Collector, error) {
 	}
 	if cfg.BatchBytes <= 0 {
 		cfg.BatchBytes = DefaultBatchBytes
+	}
+	if cfg.CommitBytes <= 0 {
+		cfg.CommitBytes = DefaultCommitBytes
+	}
+	if cfg.CommitInterval <= 0 {
+		cfg.CommitInterval = DefaultCommitInterval
 	}
 	if cfg.Attempts <= 0 {
 		cfg.Attempts = DefaultAttempts
@@ -251,6 +272,12 @@ type run struct {
 	leaseAt time.Time
 	sum     Summary
 	bufs    sync.Pool // batch buffers, see getBuf
+
+	// Appended to the sink, not yet flushed: the checkpoint advances that
+	// wait for the flush, the bytes appended, and when the last flush was.
+	pending      []func(*checkpoint)
+	pendingBytes int
+	lastFlush    time.Time
 }
 
 // Run collects once: everything new since the checkpoint, then returns

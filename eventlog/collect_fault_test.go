@@ -181,8 +181,9 @@ func TestCollectSkipsAFileThatExpiredAfterListing(t *testing.T) {
 	}
 }
 
-// crashSink writes a batch durably, then fails the Write of batch number
-// crashAt: the process "dies" between the sink's write and the checkpoint.
+// crashSink writes a batch durably, then fails the Write (or the Flush of
+// appended batches) number crashAt: the process "dies" between the sink's
+// write and the checkpoint.
 type crashSink struct {
 	*ndjson.Sink
 	writes, crashAt int
@@ -192,6 +193,15 @@ var errCrash = errors.New("crash between write and commit")
 
 func (c *crashSink) Write(ctx context.Context, b []sink.Event) (sink.Ack, error) {
 	ack, err := c.Sink.Write(ctx, b)
+	c.writes++
+	if err == nil && c.writes == c.crashAt {
+		return ack, errCrash
+	}
+	return ack, err
+}
+
+func (c *crashSink) Flush(ctx context.Context) (sink.Ack, error) {
+	ack, err := c.Sink.Flush(ctx)
 	c.writes++
 	if err == nil && c.writes == c.crashAt {
 		return ack, errCrash

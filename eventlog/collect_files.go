@@ -203,6 +203,10 @@ func (r *run) download(ctx context.Context, jobs []*fileJob) error {
 	if firstErr == nil {
 		firstErr = ctx.Err()
 	}
+	if firstErr == nil {
+		firstErr = r.flush(ctx)
+	}
+	r.pending, r.pendingBytes = nil, 0 // not flushed: cut by the sink's next Open
 	return firstErr
 }
 
@@ -228,8 +232,18 @@ func (r *run) putBuf(b []byte) {
 const maxGroup = 4
 
 // applyGroup accounts for messages of the downloads and delivers their
-// events with one sink write and one commit.
+// events: with one sink write and one commit, or, to a sink that can
+// append (sink.Appender, the NDJSON file), by appending them and flushing
+// and committing once CommitBytes or CommitInterval have gone by.
 func (r *run) applyGroup(ctx context.Context, group []fileMsg) error {
+	defer func() {
+		for _, m := range group {
+			r.putBuf(m.buf)
+		}
+	}()
+	if ap, ok := r.c.cfg.Sink.(sink.Appender); ok {
+		return r.appendGroup(ctx, ap, group)
+	}
 	var events []sink.Event
 	var advances []func(*checkpoint)
 	flush := func() error {
@@ -242,11 +256,6 @@ func (r *run) applyGroup(ctx context.Context, group []fileMsg) error {
 			}
 		})
 	}
-	defer func() {
-		for _, m := range group {
-			r.putBuf(m.buf)
-		}
-	}()
 	for _, m := range group {
 		adv, err := r.account(ctx, m)
 		if err != nil {
@@ -259,6 +268,62 @@ func (r *run) applyGroup(ctx context.Context, group []fileMsg) error {
 		}
 	}
 	return flush()
+}
+
+// appendGroup appends the group's events to the sink and flushes when
+// enough is pending. The checkpoint's advances wait for the flush: they
+// are committed only with the Ack that makes their events durable.
+func (r *run) appendGroup(ctx context.Context, ap sink.Appender, group []fileMsg) error {
+	for _, m := range group {
+		adv, err := r.account(ctx, m)
+		if err != nil {
+			// what came before the failure is still delivered
+			return errors.Join(err, r.flush(ctx))
+		}
+		if adv == nil {
+			continue
+		}
+		if len(m.events) > 0 {
+			if err := ap.Append(ctx, m.events); err != nil {
+				r.pending = nil
+				return err
+			}
+			for _, ev := range m.events {
+				r.pendingBytes += len(ev.Doc) + 1
+			}
+		}
+		r.pending = append(r.pending, adv)
+	}
+	if r.pendingBytes >= r.c.cfg.CommitBytes || r.c.clk.Since(r.lastFlush) >= r.c.cfg.CommitInterval {
+		return r.flush(ctx)
+	}
+	return nil
+}
+
+// flush makes the appended events durable and commits the checkpoint
+// advances that wait for them. Without an Appender sink it does nothing.
+func (r *run) flush(ctx context.Context) error {
+	ap, ok := r.c.cfg.Sink.(sink.Appender)
+	if !ok || len(r.pending) == 0 {
+		return nil
+	}
+	pending := r.pending
+	r.pending, r.pendingBytes, r.lastFlush = nil, 0, r.c.clk.Now()
+	ack, err := ap.Flush(ctx)
+	if err != nil {
+		return err
+	}
+	r.cp.Sink = ack.Position
+	for _, a := range pending {
+		a(&r.cp)
+	}
+	if err := r.commit(ctx); err != nil {
+		return err
+	}
+	if r.c.cfg.Progress != nil {
+		r.c.cfg.Progress(r.sum)
+	}
+	return nil
 }
 
 // account counts a message in the summary and returns how it advances the
@@ -384,23 +449,43 @@ func (r *run) stream(ctx context.Context, j *fileJob, skip int64, send func(file
 		return skip, err
 	}
 	dataset := rd.Dataset().Name
+	// The documents of a batch share one buffer and their ids one string
+	// (as Reader.ReadBatch does): a batch of thousands of events costs a
+	// few allocations, not one per event.
 	buf := r.getBuf()
-	var batch []sink.Event
+	var ids []byte
+	var ends []int // where each document ends in buf
+	cut := func(n int) []sink.Event {
+		idStr := string(ids[:n*32])
+		events := make([]sink.Event, n)
+		start := 0
+		for i := range n {
+			events[i] = sink.Event{ID: idStr[i*32 : (i+1)*32], Dataset: dataset, Doc: buf[start:ends[i]:ends[i]]}
+			start = ends[i]
+		}
+		return events
+	}
 	sent, sentBytes := skip, int64(0)
 	for rd.Next() {
 		ev := rd.Event()
-		start := len(buf)
 		buf = ev.AppendJSON(buf)
-		batch = append(batch, sink.Event{ID: ev.ID(), Dataset: dataset, Doc: buf[start:len(buf):len(buf)]})
-		if len(batch) > cfg.BatchEvents || len(buf) >= cfg.BatchBytes {
-			held := batch[len(batch)-1]
-			next := append(r.getBuf(), held.Doc...) // before the send: the sent buffer is reused once delivered
+		ends = append(ends, len(buf))
+		ids = ev.AppendID(ids)
+		if len(ends) > cfg.BatchEvents || len(buf) >= cfg.BatchBytes {
+			n := len(ends) - 1
+			heldStart := 0
+			if n > 0 {
+				heldStart = ends[n-1]
+			}
+			next := append(r.getBuf(), buf[heldStart:]...) // before the send: the sent buffer is reused once delivered
+			events := cut(n)
 			rows := rd.Row() - 1
-			if !send(fileMsg{job: j, events: batch[:len(batch)-1], rows: rows, bytes: b.n - sentBytes, buf: buf}) {
+			if !send(fileMsg{job: j, events: events, rows: rows, bytes: b.n - sentBytes, buf: buf}) {
 				return sent, ctx.Err()
 			}
 			sent, sentBytes, buf = rows, b.n, next
-			batch = []sink.Event{{ID: held.ID, Dataset: dataset, Doc: buf[:len(buf):len(buf)]}}
+			ids = append(ids[:0], ids[n*32:]...)
+			ends = append(ends[:0], len(buf))
 		}
 	}
 	if err := rd.Err(); err != nil {
@@ -412,7 +497,7 @@ func (r *run) stream(ctx context.Context, j *fileJob, skip int64, send func(file
 	if j.f.Length > 0 && b.n < j.f.Length {
 		return sent, &TruncatedError{FileID: j.f.ID, Got: b.n, Want: j.f.Length}
 	}
-	if !send(fileMsg{job: j, events: batch, rows: rd.Row(), bytes: b.n - sentBytes, final: true, buf: buf}) {
+	if !send(fileMsg{job: j, events: cut(len(ends)), rows: rd.Row(), bytes: b.n - sentBytes, final: true, buf: buf}) {
 		return sent, ctx.Err()
 	}
 	return rd.Row(), nil

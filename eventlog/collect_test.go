@@ -95,7 +95,8 @@ var noWait = backoff.Policy{Initial: time.Millisecond, Jitter: 1, Rand: func() f
 
 func (e *env) config(key string, sk sink.Sink, types ...string) eventlog.CollectorConfig {
 	return eventlog.CollectorConfig{Client: e.client, Store: e.store, Sink: sk, Org: "emu", Key: key, Types: types,
-		Interval: eventlog.IntervalAuto, Retry: noWait, Clock: e.clk, InstanceURL: e.s.URL, BatchEvents: 7}
+		Interval: eventlog.IntervalAuto, Retry: noWait, Clock: e.clk, InstanceURL: e.s.URL, BatchEvents: 7,
+		CommitBytes: 30000} // a flush (fsync and checkpoint) every few batches of 7
 }
 
 func (e *env) ndjson(name string) (*ndjson.Sink, string) {

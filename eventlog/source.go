@@ -219,10 +219,65 @@ type TypeInfo struct {
 	Files     int      `json:"files"`
 	Oldest    string   `json:"oldest_log_date,omitempty"`
 	Newest    string   `json:"newest_log_date,omitempty"`
+	// Retention is how long Salesforce keeps the type's files, inferred
+	// (the API does not say).
+	Retention Retention `json:"retention"`
 }
 
-// Types lists the event types the org has files of, with their intervals
-// and the range of log dates (which shows the retention in effect).
+// Retention is how long Salesforce keeps an event type's files after their
+// CreatedDate. Salesforce's API does not report it: it is inferred from
+// what the org's files show, with the figures of Salesforce's
+// documentation, and Inferred is always true.
+type Retention struct {
+	Days     int  `json:"days"`
+	Inferred bool `json:"inferred"`
+	// Basis says what the figure was inferred from.
+	Basis string `json:"basis"`
+}
+
+// FreeEventTypes are the event types every org has without an Event
+// Monitoring licence, with 1 day of retention (Salesforce's CSP Violation
+// page: "free for all customers with a 24-hour data retention period";
+// Google SecOps's Salesforce documentation lists the seven).
+var FreeEventTypes = []string{"Login", "Logout", "ApiTotalUsage", "CorsViolation", "CspViolation", "HostnameRedirects", "ApexUnexpectedException"}
+
+// Documented retentions of event log files, in days after CreatedDate.
+const (
+	RetentionLicensedDays = 30 // with Event Monitoring (Shield or the add-on), hourly and daily files alike
+	RetentionFreeDays     = 1  // the free types without the licence, and Developer Edition orgs
+)
+
+// inferRetention fills in the retention of every type. An org shows its
+// Event Monitoring licence by hourly files (which need it) or by a type
+// outside the free seven; then every type is kept 30 days. Otherwise the
+// free types are kept 1 day. A Developer Edition org keeps files 1 day even
+// with the licence, which the files do not show: the newest and oldest log
+// dates are the check.
+func inferRetention(types []TypeInfo) {
+	licensed, why := false, ""
+	for _, t := range types {
+		if slices.Contains(t.Intervals, "Hourly") {
+			licensed, why = true, t.EventType+" has hourly files, which need Event Monitoring"
+			break
+		}
+		if !slices.Contains(FreeEventTypes, t.EventType) {
+			licensed, why = true, t.EventType+" is not one of the free types, so the org has Event Monitoring"
+		}
+	}
+	for i := range types {
+		r := Retention{Days: RetentionFreeDays, Inferred: true,
+			Basis: "only free event types and daily files: no sign of Event Monitoring; Salesforce keeps the free types 1 day"}
+		if licensed {
+			r = Retention{Days: RetentionLicensedDays, Inferred: true,
+				Basis: why + "; Salesforce keeps files 30 days with Event Monitoring (1 day in Developer Edition orgs)"}
+		}
+		types[i].Retention = r
+	}
+}
+
+// Types lists the event types the org has files of, with their intervals,
+// the range of log dates (which shows the retention in effect) and the
+// retention Salesforce documents for them, inferred (see Retention).
 func Types(ctx context.Context, c *rest.Client) ([]TypeInfo, error) {
 	hourly := true
 	soql := "SELECT EventType, Interval, LogDate FROM EventLogFile ORDER BY EventType"
@@ -275,5 +330,6 @@ func Types(ctx context.Context, c *rest.Client) ([]TypeInfo, error) {
 		}
 	}
 	slices.SortFunc(out, func(a, b TypeInfo) int { return strings.Compare(a.EventType, b.EventType) })
+	inferRetention(out)
 	return out, nil
 }

@@ -14,6 +14,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -37,6 +38,7 @@ var (
 	benchRate    = flag.Int("handoff.rate", 500, "agent messages per second in TestHandoffCapacity")
 	benchSeconds = flag.Int("handoff.seconds", 60, "how long the agents send in TestHandoffCapacity")
 	benchClient  = flag.String("handoff.client", "", "internal: run TestHandoffCapacityClient with this plan file")
+	benchMemProf = flag.String("handoff.memprofile", "", "write the client's heap profile to this file once the handoffs are open and idle")
 )
 
 const benchOrg = "00Dxx0000000001EAA"
@@ -46,6 +48,7 @@ type benchPlan struct {
 	KeyFile string `json:"key_file"`
 	N       int    `json:"n"`
 	Convs   string `json:"convs"`
+	MemProf string `json:"mem_profile,omitempty"`
 }
 
 type benchResult struct {
@@ -140,7 +143,7 @@ func TestHandoffCapacity(t *testing.T) {
 	hs := httptest.NewServer(srv.Handler())
 	defer hs.Close()
 	defer srv.Close()
-	plan := benchPlan{SCRTURL: hs.URL, KeyFile: keyFile, N: n, Convs: filepath.Join(dir, "convs.json")}
+	plan := benchPlan{SCRTURL: hs.URL, KeyFile: keyFile, N: n, Convs: filepath.Join(dir, "convs.json"), MemProf: *benchMemProf}
 	planFile := filepath.Join(dir, "plan.json")
 	b, _ := json.Marshal(plan)
 	if err := os.WriteFile(planFile, b, 0o600); err != nil {
@@ -312,6 +315,16 @@ func TestHandoffCapacityClient(t *testing.T) {
 	res.HeapPerConv = float64(int64(heap1)-int64(heap0)) / float64(plan.N)
 	res.StackPerConv = float64(int64(stack1)-int64(stack0)) / float64(plan.N)
 	res.Goroutines = runtime.NumGoroutine() - g0
+	if plan.MemProf != "" {
+		f, err := os.Create(plan.MemProf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := pprof.WriteHeapProfile(f); err != nil {
+			t.Fatal(err)
+		}
+		_ = f.Close()
+	}
 	convs := make([]string, plan.N)
 	for i, h := range hs {
 		convs[i] = h.ID()

@@ -53,9 +53,7 @@ func New(cfg Config) (*Client, error) {
 	cfg.RenewBefore = orDur(cfg.RenewBefore, 5*time.Minute)
 	cfg.HeartbeatTimeout = orDur(cfg.HeartbeatTimeout, 45*time.Second)
 	cfg.ReconcileInterval = orDur(cfg.ReconcileInterval, 60*time.Second)
-	if cfg.EventBuffer <= 0 {
-		cfg.EventBuffer = 16
-	}
+	cfg.EventBuffer = max(cfg.EventBuffer, 0)
 	c := &Client{cfg: cfg, base: strings.TrimRight(cfg.SCRTURL, "/"), hc: cfg.HTTPClient, clk: clock.Or(cfg.Clock), log: cfg.Logger, users: map[string]*session{}}
 	if c.hc == nil {
 		c.hc = &http.Client{Transport: defaultTransport()}

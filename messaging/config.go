@@ -57,8 +57,11 @@ type Config struct {
 	// fields take 500ms initial, 30s cap, factor 2, jitter 0.2, no
 	// attempt bound.
 	Reconnect backoff.Policy
-	// EventBuffer is each conversation's event channel capacity; default 16
-	// (a channel's buffer is allocated up front, about 300 bytes an event).
+	// EventBuffer is each conversation's event channel capacity; default 0
+	// (unbuffered: an event waits in the conversation's pump until the
+	// caller takes it, so LastEntryID never runs ahead of the caller). A
+	// channel's buffer is allocated up front, about 250 bytes an event, for
+	// every open conversation.
 	EventBuffer int
 
 	// HTTPClient makes every request (default: a client without a

@@ -4,9 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -168,25 +170,39 @@ func transient(err error) backoff.Verdict {
 // once more; network errors, 429 and 5xx are retried with backoff.
 func (s *session) call(ctx context.Context, method, path string, in, out any) error {
 	return restPolicy().Retry(ctx, s.c.clk, transient, func(ctx context.Context) error {
-		for attempt := 0; ; attempt++ {
-			t, err := s.token(ctx)
-			if err != nil {
-				return err
-			}
-			err = s.c.do(ctx, method, path, t.access, in, out)
-			var ae *APIError
-			if attempt == 0 && errors.As(err, &ae) && ae.Status == http.StatusUnauthorized {
-				s.invalidate(t)
-				continue
-			}
+		return s.callOnce(ctx, method, path, in, out)
+	})
+}
+
+// callOnce makes an authenticated REST call; a 401 mints a new token and
+// tries once more.
+func (s *session) callOnce(ctx context.Context, method, path string, in, out any) error {
+	for attempt := 0; ; attempt++ {
+		t, err := s.token(ctx)
+		if err != nil {
 			return err
 		}
-	})
+		err = s.c.do(ctx, method, path, t.access, in, out)
+		var ae *APIError
+		if attempt == 0 && errors.As(err, &ae) && ae.Status == http.StatusUnauthorized {
+			s.invalidate(t)
+			continue
+		}
+		return err
+	}
 }
 
 // ensureStream starts the stream (once) and waits until it is connected,
 // so that a conversation created afterwards misses nothing.
 func (s *session) ensureStream(ctx context.Context) error {
+	// Mint on the caller's goroutine: RSA signing and JSON grow a
+	// goroutine's stack, and the stream's goroutine lives as long as the
+	// session (its stack is per-end-user memory).
+	// A setup problem fails at once; anything else is left to the stream's
+	// own retries, as before.
+	if _, err := s.token(ctx); err != nil && !streamVerdict(err).Retry {
+		return err
+	}
 	s.mu.Lock()
 	if !s.started {
 		s.started = true
@@ -312,19 +328,13 @@ func (s *session) connect(ctx context.Context, first bool) (healthy bool, err er
 	}
 	rctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	req, err := http.NewRequestWithContext(rctx, http.MethodGet, s.c.base+ssePath, nil)
+	s.mu.Lock()
+	last := s.lastEventID
+	s.mu.Unlock()
+	req, err := s.c.streamRequest(rctx, t.access, last)
 	if err != nil {
 		return false, err
 	}
-	req.Header.Set("Authorization", "Bearer "+t.access)
-	req.Header.Set("Accept", "text/event-stream")
-	req.Header.Set("Cache-Control", "no-cache")
-	req.Header.Set("X-Org-Id", s.c.cfg.OrgID[:15])
-	s.mu.Lock()
-	if s.lastEventID != "" {
-		req.Header.Set("Last-Event-Id", s.lastEventID)
-	}
-	s.mu.Unlock()
 	resp, err := s.c.hc.Do(req)
 	if err != nil {
 		return false, err
@@ -422,4 +432,56 @@ func (s *session) dispatch(f Frame, t *mintedToken) {
 	}
 	c.typing(Event{Kind: KindAgentTyping, ConversationID: c.id, EntryID: e.Identifier, Time: time.UnixMilli(e.TranscriptedTimestamp).UTC(),
 		Agent: e.SenderDisplayName, Typing: f.Event == "CONVERSATION_TYPING_STARTED_INDICATOR"})
+}
+
+// streamRequest is the request that opens an end user's event stream.
+func (c *Client) streamRequest(ctx context.Context, access, lastEventID string) (*http.Request, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.base+ssePath, nil)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Authorization", "Bearer "+access)
+	req.Header.Set("Accept", "text/event-stream")
+	req.Header.Set("Cache-Control", "no-cache")
+	req.Header.Set("X-Org-Id", c.cfg.OrgID[:15])
+	if lastEventID != "" {
+		req.Header.Set("Last-Event-Id", lastEventID)
+	}
+	return req, nil
+}
+
+// CheckStream mints an access token for the user, opens the user's event
+// stream once (without retrying), closes it and revokes the token: it
+// proves the event router accepts the deployment's verified tokens from
+// here. A failure is an *Error saying what to fix.
+func (c *Client) CheckStream(ctx context.Context, userID string) error {
+	t, err := c.mint(ctx, userID)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		_ = c.do(context.WithoutCancel(ctx), http.MethodDelete, apiPrefix+"/authorization/authenticated/access-token", t.access, nil, nil)
+	}()
+	rctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	req, err := c.streamRequest(rctx, t.access, "")
+	if err != nil {
+		return err
+	}
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		return &Error{Op: "open event stream", Problem: "the event router could not be reached", Err: err,
+			Fix: "allow long-lived HTTPS connections to the SCRT host (" + ssePath + "): proxies must not buffer or time out text/event-stream responses"}
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		data, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+		return &Error{Op: "open event stream", Problem: "the event router refused the stream", Err: apiError(http.MethodGet, ssePath, resp.StatusCode, data),
+			Fix: "check that the org id is this org's and that nothing between here and the SCRT host (proxy, firewall) rewrites the request"}
+	}
+	if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/event-stream") {
+		return &Error{Op: "open event stream", Problem: fmt.Sprintf("the answer is %q, not an event stream", ct),
+			Fix: "something between here and the SCRT host answers instead of it: check the proxy"}
+	}
+	return nil
 }

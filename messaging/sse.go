@@ -18,6 +18,10 @@ type Frame struct {
 // KB, so a longer line is a broken or hostile stream.
 const maxFrameLine = 1 << 20
 
+// maxKeptLine is the longest line buffer a FrameReader keeps between
+// frames.
+const maxKeptLine = 256
+
 // ErrFrameTooLong is returned for a stream line longer than 1 MiB.
 var ErrFrameTooLong = errors.New("messaging: SSE line longer than 1 MiB")
 
@@ -79,6 +83,11 @@ func (fr *FrameReader) Next() (Frame, error) {
 			return Frame{}, err
 		}
 		if len(line) == 0 {
+			if cap(fr.line) > maxKeptLine {
+				// A long data line: do not keep its buffer for the
+				// stream's life (one stream per end user).
+				fr.line = nil
+			}
 			if hasData || f.Event != "" {
 				f.Data = data
 				return f, nil

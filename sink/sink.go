@@ -82,6 +82,22 @@ type Sink interface {
 	Close() error
 }
 
+// Appender is implemented by a sink that can take several batches and make
+// them durable together: a file sink then pays one fsync for many batches
+// instead of one each.
+//
+// Append writes a batch without making it durable and without
+// acknowledging it; Flush makes every batch appended since the last Flush
+// durable and acknowledges them all with one Ack. A collector commits its
+// checkpoint only with the Ack of a Flush, so what was appended after the
+// last Flush is, after a crash, cut by Open and delivered again. If Append
+// or Flush fails, nothing since the last Flush counts as delivered.
+type Appender interface {
+	Sink
+	Append(ctx context.Context, batch []Event) error
+	Flush(ctx context.Context) (Ack, error)
+}
+
 // Error is a sink failure that says which output failed, what happened and
 // what to do about it.
 type Error struct {

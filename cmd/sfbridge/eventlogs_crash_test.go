@@ -63,10 +63,32 @@ func eventIDs(t *testing.T, path string) []string {
 	return ids
 }
 
-// TestEventlogsCollectSurvivesKill9 kills `sfbridge eventlogs collect` at
-// least 20 times at random points of its downloads, resuming each time,
-// and checks the NDJSON file then holds every event of a clean run once.
-func TestEventlogsCollectSurvivesKill9(t *testing.T) {
+// crashOrg is an emulated org with about 9,700 events in event log files
+// and SetupAuditTrail, a profile logged in to it, and the event ids of a
+// clean collection of it.
+type crashOrg struct {
+	dir  string
+	env  []string
+	want []string
+	// total is the size of the clean run's NDJSON file.
+	total int64
+}
+
+func (o *crashOrg) sfbridge(args ...string) *exec.Cmd {
+	cmd := exec.Command("sfbridge", args...)
+	cmd.Env, cmd.Dir = o.env, o.dir
+	return cmd
+}
+
+// collect is the collection every run of a crash test repeats, into output.
+func (o *crashOrg) collect(output string, extra ...string) *exec.Cmd {
+	args := append([]string{"eventlogs", "collect", "--since", "3d", "--type", "all", "--objects", "SetupAuditTrail", "--batch-events", "150",
+		"--output", output, "--state", "sqlite:" + filepath.Join(o.dir, "state.db")}, extra...)
+	return o.sfbridge(args...)
+}
+
+func newCrashOrg(t *testing.T) *crashOrg {
+	t.Helper()
 	if testing.Short() {
 		t.Skip("runs the CLI some 30 times")
 	}
@@ -95,64 +117,54 @@ func TestEventlogsCollectSurvivesKill9(t *testing.T) {
 	}
 	srv.Config.Handler = org
 	srv.Start()
-	defer srv.Close()
+	t.Cleanup(srv.Close)
 	for _, n := range []int{4000, 2500} {
 		if _, err := org.AddEventLogFile(emulator.EventLogFileSpec{EventType: "API", Rows: n}); err != nil {
 			t.Fatal(err)
 		}
 	}
-
-	env := append(os.Environ(), "SFBRIDGE_CONFIG_DIR="+filepath.Join(dir, "cfg"), "NO_COLOR=1")
-	sfbridge := func(args ...string) *exec.Cmd {
-		cmd := exec.Command("sfbridge", args...)
-		cmd.Env, cmd.Dir = env, dir
-		return cmd
-	}
-	if out, err := sfbridge("login", "--client-id", clientID, "--jwt-key-file", keyFile, "--username", emulator.UserIntegration,
+	o := &crashOrg{dir: dir, env: append(os.Environ(), "SFBRIDGE_CONFIG_DIR="+filepath.Join(dir, "cfg"), "NO_COLOR=1")}
+	if out, err := o.sfbridge("login", "--client-id", clientID, "--jwt-key-file", keyFile, "--username", emulator.UserIntegration,
 		"--instance-url", base, "--alias", "emu", "--set-default").CombinedOutput(); err != nil {
 		t.Fatalf("login: %v\n%s", err, out)
 	}
-	collect := func(output string) *exec.Cmd {
-		return sfbridge("eventlogs", "collect", "--since", "3d", "--type", "all", "--objects", "SetupAuditTrail", "--batch-events", "150",
-			"--output", "ndjson:"+output, "--state", "sqlite:"+filepath.Join(dir, "state.db"))
-	}
-	if out, err := collect("ref.ndjson").CombinedOutput(); err != nil {
+	ref := filepath.Join(dir, "ref.ndjson")
+	if out, err := o.collect("ndjson:" + ref).CombinedOutput(); err != nil {
 		t.Fatalf("reference run: %v\n%s", err, out)
 	}
-	want := eventIDs(t, filepath.Join(dir, "ref.ndjson"))
-	fi, err := os.Stat(filepath.Join(dir, "ref.ndjson"))
+	o.want = eventIDs(t, ref)
+	fi, err := os.Stat(ref)
 	if err != nil {
 		t.Fatal(err)
 	}
-	total := fi.Size()
-	if len(want) < 6500 {
-		t.Fatalf("reference: %d events; the test needs more", len(want))
+	o.total = fi.Size()
+	if len(o.want) < 6500 {
+		t.Fatalf("reference: %d events; the test needs more", len(o.want))
 	}
-	out := filepath.Join(dir, "out.ndjson")
+	return o
+}
 
-	rng := rand.New(rand.NewPCG(uint64(frozen.Unix()), 16))
+// killUntilDone runs cmd() until a run completes, killing runs with
+// SIGKILL at the points kill picks: kill gets the process and a channel
+// that closes when it exits, and reports whether it killed it. It returns
+// the number of kills.
+func killUntilDone(t *testing.T, cmd func() *exec.Cmd, kill func(p *os.Process, done <-chan struct{}) bool) int {
+	t.Helper()
 	kills := 0
 	for run := 1; ; run++ {
 		if run > 200 {
 			t.Fatalf("no complete run after %d runs", run-1)
 		}
-		cmd := collect("out.ndjson")
+		c := cmd()
 		var stderr strings.Builder
-		cmd.Stderr = &stderr
-		var base int64
-		if fi, err := os.Stat(out); err == nil {
-			base = fi.Size()
-		}
-		if err := cmd.Start(); err != nil {
+		c.Stderr = &stderr
+		if err := c.Start(); err != nil {
 			t.Fatal(err)
 		}
-		// Kill once the output grew by 0 to 4 % of the whole: sometimes
-		// before the first write, mostly between writes and commits.
 		done := make(chan struct{})
 		killedc := make(chan bool, 1)
-		delta := rng.Int64N(total / 25)
-		go func() { killedc <- killAfterGrowth(cmd.Process, out, base, delta, done) }()
-		err := cmd.Wait()
+		go func() { killedc <- kill(c.Process, done) }()
+		err := c.Wait()
 		close(done)
 		if <-killedc && err != nil {
 			kills++
@@ -161,12 +173,49 @@ func TestEventlogsCollectSurvivesKill9(t *testing.T) {
 		if err != nil {
 			t.Fatalf("run %d failed without being killed: %v\n%s", run, err, stderr.String())
 		}
-		break
+		return kills
 	}
+}
+
+// killWhen kills p with SIGKILL once cond holds, or returns when done
+// closes. The ticker only samples cond: the point of the kill is chosen in
+// the collector's progress, not in time.
+func killWhen(p *os.Process, cond func() bool, done <-chan struct{}) bool {
+	tick := time.NewTicker(time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case <-done:
+			return false
+		case <-tick.C:
+			if cond() {
+				_ = p.Kill() // SIGKILL: no deferred function, no flush runs
+				return true
+			}
+		}
+	}
+}
+
+// TestEventlogsCollectSurvivesKill9 kills `sfbridge eventlogs collect` at
+// least 20 times at random points of its downloads, resuming each time,
+// and checks the NDJSON file then holds every event of a clean run once.
+func TestEventlogsCollectSurvivesKill9(t *testing.T) {
+	o := newCrashOrg(t)
+	out := filepath.Join(o.dir, "out.ndjson")
+	rng := rand.New(rand.NewPCG(uint64(time.Now().Unix()), 16))
+	kills := killUntilDone(t, func() *exec.Cmd { return o.collect("ndjson:" + out) }, func(p *os.Process, done <-chan struct{}) bool {
+		var base int64
+		if fi, err := os.Stat(out); err == nil {
+			base = fi.Size()
+		}
+		// Kill once the output grew by 0 to 4 % of the whole: sometimes
+		// before the first write, mostly between writes and commits.
+		return killAfterGrowth(p, out, base, rng.Int64N(o.total/25), done)
+	})
 	if kills < 20 {
 		t.Fatalf("only %d kills before the collection completed", kills)
 	}
-	got := eventIDs(t, filepath.Join(dir, "out.ndjson"))
+	got := eventIDs(t, out)
 	seen := make(map[string]int, len(got))
 	for _, id := range got {
 		seen[id]++
@@ -174,13 +223,13 @@ func TestEventlogsCollectSurvivesKill9(t *testing.T) {
 			t.Errorf("event %s delivered twice", id)
 		}
 	}
-	for _, id := range want {
+	for _, id := range o.want {
 		if seen[id] != 1 {
 			t.Errorf("event %s delivered %d times", id, seen[id])
 		}
 	}
-	if len(got) != len(want) {
-		t.Errorf("%d events after %d kills, want %d", len(got), kills, len(want))
+	if len(got) != len(o.want) {
+		t.Errorf("%d events after %d kills, want %d", len(got), kills, len(o.want))
 	}
 	t.Logf("%d kills, %d events, each once", kills, len(got))
 }

@@ -352,3 +352,39 @@ func TestSchedule(t *testing.T) {
 		t.Fatal("rows without background activity")
 	}
 }
+
+// With Prompt, every hour gets exactly one CreatedDate: the usual one when
+// it came before PromptFrom, otherwise Prompt after the hour ends, and the
+// hours that ended before PromptFrom without a file all at PromptFrom +
+// Prompt.
+func TestPromptSchedule(t *testing.T) {
+	from := time.Date(2026, 12, 2, 9, 40, 10, 500, time.UTC)
+	usual := Schedule{Seed: 5}
+	s := Schedule{Seed: 5, Prompt: 30 * time.Second, PromptFrom: from}
+	caughtUp := 0
+	for h := -48; h < 24; h++ {
+		hour := from.Truncate(time.Hour).Add(time.Duration(h) * time.Hour)
+		u, c := usual.HourlyCreated(hour), s.HourlyCreated(hour)
+		switch {
+		case !u.After(from):
+			if !c.Equal(u) {
+				t.Fatalf("hour %s: made before the switch at %s, now said to be %s", hour, u, c)
+			}
+		case hour.Add(time.Hour).Before(from):
+			caughtUp++
+			if want := from.Add(30 * time.Second).Truncate(time.Second); !c.Equal(want) {
+				t.Fatalf("hour %s: created %s, want %s", hour, c, want)
+			}
+		default:
+			if want := hour.Add(time.Hour + 30*time.Second); !c.Equal(want) {
+				t.Fatalf("hour %s: created %s, want %s", hour, c, want)
+			}
+		}
+	}
+	if caughtUp == 0 {
+		t.Fatal("no hour was caught up at the switch")
+	}
+	if c := (Schedule{Seed: 5, Prompt: time.Millisecond, PromptFrom: from}).HourlyCreated(from.Truncate(time.Hour)); !c.Equal(usual.HourlyCreated(from.Truncate(time.Hour))) {
+		t.Fatalf("a prompt under a second was used: %s", c)
+	}
+}

@@ -27,6 +27,14 @@ type Schedule struct {
 	// LateEvery gives one hour in LateEvery a late file per type (default
 	// 12); negative disables late files.
 	LateEvery int
+	// Prompt, when positive (at least a second), makes the hourly files
+	// whose usual CreatedDate falls after PromptFrom come Prompt after
+	// their hour ends instead, and no earlier than Prompt after PromptFrom:
+	// the files of the hours that ended before PromptFrom and were not
+	// made yet all come then. `serve --dev` uses it, so hourly files
+	// appear as the hours pass rather than hours later.
+	Prompt     time.Duration
+	PromptFrom time.Time
 }
 
 // HourlyCreated is when the first hourly file (Sequence 1) of an hour is
@@ -35,7 +43,15 @@ type Schedule struct {
 // CreatedDate second, as collectors must be ready for.
 func (s Schedule) HourlyCreated(hour time.Time) time.Time {
 	x := mix(s.Seed ^ uint64(hour.Unix()))
-	return hour.Add(time.Hour + 3*time.Hour + time.Duration(x%(3*3600))*time.Second)
+	usual := hour.Add(time.Hour + 3*time.Hour + time.Duration(x%(3*3600))*time.Second)
+	if s.Prompt < time.Second || !usual.After(s.PromptFrom) {
+		return usual
+	}
+	t := hour.Add(time.Hour + s.Prompt)
+	if first := s.PromptFrom.Add(s.Prompt); t.Before(first) {
+		t = first
+	}
+	return t.Truncate(time.Second)
 }
 
 // DailyCreated is when the daily file (Sequence 0) of a day is created: the

@@ -43,7 +43,19 @@ type Options struct {
 	// licensed event type. `sfbridge emulator --sample-data` and
 	// `serve --dev` set it.
 	Sample bool
-	Now    func() time.Time
+	// Activity starts the simulated activity of emulator.Org.StartActivity
+	// with ActivitySpec (zero fields take its defaults): Cases changing,
+	// comments and new Cases every 20 seconds or so, Knowledge articles
+	// published, updated and archived, hourly event log files coming 30
+	// seconds after each hour (the hours before the start within the
+	// first minute), and the scripted Messaging agent. `serve --dev` sets
+	// it; it stops with Shutdown.
+	Activity     bool
+	ActivitySpec emulator.ActivitySpec
+	// Now is the org's time (default Clock's); Clock drives its timers
+	// (the scripted agents'); nil is the real clock.
+	Now   func() time.Time
+	Clock clock.Clock
 	// Logger receives the org's debug log (one line per request and per
 	// login attempt, never a token); nil discards.
 	Logger *slog.Logger
@@ -88,7 +100,7 @@ const SampleEventRowsPerHour = 60
 // Shutdown.
 func Start(ctx context.Context, opts Options) (*Org, error) {
 	if opts.Now == nil {
-		opts.Now = clock.Real().Now
+		opts.Now = clock.Or(opts.Clock).Now
 	}
 	if opts.StateDir == "" {
 		return nil, errors.New("localorg: a state directory is required")
@@ -160,7 +172,7 @@ func Start(ctx context.Context, opts Options) (*Org, error) {
 	}
 	_, scrtPort, _ := net.SplitHostPort(scrtLn.Addr().String())
 	scrtURL := scheme + "://" + net.JoinHostPort(host, scrtPort)
-	org, err := emulator.New(emulator.Config{Fixture: fixture, BaseURL: base, InstanceURL: base, Now: opts.Now, Logger: opts.Logger, SCRTURL: scrtURL})
+	org, err := emulator.New(emulator.Config{Fixture: fixture, BaseURL: base, InstanceURL: base, Now: opts.Now, Clock: opts.Clock, Logger: opts.Logger, SCRTURL: scrtURL})
 	if err != nil {
 		ln.Close()
 		scrtLn.Close()
@@ -175,6 +187,14 @@ func Start(ctx context.Context, opts Options) (*Org, error) {
 	}
 	if opts.Sample {
 		if err := org.AddSampleRecords(1); err != nil {
+			ln.Close()
+			scrtLn.Close()
+			org.Close()
+			return nil, err
+		}
+	}
+	if opts.Activity {
+		if err := org.StartActivity(opts.ActivitySpec); err != nil {
 			ln.Close()
 			scrtLn.Close()
 			org.Close()
@@ -200,8 +220,9 @@ func (o *Org) Err() <-chan error { return o.errc }
 
 // Shutdown stops serving, letting in-flight requests finish within ctx.
 func (o *Org) Shutdown(ctx context.Context) error {
-	// End the event streams first: Shutdown does not wait for hijacked or
-	// streaming answers to finish by themselves.
+	// Stop the activity and end the event streams first: Shutdown does not
+	// wait for hijacked or streaming answers to finish by themselves.
+	o.Org.StopActivity()
 	o.Org.Close()
 	err := errors.Join(o.srv.Shutdown(ctx), o.scrtSrv.Shutdown(ctx))
 	if errors.Is(err, context.DeadlineExceeded) {

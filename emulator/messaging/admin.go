@@ -16,14 +16,17 @@ const AdminPrefix = "/_emulator/messaging/"
 // WorkItem is a conversation as an agent sees it: its session, routing
 // attributes and transcript.
 type WorkItem struct {
-	ConversationID    string            `json:"conversation_id"`
-	EndUser           string            `json:"end_user"`
-	EndUserName       string            `json:"end_user_name"`
-	Deployment        string            `json:"deployment"`
-	Status            string            `json:"status"` // Waiting, Active, Ended, Closed
-	RoutingStatus     string            `json:"routing_status"`
-	Queue             string            `json:"queue,omitempty"`
-	Agent             string            `json:"agent,omitempty"`
+	ConversationID string `json:"conversation_id"`
+	EndUser        string `json:"end_user"`
+	EndUserName    string `json:"end_user_name"`
+	Deployment     string `json:"deployment"`
+	Status         string `json:"status"` // Waiting, Active, Ended, Closed
+	RoutingStatus  string `json:"routing_status"`
+	Queue          string `json:"queue,omitempty"`
+	Agent          string `json:"agent,omitempty"`
+	// AgentScripted is set when Agent is a scripted agent (a human agent
+	// of the queue can take the conversation over).
+	AgentScripted     bool              `json:"agent_scripted,omitempty"`
 	RoutingAttributes map[string]string `json:"routing_attributes"`
 	SessionRecordID   string            `json:"session_record_id,omitempty"`
 	WaitingSeconds    int               `json:"waiting_seconds"`
@@ -46,6 +49,7 @@ func (s *Server) workItemLocked(c *conversation) WorkItem {
 		RoutingStatus: c.status, RoutingAttributes: map[string]string{}, Transcript: []TranscriptLine{}}
 	if ss := c.sess; ss != nil {
 		w.Status = ss.status
+		w.AgentScripted = ss.agent != nil && ss.agent.script != nil
 		w.RoutingAttributes = ss.attrs
 		w.SessionRecordID = ss.recordID
 		w.EndUserTyping = ss.userTyped
@@ -110,9 +114,10 @@ func (s *Server) workItemLocked(c *conversation) WorkItem {
 	return w
 }
 
-// Work lists conversations: with agent set, those the agent works and
-// those waiting in its queues; otherwise all open ones (closed too with
-// all).
+// Work lists conversations: with agent set, those the agent works, those
+// waiting in its queues and, for a human agent, those a scripted agent
+// works in its queues (which it can take over); otherwise all open ones
+// (closed too with all).
 func (s *Server) Work(agentName string, all bool) ([]WorkItem, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -127,7 +132,13 @@ func (s *Server) Work(agentName string, all bool) ([]WorkItem, error) {
 		ss := c.sess
 		switch {
 		case a != nil:
-			if ss == nil || ss.status == "Ended" || c.closed || ss.agent != a && (ss.agent != nil || !a.serves(ss.queue)) {
+			if ss == nil || ss.status == "Ended" || c.closed {
+				continue
+			}
+			mine := ss.agent == a
+			waiting := ss.agent == nil && a.serves(ss.queue)
+			takeable := ss.agent != nil && ss.agent.script != nil && a.script == nil && a.serves(ss.queue)
+			if !mine && !waiting && !takeable {
 				continue
 			}
 		case !all && (c.closed || ss == nil || ss.status == "Ended"):
@@ -277,6 +288,8 @@ func (s *Server) adminMux() *http.ServeMux {
 		switch r.PathValue("action") {
 		case "accept":
 			err = s.Accept(b.Agent, id)
+		case "takeover":
+			err = s.TakeOver(b.Agent, id)
 		case "messages":
 			entryID, err = s.Send(b.Agent, id, b.Text)
 		case "typing":
@@ -286,7 +299,7 @@ func (s *Server) adminMux() *http.ServeMux {
 		case "end":
 			err = s.End(b.Agent, id)
 		default:
-			writeJSON(w, http.StatusNotFound, adminErrorBody{Error: "no conversation action " + r.PathValue("action") + " (accept, messages, typing, transfer, end)"})
+			writeJSON(w, http.StatusNotFound, adminErrorBody{Error: "no conversation action " + r.PathValue("action") + " (accept, takeover, messages, typing, transfer, end)"})
 			return
 		}
 		if err != nil {

@@ -172,6 +172,9 @@ func (s *Server) handleSendMessage(w http.ResponseWriter, r *http.Request, tok *
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.repeatedMessageLocked(w, r, c, m.ID) {
+		return
+	}
 	if e := s.sessionGateLocked(c, req.IsNewMessagingSession, req.RoutingAttributes); e != nil {
 		writeErr(w, r, e)
 		return
@@ -183,6 +186,7 @@ func (s *Server) handleSendMessage(w http.ResponseWriter, r *http.Request, tok *
 		payload = map[string]any{"abstractMessage": map[string]any{"messageType": m.MessageType, "id": m.ID, "choicesResponse": m.ChoicesResponse}, "messageReason": nil}
 	}
 	e := s.addEntryLocked(c, "Message", payload, s.endUserParticipant(c), endUserName(c), nil)
+	c.noteMessageID(m.ID, e)
 	s.endUserMessageLocked(c, m.StaticContent.Text)
 	writeJSON(w, http.StatusAccepted, map[string]any{"conversationEntries": []map[string]any{{"id": e.ID, "clientTimestamp": e.Timestamp}}})
 }
@@ -465,6 +469,9 @@ func (s *Server) handleFile(w http.ResponseWriter, r *http.Request, tok *accessT
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.repeatedMessageLocked(w, r, c, me.Message.ID) {
+		return
+	}
 	if e := s.sessionGateLocked(c, me.IsNewMessagingSession, me.RoutingAttributes); e != nil {
 		writeErr(w, r, e)
 		return
@@ -480,6 +487,7 @@ func (s *Server) handleFile(w http.ResponseWriter, r *http.Request, tok *accessT
 		am["inReplyToMessageId"] = me.Message.InReplyToMessageID
 	}
 	e := s.addEntryLocked(c, "Message", map[string]any{"abstractMessage": am, "messageReason": nil}, s.endUserParticipant(c), endUserName(c), nil)
+	c.noteMessageID(me.Message.ID, e)
 	s.endUserMessageLocked(c, "[file "+fileName+"] "+me.Message.Text)
 	writeJSON(w, http.StatusAccepted, map[string]any{"conversationEntries": []map[string]any{{"id": e.ID, "clientTimestamp": e.Timestamp}}})
 }
@@ -489,4 +497,33 @@ func fileExt(name string) string {
 		return name[i:]
 	}
 	return ""
+}
+
+// repeatedMessageLocked answers a message whose id the conversation holds
+// already, as settings.duplicate_message_id says (Salesforce does not
+// document it): "post" lets it be posted again, "accept" answers the first
+// message's entry, "reject" answers 409. It reports whether it answered.
+func (s *Server) repeatedMessageLocked(w http.ResponseWriter, r *http.Request, c *conversation, id string) bool {
+	first := c.msgIDs[id]
+	if first == nil {
+		return false
+	}
+	switch s.settings.DuplicateMessageID {
+	case "accept":
+		writeJSON(w, http.StatusAccepted, map[string]any{"conversationEntries": []map[string]any{{"id": first.ID, "clientTimestamp": first.Timestamp}}})
+		return true
+	case "reject":
+		writeErr(w, r, apiErr(http.StatusConflict, "A message with the id %s already exists in conversation %s.", id, c.id))
+		return true
+	}
+	return false
+}
+
+func (c *conversation) noteMessageID(id string, e *entry) {
+	if c.msgIDs == nil {
+		c.msgIDs = map[string]*entry{}
+	}
+	if _, ok := c.msgIDs[id]; !ok {
+		c.msgIDs[id] = e
+	}
 }

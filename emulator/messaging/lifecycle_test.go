@@ -549,3 +549,54 @@ func TestStreamNoticesTheClientLeaving(t *testing.T) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+// TestRepeatedMessageID: what a message whose id the conversation holds
+// gets is settings.duplicate_message_id (Salesforce does not document it).
+func TestRepeatedMessageID(t *testing.T) {
+	for _, tc := range []struct {
+		mode     string
+		status   int
+		messages int
+	}{{"post", 202, 2}, {"accept", 202, 1}, {"reject", 409, 1}} {
+		t.Run(tc.mode, func(t *testing.T) {
+			h := newHarness(t, testSetup())
+			if err := h.srv.PatchSettings(SettingsSpec{DuplicateMessageID: tc.mode}); err != nil {
+				t.Fatal(err)
+			}
+			c := h.client()
+			c.guest()
+			id := newUUID()
+			c.create(id, nil)
+			msg := map[string]any{"message": map[string]any{"id": newUUID(), "messageType": "StaticContentMessage",
+				"staticContent": map[string]any{"formatType": "Text", "text": "once"}}, "esDeveloperName": "Bridge_API"}
+			var first, again struct {
+				ConversationEntries []struct {
+					ID string `json:"id"`
+				} `json:"conversationEntries"`
+			}
+			_ = json.Unmarshal(c.mustDo(202, "POST", "/iamessage/api/v2/conversation/"+id+"/message", msg), &first)
+			st, out := c.do("POST", "/iamessage/api/v2/conversation/"+id+"/message", msg)
+			if st != tc.status {
+				t.Fatalf("repeated id: %d %s", st, out)
+			}
+			_ = json.Unmarshal(out, &again)
+			if tc.mode == "accept" && (len(again.ConversationEntries) != 1 || again.ConversationEntries[0].ID != first.ConversationEntries[0].ID) {
+				t.Fatalf("accept answered %s, first entry %+v", out, first)
+			}
+			w, _ := h.srv.Conversation(id)
+			n := 0
+			for _, l := range w.Transcript {
+				if l.Type == "Message" && l.Text == "once" {
+					n++
+				}
+			}
+			if n != tc.messages {
+				t.Fatalf("the agent sees %d messages, want %d", n, tc.messages)
+			}
+		})
+	}
+	h := newHarness(t, testSetup())
+	if err := h.srv.PatchSettings(SettingsSpec{DuplicateMessageID: "ignore"}); err == nil {
+		t.Fatal("an unknown duplicate_message_id mode was accepted")
+	}
+}

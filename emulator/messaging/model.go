@@ -40,6 +40,7 @@ type conversation struct {
 	closed   bool
 	closedAt time.Time
 	entries  []*entry
+	msgIDs   map[string]*entry // the end user's messages by their client-chosen id
 	sess     *session
 	status   string // routing status
 	language string
@@ -57,6 +58,12 @@ type session struct {
 	enqueued  time.Time
 	replies   int
 	userTyped bool
+	// heard counts the session's end-user messages, lastHeard is the last
+	// one; answerPending and ending are a conversational script's state.
+	heard         int
+	lastHeard     string
+	answerPending bool
+	ending        bool
 }
 
 // participant is a conversation participant as the API shows it.

@@ -229,6 +229,11 @@ func (s *Server) acceptLocked(a *agent, c *conversation) error {
 	if a.script != nil && a.script.Greeting != "" {
 		s.agentSayLocked(c, a, a.script.Greeting)
 	}
+	if a.script != nil && a.script.conversational() && ss.heard > 0 {
+		// The end user (or the bot handing over) wrote before the agent
+		// joined: answer what is there.
+		s.scheduleAnswerLocked(c, ss, a)
+	}
 	return nil
 }
 
@@ -252,10 +257,25 @@ func (s *Server) agentSayLocked(c *conversation, a *agent, text string) *entry {
 // endUserMessageLocked lets a scripted agent answer.
 func (s *Server) endUserMessageLocked(c *conversation, text string) {
 	ss := c.sess
-	if ss == nil || ss.agent == nil || ss.agent.script == nil || ss.agent.script.Reply == "" {
+	if ss == nil {
+		return
+	}
+	ss.heard++
+	ss.lastHeard = text
+	if ss.agent == nil || ss.agent.script == nil {
 		return
 	}
 	a := ss.agent
+	if a.script.conversational() {
+		if ss.replies > 0 && a.script.endsWith(text) {
+			ss.ending = true
+		}
+		s.scheduleAnswerLocked(c, ss, a)
+		return
+	}
+	if a.script.Reply == "" {
+		return
+	}
 	s.afterLocked(a.script.ReplyDelay.D(), func() {
 		if c.sess != ss || ss.agent != a || ss.status != "Active" {
 			return
@@ -263,6 +283,38 @@ func (s *Server) endUserMessageLocked(c *conversation, text string) {
 		s.agentSayLocked(c, a, strings.ReplaceAll(a.script.Reply, "{text}", text))
 		ss.replies++
 		if a.script.EndAfter > 0 && ss.replies >= a.script.EndAfter {
+			s.endSessionLocked(c, "Agent")
+		}
+	})
+}
+
+// scheduleAnswerLocked has a conversational scripted agent answer after its
+// reply delay, once for the messages that came until then: with the next
+// canned answer, or with its farewell, ending the session, when an end word
+// came.
+func (s *Server) scheduleAnswerLocked(c *conversation, ss *session, a *agent) {
+	if ss.answerPending {
+		return
+	}
+	ss.answerPending = true
+	sc := a.script
+	s.afterLocked(sc.ReplyDelay.D(), func() {
+		ss.answerPending = false
+		if c.sess != ss || ss.agent != a || ss.status != "Active" {
+			return // ended, transferred or taken over meanwhile
+		}
+		if ss.ending {
+			if sc.Farewell != "" {
+				s.agentSayLocked(c, a, sc.Farewell)
+			}
+			s.endSessionLocked(c, "Agent")
+			return
+		}
+		if text := sc.answer(ss.replies, ss.lastHeard); text != "" {
+			s.agentSayLocked(c, a, text)
+		}
+		ss.replies++
+		if sc.EndAfter > 0 && ss.replies >= sc.EndAfter {
 			s.endSessionLocked(c, "Agent")
 		}
 	})
@@ -319,6 +371,49 @@ func (s *Server) Accept(agentName, conversationID string) error {
 		return fmt.Errorf("%w: name the agent who accepts", ErrNoAgent)
 	}
 	return s.acceptLocked(a, c)
+}
+
+// TakeOver has a human agent take an active conversation over from the
+// scripted agent working it: the scripted agent leaves, the human joins
+// and the script answers no more. (Salesforce has no such action; it is
+// how the emulator's agent console lets a person answer a conversation the
+// simulation already accepted.)
+func (s *Server) TakeOver(agentName, conversationID string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c, a, err := s.lookupLocked(conversationID, agentName)
+	if err != nil {
+		return err
+	}
+	if a == nil {
+		return fmt.Errorf("%w: name the agent who takes over", ErrNoAgent)
+	}
+	ss := c.sess
+	if c.closed || ss == nil || ss.status != "Active" || ss.agent == nil {
+		return fmt.Errorf("%w: no agent is working conversation %s (accept it instead)", ErrState, c.id)
+	}
+	prev := ss.agent
+	switch {
+	case prev == a:
+		return fmt.Errorf("%w: agent %s already works conversation %s", ErrState, a.name, c.id)
+	case prev.script == nil:
+		return fmt.Errorf("%w: conversation %s is worked by %s, a person; only a scripted agent's conversation can be taken over", ErrState, c.id, prev.name)
+	case a.script != nil:
+		return fmt.Errorf("%w: agent %s is scripted; only a human agent takes over", ErrState, a.name)
+	case !a.serves(ss.queue):
+		return fmt.Errorf("%w: agent %s does not work queue %s", ErrState, a.name, ss.queue.name)
+	case !a.free():
+		return fmt.Errorf("%w: agent %s is %s with %d of %d conversations", ErrState, a.name, a.presence, len(a.work), a.capacity)
+	}
+	prev.work = slices.DeleteFunc(prev.work, func(x *session) bool { return x == ss })
+	s.participantLocked(c, prev, "remove")
+	ss.agent = a
+	ss.ending = false
+	a.work = append(a.work, ss)
+	s.updateSessionLocked(ss, map[string]any{"AgentType": agentType(a), "Agent__c": a.name})
+	s.participantLocked(c, a, "add")
+	s.dispatchLocked()
+	return nil
 }
 
 // activeAgentLocked returns the agent working c (agentName, when given,

@@ -10,6 +10,7 @@ import (
 	"math/big"
 	"strings"
 	"time"
+	"unicode"
 )
 
 // Setup is the messaging configuration of an org: the "messaging" section of
@@ -108,6 +109,14 @@ type AgentSpec struct {
 
 // ScriptSpec is a scripted agent: it accepts offered work after AcceptDelay,
 // greets, and answers each end-user message after ReplyDelay.
+//
+// With FirstReply, Replies or EndWords set the agent holds a conversation
+// instead: it answers a burst of end-user messages once (messages that
+// arrive while an answer is pending get no answer of their own), answers
+// the messages sent before it joined (a bot's handed-over transcript) as
+// soon as it joins, first with FirstReply and then with Replies in turn, and
+// when a message after its first answer contains one of EndWords it says
+// Farewell and ends the session.
 type ScriptSpec struct {
 	AcceptDelay Duration `json:"accept_delay,omitzero"`
 	Greeting    string   `json:"greeting,omitempty"`
@@ -116,6 +125,52 @@ type ScriptSpec struct {
 	ReplyDelay Duration `json:"reply_delay,omitzero"`
 	// EndAfter ends the session after this many replies (0: never).
 	EndAfter int `json:"end_after,omitempty"`
+	// FirstReply answers the session's first end-user messages.
+	FirstReply string `json:"first_reply,omitempty"`
+	// Replies answer later messages, in turn ("{text}" as in Reply;
+	// Reply is used when Replies is empty).
+	Replies []string `json:"replies,omitempty"`
+	// EndWords end the session when an end-user message contains one of
+	// them as a word (case-insensitive), such as "bye".
+	EndWords []string `json:"end_words,omitempty"`
+	// Farewell is said before the agent ends the session for an end word.
+	Farewell string `json:"farewell,omitempty"`
+}
+
+// conversational reports whether the script holds a conversation (see
+// ScriptSpec) rather than answering every message.
+func (sc *ScriptSpec) conversational() bool {
+	return sc.FirstReply != "" || len(sc.Replies) > 0 || len(sc.EndWords) > 0
+}
+
+// endsWith reports whether text contains one of the end words as a word.
+func (sc *ScriptSpec) endsWith(text string) bool {
+	words := strings.FieldsFunc(strings.ToLower(text), func(r rune) bool {
+		return !unicode.IsLetter(r) && !unicode.IsDigit(r) && r != '-'
+	})
+	for _, w := range words {
+		for _, e := range sc.EndWords {
+			if strings.EqualFold(w, strings.TrimSpace(e)) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// answer is the script's text for its n-th answer (from 0) to text.
+func (sc *ScriptSpec) answer(n int, text string) string {
+	if sc.FirstReply != "" {
+		if n == 0 {
+			return sc.FirstReply
+		}
+		n--
+	}
+	r := sc.Reply
+	if len(sc.Replies) > 0 {
+		r = sc.Replies[n%len(sc.Replies)]
+	}
+	return strings.ReplaceAll(r, "{text}", text)
 }
 
 // SettingsSpec holds the org's Messaging Settings.
@@ -128,6 +183,13 @@ type SettingsSpec struct {
 	// VerificationFailure is "error" (default: 401) or "anonymous" (200
 	// with an unauthenticated token, as some orgs answer).
 	VerificationFailure string `json:"verification_failure,omitempty"`
+	// DuplicateMessageID is how a message whose client-chosen id the
+	// conversation already holds is answered; Salesforce does not document
+	// it. "post" (default) posts it again, as if ids were not checked;
+	// "accept" answers 202 with the first message's entry and posts
+	// nothing; "reject" answers 409. A client that must not post twice
+	// has to work with all three.
+	DuplicateMessageID string `json:"duplicate_message_id,omitempty"`
 	// PingInterval is the SSE keepalive interval (default 15s).
 	PingInterval Duration `json:"ping_interval,omitzero"`
 	// ReplayBuffer is how many events per end user are kept for

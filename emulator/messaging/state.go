@@ -60,6 +60,9 @@ func resolveSettings(in SettingsSpec) SettingsSpec {
 	if in.VerificationFailure == "" {
 		in.VerificationFailure = "error"
 	}
+	if in.DuplicateMessageID == "" {
+		in.DuplicateMessageID = "post"
+	}
 	if in.PingInterval <= 0 {
 		in.PingInterval = Duration(15 * time.Second)
 	}
@@ -315,6 +318,9 @@ func (s *Server) PatchSettings(in SettingsSpec) error {
 	if in.VerificationFailure != "" && in.VerificationFailure != "error" && in.VerificationFailure != "anonymous" {
 		return setupErr("verification_failure %q is neither error nor anonymous", in.VerificationFailure)
 	}
+	if err := checkDuplicateMode(in.DuplicateMessageID); err != nil {
+		return err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	cur := s.settings
@@ -326,6 +332,9 @@ func (s *Server) PatchSettings(in SettingsSpec) error {
 	}
 	if in.VerificationFailure != "" {
 		cur.VerificationFailure = in.VerificationFailure
+	}
+	if in.DuplicateMessageID != "" {
+		cur.DuplicateMessageID = in.DuplicateMessageID
 	}
 	if in.PingInterval > 0 {
 		cur.PingInterval = in.PingInterval
@@ -476,4 +485,12 @@ func (s *Server) agentViewLocked(a *agent) AgentView {
 		av.Work = append(av.Work, w.conv.id)
 	}
 	return av
+}
+
+func checkDuplicateMode(m string) error {
+	switch m {
+	case "", "post", "accept", "reject":
+		return nil
+	}
+	return setupErr("duplicate_message_id %q is not post, accept or reject", m)
 }

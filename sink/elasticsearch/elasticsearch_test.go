@@ -1,8 +1,6 @@
 package elasticsearch
 
 import (
-	"bufio"
-	"compress/gzip"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -15,7 +13,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -25,6 +22,7 @@ import (
 	"github.com/sfbridge/sfbridge/internal/backoff"
 	"github.com/sfbridge/sfbridge/internal/clock"
 	"github.com/sfbridge/sfbridge/sink"
+	"github.com/sfbridge/sfbridge/sink/elasticsearch/estest"
 )
 
 func TestMain(m *testing.M) {
@@ -34,121 +32,10 @@ func TestMain(m *testing.M) {
 		goleak.IgnoreAnyFunction("internal/poll.runtime_pollWait"))
 }
 
-// fakeES is an in-process stand-in for Elasticsearch's _bulk API. It stores
-// documents per data stream and _id, answers create with 201 or 409 as
-// Elasticsearch does, and injects the documented partial failures by event
-// id: "mapping-*" → 400 document_parsing_exception, "throttle-*" → 429
-// es_rejected_execution_exception on the first two tries, "boom-*" → 500 on
-// the first try, "forbidden-*" → 403. With failFirstRequest the whole first
-// _bulk request gets 503.
-type fakeES struct {
-	mu               sync.Mutex
-	docs             map[string]map[string]json.RawMessage // data stream → _id → document
-	tries            map[string]int
-	requests         int
-	failFirstRequest bool
-	authHeaders      []string
-	queries          []string
-}
+// fakeES is the in-process _bulk API of package estest.
+type fakeES = estest.Server
 
-func newFakeES() *fakeES {
-	return &fakeES{docs: map[string]map[string]json.RawMessage{}, tries: map[string]int{}}
-}
-
-func (f *fakeES) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("X-Elastic-Product", "Elasticsearch")
-	w.Header().Set("Content-Type", "application/json")
-	if r.URL.Path == "/" {
-		io.WriteString(w, `{"version":{"number":"8.19.0","build_flavor":"default"},"tagline":"You Know, for Search"}`)
-		return
-	}
-	if r.URL.Path != "/_bulk" || r.Method != http.MethodPost {
-		w.WriteHeader(http.StatusNotFound)
-		return
-	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.requests++
-	f.authHeaders = append(f.authHeaders, r.Header.Get("Authorization"))
-	f.queries = append(f.queries, r.URL.RawQuery)
-	if f.failFirstRequest && f.requests == 1 {
-		w.WriteHeader(http.StatusServiceUnavailable)
-		io.WriteString(w, `{"error":{"type":"unavailable_shards_exception","reason":"primary shard is not active"},"status":503}`)
-		return
-	}
-	var body io.Reader = r.Body
-	if r.Header.Get("Content-Encoding") == "gzip" {
-		zr, err := gzip.NewReader(r.Body)
-		if err != nil {
-			w.WriteHeader(http.StatusBadRequest)
-			return
-		}
-		body = zr
-	}
-	sc := bufio.NewScanner(body)
-	sc.Buffer(make([]byte, 1<<20), 16<<20)
-	type item map[string]any
-	var items []map[string]item
-	anyErr := false
-	for sc.Scan() {
-		var action map[string]struct {
-			Index string `json:"_index"`
-			ID    string `json:"_id"`
-		}
-		if err := json.Unmarshal(sc.Bytes(), &action); err != nil {
-			w.WriteHeader(http.StatusBadRequest)
-			fmt.Fprintf(w, `{"error":{"type":"illegal_argument_exception","reason":%q},"status":400}`, err.Error())
-			return
-		}
-		meta, ok := action["create"]
-		if !ok || !sc.Scan() {
-			w.WriteHeader(http.StatusBadRequest)
-			return
-		}
-		doc := append(json.RawMessage(nil), sc.Bytes()...)
-		f.tries[meta.ID]++
-		backing := ".ds-" + meta.Index + "-2024.01.15-000001"
-		res := item{"_index": backing, "_id": meta.ID}
-		fail := func(status int, typ, reason string) {
-			res["status"] = status
-			res["error"] = map[string]any{"type": typ, "reason": reason, "index": backing, "shard": "0", "index_uuid": "aAsFqTI0Tc2W0LCWgPNrOA"}
-			anyErr = true
-		}
-		switch {
-		case strings.HasPrefix(meta.ID, "mapping-"):
-			fail(400, "document_parsing_exception", "[1:40] failed to parse field [salesforce.login.run_time] of type [long] in document with id '"+meta.ID+"'. Preview of field's value: 'abc'")
-		case strings.HasPrefix(meta.ID, "throttle-") && f.tries[meta.ID] <= 2:
-			fail(429, "es_rejected_execution_exception", "rejected execution of coordinating operation [coordinating_and_primary_bytes=0, replica_bytes=0, all_bytes=0, coordinating_operation_bytes=1, max_coordinating_and_primary_bytes=1]")
-		case strings.HasPrefix(meta.ID, "boom-") && f.tries[meta.ID] == 1:
-			fail(500, "null_pointer_exception", "oops")
-		case strings.HasPrefix(meta.ID, "forbidden-"):
-			fail(403, "security_exception", "action [indices:data/write/bulk[s]] is unauthorized for API key id [x]")
-		case f.docs[meta.Index][meta.ID] != nil:
-			fail(409, "version_conflict_engine_exception", "["+meta.ID+"]: version conflict, document already exists (current version [1])")
-		default:
-			if f.docs[meta.Index] == nil {
-				f.docs[meta.Index] = map[string]json.RawMessage{}
-			}
-			f.docs[meta.Index][meta.ID] = doc
-			res["status"] = 201
-			res["result"] = "created"
-			res["_version"] = 1
-			res["_shards"] = map[string]int{"total": 2, "successful": 1, "failed": 0}
-		}
-		items = append(items, map[string]item{"create": res})
-	}
-	json.NewEncoder(w).Encode(map[string]any{"took": 3, "errors": anyErr, "items": items})
-}
-
-func (f *fakeES) stored(stream string) map[string]json.RawMessage {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	out := map[string]json.RawMessage{}
-	for k, v := range f.docs[stream] {
-		out[k] = v
-	}
-	return out
-}
+func newFakeES() *fakeES { return estest.New() }
 
 func ev(id string) sink.Event {
 	return sink.Event{ID: id, Dataset: "salesforce.login", Doc: []byte(`{"event":{"id":"` + id + `","dataset":"salesforce.login"}}`)}
@@ -204,7 +91,7 @@ func newSink(t *testing.T, srv *httptest.Server, fc *clock.Fake, mod func(*Optio
 
 func TestPartialFailuresAreRetriedCountedAndDeadLettered(t *testing.T) {
 	fake := newFakeES()
-	fake.failFirstRequest = true
+	fake.FailFirstRequest = true
 	srv := httptest.NewServer(fake)
 	defer srv.Close()
 	fc := clock.NewFake(time.Date(2026, 12, 4, 12, 0, 0, 0, time.UTC))
@@ -223,7 +110,7 @@ func TestPartialFailuresAreRetriedCountedAndDeadLettered(t *testing.T) {
 	if diff := cmp.Diff(want, ack); diff != "" {
 		t.Errorf("ack (-want +got):\n%s", diff)
 	}
-	stored := fake.stored("logs-salesforce.login-default")
+	stored := fake.Stored("logs-salesforce.login-default")
 	for _, id := range []string{"ok-1", "ok-2", "ok-3", "throttle-1", "boom-1"} {
 		if stored[id] == nil {
 			t.Errorf("%s not stored in logs-salesforce.login-default", id)
@@ -232,8 +119,8 @@ func TestPartialFailuresAreRetriedCountedAndDeadLettered(t *testing.T) {
 	if stored["mapping-1"] != nil {
 		t.Error("mapping-1 stored despite its mapping error")
 	}
-	if fake.tries["throttle-1"] != 3 {
-		t.Errorf("throttle-1 sent %d times, want 3 (two 429s, then created)", fake.tries["throttle-1"])
+	if fake.Tries("throttle-1") != 3 {
+		t.Errorf("throttle-1 sent %d times, want 3 (two 429s, then created)", fake.Tries("throttle-1"))
 	}
 	dl, err := os.ReadFile(s.opts.DeadLetterPath)
 	if err != nil {
@@ -254,13 +141,13 @@ func TestPartialFailuresAreRetriedCountedAndDeadLettered(t *testing.T) {
 	}
 	// The scheme is case-insensitive (RFC 9110); the client writes "APIKey".
 	wantAuth := "ApiKey VnVhQ2ZHY0JDZGJrUW0tZTVhT3g6dWkybHAyYXhUTm1zeWFrdzl0dk5udw=="
-	for _, h := range fake.authHeaders {
+	for _, h := range fake.AuthHeaders() {
 		scheme, cred, _ := strings.Cut(h, " ")
 		if !strings.EqualFold(scheme, "ApiKey") || cred != strings.TrimPrefix(wantAuth, "ApiKey ") {
 			t.Fatalf("Authorization %q, want %q", h, wantAuth)
 		}
 	}
-	for _, q := range fake.queries {
+	for _, q := range fake.Queries() {
 		if !strings.Contains(q, "pipeline=_none") {
 			t.Fatalf("query %q does not bypass the default pipeline", q)
 		}
@@ -285,7 +172,7 @@ func TestRedeliveryIsIdempotent(t *testing.T) {
 	if err != nil || a2.Duplicates != 40 || a2.Delivered != 0 {
 		t.Fatalf("replay: %+v %v", a2, err)
 	}
-	if n := len(fake.stored("logs-salesforce.login-prod")); n != 40 {
+	if n := len(fake.Stored("logs-salesforce.login-prod")); n != 40 {
 		t.Errorf("%d documents stored, want 40", n)
 	}
 }

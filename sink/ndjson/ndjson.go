@@ -3,7 +3,9 @@
 //
 // To a file it delivers exactly once across crashes. Its Position is the
 // committed end of the output: the segment number and the byte offset in it.
-// Every Write is fsynced before it is acknowledged; on Open the sink cuts the
+// Every Write is fsynced before it is acknowledged; Append writes without
+// syncing and the next Flush fsyncs and acknowledges everything appended
+// (sink.Appender). On Open the sink cuts the
 // file back to the Position of the last committed checkpoint, removing a torn
 // line or lines written after it, so the replay that follows a crash writes
 // them once. A stream cannot be cut: to stdout the sink delivers at least
@@ -44,6 +46,8 @@ type Sink struct {
 	off    int64
 	buf    []byte
 	broken error
+	// pending counts the events appended since the last Flush.
+	pending int
 }
 
 // New validates opts and returns a Sink; it touches no file until Open.
@@ -189,55 +193,113 @@ func (s *Sink) Open(ctx context.Context, last sink.Position) (sink.Position, err
 		f.Close()
 		return nil, s.fail("open", err, "")
 	}
-	s.f, s.seg, s.off, s.broken = f, p.Segment, p.Offset, nil
+	s.f, s.seg, s.off, s.broken, s.pending = f, p.Segment, p.Offset, nil, 0
 	return s.position(), nil
 }
 
 // Write appends the batch, one line per event, and fsyncs it. A batch that
 // would take the segment past MaxBytes starts the next segment.
 func (s *Sink) Write(ctx context.Context, batch []sink.Event) (sink.Ack, error) {
+	if err := s.Append(ctx, batch); err != nil {
+		return sink.Ack{}, err
+	}
+	return s.Flush(ctx)
+}
+
+// Append writes the batch, one line per event, without fsyncing it: it is
+// acknowledged by the next Flush. To a stream it is written at once.
+func (s *Sink) Append(ctx context.Context, batch []sink.Event) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if s.broken != nil {
+		return &sink.Error{Sink: "ndjson", Op: "write", Err: s.broken, Fix: "an earlier write failed half-way; Open the sink again at the last committed position"}
+	}
+	if s.opts.Path != "" && s.f == nil {
+		return &sink.Error{Sink: "ndjson", Op: "write", Err: errors.New("not open"), Fix: "call Open first"}
+	}
+	if len(batch) == 0 {
+		return nil
+	}
+	size := int64(0)
+	for _, ev := range batch {
+		size += int64(len(ev.Doc)) + 1
+	}
+	if s.opts.Path != "" && s.opts.MaxBytes > 0 && s.off > 0 && s.off+size > s.opts.MaxBytes {
+		if err := s.rotate(); err != nil {
+			s.broken = err
+			return s.fail("rotate", err, "check free space and permissions in the output directory")
+		}
+	}
+	// The lines go out in chunks of about writeChunk bytes: few system
+	// calls, and a copy buffer that does not grow with the batch.
+	s.pending += len(batch)
+	s.buf = s.buf[:0]
+	for i, ev := range batch {
+		s.buf = append(s.buf, ev.Doc...)
+		s.buf = append(s.buf, '\n')
+		if len(s.buf) >= writeChunk || i == len(batch)-1 {
+			if err := s.writeOut(s.buf); err != nil {
+				return err
+			}
+			s.buf = s.buf[:0]
+		}
+	}
+	return nil
+}
+
+// writeChunk is the size of one write to the output.
+const writeChunk = 256 << 10
+
+func (s *Sink) writeOut(p []byte) error {
+	if s.opts.Path == "" {
+		if _, err := s.opts.Stream.Write(p); err != nil {
+			s.pending = 0
+			return s.fail("write", err, "the reader of the output went away")
+		}
+		return nil
+	}
+	n, err := s.f.Write(p)
+	s.off += int64(n)
+	if err != nil {
+		s.broken = err
+		return s.fail("write", err, "check free space on the output's file system")
+	}
+	return nil
+}
+
+// Flush fsyncs what was appended since the last Flush and acknowledges it.
+func (s *Sink) Flush(ctx context.Context) (sink.Ack, error) {
 	if err := ctx.Err(); err != nil {
 		return sink.Ack{}, err
 	}
 	if s.broken != nil {
 		return sink.Ack{}, &sink.Error{Sink: "ndjson", Op: "write", Err: s.broken, Fix: "an earlier write failed half-way; Open the sink again at the last committed position"}
 	}
-	if s.opts.Path != "" && s.f == nil {
+	n := s.pending
+	s.pending = 0
+	if s.opts.Path == "" {
+		return sink.Ack{Delivered: n}, nil
+	}
+	if s.f == nil {
 		return sink.Ack{}, &sink.Error{Sink: "ndjson", Op: "write", Err: errors.New("not open"), Fix: "call Open first"}
 	}
-	s.buf = s.buf[:0]
-	for _, ev := range batch {
-		s.buf = append(s.buf, ev.Doc...)
-		s.buf = append(s.buf, '\n')
-	}
-	if len(batch) == 0 {
-		return sink.Ack{Position: s.position()}, nil
-	}
-	if s.opts.Path == "" {
-		if _, err := s.opts.Stream.Write(s.buf); err != nil {
-			return sink.Ack{}, s.fail("write", err, "the reader of the output went away")
-		}
-		return sink.Ack{Delivered: len(batch)}, nil
-	}
-	if s.opts.MaxBytes > 0 && s.off > 0 && s.off+int64(len(s.buf)) > s.opts.MaxBytes {
-		if err := s.rotate(); err != nil {
+	if n > 0 {
+		if err := s.f.Sync(); err != nil {
 			s.broken = err
-			return sink.Ack{}, s.fail("rotate", err, "check free space and permissions in the output directory")
+			return sink.Ack{}, s.fail("write", err, "check free space on the output's file system")
 		}
 	}
-	n, err := s.f.Write(s.buf)
-	if err == nil {
-		err = s.f.Sync()
-	}
-	if err != nil {
-		s.broken = err
-		return sink.Ack{}, s.fail("write", err, "check free space on the output's file system")
-	}
-	s.off += int64(n)
-	return sink.Ack{Position: s.position(), Delivered: len(batch)}, nil
+	return sink.Ack{Position: s.position(), Delivered: n}, nil
 }
 
 func (s *Sink) rotate() error {
+	// The segment may hold appended lines not yet flushed: they must be
+	// durable before the Flush that acknowledges them, which syncs only
+	// the new segment.
+	if err := s.f.Sync(); err != nil {
+		return err
+	}
 	if err := s.f.Close(); err != nil {
 		return err
 	}
@@ -289,4 +351,4 @@ func syncDir(dir string) error {
 	return nil
 }
 
-var _ sink.Sink = (*Sink)(nil)
+var _ sink.Appender = (*Sink)(nil)

@@ -345,3 +345,60 @@ func TestExactlyOnceAcrossKill9(t *testing.T) {
 		t.Errorf("only %d kills came while the child was writing: the test did not test much", killsWhileWriting)
 	}
 }
+
+// TestAppendIsAcknowledgedByFlushOnly appends batches across a rotation,
+// flushes some, appends more, and "crashes" (opens again at the flushed
+// position): what the Flush acknowledged is kept, what was appended after
+// it is cut, and the Ack counts every event appended since the last Flush.
+func TestAppendIsAcknowledgedByFlushOnly(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "out.ndjson")
+	s, err := New(Options{Path: path, MaxBytes: 400})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Open(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 4; i++ {
+		if err := s.Append(ctx, batch(i*3, 3)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ack, err := s.Flush(ctx)
+	if err != nil || ack.Delivered != 12 {
+		t.Fatalf("flush: %+v, %v; want 12 delivered", ack, err)
+	}
+	if segs, _ := s.Segments(); len(segs) < 2 {
+		t.Fatalf("segments %v: the test wants a rotation among the appends", segs)
+	}
+	if err := s.Append(ctx, batch(12, 5)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil { // written, never flushed: not acknowledged
+		t.Fatal(err)
+	}
+	if ack2, err := s.Flush(ctx); err == nil {
+		t.Fatalf("flush after close: %+v, want an error", ack2)
+	}
+
+	s2, err := New(Options{Path: path, MaxBytes: 400})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s2.Open(ctx, ack.Position); err != nil {
+		t.Fatal(err)
+	}
+	defer s2.Close()
+	var want []string
+	for _, ev := range batch(0, 12) {
+		want = append(want, ev.ID)
+	}
+	if diff := cmp.Diff(want, readIDs(t, s2)); diff != "" {
+		t.Fatalf("after reopening at the flushed position (-want +got):\n%s", diff)
+	}
+	ack3, err := s2.Flush(ctx)
+	if err != nil || ack3.Delivered != 0 || string(ack3.Position) != string(ack.Position) {
+		t.Fatalf("flush with nothing appended: %+v, %v; want 0 delivered at %s", ack3, err, ack.Position)
+	}
+}

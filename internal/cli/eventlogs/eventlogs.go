@@ -157,9 +157,15 @@ func NewTypesCmd(f *factory.Factory, runF func(*TypesOptions) error) *cobra.Comm
 		Use:   "types [-o ORG] [--json]",
 		Short: "Show which event types the org has files of, with intervals and the range of log dates",
 		Long: `Show the event types the org has EventLogFile records of, with their intervals
-(Hourly, Daily), the number of files and the oldest and newest log date. The
-oldest log date shows the retention in effect: 30 days with Event Monitoring,
-1 day on the free tier and in Developer Edition orgs.`,
+(Hourly, Daily), the number of files, the oldest and newest log date, and the
+retention. Salesforce does not report the retention: it is inferred, and marked
+so (* in the table, "inferred": true in --json), from Salesforce's documented
+figures: 30 days after CreatedDate with Event Monitoring, for hourly and daily
+files alike, and 1 day for the free event types (Login, Logout, ApiTotalUsage,
+CorsViolation, CspViolation, HostnameRedirects, ApexUnexpectedException) without
+it. Hourly files or a type outside the free ones show the licence. Developer
+Edition orgs keep files 1 day even with it: the oldest log date shows what the
+org really keeps.`,
 		Args: cobra.NoArgs,
 		RunE: cmdutil.RunE(opts, runF, runTypes, nil),
 	}
@@ -184,16 +190,31 @@ func runTypes(ctx context.Context, opts *TypesOptions) error {
 			}
 			return output.WriteJSON(opts.IO.Out, types)
 		}
-		rw, err := output.NewRowWriter(opts.IO, format, "TYPE", "INTERVALS", "FILES", "OLDEST", "NEWEST")
+		rw, err := output.NewRowWriter(opts.IO, format, "TYPE", "INTERVALS", "FILES", "OLDEST", "NEWEST", "RETENTION")
 		if err != nil {
 			return err
 		}
 		for _, t := range types {
-			if err := rw.Write(t.EventType, strings.Join(t.Intervals, ","), strconv.Itoa(t.Files), t.Oldest, t.Newest); err != nil {
+			ret := strconv.Itoa(t.Retention.Days) + "d"
+			if t.Retention.Inferred {
+				ret += "*"
+			}
+			if err := rw.Write(t.EventType, strings.Join(t.Intervals, ","), strconv.Itoa(t.Files), t.Oldest, t.Newest, ret); err != nil {
 				return err
 			}
 		}
-		return rw.Flush()
+		if err := rw.Flush(); err != nil {
+			return err
+		}
+		if len(types) > 0 && types[0].Retention.Inferred {
+			// The note goes with the table; piped rows stay rows.
+			w := opts.IO.ErrOut
+			if format == output.Table {
+				w = opts.IO.Out
+			}
+			fmt.Fprintf(w, "* inferred, not reported by Salesforce: %s\n", types[0].Retention.Basis)
+		}
+		return nil
 	})
 }
 

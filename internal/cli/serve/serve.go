@@ -243,7 +243,7 @@ func run(ctx context.Context, opts *Options) error {
 // profile "dev".
 func startDev(ctx context.Context, opts *Options, stateDir string, logger *slog.Logger) (*config.Config, *localorg.Org, string, error) {
 	emuDir := filepath.Join(stateDir, "emulator")
-	emu, err := localorg.Start(ctx, localorg.Options{Addr: "127.0.0.1:0", StateDir: emuDir, Sample: true, Now: opts.Now})
+	emu, err := localorg.Start(ctx, localorg.Options{Addr: "127.0.0.1:0", StateDir: emuDir, Sample: true, Activity: true, Now: opts.Now})
 	if err != nil {
 		return nil, nil, "", fmt.Errorf("starting the emulated org: %w", err)
 	}
