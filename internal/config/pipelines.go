@@ -146,8 +146,31 @@ const (
 	DefaultSince        = "7d"
 )
 
-// eventTypePrefixes are the families of journal events webhooks filter on.
-var eventTypePrefixes = []string{"case.", "comment.", "knowledge.", "handoff."}
+// journalEventTypes are the types of the journal's events (topics
+// cases.events, knowledge.events and handoff.*), which webhooks filter on.
+func journalEventTypes() []string {
+	return []string{"case.created", "case.updated", "case.closed", "case.reopened", "case.deleted", "case.undeleted", "comment.created",
+		"knowledge.published", "knowledge.updated", "knowledge.archived",
+		"queued", "agent.joined", "agent.message", "agent.typing", "transferred", "agent.left", "ended", "routing.failed", "error"}
+}
+
+// knownEventPattern reports whether a webhook filter pattern is "*", a
+// known event type, or a family such as case.* of known types.
+func knownEventPattern(p string) bool {
+	if p == "*" {
+		return true
+	}
+	prefix, family := strings.CutSuffix(p, ".*")
+	if strings.Contains(prefix, "*") || prefix == "" {
+		return false
+	}
+	return slices.ContainsFunc(journalEventTypes(), func(t string) bool {
+		if family {
+			return strings.HasPrefix(t, prefix+".")
+		}
+		return t == p
+	})
+}
 
 // ParseSince turns a span (7d, 12h) or a time (RFC 3339, or a date) into
 // the time a first collection starts from, relative to now.
@@ -344,15 +367,8 @@ func (c *Config) validateTop(add func(path, format string, args ...any)) {
 			add("webhooks.secret_file", "required: the file with the secret that signs each delivery")
 		}
 		for i, ev := range w.Events {
-			prefix, wild := strings.CutSuffix(ev, "*")
-			ok := slices.ContainsFunc(eventTypePrefixes, func(fam string) bool {
-				if wild {
-					return strings.HasPrefix(prefix, fam) || prefix == "" || fam == prefix
-				}
-				return strings.HasPrefix(ev, fam) && len(ev) > len(fam)
-			})
-			if !ok {
-				add(fmt.Sprintf("webhooks.events[%d]", i), "%q is not an event type (case.created, knowledge.published…) or a family such as case.*", ev)
+			if !knownEventPattern(ev) {
+				add(fmt.Sprintf("webhooks.events[%d]", i), "%q is not *, an event type (case.created, knowledge.published, agent.message…) or a family such as case.*", ev)
 			}
 		}
 	}

@@ -15,7 +15,7 @@ journal_retention: 48h
 webhooks:
   url: https://bot.example/hooks
   secret_file: hook.secret
-  events: [case.*, knowledge.published]
+  events: [case.*, knowledge.published, agent.*, ended]
 orgs:
   - alias: acme
     client_id: c
@@ -58,7 +58,7 @@ func TestPipelineSectionsParseWithDefaults(t *testing.T) {
 	if cfg.JournalRetention.Duration != 48*time.Hour {
 		t.Errorf("journal_retention = %s", cfg.JournalRetention.Duration)
 	}
-	if w := cfg.Webhooks; w == nil || w.SecretFile != "conf/hook.secret" || len(w.Events) != 2 {
+	if w := cfg.Webhooks; w == nil || w.SecretFile != "conf/hook.secret" || len(w.Events) != 4 {
 		t.Errorf("webhooks = %+v", w)
 	}
 	acme := cfg.Orgs[0]
@@ -153,7 +153,7 @@ orgs:
 		`orgs[0].messaging.issuer (line 25): required: the keyset's issuer`,
 		`webhooks.url (line 3): "ftp://bot.example" is not an http(s) URL without credentials`,
 		`webhooks.secret_file (line 3): required: the file with the secret that signs each delivery`,
-		`webhooks.events[1] (line 4): "billing.paid" is not an event type (case.created, knowledge.published…) or a family such as case.*`,
+		`webhooks.events[1] (line 4): "billing.paid" is not *, an event type (case.created, knowledge.published, agent.message…) or a family such as case.*`,
 		`journal_retention (line 1): 24h0m0s is shorter than the minimum 25h0m0s: webhooks retry a delivery for 24 hours from the journal`,
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
@@ -204,5 +204,16 @@ func TestLeaseTTL(t *testing.T) {
 	}
 	if _, err = Parse([]byte("lease_ttl: 1s\n"+base), "x"); err == nil || !strings.Contains(err.Error(), "lease_ttl (line 1): 1s is shorter than the minimum 3s") {
 		t.Fatalf("lease_ttl 1s: %v", err)
+	}
+}
+
+func TestWebhookEventPatterns(t *testing.T) {
+	for p, want := range map[string]bool{
+		"*": true, "case.*": true, "case.created": true, "agent.*": true, "ended": true, "knowledge.archived": true,
+		"cases.*": false, "case": false, "case.*.x": false, "ca*": false, ".*": false, "": false, "knowledge.deleted": false,
+	} {
+		if got := knownEventPattern(p); got != want {
+			t.Errorf("knownEventPattern(%q) = %v, want %v", p, got, want)
+		}
 	}
 }
