@@ -101,6 +101,10 @@ type CollectorConfig struct {
 	// Progress, when set, is called after every commit with the totals so
 	// far. It must not block.
 	Progress func(Summary)
+	// PassDone, when set, is called by Follow after every collection pass
+	// with the totals so far and the pass's error (nil when it completed).
+	// It must not block.
+	PassDone func(Summary, error)
 }
 
 // Collector moves Event Monitoring data into a sink, exactly once by the
@@ -311,6 +315,9 @@ func (c *Collector) Follow(ctx context.Context, poll time.Duration) (Summary, er
 		}
 		if err == nil {
 			err = r.pass(ctx)
+		}
+		if c.cfg.PassDone != nil && ctx.Err() == nil {
+			c.cfg.PassDone(r.sum, err)
 		}
 		wait := poll
 		var le *LimitError

@@ -31,7 +31,14 @@ type Directory struct {
 	// Overlap re-read before the watermark (default 2 minutes).
 	Overlap time.Duration
 	Clock   clock.Clock
+	// Fence, when set, is a lease the caller holds on the directory's
+	// pipeline (see DirectoryLease): Sync fences its commit with it and
+	// takes no lease of its own.
+	Fence state.Fence
 }
+
+// DirectoryLease names the lease that guards the directory of org.
+func DirectoryLease(org string) string { return state.PipelineLease(org, directoryPipeline) }
 
 // DirectoryEntry is one person of the directory.
 type DirectoryEntry struct {
@@ -72,11 +79,15 @@ func (d *Directory) Sync(ctx context.Context) (DirectoryStats, error) {
 		overlap = 2 * time.Minute
 	}
 	clk := clock.Or(d.Clock)
-	lease, err := d.Store.AcquireLease(ctx, state.PipelineLease(d.Org, directoryPipeline), "servicedesk directory", 5*time.Minute)
-	if err != nil {
-		return st, fmt.Errorf("servicedesk: taking the directory's lease: %w", err)
+	fence := d.Fence
+	if fence.Lease == "" {
+		lease, err := d.Store.AcquireLease(ctx, DirectoryLease(d.Org), "servicedesk directory", 5*time.Minute)
+		if err != nil {
+			return st, fmt.Errorf("servicedesk: taking the directory's lease: %w", err)
+		}
+		defer func() { _ = d.Store.ReleaseLease(context.WithoutCancel(ctx), lease) }()
+		fence = state.FenceOf(lease)
 	}
-	defer func() { _ = d.Store.ReleaseLease(context.WithoutCancel(ctx), lease) }()
 	key := state.CheckpointKey{Org: d.Org, Pipeline: directoryPipeline, Key: "watermark"}
 	var cp checkpoint
 	var version int64
@@ -184,7 +195,7 @@ func (d *Directory) Sync(ctx context.Context) (DirectoryStats, error) {
 		st.Removed = n
 	}
 	value, _ := json.Marshal(checkpoint{Watermark: mark})
-	if _, err := d.Store.Commit(ctx, state.Commit{Key: key, Expect: version, Value: value, Fence: state.FenceOf(lease), Documents: docs}); err != nil {
+	if _, err := d.Store.Commit(ctx, state.Commit{Key: key, Expect: version, Value: value, Fence: fence, Documents: docs}); err != nil {
 		return st, fmt.Errorf("servicedesk: committing %d directory entries: %w", len(docs), err)
 	}
 	return st, nil

@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"html"
 	"slices"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/sfbridge/sfbridge/internal/clock"
 	"github.com/sfbridge/sfbridge/rest"
@@ -35,7 +37,43 @@ type Knowledge struct {
 	// can rename the Knowledge prefix).
 	Object string
 	Clock  clock.Clock
+	// Fence, when set, is a lease the caller holds on the knowledge
+	// pipeline (see KnowledgeLease). Sync then writes each language's
+	// fetched articles, its index, its checkpoint (pipeline "knowledge",
+	// key the language) and, when Topic is set, one event per change in a
+	// single Commit fenced by it, so a writer that lost the lease writes
+	// nothing; articles no longer published are removed after that commit.
+	Fence state.Fence
+	// Topic is the outbox topic of the change events (KnowledgeEvent), for
+	// example "knowledge.events"; it needs Fence.
+	Topic string
 }
+
+// Knowledge event types.
+const (
+	KnowledgePublished = "knowledge.published"
+	KnowledgeUpdated   = "knowledge.updated"
+	KnowledgeArchived  = "knowledge.archived"
+)
+
+// KnowledgeEvent is one change of the published articles a sync found.
+// ID is stable: "<version id>@<SystemModstamp in Unix ms>" for a version
+// published or updated, with "~archived" appended when it left.
+type KnowledgeEvent struct {
+	ID                 string    `json:"id"`
+	Type               string    `json:"type"`
+	Time               time.Time `json:"time"`
+	ArticleID          string    `json:"article_id"`
+	KnowledgeArticleID string    `json:"knowledge_article_id"`
+	Language           string    `json:"language"`
+	Title              string    `json:"title,omitempty"`
+	URLName            string    `json:"url_name,omitempty"`
+}
+
+// KnowledgeLease names the lease that guards the knowledge sync of org.
+func KnowledgeLease(org string) string { return state.PipelineLease(org, knowledgePipeline) }
+
+const knowledgePipeline = "knowledge"
 
 // Article is one published article version in one language.
 type Article struct {
@@ -64,6 +102,9 @@ type KnowledgeStats struct {
 	Fetched    int      `json:"fetched"`
 	Removed    int      `json:"removed"`
 	Calls      int      `json:"api_calls"`
+	// Changes are the versions published, updated and archived since the
+	// last sync, as the events a fenced sync journals.
+	Changes []KnowledgeEvent `json:"changes,omitempty"`
 }
 
 // KnowledgeHit is a search result.
@@ -206,6 +247,8 @@ func (k *Knowledge) syncLanguage(ctx context.Context, lang string, body []string
 	}
 	st.Calls += calls
 	st.Published += len(current)
+	fenced := k.Fence.Lease != ""
+	var all []state.Document // the fetched articles (committed at the end when fenced)
 	fields := append([]string{"Id", "KnowledgeArticleId", "ArticleNumber", "Title", "UrlName", "Summary", "Language", "VersionNumber", "LastPublishedDate", "SystemModstamp"}, body...)
 	for chunk := range slices.Chunk(changed, 200) {
 		quoted := make([]string, len(chunk))
@@ -230,15 +273,30 @@ func (k *Knowledge) syncLanguage(ctx context.Context, lang string, body []string
 			}
 		}
 		st.Calls += calls
+		st.Fetched += len(docs)
+		all = append(all, docs...)
+		if fenced {
+			continue
+		}
 		if err := k.Store.PutDocuments(ctx, docs); err != nil {
 			return fmt.Errorf("servicedesk: storing %d articles: %w", len(docs), err)
 		}
-		st.Fetched += len(docs)
 	}
 	var gone []string
 	for key := range idx.Entries {
 		if _, ok := current[key]; !ok {
 			gone = append(gone, key)
+		}
+	}
+	slices.Sort(gone)
+	changes, err := k.changes(ctx, lang, idx, all, gone)
+	if err != nil {
+		return err
+	}
+	st.Changes = append(st.Changes, changes...)
+	if fenced {
+		if err := k.commit(ctx, lang, current, all, changes); err != nil {
+			return err
 		}
 	}
 	if len(gone) > 0 {
@@ -247,8 +305,76 @@ func (k *Knowledge) syncLanguage(ctx context.Context, lang string, body []string
 		}
 		st.Removed += len(gone)
 	}
+	if fenced {
+		return nil
+	}
 	data, _ := json.Marshal(knowledgeIndex{Entries: current})
 	return k.Store.PutDocuments(ctx, []state.Document{{Org: k.Org, Kind: kindIndex, ID: lang, Data: data, UpdatedAt: clock.Or(k.Clock).Now()}})
+}
+
+// changes builds the events of one language's sync: a fetched version
+// is published when its article was not in the index, updated when it
+// was; an article left out of the listing is archived.
+func (k *Knowledge) changes(ctx context.Context, lang string, idx knowledgeIndex, fetched []state.Document, gone []string) ([]KnowledgeEvent, error) {
+	var out []KnowledgeEvent
+	for _, d := range fetched {
+		var a Article
+		if err := json.Unmarshal(d.Data, &a); err != nil {
+			return nil, err
+		}
+		typ := KnowledgePublished
+		if _, ok := idx.Entries[d.ID]; ok {
+			typ = KnowledgeUpdated
+		}
+		stamp, _ := rest.ParseDateTime(a.SystemModstamp)
+		out = append(out, KnowledgeEvent{ID: a.ID + "@" + strconv.FormatInt(stamp.UnixMilli(), 10), Type: typ, Time: stamp.UTC(),
+			ArticleID: a.ID, KnowledgeArticleID: a.KnowledgeArticleID, Language: lang, Title: a.Title, URLName: a.URLName})
+	}
+	now := clock.Or(k.Clock).Now().UTC()
+	for _, key := range gone {
+		e := idx.Entries[key]
+		vid, stampText, _ := strings.Cut(e.Version, "@")
+		stamp, _ := rest.ParseDateTime(stampText)
+		ev := KnowledgeEvent{ID: vid + "@" + strconv.FormatInt(stamp.UnixMilli(), 10) + "~archived", Type: KnowledgeArchived, Time: now,
+			ArticleID: vid, Language: lang, URLName: e.URLName}
+		ev.KnowledgeArticleID, _, _ = strings.Cut(key, "/")
+		if a, err := k.load(ctx, key); err == nil {
+			ev.Title = a.Title
+		}
+		out = append(out, ev)
+	}
+	return out, nil
+}
+
+// commit writes one language's fetched articles, its new index, its
+// checkpoint and its events in one transaction fenced by k.Fence.
+func (k *Knowledge) commit(ctx context.Context, lang string, current map[string]indexEntry, docs []state.Document, changes []KnowledgeEvent) error {
+	key := state.CheckpointKey{Org: k.Org, Pipeline: knowledgePipeline, Key: lang}
+	var version int64
+	switch cp, err := k.Store.Checkpoint(ctx, key); {
+	case err == nil:
+		version = cp.Version
+	case !errors.Is(err, state.ErrNotFound):
+		return fmt.Errorf("servicedesk: reading the knowledge checkpoint of %s: %w", lang, err)
+	}
+	now := clock.Or(k.Clock).Now()
+	index, _ := json.Marshal(knowledgeIndex{Entries: current})
+	docs = append(docs, state.Document{Org: k.Org, Kind: kindIndex, ID: lang, Data: index, UpdatedAt: now})
+	var out []state.OutboxRecord
+	if k.Topic != "" {
+		for _, ev := range changes {
+			b, err := json.Marshal(ev)
+			if err != nil {
+				return err
+			}
+			out = append(out, state.OutboxRecord{Org: k.Org, Topic: k.Topic, Payload: b, CreatedAt: now})
+		}
+	}
+	value, _ := json.Marshal(map[string]any{"articles": len(current), "synced_at": now.UTC()})
+	if _, err := k.Store.Commit(ctx, state.Commit{Key: key, Expect: version, Value: value, Fence: k.Fence, Documents: docs, Outbox: out}); err != nil {
+		return fmt.Errorf("servicedesk: committing %d %s articles and %d events: %w", len(docs)-1, lang, len(out), err)
+	}
+	return nil
 }
 
 func articleOf(r rest.Record, body []string, object string) Article {

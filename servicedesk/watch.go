@@ -126,6 +126,10 @@ type WatchConfig struct {
 	// org and name is refused while the first holds it.
 	Owner    string
 	LeaseTTL time.Duration
+	// Topic is the outbox topic the events are committed to (default
+	// "servicedesk.<Name>.events"); the daemon journals them as
+	// "cases.events".
+	Topic string
 }
 
 // Watcher follows the Cases and CaseComments of one org. It is not safe
@@ -194,10 +198,13 @@ func NewWatcher(cfg WatchConfig) (*Watcher, error) {
 		}
 	}
 	pipeline := "servicedesk." + cfg.Name
+	if cfg.Topic == "" {
+		cfg.Topic = pipeline + ".events"
+	}
 	return &Watcher{
 		cfg: cfg, clk: clock.Or(cfg.Clock), own: cfg.OwnUserID, tracked: slices.Clone(tracked),
 		key:   state.CheckpointKey{Org: cfg.Org, Pipeline: pipeline, Key: "watermark"},
-		topic: pipeline + ".events", kindCase: pipeline + ".case", kindComment: pipeline + ".comment",
+		topic: cfg.Topic, kindCase: pipeline + ".case", kindComment: pipeline + ".comment",
 	}, nil
 }
 
@@ -220,6 +227,13 @@ func (w *Watcher) ensureLease(ctx context.Context) (state.Fence, error) {
 	w.lease, w.held = l, true
 	return state.FenceOf(l), nil
 }
+
+// Lease names the lease that fences the watcher's writes:
+// state.PipelineLease(org, "servicedesk.<Name>").
+func (w *Watcher) Lease() string { return state.PipelineLease(w.cfg.Org, w.key.Pipeline) }
+
+// Topic is the outbox topic the watcher commits its events to.
+func (w *Watcher) Topic() string { return w.topic }
 
 // Fence takes (or extends) the watcher's lease and returns it as the fence
 // of state writes that belong to the watcher, such as an output's

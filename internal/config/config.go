@@ -70,6 +70,16 @@ type Config struct {
 	// that the daemon's own checks (doctor runs, probes) may spend in any
 	// 24 hours, written like "5%". Default [DefaultChecksAPIBudget].
 	ChecksAPIBudget Percent `yaml:"checks_api_budget"`
+	// JournalRetention is how long the event journal (the state outbox
+	// topics cases.events, knowledge.events, handoff.*) keeps a record.
+	// Default 72h; at least 25h, beyond the webhooks' 24-hour retries.
+	JournalRetention Duration `yaml:"journal_retention"`
+	// LeaseTTL is the lifetime of a pipeline's lease (default 30s, at
+	// least 3s): a replica that dies leaves its pipelines to the others
+	// within it; the holder renews every third of it.
+	LeaseTTL Duration `yaml:"lease_ttl"`
+	// Webhooks, when set, delivers the journal's events to a URL.
+	Webhooks *Webhooks `yaml:"webhooks"`
 	// Orgs are the Salesforce orgs the daemon connects to.
 	Orgs []Org `yaml:"orgs"`
 
@@ -90,6 +100,13 @@ type Org struct {
 	Key      KeySpec `yaml:"key"`
 	// Require names the doctor check groups (doctor.Groups) that must pass.
 	Require []string `yaml:"require"`
+
+	// The org's pipelines; each section present runs as one component.
+	EventLogs *EventLogs `yaml:"eventlogs"`
+	Cases     *Cases     `yaml:"cases"`
+	Knowledge *Knowledge `yaml:"knowledge"`
+	Employees *Employees `yaml:"employees"`
+	Messaging *Messaging `yaml:"messaging"`
 }
 
 // KeySpec says where an org's signing key is and how to open it.
@@ -430,6 +447,14 @@ func checkKeys(n *yaml.Node, t reflect.Type, path string, problems *[]Problem, l
 		}
 		walk(&yaml.Node{Kind: yaml.MappingNode, Content: own}, false)
 		walk(&yaml.Node{Kind: yaml.MappingNode, Content: merges}, true)
+	case reflect.Map:
+		if n.Kind != yaml.MappingNode {
+			*problems = append(*problems, Problem{Path: orRoot(path), Line: n.Line, Message: "expected a mapping of keys to values"})
+			return
+		}
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			checkKeys(n.Content[i+1], t.Elem(), join(path, n.Content[i].Value), problems, lines)
+		}
 	case reflect.Slice:
 		if n.Kind != yaml.SequenceNode {
 			*problems = append(*problems, Problem{Path: orRoot(path), Line: n.Line, Message: "expected a list"})
@@ -530,7 +555,9 @@ func (c *Config) validate() []Problem {
 				add(fmt.Sprintf("%s.require[%d]", p, j), "unknown check %q; known checks: %s", r, strings.Join(doctor.Groups(), ", "))
 			}
 		}
+		o.validatePipelines(p, add)
 	}
+	c.validateTop(add)
 	return ps
 }
 
@@ -544,10 +571,17 @@ func (c *Config) applyDefaults() {
 	if !c.ChecksAPIBudget.set {
 		c.ChecksAPIBudget.Fraction = DefaultChecksAPIBudget
 	}
+	if !c.LeaseTTL.set {
+		c.LeaseTTL.Duration = DefaultLeaseTTL
+	}
+	if !c.JournalRetention.set {
+		c.JournalRetention.Duration = DefaultJournalRetention
+	}
 	for i := range c.Orgs {
 		if c.Orgs[i].LoginURL == "" {
 			c.Orgs[i].LoginURL = auth.ProductionURL
 		}
+		c.Orgs[i].applyPipelineDefaults()
 	}
 }
 
@@ -567,6 +601,10 @@ func (c *Config) resolvePaths(dir string) {
 		abs(&k.File)
 		abs(&k.PassphraseFile)
 		abs(&k.KeyPasswordFile)
+		c.Orgs[i].resolvePipelinePaths(abs)
+	}
+	if w := c.Webhooks; w != nil {
+		abs(&w.SecretFile)
 	}
 }
 

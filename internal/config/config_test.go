@@ -39,9 +39,11 @@ func TestParseGood(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := &Config{
-		Listen:          "127.0.0.1:9000",
-		DoctorInterval:  Duration{Duration: 5 * time.Minute, set: true},
-		ChecksAPIBudget: Percent{Fraction: DefaultChecksAPIBudget},
+		Listen:           "127.0.0.1:9000",
+		DoctorInterval:   Duration{Duration: 5 * time.Minute, set: true},
+		ChecksAPIBudget:  Percent{Fraction: DefaultChecksAPIBudget},
+		JournalRetention: Duration{Duration: DefaultJournalRetention},
+		LeaseTTL:         Duration{Duration: DefaultLeaseTTL},
 		Orgs: []Org{
 			{Alias: "acme", ClientID: "3MVG9EXAMPLE", Username: "integration@acme.example", LoginURL: "https://login.salesforce.com",
 				Key:     KeySpec{File: "conf/keys/acme.jks", PassphraseFile: "conf/keys/acme.pass", KeystoreAlias: "sfbridge"},

@@ -33,7 +33,8 @@ type Component interface {
 // State is where a component is in its life.
 type State string
 
-// The states of a component. Only running counts as ready.
+// The states of a component. Only running (and, for a pipeline,
+// standby) counts as ready.
 const (
 	StateStarting State = "starting" // not yet done its first piece of work
 	StateRunning  State = "running"  // working, and the last piece of work succeeded
@@ -41,6 +42,9 @@ const (
 	StateFailed   State = "failed"   // Run returned an error; waiting to restart
 	StateStopping State = "stopping" // the daemon is shutting down
 	StateStopped  State = "stopped"  // Run returned
+	// StateStandby is a pipeline whose lease another replica holds: it
+	// waits to take over, and counts as ready.
+	StateStandby State = "standby"
 )
 
 // Health is what a component reports about itself.
@@ -112,6 +116,12 @@ func (t *Tracker) Degraded(err error) {
 	t.update(func(h *Health) { h.State, h.Message, h.LastError, h.LastErrorAt = StateDegraded, "", err.Error(), now })
 }
 
+// Standby records that another replica does the work (msg says which);
+// the component waits to take over.
+func (t *Tracker) Standby(msg string) {
+	t.update(func(h *Health) { h.State, h.Message = StateStandby, msg })
+}
+
 // ComponentStatus is a component's health as the daemon reports it.
 type ComponentStatus struct {
 	Name        string     `json:"name"`
@@ -162,6 +172,9 @@ func newGroup(clk clock.Clock, log *slog.Logger, restart backoff.Policy, m *Metr
 func (g *Group) add(org string, c Component) {
 	g.members = append(g.members, &member{org: org, c: c})
 	g.metrics.componentAdded(org, c.Name())
+	if _, ok := c.(*pipeline); ok {
+		g.metrics.pipelineAdded(org, c.Name())
+	}
 }
 
 // Stopping marks every component as stopping; Run's context should end

@@ -1,6 +1,8 @@
 // Package daemon runs the sfbridge connector daemon: for every org a group
-// of components (the session keeper, the doctor, later the pipelines) and
-// an HTTP server with /healthz, /readyz, /metrics and /v1/orgs.
+// of components (the session keeper, the doctor, the pipelines and the
+// journal's janitor) and an HTTP server with /healthz, /readyz, /metrics
+// and /v1/orgs. Pipelines run under leases in a shared state store, so
+// replicas on one PostgreSQL store split them, each (org, pipeline) on one.
 //
 // Components are built per org from a table ([Components]) and run in a
 // [Group]: a component that fails is reported and restarted with backoff,
@@ -29,6 +31,8 @@ import (
 	"github.com/sfbridge/sfbridge/internal/clock"
 	"github.com/sfbridge/sfbridge/internal/config"
 	"github.com/sfbridge/sfbridge/internal/loopback"
+	"github.com/sfbridge/sfbridge/rest"
+	"github.com/sfbridge/sfbridge/state"
 )
 
 // OrgSpec is one org the daemon keeps a session for.
@@ -53,6 +57,9 @@ type OrgSpec struct {
 	Probe func(ctx context.Context) error
 	// Budget, when set, caps the API calls the daemon's own checks spend.
 	Budget *Budget
+	// NewClient builds the org's API clients for pipelines (see
+	// [OrgEnv.NewClient]); nil: the org runs no pipeline.
+	NewClient func(budget *Budget, wait func(time.Duration)) (*rest.Client, error)
 }
 
 // Options configure a Daemon.
@@ -85,6 +92,17 @@ type Options struct {
 	Now func() time.Time
 	// Clock times intervals, restarts and status; nil means real time.
 	Clock clock.Clock
+	// Store is the state store the pipelines share; Run closes it when it
+	// returns when CloseStore is set. Owner names this process in leases
+	// (default: host name, pid and a random suffix); LeaseTTL is the
+	// pipelines' lease lifetime (default DefaultLeaseTTL).
+	Store      state.Store
+	CloseStore bool
+	Owner      string
+	LeaseTTL   time.Duration
+	// JournalRetention is how long the journal keeps a record (0: no
+	// janitor).
+	JournalRetention time.Duration
 }
 
 // DefaultProbeInterval is how long an org may be quiet before the session
@@ -102,6 +120,8 @@ type Daemon struct {
 
 	readyMu sync.Mutex
 	ready   map[string]bool // last readiness logged per org
+
+	clients map[string]*rest.Client // per org, for OrgServices
 }
 
 // New validates opts, builds every org's components and binds the
@@ -124,13 +144,16 @@ func New(ctx context.Context, opts Options) (*Daemon, error) {
 	if opts.Components == nil {
 		opts.Components = Components()
 	}
+	if opts.Owner == "" {
+		opts.Owner = NewOwner()
+	}
 	if opts.ProbeInterval <= 0 {
 		opts.ProbeInterval = DefaultProbeInterval
 		if opts.DoctorInterval > 0 {
 			opts.ProbeInterval = min(opts.ProbeInterval, opts.DoctorInterval)
 		}
 	}
-	d := &Daemon{opts: opts, ready: map[string]bool{}}
+	d := &Daemon{opts: opts, ready: map[string]bool{}, clients: map[string]*rest.Client{}}
 	restart := backoff.Policy{Initial: opts.RetryInterval, Max: max(opts.DoctorInterval, opts.RetryInterval), Jitter: 0.2}
 	d.group = newGroup(opts.Clock, opts.Logger, restart, opts.Metrics, d.orgChanged)
 	seen := map[string]bool{}
@@ -144,6 +167,13 @@ func New(ctx context.Context, opts Options) (*Daemon, error) {
 		seen[o.Alias] = true
 		if err := d.addOrg(o); err != nil {
 			return nil, err
+		}
+		if o.NewClient != nil {
+			c, err := o.NewClient(nil, nil)
+			if err != nil {
+				return nil, fmt.Errorf("daemon: org %q: %w", o.Alias, err)
+			}
+			d.clients[o.Alias] = c
 		}
 		d.orgs = append(d.orgs, o)
 	}
@@ -171,6 +201,7 @@ func (d *Daemon) addOrg(o OrgSpec) error {
 		Live: o.Live, Probe: o.Probe, ProbeInterval: d.opts.ProbeInterval, Budget: o.Budget,
 		DoctorInterval: d.opts.DoctorInterval, RetryInterval: d.opts.RetryInterval,
 		Clock: d.opts.Clock, Logger: d.opts.Logger.With("org", o.Alias), Metrics: d.opts.Metrics,
+		Store: d.opts.Store, Owner: d.opts.Owner, LeaseTTL: d.opts.LeaseTTL, JournalRetention: d.opts.JournalRetention, NewClient: o.NewClient,
 		sessionReady: make(chan struct{}),
 		onChange:     func() { d.orgChanged(o.Alias) },
 	}
@@ -232,6 +263,11 @@ func (d *Daemon) Run(ctx context.Context) error {
 	if serr := d.server.Shutdown(shutdownCtx); serr != nil && err == nil && !errors.Is(serr, http.ErrServerClosed) {
 		err = fmt.Errorf("daemon: shutdown: %w", serr)
 	}
+	if d.opts.Store != nil && d.opts.CloseStore {
+		if cerr := d.opts.Store.Close(); cerr != nil && err == nil {
+			err = fmt.Errorf("daemon: closing the state store: %w", cerr)
+		}
+	}
 	d.opts.Logger.Info("daemon stopped")
 	return err
 }
@@ -265,6 +301,18 @@ type checksReporter interface{ Checks() []doctor.Result }
 func (d *Daemon) orgStatus(o OrgSpec) OrgStatus {
 	s := OrgStatus{Alias: o.Alias, Components: d.group.orgStatus(o.Alias)}
 	summarize(&s)
+	now := d.opts.Now()
+	for _, m := range d.group.members {
+		if p, ok := m.c.(*pipeline); ok && m.org == o.Alias {
+			ps := p.Status(now)
+			for _, c := range s.Components {
+				if c.Name == ps.Name {
+					ps.State = c.State // failed, stopping and stopped come from the group
+				}
+			}
+			s.Pipelines = append(s.Pipelines, ps)
+		}
+	}
 	for _, m := range d.group.members {
 		if c, ok := m.c.(checksReporter); ok && m.org == o.Alias {
 			s.Checks = append(s.Checks, c.Checks()...)
@@ -385,13 +433,13 @@ func (d *Daemon) serveReadyz(w http.ResponseWriter, r *http.Request) {
 	for _, s := range status {
 		for _, c := range s.Components {
 			mark, why := "[-]", ""
-			if c.State == StateRunning {
+			if c.State == StateRunning || c.State == StateStandby {
 				mark = "[+]"
 			}
 			switch {
 			case c.State == StateFailed || c.State == StateDegraded:
 				why = ": " + c.LastError
-			case c.Message != "" && c.State != StateRunning:
+			case c.Message != "" && c.State != StateRunning || c.State == StateStandby:
 				why = ": " + c.Message
 			}
 			fmt.Fprintf(w, "%s%s/%s %s%s\n", mark, s.Alias, c.Name, c.State, why)
@@ -408,7 +456,10 @@ func (d *Daemon) metricsHandler() http.Handler {
 			d.opts.Metrics.setSessionAge(s.Alias, s.SessionAgeSeconds, s.SessionIssuedAt != nil)
 			d.opts.Metrics.setReady(s.Alias, s.Ready)
 			for _, c := range s.Components {
-				d.opts.Metrics.setComponentUp(s.Alias, c.Name, c.State == StateRunning)
+				d.opts.Metrics.setComponentUp(s.Alias, c.Name, c.State == StateRunning || c.State == StateStandby)
+			}
+			for _, p := range s.Pipelines {
+				d.opts.Metrics.setPipelineLag(s.Alias, p.Name, p.LagSeconds, p.LastSuccess != nil)
 			}
 		}
 		h.ServeHTTP(w, r)

@@ -35,6 +35,9 @@ type OrgStatus struct {
 	Error             string            `json:"error,omitempty"`
 	Checks            []doctor.Result   `json:"checks,omitempty"`
 	Components        []ComponentStatus `json:"components"`
+	// Pipelines are the org's pipeline components (also listed in
+	// Components) with their progress.
+	Pipelines []PipelineStatus `json:"pipelines,omitempty"`
 }
 
 type cachedSource interface{ Cached() *auth.Token }
@@ -54,6 +57,7 @@ func orgState(s State) (name string, rank int) {
 	case StateStarting:
 		return "starting", 1
 	}
+	// running, or standby: another replica does the pipeline's work
 	return "ready", 0
 }
 

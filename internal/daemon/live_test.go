@@ -161,7 +161,7 @@ func TestChecksOverBudgetArePostponed(t *testing.T) {
 		return strings.Contains(d.Status()[0].Components[1].Message, "checks postponed")
 	})
 	msg := d.Status()[0].Components[1].Message
-	for _, want := range []string{"budget is 1 ", "0.01% of the org's daily 15000", "checks resume in"} {
+	for _, want := range []string{"budget is 1 ", "0.01% of the org's daily 15000", "they resume in"} {
 		if !strings.Contains(msg, want) {
 			t.Errorf("message %q lacks %q", msg, want)
 		}

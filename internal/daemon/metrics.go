@@ -3,6 +3,7 @@ package daemon
 import (
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -22,6 +23,10 @@ type Metrics struct {
 	doctorRuns    *prometheus.CounterVec
 	componentUp   *prometheus.GaugeVec
 	restarts      *prometheus.CounterVec
+	pipeEvents    *prometheus.CounterVec
+	pipeErrors    *prometheus.CounterVec
+	pipeLag       *prometheus.GaugeVec
+	pipeSuccess   *prometheus.GaugeVec
 }
 
 // NewMetrics creates the metrics and a registry holding them plus the Go
@@ -65,7 +70,24 @@ func NewMetrics() *Metrics {
 			Name: "sfbridge_component_restarts_total",
 			Help: "Restarts of the org's component after it failed.",
 		}, []string{"org", "component"}),
+		pipeEvents: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "sfbridge_pipeline_events_total",
+			Help: "Events the org's pipeline committed: event-log rows, case events, knowledge changes, directory entries, journal records removed.",
+		}, []string{"org", "pipeline"}),
+		pipeErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "sfbridge_pipeline_errors_total",
+			Help: "Failed passes of the org's pipeline.",
+		}, []string{"org", "pipeline"}),
+		pipeLag: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "sfbridge_pipeline_lag_seconds",
+			Help: "Seconds since the org's pipeline last completed a pass on this replica; absent before the first.",
+		}, []string{"org", "pipeline"}),
+		pipeSuccess: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "sfbridge_pipeline_last_success_timestamp_seconds",
+			Help: "Unix time of the last completed pass of the org's pipeline on this replica.",
+		}, []string{"org", "pipeline"}),
 	}
+	m.reg.MustRegister(m.pipeEvents, m.pipeErrors, m.pipeLag, m.pipeSuccess)
 	m.reg.MustRegister(m.tokenRequests, m.apiCalls, m.apiUsed, m.apiMax, m.sessionAge, m.orgReady, m.doctorRuns, m.componentUp, m.restarts,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
@@ -161,6 +183,29 @@ func (m *Metrics) componentAdded(org, component string) {
 
 func (m *Metrics) componentRestarted(org, component string) {
 	m.restarts.WithLabelValues(org, component).Inc()
+}
+
+// pipelineAdded exports a pipeline's counters from the start.
+func (m *Metrics) pipelineAdded(org, pipeline string) {
+	m.pipeEvents.WithLabelValues(org, pipeline)
+	m.pipeErrors.WithLabelValues(org, pipeline)
+}
+
+func (m *Metrics) pipelinePass(org, pipeline string, events int, at time.Time) {
+	m.pipeEvents.WithLabelValues(org, pipeline).Add(float64(events))
+	m.pipeSuccess.WithLabelValues(org, pipeline).Set(float64(at.UnixMilli()) / 1000)
+}
+
+func (m *Metrics) pipelineError(org, pipeline string) {
+	m.pipeErrors.WithLabelValues(org, pipeline).Inc()
+}
+
+func (m *Metrics) setPipelineLag(org, pipeline string, seconds float64, ok bool) {
+	if !ok {
+		m.pipeLag.DeleteLabelValues(org, pipeline)
+		return
+	}
+	m.pipeLag.WithLabelValues(org, pipeline).Set(seconds)
 }
 
 type roundTripFunc func(*http.Request) (*http.Response, error)

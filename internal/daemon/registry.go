@@ -9,6 +9,8 @@ import (
 	"github.com/sfbridge/sfbridge/doctor"
 	"github.com/sfbridge/sfbridge/internal/clock"
 	"github.com/sfbridge/sfbridge/internal/config"
+	"github.com/sfbridge/sfbridge/rest"
+	"github.com/sfbridge/sfbridge/state"
 )
 
 // ComponentFactory builds one kind of component for an org. The daemon
@@ -25,12 +27,19 @@ type ComponentFactory struct {
 	New func(org *OrgEnv) (Component, error)
 }
 
-// Components is the daemon's table of component kinds: the session keeper
-// and the doctor. It returns a new slice on every call.
+// Components is the daemon's table of component kinds: the session keeper,
+// the doctor, one pipeline per configured section (eventlogs, cases,
+// knowledge, employees) and the journal's retention janitor. It returns a
+// new slice on every call.
 func Components() []ComponentFactory {
 	return []ComponentFactory{
 		{Name: "session", New: newSessionKeeper},
 		{Name: "doctor", New: newDoctorComponent},
+		{Name: "eventlogs", New: newEventLogsPipeline},
+		{Name: "cases", New: newCasesPipeline},
+		{Name: "knowledge", New: newKnowledgePipeline},
+		{Name: "employees", New: newEmployeesPipeline},
+		{Name: "journal", New: newJournalJanitor},
 	}
 }
 
@@ -59,6 +68,19 @@ type OrgEnv struct {
 	Clock                         clock.Clock
 	Logger                        *slog.Logger
 	Metrics                       *Metrics
+
+	// Store is the daemon's state store (nil: none; pipelines then refuse
+	// to start). Owner names this process in the pipelines' leases, which
+	// last LeaseTTL (0: DefaultLeaseTTL). JournalRetention is how long the
+	// journal keeps a record (0: no janitor).
+	Store            state.Store
+	Owner            string
+	LeaseTTL         time.Duration
+	JournalRetention time.Duration
+	// NewClient builds an API client through the org's session that
+	// reserves each call in budget (nil: uncapped), calling wait when a
+	// call has to wait for room; nil for an org set up by hand.
+	NewClient func(budget *Budget, wait func(time.Duration)) (*rest.Client, error)
 
 	sessionReady chan struct{} // closed by the session keeper once it has a session
 	onChange     func()

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
 	"time"
 
@@ -17,6 +18,7 @@ import (
 	"github.com/sfbridge/sfbridge/internal/profile"
 	"github.com/sfbridge/sfbridge/keys"
 	"github.com/sfbridge/sfbridge/rest"
+	"github.com/sfbridge/sfbridge/state"
 )
 
 // Env is what the composition root takes besides the configuration: the
@@ -42,12 +44,35 @@ type Env struct {
 	// StoredKey opens an org key sealed in the state store, for orgs whose
 	// configuration names one (key.stored); nil refuses such orgs.
 	StoredKey func(ctx context.Context, alias string) (*rsa.PrivateKey, error)
+	// Store, when set, is used (and not closed) instead of opening the
+	// configured state store.
+	Store state.Store
+	// Owner names this process in the pipelines' leases (default
+	// [NewOwner]); LeaseTTL is their lifetime (default DefaultLeaseTTL).
+	Owner    string
+	LeaseTTL time.Duration
 }
 
-// FromConfig is the daemon's composition root: it opens every org's key,
-// wires its session (with the encrypted session cache under
-// cfg.StateDir/sessions, when cfg.StateDir is set), the counting transports
-// and the doctor, and returns the daemon bound to its listener.
+// StateURL is the state store the configuration names: state, or the
+// SQLite file state.db in the state directory; empty when it names
+// neither.
+func StateURL(cfg *config.Config) string {
+	if cfg.State != "" {
+		return cfg.State
+	}
+	if cfg.StateDir != "" {
+		return "sqlite:" + filepath.Join(cfg.StateDir, "state.db")
+	}
+	return ""
+}
+
+// FromConfig is the daemon's composition root: it opens the state store
+// once (cfg.State, else state.db in cfg.StateDir; none when neither is
+// set), every org's key, wires its session (with the encrypted session
+// cache under cfg.StateDir/sessions, when cfg.StateDir is set), the
+// counting transports, the doctor and the API clients of the org's
+// pipelines, and returns the daemon bound to its listener. Run closes the
+// store it opened when it returns.
 func FromConfig(ctx context.Context, cfg *config.Config, env Env) (*Daemon, error) {
 	if env.Logger == nil {
 		env.Logger = slog.New(slog.DiscardHandler)
@@ -60,19 +85,60 @@ func FromConfig(ctx context.Context, cfg *config.Config, env Env) (*Daemon, erro
 	}
 	env.Clock = clock.Or(env.Clock)
 	env.Now = clock.FuncNow(env.Now, env.Clock)
+	if env.LeaseTTL <= 0 {
+		env.LeaseTTL = cfg.LeaseTTL.Duration
+	}
+	st, own, err := openStore(ctx, cfg, env)
+	if err != nil {
+		return nil, err
+	}
 	orgs := make([]OrgSpec, 0, len(cfg.Orgs))
 	for _, o := range cfg.Orgs {
 		spec, err := buildOrg(ctx, o, cfg.StateDir, cfg.ChecksAPIBudget.Fraction, env)
 		if err != nil {
+			closeOwned(st, own)
 			return nil, fmt.Errorf("org %s: %w", o.Alias, err)
 		}
 		orgs = append(orgs, spec)
 	}
-	return New(ctx, Options{
+	d, err := New(ctx, Options{
 		Listen: cfg.Listen, Listener: env.Listener, AuthToken: cfg.AuthToken.Reveal(),
 		DoctorInterval: cfg.DoctorInterval.Duration, Orgs: orgs, Components: env.Components,
 		Metrics: env.Metrics, Logger: env.Logger, Now: env.Now, Clock: env.Clock,
+		Store: st, CloseStore: own, Owner: env.Owner, LeaseTTL: env.LeaseTTL, JournalRetention: cfg.JournalRetention.Duration,
 	})
+	if err != nil {
+		closeOwned(st, own)
+	}
+	return d, err
+}
+
+// openStore opens the configured state store once for the whole daemon
+// (own: the daemon closes it), or takes env's.
+func openStore(ctx context.Context, cfg *config.Config, env Env) (st state.Store, own bool, err error) {
+	if env.Store != nil {
+		return env.Store, false, nil
+	}
+	u := StateURL(cfg)
+	if u == "" {
+		return nil, false, nil
+	}
+	if cfg.State == "" {
+		if err := os.MkdirAll(cfg.StateDir, 0o700); err != nil {
+			return nil, false, fmt.Errorf("state directory: %w", err)
+		}
+	}
+	st, err = state.Open(ctx, u, state.Options{Clock: env.Clock, Logger: env.Logger})
+	if err != nil {
+		return nil, false, fmt.Errorf("opening the state store %s: %w", state.Redacted(u), err)
+	}
+	return st, true, nil
+}
+
+func closeOwned(st state.Store, own bool) {
+	if own && st != nil {
+		_ = st.Close()
+	}
 }
 
 // openKey opens an org's key from its file, or from the state store when
@@ -143,6 +209,22 @@ func buildOrg(ctx context.Context, o config.Org, stateDir string, budgetShare fl
 		}
 	}))
 	restOpts := []rest.Option{rest.WithTransport(api), rest.WithCallOptionsClient("sfbridge-daemon"), rest.WithClock(env.Clock)}
+	// The pipelines' calls are not the checks': each pipeline's client
+	// reserves its calls in the pipeline's own budget, and every answer
+	// tells the budgets the org's allocation.
+	newClient := func(pb *Budget, wait func(time.Duration)) (*rest.Client, error) {
+		counted := live.Transport(m.APITransport(o.Alias, base, func(resp *http.Response) {
+			if h := resp.Header.Get("Sforce-Limit-Info"); h != "" {
+				if li, err := rest.ParseLimitInfo(h); err == nil && li.Max > 0 {
+					m.ObserveAPIUsage(o.Alias, int(li.Used), int(li.Max))
+					pb.ObserveLimit(li.Max)
+					budget.ObserveLimit(li.Max)
+				}
+			}
+		}))
+		return rest.New(src, rest.WithTransport(budgetTransport(pb, env.Clock, wait, counted)), rest.WithCallOptionsClient("sfbridge-daemon"),
+			rest.WithClock(env.Clock))
+	}
 	probeClient, err := rest.New(src, restOpts...)
 	if err != nil {
 		return OrgSpec{}, err
@@ -171,5 +253,5 @@ func buildOrg(ctx context.Context, o config.Org, stateDir string, budgetShare fl
 		}
 		return r
 	}
-	return OrgSpec{Alias: o.Alias, Session: src, Doctor: check, Config: o, Live: live, Probe: probe, Budget: budget}, nil
+	return OrgSpec{Alias: o.Alias, Session: src, Doctor: check, Config: o, Live: live, Probe: probe, Budget: budget, NewClient: newClient}, nil
 }

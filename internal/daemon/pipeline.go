@@ -1,0 +1,309 @@
+package daemon
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/sfbridge/sfbridge/internal/backoff"
+	"github.com/sfbridge/sfbridge/internal/clock"
+	"github.com/sfbridge/sfbridge/state"
+)
+
+// DefaultLeaseTTL is how long a pipeline's lease lasts unless renewed; the
+// holder renews it every third of that, and a replica that dies leaves
+// its pipelines to the others within it.
+const DefaultLeaseTTL = 30 * time.Second
+
+// PipelineStatus is what /v1/orgs/{alias} shows of one pipeline.
+type PipelineStatus struct {
+	Name  string `json:"name"`
+	State State  `json:"state"`
+	// Holder is the replica that holds the pipeline's lease, when another.
+	Holder      string     `json:"holder,omitempty"`
+	LastSuccess *time.Time `json:"last_success,omitempty"`
+	// LagSeconds is the time since the last completed pass: the local copy
+	// (or the output) is at most this much behind, plus the pass itself.
+	LagSeconds float64 `json:"lag_seconds,omitempty"`
+	// Events counts the events (event-log rows, case events, knowledge
+	// changes, directory entries) the pipeline committed in this process.
+	Events int64 `json:"events"`
+	Errors int64 `json:"errors"`
+	// APICalls are the calls of the last 24 hours; APIBudget the number
+	// its share allows (absent until the org's allocation is known).
+	APICalls  int    `json:"api_calls_24h"`
+	APIBudget *int64 `json:"api_budget,omitempty"`
+	LastError string `json:"last_error,omitempty"`
+	Message   string `json:"message,omitempty"`
+}
+
+// pipelineWork is what a pipeline does while it holds its lease: run until
+// ctx ends (nil) or something fails (the error). It reports each completed
+// pass with done(events) and a failed pass that it recovers from itself
+// with failed(err).
+type pipelineWork func(ctx context.Context, fence state.Fence, p *pipeline) error
+
+// pipeline is a component that holds the lease of one (org, pipeline),
+// renews it every third of its TTL while it works, and gives it back when
+// it stops. A replica that cannot take the lease stands by (reported as
+// "standby (held by <owner>)") and tries again; so with a shared store
+// every (org, pipeline) runs on exactly one replica. The work's commits
+// are fenced with the lease's token: a replica that was stopped (SIGSTOP)
+// past its lease and resumes writes nothing, and it stops working as soon
+// as its renewal fails.
+type pipeline struct {
+	*Tracker
+	org, name, lease string
+	store            state.Store
+	owner            string
+	ttl              time.Duration
+	clk              clock.Clock
+	log              *slog.Logger
+	metrics          *Metrics
+	budget           *Budget
+	retry            backoff.Policy
+	sessionReady     <-chan struct{}
+	work             pipelineWork
+
+	mu          sync.Mutex
+	events      int64
+	errors      int64
+	holder      string
+	lastSuccess time.Time
+}
+
+func newPipeline(org *OrgEnv, name, lease string, budget *Budget, work pipelineWork) *pipeline {
+	ttl := org.LeaseTTL
+	if ttl <= 0 {
+		ttl = DefaultLeaseTTL
+	}
+	return &pipeline{Tracker: org.Tracker(), org: org.Alias, name: name, lease: lease, store: org.Store, owner: org.Owner, ttl: ttl,
+		clk: org.Clock, log: org.Logger.With("pipeline", name), metrics: org.Metrics, budget: budget,
+		retry:        backoff.Policy{Initial: min(org.RetryInterval, ttl), Max: max(org.RetryInterval, 5*time.Minute), Jitter: 0.2},
+		sessionReady: org.SessionReady(), work: work}
+}
+
+func (p *pipeline) Name() string { return p.name }
+
+// done records a completed pass that committed n events.
+func (p *pipeline) done(n int, msg string) {
+	now := p.clk.Now()
+	p.mu.Lock()
+	p.events += int64(n)
+	p.lastSuccess = now
+	p.mu.Unlock()
+	p.metrics.pipelinePass(p.org, p.name, n, now)
+	p.Succeeded(msg)
+}
+
+// failed records a failed pass; the work goes on (or returns the error).
+func (p *pipeline) failed(err error) {
+	p.mu.Lock()
+	p.errors++
+	p.mu.Unlock()
+	p.metrics.pipelineError(p.org, p.name)
+	p.Degraded(err)
+	p.log.Warn("pipeline pass failed", "err", err)
+}
+
+// Status reports the pipeline for the org's status.
+func (p *pipeline) Status(now time.Time) PipelineStatus {
+	h := p.Health()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	s := PipelineStatus{Name: p.name, State: h.State, Events: p.events, Errors: p.errors, LastError: h.LastError, Message: h.Message,
+		LastSuccess: timePtr(p.lastSuccess)}
+	if h.State == StateStandby {
+		s.Holder = p.holder
+	}
+	if !p.lastSuccess.IsZero() {
+		s.LagSeconds = now.Sub(p.lastSuccess).Seconds()
+	}
+	calls, allowed := p.budget.Used()
+	s.APICalls = calls
+	if allowed >= 0 {
+		s.APIBudget = &allowed
+	}
+	return s
+}
+
+// Run takes the lease (standing by while another replica holds it), works
+// under it, and gives it back; a failure of the work is returned, so the
+// group restarts the pipeline after a backoff.
+func (p *pipeline) Run(ctx context.Context) error {
+	p.Starting("waiting for the session")
+	select {
+	case <-p.sessionReady:
+	case <-ctx.Done():
+		return nil
+	}
+	for {
+		lease, err := p.store.AcquireLease(ctx, p.lease, p.owner, p.ttl)
+		if ctx.Err() != nil {
+			return nil
+		}
+		var held *state.LeaseHeldError
+		switch {
+		case errors.As(err, &held):
+			p.mu.Lock()
+			p.holder = held.Owner
+			p.mu.Unlock()
+			p.Standby("standby (held by " + held.Owner + ")")
+			// Try again when the holder's lease would run out, at least
+			// every third of the TTL so a released lease is taken soon.
+			wait := min(max(held.ExpiresAt.Sub(p.clk.Now()), time.Second), p.ttl/3)
+			if clock.Sleep(ctx, p.clk, wait) != nil {
+				return nil
+			}
+			continue
+		case err != nil:
+			return fmt.Errorf("taking the lease %s: %w", p.lease, err)
+		}
+		p.log.Info("pipeline lease taken", "lease", p.lease, "token", lease.Token)
+		if h := p.Health(); h.State == StateStandby {
+			p.Starting("took the lease over")
+		}
+		err = p.hold(ctx, lease)
+		if ctx.Err() != nil {
+			return nil
+		}
+		if !errors.Is(err, state.ErrFenced) {
+			return err
+		}
+		// The lease is gone (this replica was paused past it, or another
+		// took it): nothing more was written; stand by for it again.
+		p.log.Warn("pipeline lost its lease; standing by", "err", err)
+		if clock.Sleep(ctx, p.clk, p.ttl/3) != nil {
+			return nil
+		}
+	}
+}
+
+// hold runs the work under lease, renewing it, and releases it at the end.
+func (p *pipeline) hold(ctx context.Context, lease state.Lease) error {
+	workCtx, stop := context.WithCancelCause(ctx)
+	defer stop(nil)
+	var wg sync.WaitGroup
+	wg.Go(func() { p.renew(workCtx, lease, stop) })
+	err := p.work(workCtx, state.FenceOf(lease), p)
+	stop(nil)
+	wg.Wait()
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if rerr := p.store.ReleaseLease(rctx, lease); rerr != nil {
+		p.log.Warn("releasing the pipeline lease", "err", rerr)
+	}
+	if cause := context.Cause(workCtx); ctx.Err() == nil && cause != nil && !errors.Is(cause, context.Canceled) {
+		// The lease was lost: whatever the work returned, that is why.
+		p.failed(cause)
+		return cause
+	}
+	if ctx.Err() != nil {
+		return nil
+	}
+	if err == nil {
+		return nil
+	}
+	p.failed(err)
+	return err
+}
+
+// renew extends the lease every third of its TTL. A renewal refused
+// (another owner has it) or failing for longer than the TTL ends the work.
+func (p *pipeline) renew(ctx context.Context, lease state.Lease, stop context.CancelCauseFunc) {
+	last := p.clk.Now()
+	for {
+		if clock.Sleep(ctx, p.clk, p.ttl/3) != nil {
+			return
+		}
+		l, err := p.store.RenewLease(ctx, lease, p.ttl)
+		if ctx.Err() != nil {
+			return
+		}
+		switch {
+		case err == nil:
+			lease, last = l, p.clk.Now()
+		case errors.Is(err, state.ErrFenced):
+			stop(fmt.Errorf("pipeline %s lost its lease: %w", p.name, err))
+			return
+		case p.clk.Since(last) >= p.ttl:
+			stop(fmt.Errorf("pipeline %s could not renew its lease for %s: %w", p.name, p.ttl, err))
+			return
+		default:
+			p.log.Warn("renewing the pipeline lease failed; trying again", "err", err)
+		}
+	}
+}
+
+// every runs pass now and then every interval while ctx lasts; a failed
+// pass is reported and retried with backoff (from the retry interval up
+// to the pipeline's interval), without ending the work, unless it was
+// fenced off: then the lease is gone and the work ends.
+func (p *pipeline) every(ctx context.Context, interval time.Duration, pass func(ctx context.Context) (events int, msg string, err error)) error {
+	b := p.retry.Start(p.clk)
+	for {
+		n, msg, err := pass(ctx)
+		if ctx.Err() != nil {
+			return nil
+		}
+		wait := interval
+		switch {
+		case errors.Is(err, state.ErrFenced):
+			return err
+		case err != nil:
+			p.failed(err)
+			wait, _ = b.Next(backoff.Verdict{Retry: true, Reason: err.Error()})
+			wait = min(wait, max(interval, p.retry.Initial))
+		default:
+			b.Reset()
+			p.done(n, msg)
+		}
+		if clock.Sleep(ctx, p.clk, wait) != nil {
+			return nil
+		}
+	}
+}
+
+// NewOwner names this process in leases: host name, process id and a
+// random suffix, so two daemons on one host (or a restarted one that
+// reuses a pid) never take each other's leases for their own.
+func NewOwner() string {
+	host, err := os.Hostname()
+	if err != nil || host == "" {
+		host = "unknown-host"
+	}
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	return fmt.Sprintf("%s/%d/%s", host, os.Getpid(), hex.EncodeToString(b[:]))
+}
+
+// budgetTransport reserves every call in budget before it goes out, and
+// waits (telling wait how long) while the budget has no room, so the
+// calls through it never exceed the budget.
+func budgetTransport(budget *Budget, clk clock.Clock, wait func(time.Duration), base http.RoundTripper) http.RoundTripper {
+	if budget == nil {
+		return base
+	}
+	return roundTripFunc(func(req *http.Request) (*http.Response, error) {
+		for {
+			d := budget.Reserve()
+			if d <= 0 {
+				break
+			}
+			if wait != nil {
+				wait(d)
+			}
+			if err := clock.Sleep(req.Context(), clk, min(d, time.Minute)); err != nil {
+				return nil, err
+			}
+		}
+		return base.RoundTrip(req)
+	})
+}

@@ -1,0 +1,230 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/sfbridge/sfbridge/internal/clock"
+	"github.com/sfbridge/sfbridge/state"
+)
+
+func fakeStore(t *testing.T, clk clock.Clock) state.Store {
+	t.Helper()
+	st, err := state.Open(t.Context(), "sqlite:"+filepath.Join(t.TempDir(), "s.db"), state.Options{Clock: clk})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = st.Close() })
+	return st
+}
+
+func testOrgEnv(clk clock.Clock, st state.Store, owner string) *OrgEnv {
+	ready := make(chan struct{})
+	close(ready)
+	return &OrgEnv{Alias: "acme", Store: st, Owner: owner, LeaseTTL: 30 * time.Second, RetryInterval: time.Second,
+		Clock: clk, Logger: slog.New(slog.DiscardHandler), Metrics: NewMetrics(), sessionReady: ready}
+}
+
+// A replica paused past its lease (SIGSTOP, a frozen VM) resumes to find
+// another owner holding it: its renewal fails, its work is stopped, it
+// stands by for the lease again, and a commit under its old fence is
+// refused.
+func TestPausedPipelineStopsAndCommitsNothing(t *testing.T) {
+	clk := clock.NewFake(time.Date(2026, 12, 4, 12, 0, 0, 0, time.UTC))
+	st := fakeStore(t, clk)
+	fences := make(chan state.Fence, 1)
+	p := newPipeline(testOrgEnv(clk, st, "replica-a"), "cases", state.PipelineLease("acme", "cases"), nil,
+		func(ctx context.Context, fence state.Fence, _ *pipeline) error {
+			fences <- fence
+			<-ctx.Done()
+			return nil
+		})
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- p.Run(ctx) }()
+	fence := <-fences
+	// The work and the renewer are both waiting; nothing renews while the
+	// clock jumps past the TTL, as when the process is stopped, and
+	// another replica takes the expired lease meanwhile.
+	if err := clk.BlockUntil(t.Context(), 1); err != nil {
+		t.Fatal(err)
+	}
+	clk.Set(clk.Now().Add(31 * time.Second)) // no timer fires before B acquires
+	if _, err := st.AcquireLease(t.Context(), fence.Lease, "replica-b", 30*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	// The paused replica's renewer wakes, fails, stops the work; the
+	// pipeline stands by for the lease again, naming the new holder.
+	waitFor(t, "the paused pipeline to stand by", func() bool {
+		clk.Advance(time.Second)
+		return p.Health().State == StateStandby
+	})
+	if s := p.Status(clk.Now()); s.Holder != "replica-b" || s.Errors != 1 || !strings.Contains(s.LastError, "lost its lease") {
+		t.Fatalf("status after losing the lease: %+v", s)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("Run = %v", err)
+	}
+	var err error
+	_, err = st.Commit(t.Context(), state.Commit{Key: state.CheckpointKey{Org: "acme", Pipeline: "cases", Key: "w"}, Value: []byte("{}"), Fence: fence,
+		Outbox: []state.OutboxRecord{{Org: "acme", Topic: TopicCases, Payload: []byte(`{"id":"stale"}`)}}})
+	if !errors.Is(err, state.ErrFenced) {
+		t.Fatalf("a commit under the paused replica's fence: %v, want refused", err)
+	}
+	if recs, _ := st.Outbox(t.Context(), state.OutboxQuery{Org: "acme", Topic: TopicCases}); len(recs) != 0 {
+		t.Fatalf("stale records committed: %v", recs)
+	}
+}
+
+// A pipeline whose lease another replica holds stands by, naming the
+// holder, and takes over once the holder releases it.
+func TestStandbyTakesOverAReleasedLease(t *testing.T) {
+	clk := clock.NewFake(time.Date(2026, 12, 4, 12, 0, 0, 0, time.UTC))
+	st := fakeStore(t, clk)
+	held, err := st.AcquireLease(t.Context(), state.PipelineLease("acme", "knowledge"), "replica-b", 30*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var worked atomic.Bool
+	p := newPipeline(testOrgEnv(clk, st, "replica-a"), "knowledge", held.Name, nil, func(ctx context.Context, _ state.Fence, p *pipeline) error {
+		worked.Store(true)
+		p.done(1, "ok")
+		<-ctx.Done()
+		return nil
+	})
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- p.Run(ctx) }()
+	waitFor(t, "standby", func() bool { return p.Health().State == StateStandby })
+	if s := p.Status(clk.Now()); s.Holder != "replica-b" || s.State != StateStandby || worked.Load() {
+		t.Fatalf("status while standing by: %+v", s)
+	}
+	if err := st.ReleaseLease(t.Context(), held); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the takeover", func() bool {
+		clk.Advance(time.Second)
+		return p.Health().State == StateRunning
+	})
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("Run = %v", err)
+	}
+	// Stopping gave the lease back at once.
+	if _, err := st.AcquireLease(t.Context(), held.Name, "replica-c", time.Minute); err != nil {
+		t.Fatalf("the lease was not released: %v", err)
+	}
+}
+
+// Calls through a pipeline's budget transport wait for room and never
+// exceed the budget.
+func TestBudgetTransportWaitsAndNeverExceeds(t *testing.T) {
+	clk := clock.NewFake(time.Date(2026, 12, 4, 12, 0, 0, 0, time.UTC))
+	var calls atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { calls.Add(1) }))
+	t.Cleanup(srv.Close)
+	b := NewBudgetFor(clk, 0.02, "pipeline cases")
+	b.ObserveLimit(100) // 2 calls a day
+	var waits atomic.Int32
+	c := &http.Client{Transport: budgetTransport(b, clk, func(time.Duration) { waits.Add(1) }, http.DefaultTransport)}
+	get := func() error {
+		req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, srv.URL, nil)
+		resp, err := c.Do(req)
+		if err == nil {
+			resp.Body.Close()
+		}
+		return err
+	}
+	for range 2 {
+		if err := get(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	third := make(chan error, 1)
+	go func() { third <- get() }()
+	waitFor(t, "the third call to wait", func() bool { return waits.Load() > 0 })
+	if n := calls.Load(); n != 2 {
+		t.Fatalf("%d calls went out, budget 2", n)
+	}
+	if over, why := b.Over(); !over || why == "" {
+		t.Fatalf("Over = %v %q", over, why)
+	}
+	for range 24 * 60 {
+		clk.Advance(time.Minute)
+		select {
+		case err := <-third:
+			if err != nil || calls.Load() != 3 {
+				t.Fatalf("third call: %v, %d calls", err, calls.Load())
+			}
+			return
+		default:
+		}
+		if clk.Now().Sub(time.Date(2026, 12, 4, 12, 0, 0, 0, time.UTC)) < 24*time.Hour && calls.Load() > 2 {
+			t.Fatal("a call went out before the window had room")
+		}
+	}
+	select {
+	case err := <-third:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("the third call never went out after a day")
+	}
+}
+
+// The janitor removes journal records older than the retention, in every
+// topic of its org, and keeps the rest and other orgs'.
+func TestSweepJournal(t *testing.T) {
+	clk := clock.NewFake(time.Date(2026, 12, 4, 12, 0, 0, 0, time.UTC))
+	st := fakeStore(t, clk)
+	ctx := t.Context()
+	lease, err := st.AcquireLease(ctx, "w", "me", time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	write := func(org, topic string, n int) {
+		t.Helper()
+		var out []state.OutboxRecord
+		for range n {
+			out = append(out, state.OutboxRecord{Org: org, Topic: topic, Payload: []byte(`{}`), CreatedAt: clk.Now()})
+		}
+		key := state.CheckpointKey{Org: org, Pipeline: topic, Key: "k"}
+		var expect int64
+		if cp, err := st.Checkpoint(ctx, key); err == nil {
+			expect = cp.Version
+		}
+		if _, err := st.Commit(ctx, state.Commit{Key: key, Expect: expect, Value: []byte("1"), Fence: state.FenceOf(lease), Outbox: out}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("acme", TopicCases, 600)
+	write("acme", "handoff.h1", 3)
+	write("globex", TopicCases, 2)
+	clk.Advance(2 * time.Hour)
+	if lease, err = st.AcquireLease(ctx, "w", "me", time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	write("acme", TopicCases, 4)
+	n, err := sweepJournal(ctx, st, "acme", clk.Now().Add(-time.Hour))
+	if err != nil || n != 603 {
+		t.Fatalf("swept %d (%v), want 603", n, err)
+	}
+	for topic, want := range map[string]int{TopicCases: 4, "handoff.h1": 0} {
+		if recs, _ := st.Outbox(ctx, state.OutboxQuery{Org: "acme", Topic: topic, Limit: 1000}); len(recs) != want {
+			t.Errorf("acme %s keeps %d, want %d", topic, len(recs), want)
+		}
+	}
+	if recs, _ := st.Outbox(ctx, state.OutboxQuery{Org: "globex", Topic: TopicCases}); len(recs) != 2 {
+		t.Errorf("globex lost its records: %d", len(recs))
+	}
+}

@@ -1,0 +1,97 @@
+package servicedesk_test
+
+import (
+	"encoding/json"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/sfbridge/sfbridge/emulator/sfid"
+	"github.com/sfbridge/sfbridge/servicedesk"
+	"github.com/sfbridge/sfbridge/state"
+)
+
+func journal(t *testing.T, st state.Store) []servicedesk.KnowledgeEvent {
+	t.Helper()
+	recs, err := st.Outbox(t.Context(), state.OutboxQuery{Org: "emu", Topic: "knowledge.events", Limit: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := make([]servicedesk.KnowledgeEvent, len(recs))
+	for i, r := range recs {
+		if err := json.Unmarshal(r.Payload, &out[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return out
+}
+
+// A fenced sync journals one event per published, updated and archived
+// version in the commit that stores them, and a writer whose lease was
+// taken over writes nothing at all.
+func TestKnowledgeFencedSyncJournalsChanges(t *testing.T) {
+	d := newDesk(t)
+	if err := d.srv.Org.AddSampleRecords(1); err != nil {
+		t.Fatal(err)
+	}
+	ctx := t.Context()
+	lease, err := d.store.AcquireLease(ctx, servicedesk.KnowledgeLease("emu"), "replica-a", time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k := &servicedesk.Knowledge{Client: d.client, Store: d.store, Org: "emu", Clock: d.clk, Fence: state.FenceOf(lease), Topic: "knowledge.events"}
+	st, err := k.Sync(ctx, []string{"en_US", "de"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	evs := journal(t, d.store)
+	if st.Fetched != 20 || len(evs) != 20 || len(st.Changes) != 20 {
+		t.Fatalf("first sync: %+v, %d events", st, len(evs))
+	}
+	ids := map[string]bool{}
+	for _, e := range evs {
+		if e.Type != servicedesk.KnowledgePublished || e.ArticleID == "" || e.KnowledgeArticleID == "" || e.Title == "" || e.Time.IsZero() || ids[e.ID] {
+			t.Fatalf("event %+v", e)
+		}
+		ids[e.ID] = true
+	}
+	if hits, err := k.Search(ctx, "password", "en_US", 5); err != nil || len(hits) == 0 {
+		t.Fatalf("the fenced sync's articles are not searchable: %v %v", hits, err)
+	}
+	if _, err := k.Sync(ctx, []string{"en_US", "de"}); err != nil || len(journal(t, d.store)) != 20 {
+		t.Fatalf("an unchanged sync journaled again: %v", err)
+	}
+
+	a, err := k.Get(ctx, "reset-your-password", "en_US")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.srv.Org.Store().Upsert("Knowledge__kav", sfid.ID(a.ID), map[string]any{"PublishStatus": "Archived", "IsLatestVersion": false}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := k.Sync(ctx, []string{"en_US", "de"}); err != nil {
+		t.Fatal(err)
+	}
+	evs = journal(t, d.store)
+	last := evs[len(evs)-1]
+	if len(evs) != 21 || last.Type != servicedesk.KnowledgeArchived || last.ArticleID != a.ID || last.Title != a.Title || ids[last.ID] {
+		t.Fatalf("archive: %d events, last %+v", len(evs), last)
+	}
+
+	// Another replica takes the lease over (the first one's expired while
+	// it was stopped): the first one's next sync is refused whole.
+	d.clk.Advance(2 * time.Minute)
+	if _, err := d.store.AcquireLease(ctx, servicedesk.KnowledgeLease("emu"), "replica-b", time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.srv.Org.Store().Insert("Knowledge__kav", "", map[string]any{"KnowledgeArticleId": a.KnowledgeArticleID, "ArticleNumber": a.ArticleNumber,
+		"Title": "Neu", "UrlName": "neu", "Summary": "s", "Answer__c": "<p>neu</p>", "Language": "de", "PublishStatus": "Online", "VersionNumber": 3}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := k.Sync(ctx, []string{"en_US", "de"}); !errors.Is(err, state.ErrFenced) {
+		t.Fatalf("a sync under a lost lease: %v, want fenced", err)
+	}
+	if n := len(journal(t, d.store)); n != 21 {
+		t.Fatalf("the fenced-off sync journaled: %d events", n)
+	}
+}
