@@ -28,6 +28,7 @@ import (
 	"github.com/sfbridge/sfbridge/auth"
 	"github.com/sfbridge/sfbridge/doctor"
 	"github.com/sfbridge/sfbridge/internal/backoff"
+	"github.com/sfbridge/sfbridge/internal/botapi"
 	"github.com/sfbridge/sfbridge/internal/clock"
 	"github.com/sfbridge/sfbridge/internal/config"
 	"github.com/sfbridge/sfbridge/internal/loopback"
@@ -60,6 +61,9 @@ type OrgSpec struct {
 	// NewClient builds the org's API clients for pipelines (see
 	// [OrgEnv.NewClient]); nil: the org runs no pipeline.
 	NewClient func(budget *Budget, wait func(time.Duration)) (*rest.Client, error)
+	// Messenger makes the org's live-agent handoff calls (nil: the org has
+	// no messaging section, and its handoff routes answer not_configured).
+	Messenger botapi.Messenger
 }
 
 // Options configure a Daemon.
@@ -103,6 +107,8 @@ type Options struct {
 	// JournalRetention is how long the journal keeps a record (0: no
 	// janitor).
 	JournalRetention time.Duration
+	// Webhooks, when set, delivers every org's journal to a URL.
+	Webhooks *WebhookSpec
 }
 
 // DefaultProbeInterval is how long an org may be quiet before the session
@@ -122,6 +128,8 @@ type Daemon struct {
 	ready   map[string]bool // last readiness logged per org
 
 	clients map[string]*rest.Client // per org, for OrgServices
+	api     *botapi.API
+	bot     map[string]*botapi.Org // per org, for the bot-facing API
 }
 
 // New validates opts, builds every org's components and binds the
@@ -153,7 +161,18 @@ func New(ctx context.Context, opts Options) (*Daemon, error) {
 			opts.ProbeInterval = min(opts.ProbeInterval, opts.DoctorInterval)
 		}
 	}
-	d := &Daemon{opts: opts, ready: map[string]bool{}, clients: map[string]*rest.Client{}}
+	d := &Daemon{opts: opts, ready: map[string]bool{}, clients: map[string]*rest.Client{}, bot: map[string]*botapi.Org{}}
+	api, err := botapi.New(botapi.Options{
+		Org: func(alias string) (*botapi.Org, bool) {
+			o, ok := d.bot[alias]
+			return o, ok
+		},
+		Clock: opts.Clock, Logger: opts.Logger.With("component", "botapi"), Observer: botObserver(opts.Metrics),
+	})
+	if err != nil {
+		return nil, err
+	}
+	d.api = api
 	restart := backoff.Policy{Initial: opts.RetryInterval, Max: max(opts.DoctorInterval, opts.RetryInterval), Jitter: 0.2}
 	d.group = newGroup(opts.Clock, opts.Logger, restart, opts.Metrics, d.orgChanged)
 	seen := map[string]bool{}
@@ -165,15 +184,20 @@ func New(ctx context.Context, opts Options) (*Daemon, error) {
 			return nil, fmt.Errorf("daemon: org alias %q is used twice", o.Alias)
 		}
 		seen[o.Alias] = true
-		if err := d.addOrg(o); err != nil {
-			return nil, err
-		}
 		if o.NewClient != nil {
 			c, err := o.NewClient(nil, nil)
 			if err != nil {
 				return nil, fmt.Errorf("daemon: org %q: %w", o.Alias, err)
 			}
 			d.clients[o.Alias] = c
+		}
+		d.bot[o.Alias] = d.botOrg(o)
+		opts.Metrics.sseClients.WithLabelValues(o.Alias)
+		if d.bot[o.Alias].Messenger != nil {
+			opts.Metrics.handoffsOpen.WithLabelValues(o.Alias)
+		}
+		if err := d.addOrg(o); err != nil {
+			return nil, err
 		}
 		d.orgs = append(d.orgs, o)
 	}
@@ -202,6 +226,7 @@ func (d *Daemon) addOrg(o OrgSpec) error {
 		DoctorInterval: d.opts.DoctorInterval, RetryInterval: d.opts.RetryInterval,
 		Clock: d.opts.Clock, Logger: d.opts.Logger.With("org", o.Alias), Metrics: d.opts.Metrics,
 		Store: d.opts.Store, Owner: d.opts.Owner, LeaseTTL: d.opts.LeaseTTL, JournalRetention: d.opts.JournalRetention, NewClient: o.NewClient,
+		Bot: d.bot[o.Alias], Notify: d.api.Notify, BotObserver: botObserver(d.opts.Metrics), Webhooks: d.opts.Webhooks,
 		sessionReady: make(chan struct{}),
 		onChange:     func() { d.orgChanged(o.Alias) },
 	}
@@ -298,12 +323,15 @@ func (d *Daemon) Status() []OrgStatus {
 
 type checksReporter interface{ Checks() []doctor.Result }
 
+// pipelineReporter is a component listed among the org's pipelines.
+type pipelineReporter interface{ Status(now time.Time) PipelineStatus }
+
 func (d *Daemon) orgStatus(o OrgSpec) OrgStatus {
 	s := OrgStatus{Alias: o.Alias, Components: d.group.orgStatus(o.Alias)}
 	summarize(&s)
 	now := d.opts.Now()
 	for _, m := range d.group.members {
-		if p, ok := m.c.(*pipeline); ok && m.org == o.Alias {
+		if p, ok := m.c.(pipelineReporter); ok && m.org == o.Alias {
 			ps := p.Status(now)
 			for _, c := range s.Components {
 				if c.Name == ps.Name {
@@ -368,6 +396,8 @@ func (d *Daemon) Handler() http.Handler {
 	mux.Handle("GET /v1/orgs", d.guard(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]any{"orgs": d.Status()})
 	})))
+	// The bot-facing API (internal/botapi) serves everything below an org.
+	mux.Handle("/v1/orgs/{alias}/", d.guard(d.api.Handler()))
 	mux.Handle("GET /v1/orgs/{alias}", d.guard(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		for _, s := range d.Status() {
 			if s.Alias == r.PathValue("alias") {

@@ -27,6 +27,10 @@ type Metrics struct {
 	pipeErrors    *prometheus.CounterVec
 	pipeLag       *prometheus.GaugeVec
 	pipeSuccess   *prometheus.GaugeVec
+	// The bot-facing API's and the webhooks' metrics.
+	webhookDeliveries *prometheus.CounterVec
+	sseClients        *prometheus.GaugeVec
+	handoffsOpen      *prometheus.GaugeVec
 }
 
 // NewMetrics creates the metrics and a registry holding them plus the Go
@@ -86,7 +90,20 @@ func NewMetrics() *Metrics {
 			Name: "sfbridge_pipeline_last_success_timestamp_seconds",
 			Help: "Unix time of the last completed pass of the org's pipeline on this replica.",
 		}, []string{"org", "pipeline"}),
+		webhookDeliveries: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "sfbridge_webhook_deliveries_total",
+			Help: "Webhook delivery outcomes by org and result (delivered, retried, failed, dead_lettered, filtered).",
+		}, []string{"org", "result"}),
+		sseClients: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "sfbridge_sse_clients",
+			Help: "Open server-sent-event streams of the bot-facing API (org events and handoff events) by org.",
+		}, []string{"org"}),
+		handoffsOpen: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "sfbridge_handoffs_open",
+			Help: "Live-agent handoffs the org's pump follows on this replica.",
+		}, []string{"org"}),
 	}
+	m.reg.MustRegister(m.webhookDeliveries, m.sseClients, m.handoffsOpen)
 	m.reg.MustRegister(m.pipeEvents, m.pipeErrors, m.pipeLag, m.pipeSuccess)
 	m.reg.MustRegister(m.tokenRequests, m.apiCalls, m.apiUsed, m.apiMax, m.sessionAge, m.orgReady, m.doctorRuns, m.componentUp, m.restarts,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))

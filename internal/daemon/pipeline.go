@@ -71,6 +71,7 @@ type pipeline struct {
 	retry            backoff.Policy
 	sessionReady     <-chan struct{}
 	work             pipelineWork
+	notify           func(org string)
 
 	mu          sync.Mutex
 	events      int64
@@ -87,7 +88,7 @@ func newPipeline(org *OrgEnv, name, lease string, budget *Budget, work pipelineW
 	return &pipeline{Tracker: org.Tracker(), org: org.Alias, name: name, lease: lease, store: org.Store, owner: org.Owner, ttl: ttl,
 		clk: org.Clock, log: org.Logger.With("pipeline", name), metrics: org.Metrics, budget: budget,
 		retry:        backoff.Policy{Initial: min(org.RetryInterval, ttl), Max: max(org.RetryInterval, 5*time.Minute), Jitter: 0.2},
-		sessionReady: org.SessionReady(), work: work}
+		sessionReady: org.SessionReady(), work: work, notify: org.Notify}
 }
 
 func (p *pipeline) Name() string { return p.name }
@@ -101,6 +102,9 @@ func (p *pipeline) done(n int, msg string) {
 	p.mu.Unlock()
 	p.metrics.pipelinePass(p.org, p.name, n, now)
 	p.Succeeded(msg)
+	if n > 0 && p.notify != nil {
+		p.notify(p.org) // wake the org's event streams: the pass committed
+	}
 }
 
 // failed records a failed pass; the work goes on (or returns the error).

@@ -7,6 +7,7 @@ import (
 
 	"github.com/sfbridge/sfbridge/auth"
 	"github.com/sfbridge/sfbridge/doctor"
+	"github.com/sfbridge/sfbridge/internal/botapi"
 	"github.com/sfbridge/sfbridge/internal/clock"
 	"github.com/sfbridge/sfbridge/internal/config"
 	"github.com/sfbridge/sfbridge/rest"
@@ -29,7 +30,8 @@ type ComponentFactory struct {
 
 // Components is the daemon's table of component kinds: the session keeper,
 // the doctor, one pipeline per configured section (eventlogs, cases,
-// knowledge, employees) and the journal's retention janitor. It returns a
+// knowledge, employees), the journal's retention janitor, the handoff
+// pump (messaging) and the webhook deliverer (webhooks). It returns a
 // new slice on every call.
 func Components() []ComponentFactory {
 	return []ComponentFactory{
@@ -40,6 +42,8 @@ func Components() []ComponentFactory {
 		{Name: "knowledge", New: newKnowledgePipeline},
 		{Name: "employees", New: newEmployeesPipeline},
 		{Name: "journal", New: newJournalJanitor},
+		{Name: "messaging", New: newMessagingPump},
+		{Name: "webhooks", New: newWebhooks},
 	}
 }
 
@@ -81,6 +85,16 @@ type OrgEnv struct {
 	// reserves each call in budget (nil: uncapped), calling wait when a
 	// call has to wait for room; nil for an org set up by hand.
 	NewClient func(budget *Budget, wait func(time.Duration)) (*rest.Client, error)
+
+	// Bot is what the bot-facing API serves for the org (its Messenger is
+	// nil without a messaging section); Notify wakes the org's event
+	// streams after a journal commit; BotObserver feeds the SSE and
+	// handoff gauges. Webhooks is the daemon's webhooks section (nil:
+	// none).
+	Bot         *botapi.Org
+	Notify      func(org string)
+	BotObserver botapi.Observer
+	Webhooks    *WebhookSpec
 
 	sessionReady chan struct{} // closed by the session keeper once it has a session
 	onChange     func()

@@ -16,6 +16,7 @@ import (
 	"github.com/sfbridge/sfbridge/internal/clock"
 	"github.com/sfbridge/sfbridge/internal/config"
 	"github.com/sfbridge/sfbridge/internal/profile"
+	"github.com/sfbridge/sfbridge/internal/webhook"
 	"github.com/sfbridge/sfbridge/keys"
 	"github.com/sfbridge/sfbridge/rest"
 	"github.com/sfbridge/sfbridge/state"
@@ -92,6 +93,15 @@ func FromConfig(ctx context.Context, cfg *config.Config, env Env) (*Daemon, erro
 	if err != nil {
 		return nil, err
 	}
+	var hooks *WebhookSpec
+	if w := cfg.Webhooks; w != nil {
+		secret, err := webhook.LoadSecret(w.SecretFile)
+		if err != nil {
+			closeOwned(st, own)
+			return nil, err
+		}
+		hooks = &WebhookSpec{URL: w.URL, Secret: secret, Events: w.Events}
+	}
 	orgs := make([]OrgSpec, 0, len(cfg.Orgs))
 	for _, o := range cfg.Orgs {
 		spec, err := buildOrg(ctx, o, cfg.StateDir, cfg.ChecksAPIBudget.Fraction, env)
@@ -106,6 +116,7 @@ func FromConfig(ctx context.Context, cfg *config.Config, env Env) (*Daemon, erro
 		DoctorInterval: cfg.DoctorInterval.Duration, Orgs: orgs, Components: env.Components,
 		Metrics: env.Metrics, Logger: env.Logger, Now: env.Now, Clock: env.Clock,
 		Store: st, CloseStore: own, Owner: env.Owner, LeaseTTL: env.LeaseTTL, JournalRetention: cfg.JournalRetention.Duration,
+		Webhooks: hooks,
 	})
 	if err != nil {
 		closeOwned(st, own)
@@ -253,5 +264,11 @@ func buildOrg(ctx context.Context, o config.Org, stateDir string, budgetShare fl
 		}
 		return r
 	}
-	return OrgSpec{Alias: o.Alias, Session: src, Doctor: check, Config: o, Live: live, Probe: probe, Budget: budget, NewClient: newClient}, nil
+	spec := OrgSpec{Alias: o.Alias, Session: src, Doctor: check, Config: o, Live: live, Probe: probe, Budget: budget, NewClient: newClient}
+	if o.Messaging != nil {
+		if spec.Messenger, err = newMessenger(o.Messaging, env); err != nil {
+			return OrgSpec{}, err
+		}
+	}
+	return spec, nil
 }
