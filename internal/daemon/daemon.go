@@ -324,7 +324,9 @@ func (d *Daemon) Status() []OrgStatus {
 type checksReporter interface{ Checks() []doctor.Result }
 
 // pipelineReporter is a component listed among the org's pipelines.
-type pipelineReporter interface{ Status(now time.Time) PipelineStatus }
+type pipelineReporter interface {
+	Status(now time.Time) PipelineStatus
+}
 
 func (d *Daemon) orgStatus(o OrgSpec) OrgStatus {
 	s := OrgStatus{Alias: o.Alias, Components: d.group.orgStatus(o.Alias)}
