@@ -1,0 +1,440 @@
+package daemon
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	emsg "github.com/sfbridge/sfbridge/emulator/messaging"
+	"github.com/sfbridge/sfbridge/internal/config"
+	"github.com/sfbridge/sfbridge/keys"
+	"github.com/sfbridge/sfbridge/sftest"
+	"github.com/sfbridge/sfbridge/webhooksig"
+)
+
+// hookReceiver is a webhook endpoint that verifies every signature and
+// keeps the events it accepted, in arrival order.
+type hookReceiver struct {
+	secret []byte
+	mu     sync.Mutex
+	events []map[string]any
+	bad    []string
+}
+
+func (h *hookReceiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(r.Body)
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if err := webhooksig.Verify(h.secret, r.Header.Get("Sfbridge-Signature"), body, 0, time.Now()); err != nil {
+		h.bad = append(h.bad, err.Error())
+		w.WriteHeader(http.StatusBadRequest)
+		return
+	}
+	var ev map[string]any
+	if err := json.Unmarshal(body, &ev); err != nil || ev["id"] != r.Header.Get("Sfbridge-Event-Id") {
+		h.bad = append(h.bad, fmt.Sprintf("event %s with header id %q", body, r.Header.Get("Sfbridge-Event-Id")))
+		w.WriteHeader(http.StatusBadRequest)
+		return
+	}
+	h.events = append(h.events, ev)
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// ofCase returns the types of the received events of case id, in order.
+func (h *hookReceiver) ofCase(id string) (types []string, bad []string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, ev := range h.events {
+		if ev["case_id"] == id {
+			types = append(types, ev["type"].(string))
+		}
+	}
+	return types, append([]string(nil), h.bad...)
+}
+
+// botClient calls the daemon's bot-facing API with its bearer token.
+type botClient struct {
+	t     *testing.T
+	base  string
+	token string
+}
+
+func (c botClient) do(method, path string, body any, hdr map[string]string, out any) int {
+	c.t.Helper()
+	var rd io.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(c.t.Context(), method, c.base+path, rd)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	req.Header.Set("Authorization", "Bearer "+c.token)
+	for k, v := range hdr {
+		req.Header.Set(k, v)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(resp.Body)
+	if out != nil && len(data) > 0 {
+		if err := json.Unmarshal(data, out); err != nil {
+			c.t.Fatalf("%s %s: %v in %s", method, path, err, data)
+		}
+	}
+	return resp.StatusCode
+}
+
+type sseEvent struct {
+	ID, Type string
+	Data     map[string]any
+}
+
+type sseStream struct {
+	events chan sseEvent
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+// open opens an SSE stream of the API, resuming after lastID when set.
+func (c botClient) open(path, lastID string) *sseStream {
+	c.t.Helper()
+	ctx, cancel := context.WithCancel(c.t.Context())
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, c.base+path, nil)
+	req.Header.Set("Authorization", "Bearer "+c.token)
+	if lastID != "" {
+		req.Header.Set("Last-Event-ID", lastID)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		cancel()
+		c.t.Fatal(err)
+	}
+	if resp.StatusCode != http.StatusOK || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/event-stream") {
+		cancel()
+		c.t.Fatalf("GET %s: %d %s", path, resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+	s := &sseStream{events: make(chan sseEvent, 1000), cancel: cancel, done: make(chan struct{})}
+	go func() {
+		defer close(s.done)
+		defer close(s.events)
+		defer resp.Body.Close()
+		sc := bufio.NewScanner(resp.Body)
+		var cur sseEvent
+		for sc.Scan() {
+			line := sc.Text()
+			switch {
+			case line == "":
+				if cur.Type != "" {
+					s.events <- cur
+				}
+				cur = sseEvent{}
+			case strings.HasPrefix(line, "id: "):
+				cur.ID = line[4:]
+			case strings.HasPrefix(line, "event: "):
+				cur.Type = line[7:]
+			case strings.HasPrefix(line, "data: "):
+				_ = json.Unmarshal([]byte(line[6:]), &cur.Data)
+			}
+		}
+	}()
+	c.t.Cleanup(s.close)
+	return s
+}
+
+func (s *sseStream) close() { s.cancel(); <-s.done }
+
+// until reads events until match returns true, returning the events read;
+// the deadline only bounds a failing test.
+func (s *sseStream) until(t *testing.T, what string, match func(sseEvent) bool) []sseEvent {
+	t.Helper()
+	var seen []sseEvent
+	deadline := time.After(90 * time.Second)
+	for {
+		select {
+		case ev, ok := <-s.events:
+			if !ok {
+				t.Fatalf("the stream ended before %s (read %+v)", what, seen)
+			}
+			seen = append(seen, ev)
+			if match(ev) {
+				return seen
+			}
+		case <-deadline:
+			t.Fatalf("timed out waiting for %s (read %+v)", what, seen)
+		}
+	}
+}
+
+// Every route of the bot-facing API answers through the daemon's real
+// listener with its bearer token, against the emulated org whose pipelines
+// the daemon runs: employees, cases with an idempotent create, comments,
+// knowledge from the synced copy, the org's event stream with a resumed
+// reconnect, a handoff answered by the emulator's scripted agent, and
+// webhooks that a receiver verifies, in order.
+func TestBotAPIThroughTheDaemon(t *testing.T) {
+	s := sftest.NewServer(t)
+	if err := s.Org.AddSampleRecords(1); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Org.Store().Insert("Contact", "", map[string]any{"FirstName": "Ben", "LastName": "Okafor", "Email": "ben@example.com"}); err != nil {
+		t.Fatal(err)
+	}
+	// The deployment's User Verification keyset holds the daemon's key.
+	const issuer, kid = "https://bot.example", "bot-key-1"
+	certs, err := keys.ParseCertificates(s.CertPEM, "cert", keys.LoadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	jwk, err := keys.NewJWK(&s.Key.PublicKey, kid, certs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := json.Marshal(jwk)
+	if err := s.Org.Messaging().PutKeyset(emsg.KeysetSpec{Name: "Bot_Keys", Issuer: issuer, Keys: []json.RawMessage{raw}}); err != nil {
+		t.Fatal(err)
+	}
+
+	dir := t.TempDir()
+	secret := []byte("0123456789abcdef0123456789abcdef")
+	if err := os.WriteFile(filepath.Join(dir, "hook.secret"), secret, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	hooks := &hookReceiver{secret: secret}
+	receiver := httptest.NewServer(hooks)
+	t.Cleanup(receiver.Close)
+
+	y := fmt.Sprintf(`
+listen: 127.0.0.1:0
+state_dir: %s
+doctor_interval: 0s
+webhooks:
+  url: %s
+  secret_file: %s
+  events: ["case.*", "comment.*"]
+orgs:
+  - alias: acme
+    client_id: %s
+    username: %s
+    login_url: %s
+    audience: %s
+    key: {file: %s}
+    eventlogs:
+      types: [Login]
+      since: 2d
+      output: {ndjson: %s}
+    cases: {poll: 5s}
+    knowledge: {languages: [en_US, de], interval: 1m}
+    employees: {interval: 1m}
+    messaging:
+      scrt_url: %s
+      org_id: %s
+      deployment: sfbridge_api
+      key_file: %s
+      key_id: %s
+      issuer: %s
+      routing: {Topic: General}
+`, dir, receiver.URL, filepath.Join(dir, "hook.secret"), s.ClientID, s.Username("integration"), s.URL, s.URL, s.KeyFile,
+		filepath.Join(dir, "eventlogs.ndjson"), s.SCRTURL, string(s.Org.OrgID()), s.KeyFile, kid, issuer)
+	cfg, err := config.Parse([]byte(y), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const token = "test-token-0123456789"
+	cfg.AuthToken = config.Secret(token)
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	t.Cleanup(tr.CloseIdleConnections)
+	m := NewMetrics()
+	d, err := FromConfig(t.Context(), cfg, Env{Metrics: m, Transport: tr})
+	if err != nil {
+		t.Fatal(err)
+	}
+	runDaemon(t, d)
+	base := "http://" + d.Addr()
+	c := botClient{t: t, base: base, token: token}
+
+	// The API is behind the bearer token; the daemon's own routes still work.
+	if code, _ := get(t, base+"/v1/orgs/acme/employees?email=ben@example.com", ""); code != http.StatusUnauthorized {
+		t.Fatalf("without the token: %d", code)
+	}
+	waitLong(t, "cases, knowledge, messaging and webhooks to run", func() bool {
+		code, body := get(t, base+"/v1/orgs/acme", token)
+		var st OrgStatus
+		if code != 200 || json.Unmarshal([]byte(body), &st) != nil {
+			return false
+		}
+		for _, name := range []string{"cases", "knowledge"} {
+			if pipelineOf(st, name).LastSuccess == nil {
+				return false
+			}
+		}
+		for _, name := range []string{"messaging", "webhooks"} {
+			if pipelineOf(st, name).State != StateRunning {
+				return false
+			}
+		}
+		return true
+	})
+	if code, body := get(t, base+"/v1/orgs", token); code != 200 || !strings.Contains(body, `"alias": "acme"`) {
+		t.Fatalf("GET /v1/orgs = %d %s", code, body)
+	}
+
+	var emp struct {
+		Found         bool   `json:"found"`
+		CaseContactID string `json:"case_contact_id"`
+	}
+	if st := c.do("GET", "/v1/orgs/acme/employees?email=ben@example.com", nil, nil, &emp); st != 200 || !emp.Found || emp.CaseContactID == "" {
+		t.Fatalf("employee: %d %+v", st, emp)
+	}
+
+	// The org's stream sees the case the bot creates.
+	events := c.open("/v1/orgs/acme/events", "")
+	type created struct {
+		ID         string `json:"id"`
+		CaseNumber string `json:"case_number"`
+		Reused     bool   `json:"reused"`
+	}
+	body := map[string]any{"email": "ben@example.com", "subject": "Laptop broken", "description": "Screen dark", "priority": "High", "origin": "Web"}
+	key := map[string]string{"Idempotency-Key": "ticket-7f3a"}
+	var c1, c2 created
+	if st := c.do("POST", "/v1/orgs/acme/cases", body, key, &c1); st != 201 || c1.ID == "" || c1.CaseNumber == "" || c1.Reused {
+		t.Fatalf("create: %d %+v", st, c1)
+	}
+	if st := c.do("POST", "/v1/orgs/acme/cases", body, key, &c2); st != 200 || c2.ID != c1.ID || !c2.Reused {
+		t.Fatalf("create again with the same key: %d %+v", st, c2)
+	}
+	seen := events.until(t, "case.created of the new case", func(ev sseEvent) bool {
+		return ev.Type == "case.created" && ev.Data["case_id"] == c1.ID
+	})
+	createdEv := seen[len(seen)-1]
+	events.close()
+
+	// While the bot is away a comment is added; the reconnect with
+	// Last-Event-ID replays only what came after.
+	var comment struct {
+		ID string `json:"id"`
+	}
+	if st := c.do("POST", "/v1/orgs/acme/cases/"+c1.ID+"/comments", map[string]any{"body": "We ordered a screen", "public": true}, nil, &comment); st != 201 || comment.ID == "" {
+		t.Fatalf("comment: %d %+v", st, comment)
+	}
+	var got struct {
+		ID       string `json:"id"`
+		Subject  string `json:"subject"`
+		Comments []struct {
+			Body string `json:"body"`
+		} `json:"comments"`
+	}
+	if st := c.do("GET", "/v1/orgs/acme/cases/"+c1.ID, nil, nil, &got); st != 200 || got.ID != c1.ID || got.Subject != "Laptop broken" || len(got.Comments) != 1 {
+		t.Fatalf("get case: %d %+v", st, got)
+	}
+	resumed := c.open("/v1/orgs/acme/events", createdEv.ID)
+	replayed := resumed.until(t, "the missed comment.created", func(ev sseEvent) bool {
+		return ev.Type == "comment.created" && ev.Data["case_id"] == c1.ID
+	})
+	before := map[string]bool{}
+	for _, ev := range seen {
+		before[ev.ID] = true
+	}
+	for _, ev := range replayed {
+		if before[ev.ID] {
+			t.Fatalf("the reconnect replayed %s (%s), which the first stream had delivered", ev.ID, ev.Type)
+		}
+	}
+	resumed.close()
+
+	// Knowledge comes from the synced copy.
+	var res struct {
+		Articles []struct {
+			ID    string `json:"id"`
+			Title string `json:"title"`
+		} `json:"articles"`
+	}
+	if st := c.do("GET", "/v1/orgs/acme/knowledge?q=password&language=en_US", nil, nil, &res); st != 200 || len(res.Articles) == 0 {
+		t.Fatalf("knowledge search: %d %+v", st, res)
+	}
+	var art struct {
+		ID   string `json:"id"`
+		Text string `json:"text"`
+	}
+	if st := c.do("GET", "/v1/orgs/acme/knowledge/"+res.Articles[0].ID+"?language=en_US", nil, nil, &art); st != 200 || art.ID != res.Articles[0].ID || art.Text == "" {
+		t.Fatalf("knowledge article: %d %+v", st, art)
+	}
+
+	// A handoff: the emulator's scripted agent (Emma Bot) joins and
+	// answers; the bot writes back, and ends it.
+	var h struct {
+		ID string `json:"id"`
+	}
+	hb := map[string]any{"user_id": "emp-42", "transcript": []map[string]string{{"role": "Employee", "text": "My payslip is missing"}}}
+	if st := c.do("POST", "/v1/orgs/acme/handoffs", hb, nil, &h); st != 201 || h.ID == "" {
+		t.Fatalf("create handoff: %d %+v", st, h)
+	}
+	hs := c.open("/v1/orgs/acme/handoffs/"+h.ID+"/events", "")
+	hs.until(t, "the agent's greeting", func(ev sseEvent) bool { return ev.Type == "agent.message" })
+	if st := c.do("POST", "/v1/orgs/acme/handoffs/"+h.ID+"/messages", map[string]any{"text": "Are you there?"}, nil, nil); st != 204 {
+		t.Fatalf("send: %d", st)
+	}
+	hs.until(t, "the agent's answer to the message", func(ev sseEvent) bool {
+		text, _ := ev.Data["text"].(string)
+		return ev.Type == "agent.message" && strings.Contains(text, "Are you there?")
+	})
+	waitLong(t, "the open handoff in the metrics", func() bool {
+		return strings.Contains(testGather(t, m, "sfbridge_handoffs_open"), "{org=acme} 1")
+	})
+	if got := testGather(t, m, "sfbridge_sse_clients"); !strings.Contains(got, "{org=acme} 1") {
+		t.Errorf("sse clients with one open handoff stream: %s", got)
+	}
+	if st := c.do("DELETE", "/v1/orgs/acme/handoffs/"+h.ID, nil, nil, nil); st != 204 {
+		t.Fatalf("end handoff: %d", st)
+	}
+	hs.until(t, "ended", func(ev sseEvent) bool { return ev.Type == "ended" })
+	hs.close()
+
+	// The webhook receiver got the case's events, signed, in order.
+	waitLong(t, "the case's events at the webhook", func() bool {
+		types, _ := hooks.ofCase(c1.ID)
+		return len(types) >= 2
+	})
+	types, bad := hooks.ofCase(c1.ID)
+	if len(bad) > 0 || types[0] != "case.created" || !containsString(types[1:], "comment.created") {
+		t.Fatalf("webhook events of the case: %v (refused: %v)", types, bad)
+	}
+	if got := testGather(t, m, "sfbridge_webhook_deliveries_total"); !strings.Contains(got, "{org=acme,result=delivered}") {
+		t.Errorf("webhook metric:\n%s", got)
+	}
+	code, metrics := get(t, base+"/metrics", token)
+	for _, name := range []string{"sfbridge_webhook_deliveries_total", "sfbridge_sse_clients", "sfbridge_handoffs_open"} {
+		if code != 200 || !strings.Contains(metrics, name+"{") {
+			t.Errorf("/metrics (%d) lacks %s", code, name)
+		}
+	}
+	if code, body := get(t, base+"/readyz?verbose", token); code != 200 || !strings.Contains(body, "[+]acme/messaging running") || !strings.Contains(body, "[+]acme/webhooks running") {
+		t.Errorf("readyz = %d %s", code, body)
+	}
+}
+
+func containsString(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
