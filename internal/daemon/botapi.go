@@ -96,7 +96,7 @@ func newMessagingPump(org *OrgEnv) (Component, error) {
 		ls := leasedStatus{Events: s.Events, Errors: s.Errors, LastError: s.LastError, LastSuccess: s.LastSuccess}
 		switch {
 		case !s.Leader:
-			ls.State, ls.Message = StateStandby, "standby (another replica holds the messaging lease)"
+			ls.State, ls.Message = StateStandby, "standby (waiting for the messaging lease, or another replica holds it)"
 		default:
 			ls.State, ls.Message = StateRunning, fmt.Sprintf("following %d handoffs", s.Following)
 		}
@@ -115,7 +115,9 @@ func newWebhooks(org *OrgEnv) (Component, error) {
 	}
 	m := org.Metrics
 	dl, err := webhook.New(webhook.Config{Store: org.Store, Org: org.Alias, URL: w.URL, Secret: w.Secret, Events: w.Events,
-		Topics: Topics(), Clock: org.Clock, Owner: org.Owner, LeaseTTL: org.LeaseTTL,
+		// A POST may take webhook.DefaultAttemptTimeout: the lease must
+		// outlast two of them, whatever the pipelines' lease_ttl.
+		Topics: Topics(), Clock: org.Clock, Owner: org.Owner, LeaseTTL: max(org.LeaseTTL, 2*webhook.DefaultAttemptTimeout),
 		Logger:  org.Logger,
 		Observe: func(result string) { m.webhookDeliveries.WithLabelValues(org.Alias, result).Inc() }})
 	if err != nil {
