@@ -63,6 +63,19 @@ func (h *hookReceiver) ofCase(id string) (types []string, bad []string) {
 	return types, append([]string(nil), h.bad...)
 }
 
+// ofType counts the received events whose type starts with prefix.
+func (h *hookReceiver) ofType(prefix string) int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	n := 0
+	for _, ev := range h.events {
+		if t, _ := ev["type"].(string); strings.HasPrefix(t, prefix) {
+			n++
+		}
+	}
+	return n
+}
+
 // botClient calls the daemon's bot-facing API with its bearer token.
 type botClient struct {
 	t     *testing.T
@@ -398,14 +411,19 @@ orgs:
 	waitLong(t, "the open handoff in the metrics", func() bool {
 		return strings.Contains(testGather(t, m, "sfbridge_handoffs_open"), "{org=acme} 1")
 	})
-	if got := testGather(t, m, "sfbridge_sse_clients"); !strings.Contains(got, "{org=acme} 1") {
-		t.Errorf("sse clients with one open handoff stream: %s", got)
-	}
+	// The org streams were closed; the handoff stream is the one left.
+	waitLong(t, "one SSE client in the metrics", func() bool {
+		return strings.Contains(testGather(t, m, "sfbridge_sse_clients"), "{org=acme} 1")
+	})
 	if st := c.do("DELETE", "/v1/orgs/acme/handoffs/"+h.ID, nil, nil, nil); st != 204 {
 		t.Fatalf("end handoff: %d", st)
 	}
 	hs.until(t, "ended", func(ev sseEvent) bool { return ev.Type == "ended" })
 	hs.close()
+	waitLong(t, "no open handoff and no SSE client in the metrics", func() bool {
+		return strings.Contains(testGather(t, m, "sfbridge_handoffs_open"), "{org=acme} 0") &&
+			strings.Contains(testGather(t, m, "sfbridge_sse_clients"), "{org=acme} 0")
+	})
 
 	// The webhook receiver got the case's events, signed, in order.
 	waitLong(t, "the case's events at the webhook", func() bool {
@@ -415,6 +433,9 @@ orgs:
 	types, bad := hooks.ofCase(c1.ID)
 	if len(bad) > 0 || types[0] != "case.created" || !containsString(types[1:], "comment.created") {
 		t.Fatalf("webhook events of the case: %v (refused: %v)", types, bad)
+	}
+	if n := hooks.ofType("knowledge."); n != 0 {
+		t.Errorf("the receiver got %d knowledge events; the filter asks for case.* and comment.*", n)
 	}
 	if got := testGather(t, m, "sfbridge_webhook_deliveries_total"); !strings.Contains(got, "{org=acme,result=delivered}") {
 		t.Errorf("webhook metric:\n%s", got)
@@ -437,4 +458,59 @@ func containsString(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// A component that takes its own lease reports its status as the daemon's
+// health: standby while another replica holds the lease, running, and
+// degraded (with the error) when its status says so or its error count
+// grows without a success.
+func TestLeasedComponentHealth(t *testing.T) {
+	var mu sync.Mutex
+	cur := leasedStatus{State: StateStandby, Message: "standby"}
+	set := func(f func(*leasedStatus)) {
+		mu.Lock()
+		defer mu.Unlock()
+		f(&cur)
+	}
+	changes := 0
+	env := &OrgEnv{Alias: "acme", onChange: func() { changes++ }}
+	l := newLeased(env, "webhooks", func(context.Context) error { return nil }, func() leasedStatus {
+		mu.Lock()
+		defer mu.Unlock()
+		return cur
+	})
+	l.sync()
+	if h := l.Health(); h.State != StateStandby || h.Message != "standby" {
+		t.Fatalf("standby: %+v", h)
+	}
+	ok := time.Date(2026, 12, 5, 0, 0, 0, 0, time.UTC)
+	set(func(s *leasedStatus) { s.State, s.Message, s.Events, s.LastSuccess = StateRunning, "following 1 handoffs", 3, ok })
+	l.sync()
+	if h := l.Health(); h.State != StateRunning || h.Message != "following 1 handoffs" {
+		t.Fatalf("running: %+v", h)
+	}
+	n := changes
+	l.sync()
+	if changes != n {
+		t.Fatalf("an unchanged status changed the health %d times", changes-n)
+	}
+	set(func(s *leasedStatus) { s.Errors, s.LastError = 1, "stream broke" })
+	l.sync()
+	if h := l.Health(); h.State != StateDegraded || h.LastError != "stream broke" {
+		t.Fatalf("an error without a success: %+v", h)
+	}
+	set(func(s *leasedStatus) { s.LastSuccess = ok.Add(time.Second) })
+	l.sync()
+	if h := l.Health(); h.State != StateRunning {
+		t.Fatalf("a success after the error: %+v", h)
+	}
+	set(func(s *leasedStatus) { s.State, s.LastError = StateDegraded, "receiver answered 500" })
+	l.sync()
+	if h := l.Health(); h.State != StateDegraded || h.LastError != "receiver answered 500" {
+		t.Fatalf("degraded: %+v", h)
+	}
+	ps := l.Status(ok.Add(10 * time.Second))
+	if ps.Name != "webhooks" || ps.State != StateDegraded || ps.Events != 3 || ps.Errors != 1 || ps.LagSeconds != 9 {
+		t.Fatalf("pipeline status: %+v", ps)
+	}
 }
