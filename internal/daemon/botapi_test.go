@@ -484,7 +484,9 @@ func TestLeasedComponentHealth(t *testing.T) {
 		t.Fatalf("standby: %+v", h)
 	}
 	ok := time.Date(2026, 12, 5, 0, 0, 0, 0, time.UTC)
-	set(func(s *leasedStatus) { s.State, s.Message, s.Events, s.LastSuccess = StateRunning, "following 1 handoffs", 3, ok })
+	set(func(s *leasedStatus) {
+		s.State, s.Message, s.Events, s.LastSuccess = StateRunning, "following 1 handoffs", 3, ok
+	})
 	l.sync()
 	if h := l.Health(); h.State != StateRunning || h.Message != "following 1 handoffs" {
 		t.Fatalf("running: %+v", h)
