@@ -20,6 +20,7 @@ import (
 	"github.com/sfbridge/sfbridge/internal/config"
 	"github.com/sfbridge/sfbridge/keys"
 	"github.com/sfbridge/sfbridge/sftest"
+	"github.com/sfbridge/sfbridge/state/statetest"
 	"github.com/sfbridge/sfbridge/webhooksig"
 )
 
@@ -202,7 +203,18 @@ func (s *sseStream) until(t *testing.T, what string, match func(sseEvent) bool) 
 // knowledge from the synced copy, the org's event stream with a resumed
 // reconnect, a handoff answered by the emulator's scripted agent, and
 // webhooks that a receiver verifies, in order.
-func TestBotAPIThroughTheDaemon(t *testing.T) {
+// botSetup is an emulated org with a contact, the daemon's User
+// Verification key in the messaging deployment's keyset, a webhook
+// receiver, and a configuration of every pipeline, messaging and webhooks.
+type botSetup struct {
+	s     *sftest.Server
+	hooks *hookReceiver
+	dir   string
+	yaml  string
+}
+
+func newBotSetup(t *testing.T) *botSetup {
+	t.Helper()
 	s := sftest.NewServer(t)
 	if err := s.Org.AddSampleRecords(1); err != nil {
 		t.Fatal(err)
@@ -210,7 +222,6 @@ func TestBotAPIThroughTheDaemon(t *testing.T) {
 	if _, err := s.Org.Store().Insert("Contact", "", map[string]any{"FirstName": "Ben", "LastName": "Okafor", "Email": "ben@example.com"}); err != nil {
 		t.Fatal(err)
 	}
-	// The deployment's User Verification keyset holds the daemon's key.
 	const issuer, kid = "https://bot.example", "bot-key-1"
 	certs, err := keys.ParseCertificates(s.CertPEM, "cert", keys.LoadOptions{})
 	if err != nil {
@@ -224,7 +235,6 @@ func TestBotAPIThroughTheDaemon(t *testing.T) {
 	if err := s.Org.Messaging().PutKeyset(emsg.KeysetSpec{Name: "Bot_Keys", Issuer: issuer, Keys: []json.RawMessage{raw}}); err != nil {
 		t.Fatal(err)
 	}
-
 	dir := t.TempDir()
 	secret := []byte("0123456789abcdef0123456789abcdef")
 	if err := os.WriteFile(filepath.Join(dir, "hook.secret"), secret, 0o600); err != nil {
@@ -233,7 +243,6 @@ func TestBotAPIThroughTheDaemon(t *testing.T) {
 	hooks := &hookReceiver{secret: secret}
 	receiver := httptest.NewServer(hooks)
 	t.Cleanup(receiver.Close)
-
 	y := fmt.Sprintf(`
 listen: 127.0.0.1:0
 state_dir: %s
@@ -266,10 +275,24 @@ orgs:
       routing: {Topic: General}
 `, dir, receiver.URL, filepath.Join(dir, "hook.secret"), s.ClientID, s.Username("integration"), s.URL, s.URL, s.KeyFile,
 		filepath.Join(dir, "eventlogs.ndjson"), s.SCRTURL, string(s.Org.OrgID()), s.KeyFile, kid, issuer)
-	cfg, err := config.Parse([]byte(y), "")
+	return &botSetup{s: s, hooks: hooks, dir: dir, yaml: y}
+}
+
+// config parses the setup's configuration with its state directory
+// replaced by stateDir.
+func (b *botSetup) config(t *testing.T, stateDir string) *config.Config {
+	t.Helper()
+	cfg, err := config.Parse([]byte(strings.Replace(b.yaml, "state_dir: "+b.dir, "state_dir: "+stateDir, 1)), "")
 	if err != nil {
 		t.Fatal(err)
 	}
+	return cfg
+}
+
+func TestBotAPIThroughTheDaemon(t *testing.T) {
+	b := newBotSetup(t)
+	hooks := b.hooks
+	cfg := b.config(t, b.dir)
 	const token = "test-token-0123456789"
 	cfg.AuthToken = config.Secret(token)
 	tr := http.DefaultTransport.(*http.Transport).Clone()
@@ -514,5 +537,54 @@ func TestLeasedComponentHealth(t *testing.T) {
 	ps := l.Status(ok.Add(10 * time.Second))
 	if ps.Name != "webhooks" || ps.State != StateDegraded || ps.Events != 3 || ps.Errors != 1 || ps.LagSeconds != 9 {
 		t.Fatalf("pipeline status: %+v", ps)
+	}
+}
+
+// Two daemons sharing one state store run the handoff pump and the
+// webhooks once: each runs on one and stands by on the other, and both
+// daemons are ready and serve the API.
+func TestMessagingAndWebhooksRunOnOneReplica(t *testing.T) {
+	b := newBotSetup(t)
+	st := statetest.Open(t, "sqlite:"+filepath.Join(b.dir, "shared.db"), nil)
+	var bases []string
+	for i := range 2 {
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		t.Cleanup(tr.CloseIdleConnections)
+		d, err := FromConfig(t.Context(), b.config(t, filepath.Join(b.dir, fmt.Sprintf("r%d", i))), Env{Store: st, Transport: tr, Owner: fmt.Sprintf("replica-%d", i)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		runDaemon(t, d)
+		bases = append(bases, "http://"+d.Addr())
+	}
+	waitLong(t, "messaging and webhooks running on one daemon and standing by on the other", func() bool {
+		for _, name := range []string{"messaging", "webhooks"} {
+			running, standby := 0, 0
+			for _, base := range bases {
+				switch pipelineOf(orgStatusOf(t, base), name).State {
+				case StateRunning:
+					running++
+				case StateStandby:
+					standby++
+				}
+			}
+			if running != 1 || standby != 1 {
+				return false
+			}
+		}
+		return true
+	})
+	for _, base := range bases {
+		waitLong(t, base+" to be ready", func() bool {
+			code, _ := get(t, base+"/readyz", "")
+			return code == http.StatusOK
+		})
+		c := botClient{t: t, base: base}
+		var emp struct {
+			Found bool `json:"found"`
+		}
+		if code := c.do("GET", "/v1/orgs/acme/employees?email=ben@example.com", nil, nil, &emp); code != 200 || !emp.Found {
+			t.Fatalf("%s employees: %d %+v", base, code, emp)
+		}
 	}
 }
