@@ -32,17 +32,22 @@ type WebhookSpec struct {
 
 // newMessenger builds the messaging client of an org's messaging section:
 // its User Verification key is read from key_file, and its requests go
-// through base.
+// through env's transport when that is not the default one.
 func newMessenger(m *config.Messaging, env Env) (botapi.Messenger, error) {
 	rk, err := keys.LoadPrivateKeyFile(m.KeyFile, keys.LoadOptions{})
 	if err != nil {
 		return nil, fmt.Errorf("messaging.key_file: %w", err)
 	}
-	c, err := messaging.New(messaging.Config{
+	cfg := messaging.Config{
 		SCRTURL: m.SCRTURL, OrgID: m.OrgID, DeploymentName: m.Deployment, Key: rk, KeyID: m.KeyID,
-		Issuer: m.Issuer, Audience: m.Audience, Language: m.Language,
-		HTTPClient: &http.Client{Transport: env.Transport}, Clock: env.Clock, Logger: env.Logger,
-	})
+		Issuer: m.Issuer, Audience: m.Audience, Language: m.Language, Clock: env.Clock, Logger: env.Logger,
+	}
+	// The messaging client's own HTTP client is sized for many open
+	// streams; a test's transport replaces it.
+	if env.Transport != http.DefaultTransport {
+		cfg.HTTPClient = &http.Client{Transport: env.Transport}
+	}
+	c, err := messaging.New(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("messaging: %w", err)
 	}
@@ -114,9 +119,9 @@ func newWebhooks(org *OrgEnv) (Component, error) {
 		return nil, errors.New("webhooks need the state store: set state or state_dir")
 	}
 	m := org.Metrics
+	// A POST may take webhook.DefaultAttemptTimeout: the lease must outlast
+	// two of them, whatever the pipelines' lease_ttl.
 	dl, err := webhook.New(webhook.Config{Store: org.Store, Org: org.Alias, URL: w.URL, Secret: w.Secret, Events: w.Events,
-		// A POST may take webhook.DefaultAttemptTimeout: the lease must
-		// outlast two of them, whatever the pipelines' lease_ttl.
 		Topics: Topics(), Clock: org.Clock, Owner: org.Owner, LeaseTTL: max(org.LeaseTTL, 2*webhook.DefaultAttemptTimeout),
 		Logger:  org.Logger,
 		Observe: func(result string) { m.webhookDeliveries.WithLabelValues(org.Alias, result).Inc() }})
