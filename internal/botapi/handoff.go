@@ -185,6 +185,20 @@ func (a *API) createHandoff(w http.ResponseWriter, r *http.Request, o *Org) {
 	}
 	ctx := r.Context()
 	rec := handoffRecord{ID: newUUID(), UserID: strings.TrimSpace(req.UserID), Routing: map[string]string{}, State: StateOpen, Created: a.clk.Now().UTC()}
+	keyed := false
+	if _, sent := r.Header[IdempotencyKeyHeader]; sent {
+		key := r.Header.Get(IdempotencyKeyHeader)
+		if err := checkIdempotencyKey(key); err != nil {
+			writeError(w, err)
+			return
+		}
+		// The key names the handoff: a retry finds the record the first
+		// request wrote and opens no second conversation.
+		rec.ID, keyed = HandoffIDForKey(o.Alias, key), true
+		if a.replayHandoff(w, r, o, rec.ID, rec.UserID) {
+			return
+		}
+	}
 	rec.ConversationID = rec.ID
 	for k, v := range o.Routing {
 		rec.Routing[k] = v
@@ -201,10 +215,19 @@ func (a *API) createHandoff(w http.ResponseWriter, r *http.Request, o *Org) {
 		conv.Transcript = append(conv.Transcript, line)
 	}
 	if err := o.Messenger.Create(ctx, conv); err != nil {
+		// A concurrent request with the same key may have won the race.
+		if keyed && a.replayHandoff(w, r, o, rec.ID, rec.UserID) {
+			return
+		}
 		writeError(w, err)
 		return
 	}
 	if err := a.saveNewHandoff(ctx, o, &rec); err != nil {
+		var ce *state.ConflictError
+		if keyed && errors.As(err, &ce) && a.replayHandoff(w, r, o, rec.ID, rec.UserID) {
+			// The other request recorded it: the conversation is theirs.
+			return
+		}
 		// Without a record no pump follows it: close the conversation.
 		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 		_ = o.Messenger.End(cctx, conv)
@@ -213,8 +236,40 @@ func (a *API) createHandoff(w http.ResponseWriter, r *http.Request, o *Org) {
 		return
 	}
 	a.log.Info("botapi: handoff created", "org", o.Alias, "handoff", rec.ID)
+	writeHandoff(w, http.StatusCreated, o, &rec)
+}
+
+func writeHandoff(w http.ResponseWriter, status int, o *Org, rec *handoffRecord) {
 	w.Header().Set("Location", "/v1/orgs/"+o.Alias+"/handoffs/"+rec.ID)
-	writeJSON(w, http.StatusCreated, HandoffResponse{ID: rec.ID, ConversationID: rec.ConversationID, State: rec.State, EventsURL: "/v1/orgs/" + o.Alias + "/handoffs/" + rec.ID + "/events"})
+	writeJSON(w, status, HandoffResponse{ID: rec.ID, ConversationID: rec.ConversationID, State: rec.State, EventsURL: "/v1/orgs/" + o.Alias + "/handoffs/" + rec.ID + "/events"})
+}
+
+// replayHandoff answers a keyed POST …/handoffs whose handoff already
+// exists: 200 with it, or 409 when the key was used for another employee.
+// It reports false when there is no such handoff yet.
+func (a *API) replayHandoff(w http.ResponseWriter, r *http.Request, o *Org, id, userID string) bool {
+	rec, _, err := loadHandoff(r.Context(), o.Store, o.Alias, id)
+	var ae *Error
+	if errors.As(err, &ae) && ae.Code == CodeHandoffNotFound {
+		return false
+	}
+	if err != nil {
+		writeError(w, err)
+		return true
+	}
+	if rec.UserID != userID {
+		writeError(w, &Error{Status: http.StatusConflict, Code: CodeIdempotencyReused, Message: "this Idempotency-Key started a handoff for another user_id", Fix: "use a new key for every new handoff"})
+		return true
+	}
+	writeHandoff(w, http.StatusOK, o, rec)
+	return true
+}
+
+// HandoffIDForKey is the id of the handoff that POST …/handoffs creates in
+// org with the Idempotency-Key key: a lowercase UUID derived from both, so
+// a client that knows its key knows the handoff's URLs before it asks.
+func HandoffIDForKey(org, key string) string {
+	return messageID("handoff\x00"+org, key)
 }
 
 // saveNewHandoff writes the handoff's first checkpoint under a lease of its
