@@ -19,8 +19,9 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/sfbridge/sfbridge/doctor"
 	"github.com/sfbridge/sfbridge/emulator/localorg"
+	"github.com/sfbridge/sfbridge/internal/atomicfile"
+	"github.com/sfbridge/sfbridge/internal/botapi"
 	"github.com/sfbridge/sfbridge/internal/cli/cmdutil"
 	"github.com/sfbridge/sfbridge/internal/cli/exitcode"
 	"github.com/sfbridge/sfbridge/internal/cli/factory"
@@ -212,7 +213,12 @@ func run(ctx context.Context, opts *Options) error {
 	info := Info{URL: base, MetricsURL: base + "/metrics", ReadyURL: base + "/readyz", OrgsURL: base + "/v1/orgs", PID: os.Getpid()}
 	if emu != nil {
 		info.EmulatorURL = emu.Info.BaseURL
-		printDevBanner(opts.IO.Out, opts.Invocation, info, emu, emuInfoFile)
+		abs, err := filepath.Abs(cfg.StateDir)
+		if err != nil {
+			return err
+		}
+		key := fmt.Sprintf("try-%d-%d", os.Getpid(), time.Now().Unix()%100000)
+		printDevBanner(opts.IO.Out, opts.Invocation, devBannerArgs{Info: info, StateDir: abs, HandoffKey: key}, emu, emuInfoFile)
 	} else {
 		fmt.Fprintf(opts.IO.Out, "sfbridge serve: %d org(s); listening on %s (ready: %s, metrics: %s)\n", len(cfg.Orgs), base, info.ReadyURL, info.MetricsURL)
 	}
@@ -253,17 +259,20 @@ func startDev(ctx context.Context, opts *Options, stateDir string, logger *slog.
 		return nil, nil, "", fmt.Errorf("writing the emulated org's info: %w", err)
 	}
 	user := emu.Info.Users["integration"]
-	cfg := &config.Config{
-		Listen:         config.DefaultListen,
-		StateDir:       stateDir,
-		DoctorInterval: config.Duration{Duration: time.Minute},
-		// The checks run every minute against an org that only this
-		// developer uses: half its allocation keeps them going all day.
-		ChecksAPIBudget: config.Percent{Fraction: 0.5},
-		Orgs: []config.Org{{
-			Alias: "dev", ClientID: emu.Info.ClientID, Username: user, LoginURL: emu.Info.LoginURL, Audience: emu.Info.LoginURL,
-			Key: config.KeySpec{File: emu.Info.KeyFile}, Require: doctor.Groups(),
-		}},
+	text, err := devConfig(stateDir, emu.Info)
+	if err != nil {
+		return nil, nil, "", err
+	}
+	if err := os.MkdirAll(filepath.Join(stateDir, filepath.Dir(devEventLogFile)), 0o700); err != nil {
+		return nil, nil, "", err
+	}
+	cfgFile := filepath.Join(stateDir, devConfigFile)
+	if err := atomicfile.WriteFile(cfgFile, []byte(text), 0o600); err != nil {
+		return nil, nil, "", fmt.Errorf("writing the dev configuration: %w", err)
+	}
+	cfg, err := config.Parse([]byte(text), cfgFile)
+	if err != nil {
+		return nil, nil, "", fmt.Errorf("the dev configuration is invalid (a bug in sfbridge): %w", err)
 	}
 	store := profile.Store{Dir: opts.ConfigDir}
 	_, def, err := store.List()
@@ -304,14 +313,26 @@ func devStateDir(opts *Options) string {
 	return filepath.Join(opts.ConfigDir, "dev")
 }
 
+// devBannerArgs is what the banner names besides the emulated org: the
+// daemon's URLs, the state directory (event logs, the dev configuration)
+// and the Idempotency-Key of the sample handoff, unique to this run.
+type devBannerArgs struct {
+	Info       Info
+	StateDir   string
+	HandoffKey string
+}
+
 // printDevBanner prints the URLs and the next commands, spelt with self so
 // that they run as printed (see [cmdutil.Invocation]); the emulated org's
 // admin token stays in emuInfoFile, out of the terminal and its logs.
-func printDevBanner(w io.Writer, self string, info Info, emu *localorg.Org, emuInfoFile string) {
+func printDevBanner(w io.Writer, self string, a devBannerArgs, emu *localorg.Org, emuInfoFile string) {
+	info := a.Info
 	where := "in another terminal"
 	if self == cmdutil.GoRun {
 		where = "in another terminal, in this repository"
 	}
+	org := info.OrgsURL + "/dev"
+	handoff := org + "/handoffs/" + botapi.HandoffIDForKey("dev", a.HandoffKey)
 	fmt.Fprintf(w, `sfbridge serve --dev
 
   Emulated org   %s  (org %s; admin token in %s)
@@ -321,18 +342,33 @@ func printDevBanner(w io.Writer, self string, info Info, emu *localorg.Org, emuI
     ready        %s
     metrics      %s
     org status   %s
+  Configuration  %s
 
   Org "dev": %s via the connected app %s,
   key %s
 
 Try next, %s:
+  curl -N %s/events
+  ls -l %s
+  curl -s '%s/knowledge?q=password'
+  curl -s -X POST -H 'Content-Type: application/json' -H 'Idempotency-Key: %s' -d '{"user_id":"emp-1","transcript":[{"role":"Employee","text":"My laptop will not start"}]}' %s/handoffs
+  curl -N %s/events
+  curl -s -X POST -H 'Content-Type: application/json' -d '{"text":"bye"}' %s/messages
   %s doctor -o dev --require servicedesk,eventlogs
   %s query "SELECT CaseNumber, Subject, Status, Contact.Name FROM Case ORDER BY CaseNumber LIMIT 10" -o dev
   %s record create Case -o dev --values "Subject='Printer on fire' Priority=High"
   curl -s %s
   %s emulator messaging agents
+
+The first command streams case, comment and knowledge events as the org changes; the second lists
+the org's event logs as NDJSON; the third searches the synced Knowledge copy; the next three start a
+live-agent handoff, read the scripted agent Emma's reply, and say bye. To answer as the agent yourself,
+open the Agent console, choose "Take over" on the conversation, and reply there.
 `, emu.Info.BaseURL, emu.Info.OrgID, emuInfoFile, emu.Info.SCRTURL, emu.Info.ConsoleURL, info.URL, info.ReadyURL, info.MetricsURL, info.OrgsURL,
-		emu.Info.Users["integration"], emu.Info.ClientID, emu.Info.KeyFile, where, self, self, self, info.OrgsURL, self)
+		filepath.Join(a.StateDir, devConfigFile),
+		emu.Info.Users["integration"], emu.Info.ClientID, emu.Info.KeyFile, where,
+		org, filepath.Join(a.StateDir, filepath.Dir(devEventLogFile)), org, a.HandoffKey, org, handoff, handoff,
+		self, self, self, info.OrgsURL, self)
 	if self == cmdutil.GoRun {
 		fmt.Fprintf(w, `
 To type plain "sfbridge" instead of %q, install it:
