@@ -26,7 +26,7 @@ var devEventLogFile = filepath.Join("eventlogs", "dev.ndjson")
 // NDJSON file in stateDir, and live-agent handoffs over the emulator's
 // Messaging deployment. It is YAML, parsed by the same code as a user's
 // file, so the dev daemon gets the same defaults and checks.
-func devConfig(stateDir string, emu localorg.Info) (string, error) {
+func devConfig(stateDir string, emu localorg.Info, webhookURL, webhookSecretFile string) (string, error) {
 	abs, err := filepath.Abs(stateDir)
 	if err != nil {
 		return "", err
@@ -77,5 +77,12 @@ orgs:
 `, q(config.DefaultListen), q(abs), q(emu.ClientID), q(emu.Users["integration"]), q(emu.LoginURL), q(emu.LoginURL), q(keyFile),
 		strings.Join(doctor.Groups(), ", "), q(filepath.Join(abs, devEventLogFile)),
 		q(emu.SCRTURL), q(emu.OrgID), q(keyFile), q(clmessaging.DevKeyID), q(clmessaging.DevIssuer))
+	if webhookURL != "" {
+		secret, err := filepath.Abs(webhookSecretFile)
+		if err != nil {
+			return "", err
+		}
+		fmt.Fprintf(&b, "webhooks:\n  url: %s\n  secret_file: %s\n", q(webhookURL), q(secret))
+	}
 	return b.String(), nil
 }

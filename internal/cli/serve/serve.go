@@ -48,6 +48,10 @@ type Options struct {
 	StateDir   string
 	InfoFile   string
 	LogLevel   string
+	// WebhookURL and WebhookSecretFile add a webhooks section to the
+	// --dev configuration.
+	WebhookURL        string
+	WebhookSecretFile string
 
 	// Factory reads the master key of stored org keys (key.stored) from
 	// the environment.
@@ -68,13 +72,19 @@ func NewCmd(f *factory.Factory, runF func(*Options) error) *cobra.Command {
 
 For every org in the configuration the daemon keeps a Salesforce session
 (logging in when needed and again when Salesforce refuses the session) and
-runs the doctor checks at start and on an interval. Its HTTP API:
+runs the doctor checks at start and on an interval, and the pipelines its
+section asks for: eventlogs, cases, knowledge, employees and messaging
+(live-agent handoffs), each under a lease in the state store, so replicas
+sharing a PostgreSQL store split the work; webhooks deliver the journal's
+events, signed. Its HTTP API:
 
   /healthz    200 while the process is alive
   /readyz     503 until every org has a session and passed its required checks,
               and again while stopping (?verbose lists every component)
   /metrics    Prometheus metrics, all named sfbridge_*
-  /v1/orgs    status of every org and its components as JSON (/v1/orgs/ALIAS)
+  /v1/orgs    status of every org, its components and pipelines (/v1/orgs/ALIAS)
+  /v1/orgs/ALIAS/employees, /cases, /knowledge, /events, /handoffs
+              the bot-facing API (docs/api.md, docs/openapi.yaml)
 
 The listener is loopback only unless the configuration names a bearer token
 (auth_token_file), which every endpoint but /healthz then requires. Logs are
@@ -100,13 +110,29 @@ Configuration (YAML; unknown keys are errors):
       key: {file: salesforce.key}  # or JKS: {file: x.jks, passphrase_file: p, keystore_alias: a, key_password_file: kp}
                                    # or {stored: acme}: sealed by 'sfbridge keys import', opened
                                    # with SFBRIDGE_MASTER_KEY_FILE (see 'sfbridge help environment')
-      require: [servicedesk]       # servicedesk, eventlogs`,
+      require: [servicedesk]       # servicedesk, eventlogs
+      cases: {poll: 30s}
+      knowledge: {languages: [en_US], interval: 15m}
+      employees: {interval: 1h}
+      eventlogs: {types: [all], output: {ndjson: logs/acme.ndjson}}
+      messaging: {scrt_url: https://acme.my.salesforce-scrt.com, org_id: 00D..., deployment: bot,
+                  key_file: uv.key, key_id: k1, issuer: https://bot.example.com}
+  webhooks: {url: https://bot.example.com/hooks, secret_file: hook.secret, events: ["case.*"]}
+
+  (every key: docs/operations.md; serve --dev writes the file it runs to
+  serve-dev.yaml in its state directory)`,
 		Example: `  sfbridge serve --dev
   sfbridge serve --config /etc/sfbridge/sfbridge.yaml`,
 		Args: cobra.NoArgs,
 		RunE: cmdutil.RunE(opts, runF, run, func(*cobra.Command, []string) error {
 			if opts.Dev == (opts.ConfigFile != "") {
 				return exitcode.UsageErrorf("give exactly one of --config FILE and --dev")
+			}
+			if (opts.WebhookURL != "" || opts.WebhookSecretFile != "") && !opts.Dev {
+				return exitcode.UsageErrorf("--webhook-url and --webhook-secret-file go with --dev; a configuration file has a webhooks section")
+			}
+			if (opts.WebhookURL == "") != (opts.WebhookSecretFile == "") {
+				return exitcode.UsageErrorf("give --webhook-url and --webhook-secret-file together")
 			}
 			dir, err := f.ConfigDir()
 			if err != nil {
@@ -126,6 +152,8 @@ Configuration (YAML; unknown keys are errors):
 	fl.StringVar(&opts.StateDir, "state-dir", "", "Directory for session caches and, with --dev, the emulator's credentials")
 	fl.StringVar(&opts.InfoFile, "info-file", "", "Write the daemon's URLs as JSON to this file once it listens (for scripts)")
 	fl.StringVar(&opts.LogLevel, "log-level", "info", "Log level: debug, info, warn or error")
+	fl.StringVar(&opts.WebhookURL, "webhook-url", "", "With --dev: POST the dev org's events, signed, to this URL")
+	fl.StringVar(&opts.WebhookSecretFile, "webhook-secret-file", "", "With --dev: the webhook signing secret (a file only its owner can read, 16+ bytes)")
 	return cmd
 }
 
@@ -259,7 +287,7 @@ func startDev(ctx context.Context, opts *Options, stateDir string, logger *slog.
 		return nil, nil, "", fmt.Errorf("writing the emulated org's info: %w", err)
 	}
 	user := emu.Info.Users["integration"]
-	text, err := devConfig(stateDir, emu.Info)
+	text, err := devConfig(stateDir, emu.Info, opts.WebhookURL, opts.WebhookSecretFile)
 	if err != nil {
 		return nil, nil, "", err
 	}
