@@ -2,8 +2,6 @@ package botapi
 
 import (
 	"context"
-	crand "crypto/rand"
-	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sfbridge/sfbridge/internal/uuidstr"
 	"github.com/sfbridge/sfbridge/state"
 )
 
@@ -86,7 +85,7 @@ func handoffKey(org, id string) state.CheckpointKey {
 func HandoffTopic(id string) string { return "handoff." + id }
 
 func loadHandoff(ctx context.Context, st state.Store, org, id string) (*handoffRecord, state.Checkpoint, error) {
-	if !validUUID(id) {
+	if !uuidstr.Valid(id) {
 		return nil, state.Checkpoint{}, &Error{Status: http.StatusNotFound, Code: CodeHandoffNotFound, Message: fmt.Sprintf("no handoff %q (handoff ids are lowercase UUIDs)", id), Fix: "use the id POST /handoffs returned"}
 	}
 	cp, err := st.Checkpoint(ctx, handoffKey(org, id))
@@ -184,7 +183,7 @@ func (a *API) createHandoff(w http.ResponseWriter, r *http.Request, o *Org) {
 		return
 	}
 	ctx := r.Context()
-	rec := handoffRecord{ID: newUUID(), UserID: strings.TrimSpace(req.UserID), Routing: map[string]string{}, State: StateOpen, Created: a.clk.Now().UTC()}
+	rec := handoffRecord{ID: uuidstr.New(), UserID: strings.TrimSpace(req.UserID), Routing: map[string]string{}, State: StateOpen, Created: a.clk.Now().UTC()}
 	keyed := false
 	if _, sent := r.Header[IdempotencyKeyHeader]; sent {
 		key := r.Header.Get(IdempotencyKeyHeader)
@@ -379,37 +378,5 @@ func finalHandoffEvent(typ string) bool {
 // and the caller's key: a version 4 shaped UUID from SHA-256, so the same
 // key in the same handoff is the same message on every replica.
 func messageID(handoff, key string) string {
-	sum := sha256.Sum256([]byte(handoff + "\x00" + key))
-	b := sum[:16]
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
-}
-
-func newUUID() string {
-	var b [16]byte
-	_, _ = crand.Read(b[:])
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
-}
-
-func validUUID(s string) bool {
-	if len(s) != 36 {
-		return false
-	}
-	for i := range len(s) {
-		c := s[i]
-		switch i {
-		case 8, 13, 18, 23:
-			if c != '-' {
-				return false
-			}
-		default:
-			if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
-				return false
-			}
-		}
-	}
-	return true
+	return uuidstr.Derived(handoff + "\x00" + key)
 }
