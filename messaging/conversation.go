@@ -2,7 +2,6 @@ package messaging
 
 import (
 	"context"
-	crand "crypto/rand"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -14,6 +13,7 @@ import (
 	"time"
 
 	"github.com/sfbridge/sfbridge/internal/clock"
+	"github.com/sfbridge/sfbridge/internal/uuidstr"
 )
 
 // ConversationOptions open a conversation.
@@ -86,7 +86,7 @@ type Conversation struct {
 // connected (so no event is missed), then sends the transcript.
 func (c *Client) Open(ctx context.Context, o ConversationOptions) (*Conversation, error) {
 	if o.ConversationID == "" {
-		o.ConversationID = newUUID()
+		o.ConversationID = uuidstr.New()
 	}
 	cv, err := c.attach(ctx, "open conversation", o.UserID, o.ConversationID, o.Routing, o.EndWithSession)
 	if err != nil {
@@ -118,7 +118,7 @@ func (c *Client) Open(ctx context.Context, o ConversationOptions) (*Conversation
 // stream is connected before attach returns. The caller either starts its
 // pump or calls detach.
 func (c *Client) attach(ctx context.Context, op, userID, convID string, routing map[string]string, endWith bool) (*Conversation, error) {
-	if !validUUID(convID) {
+	if !uuidstr.Valid(convID) {
 		return nil, &Error{Op: op, Problem: fmt.Sprintf("conversation id %q is not a lowercase UUID", convID), Fix: "leave it empty or give a lowercase version 4 UUID"}
 	}
 	if _, err := c.IdentityToken(userID); err != nil {
@@ -555,7 +555,7 @@ func (cv *Conversation) finish(ctx context.Context, ev Event) {
 // the conversation's routing attributes. Send is SendWithID with a new
 // message id.
 func (cv *Conversation) Send(ctx context.Context, text string) (string, error) {
-	return cv.send(ctx, newUUID(), text, false)
+	return cv.send(ctx, uuidstr.New(), text, false)
 }
 
 // SendWithID posts a text message under a message id the caller chose (a
@@ -576,7 +576,7 @@ func (cv *Conversation) send(ctx context.Context, id, text string, maybeSent boo
 	if err := cv.usable(); err != nil {
 		return "", err
 	}
-	if !validUUID(id) {
+	if !uuidstr.Valid(id) {
 		return "", &Error{Op: "send message", Problem: fmt.Sprintf("message id %q is not a lowercase UUID", id), Fix: "use a lowercase version 4 UUID"}
 	}
 	msg := map[string]any{"id": id, "messageType": "StaticContentMessage", "staticContent": map[string]any{"formatType": "Text", "text": text}}
@@ -674,7 +674,7 @@ func (cv *Conversation) Typing(ctx context.Context, on bool) error {
 	if on {
 		typ = "TypingStartedIndicator"
 	}
-	if err := cv.s.call(ctx, http.MethodPost, apiPrefix+"/conversation/"+cv.id+"/entry", map[string]any{"entryType": typ, "id": newUUID()}, nil); err != nil {
+	if err := cv.s.call(ctx, http.MethodPost, apiPrefix+"/conversation/"+cv.id+"/entry", map[string]any{"entryType": typ, "id": uuidstr.New()}, nil); err != nil {
 		return &Error{Op: "send typing indicator", Problem: "refused", Err: err}
 	}
 	return nil
@@ -690,7 +690,7 @@ func (cv *Conversation) MarkRead(ctx context.Context, entryIDs ...string) error 
 	}
 	acks := make([]map[string]any, 0, len(entryIDs))
 	for _, id := range entryIDs {
-		acks = append(acks, map[string]any{"id": newUUID(), "entryType": "Read", "conversationEntryId": id})
+		acks = append(acks, map[string]any{"id": uuidstr.New(), "entryType": "Read", "conversationEntryId": id})
 	}
 	if err := cv.s.call(ctx, http.MethodPost, apiPrefix+"/conversation/"+cv.id+"/acknowledge-entries", map[string]any{"acks": acks}, nil); err != nil {
 		return &Error{Op: "send read receipt", Problem: "refused", Err: err}
@@ -737,32 +737,4 @@ func (cv *Conversation) usable() error {
 	default:
 		return nil
 	}
-}
-
-func newUUID() string {
-	var b [16]byte
-	_, _ = crand.Read(b[:])
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
-}
-
-func validUUID(s string) bool {
-	if len(s) != 36 {
-		return false
-	}
-	for i := range len(s) {
-		c := s[i]
-		switch i {
-		case 8, 13, 18, 23:
-			if c != '-' {
-				return false
-			}
-		default:
-			if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
-				return false
-			}
-		}
-	}
-	return true
 }

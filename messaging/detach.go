@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+
+	"github.com/sfbridge/sfbridge/internal/uuidstr"
 )
 
 // Detached is a handle on an existing conversation for the calls that need
@@ -19,7 +21,7 @@ type Detached struct {
 // Detach returns a handle on an existing conversation without connecting
 // the end user's stream.
 func (c *Client) Detach(userID, conversationID string, routing map[string]string) (*Detached, error) {
-	if !validUUID(conversationID) {
+	if !uuidstr.Valid(conversationID) {
 		return nil, &Error{Op: "detach conversation", Problem: fmt.Sprintf("conversation id %q is not a lowercase UUID", conversationID), Fix: "give the id of a conversation Open created"}
 	}
 	if _, err := c.IdentityToken(userID); err != nil {

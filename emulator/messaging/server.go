@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/sfbridge/sfbridge/internal/clock"
+	"github.com/sfbridge/sfbridge/internal/uuidstr"
 )
 
 // APIPrefix is the REST prefix of the SCRT host; SSEPath its event stream.
@@ -191,21 +192,8 @@ func newUUID() string {
 // isLowerUUID reports whether s is a UUID in lowercase with the RFC 4122
 // variant, as Salesforce requires of conversation ids.
 func isLowerUUID(s string) bool {
-	if len(s) != 36 {
+	if !uuidstr.Valid(s) {
 		return false
-	}
-	for i := range len(s) {
-		c := s[i]
-		switch i {
-		case 8, 13, 18, 23:
-			if c != '-' {
-				return false
-			}
-		default:
-			if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
-				return false
-			}
-		}
 	}
 	v := s[19]
 	return v == '8' || v == '9' || v == 'a' || v == 'b'

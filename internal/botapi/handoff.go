@@ -2,8 +2,6 @@ package botapi
 
 import (
 	"context"
-	crand "crypto/rand"
-	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sfbridge/sfbridge/internal/uuidstr"
 	"github.com/sfbridge/sfbridge/state"
 )
 
@@ -86,7 +85,7 @@ func handoffKey(org, id string) state.CheckpointKey {
 func HandoffTopic(id string) string { return "handoff." + id }
 
 func loadHandoff(ctx context.Context, st state.Store, org, id string) (*handoffRecord, state.Checkpoint, error) {
-	if !validUUID(id) {
+	if !uuidstr.Valid(id) {
 		return nil, state.Checkpoint{}, &Error{Status: http.StatusNotFound, Code: CodeHandoffNotFound, Message: fmt.Sprintf("no handoff %q (handoff ids are lowercase UUIDs)", id), Fix: "use the id POST /handoffs returned"}
 	}
 	cp, err := st.Checkpoint(ctx, handoffKey(org, id))
@@ -184,7 +183,21 @@ func (a *API) createHandoff(w http.ResponseWriter, r *http.Request, o *Org) {
 		return
 	}
 	ctx := r.Context()
-	rec := handoffRecord{ID: newUUID(), UserID: strings.TrimSpace(req.UserID), Routing: map[string]string{}, State: StateOpen, Created: a.clk.Now().UTC()}
+	rec := handoffRecord{ID: uuidstr.New(), UserID: strings.TrimSpace(req.UserID), Routing: map[string]string{}, State: StateOpen, Created: a.clk.Now().UTC()}
+	keyed := false
+	if _, sent := r.Header[IdempotencyKeyHeader]; sent {
+		key := r.Header.Get(IdempotencyKeyHeader)
+		if err := checkIdempotencyKey(key); err != nil {
+			writeError(w, err)
+			return
+		}
+		// The key names the handoff: a retry finds the record the first
+		// request wrote and opens no second conversation.
+		rec.ID, keyed = HandoffIDForKey(o.Alias, key), true
+		if a.replayHandoff(w, r, o, rec.ID, rec.UserID) {
+			return
+		}
+	}
 	rec.ConversationID = rec.ID
 	for k, v := range o.Routing {
 		rec.Routing[k] = v
@@ -201,10 +214,19 @@ func (a *API) createHandoff(w http.ResponseWriter, r *http.Request, o *Org) {
 		conv.Transcript = append(conv.Transcript, line)
 	}
 	if err := o.Messenger.Create(ctx, conv); err != nil {
+		// A concurrent request with the same key may have won the race.
+		if keyed && a.replayHandoff(w, r, o, rec.ID, rec.UserID) {
+			return
+		}
 		writeError(w, err)
 		return
 	}
 	if err := a.saveNewHandoff(ctx, o, &rec); err != nil {
+		var ce *state.ConflictError
+		if keyed && errors.As(err, &ce) && a.replayHandoff(w, r, o, rec.ID, rec.UserID) {
+			// The other request recorded it: the conversation is theirs.
+			return
+		}
 		// Without a record no pump follows it: close the conversation.
 		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 		_ = o.Messenger.End(cctx, conv)
@@ -213,8 +235,40 @@ func (a *API) createHandoff(w http.ResponseWriter, r *http.Request, o *Org) {
 		return
 	}
 	a.log.Info("botapi: handoff created", "org", o.Alias, "handoff", rec.ID)
+	writeHandoff(w, http.StatusCreated, o, &rec)
+}
+
+func writeHandoff(w http.ResponseWriter, status int, o *Org, rec *handoffRecord) {
 	w.Header().Set("Location", "/v1/orgs/"+o.Alias+"/handoffs/"+rec.ID)
-	writeJSON(w, http.StatusCreated, HandoffResponse{ID: rec.ID, ConversationID: rec.ConversationID, State: rec.State, EventsURL: "/v1/orgs/" + o.Alias + "/handoffs/" + rec.ID + "/events"})
+	writeJSON(w, status, HandoffResponse{ID: rec.ID, ConversationID: rec.ConversationID, State: rec.State, EventsURL: "/v1/orgs/" + o.Alias + "/handoffs/" + rec.ID + "/events"})
+}
+
+// replayHandoff answers a keyed POST …/handoffs whose handoff already
+// exists: 200 with it, or 409 when the key was used for another employee.
+// It reports false when there is no such handoff yet.
+func (a *API) replayHandoff(w http.ResponseWriter, r *http.Request, o *Org, id, userID string) bool {
+	rec, _, err := loadHandoff(r.Context(), o.Store, o.Alias, id)
+	var ae *Error
+	if errors.As(err, &ae) && ae.Code == CodeHandoffNotFound {
+		return false
+	}
+	if err != nil {
+		writeError(w, err)
+		return true
+	}
+	if rec.UserID != userID {
+		writeError(w, &Error{Status: http.StatusConflict, Code: CodeIdempotencyReused, Message: "this Idempotency-Key started a handoff for another user_id", Fix: "use a new key for every new handoff"})
+		return true
+	}
+	writeHandoff(w, http.StatusOK, o, rec)
+	return true
+}
+
+// HandoffIDForKey is the id of the handoff that POST …/handoffs creates in
+// org with the Idempotency-Key key: a lowercase UUID derived from both, so
+// a client that knows its key knows the handoff's URLs before it asks.
+func HandoffIDForKey(org, key string) string {
+	return messageID("handoff\x00"+org, key)
 }
 
 // saveNewHandoff writes the handoff's first checkpoint under a lease of its
@@ -324,37 +378,5 @@ func finalHandoffEvent(typ string) bool {
 // and the caller's key: a version 4 shaped UUID from SHA-256, so the same
 // key in the same handoff is the same message on every replica.
 func messageID(handoff, key string) string {
-	sum := sha256.Sum256([]byte(handoff + "\x00" + key))
-	b := sum[:16]
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
-}
-
-func newUUID() string {
-	var b [16]byte
-	_, _ = crand.Read(b[:])
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
-}
-
-func validUUID(s string) bool {
-	if len(s) != 36 {
-		return false
-	}
-	for i := range len(s) {
-		c := s[i]
-		switch i {
-		case 8, 13, 18, 23:
-			if c != '-' {
-				return false
-			}
-		default:
-			if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
-				return false
-			}
-		}
-	}
-	return true
+	return uuidstr.Derived(handoff + "\x00" + key)
 }

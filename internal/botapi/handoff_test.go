@@ -290,3 +290,41 @@ func TestAStandbyPumpTakesOver(t *testing.T) {
 		}
 	}
 }
+
+// TestHandoffCreationIsIdempotent: a POST …/handoffs retried with the same
+// Idempotency-Key returns the first handoff (200) and opens no second
+// conversation; its id is known from the key; the key cannot be reused
+// for another employee.
+func TestHandoffCreationIsIdempotent(t *testing.T) {
+	e := newEnv(t)
+	type handoff struct {
+		ID             string `json:"id"`
+		ConversationID string `json:"conversation_id"`
+		State          string `json:"state"`
+	}
+	body := map[string]any{"user_id": "emp-7", "transcript": []map[string]string{{"role": "Employee", "text": "My VPN drops every hour"}}}
+	key := map[string]string{"Idempotency-Key": "vpn-ticket-1"}
+	var first, again handoff
+	if st := e.do("POST", "/v1/orgs/acme/handoffs", body, key, &first); st != 201 {
+		t.Fatalf("first create: %d %+v", st, first)
+	}
+	if want := botapi.HandoffIDForKey("acme", "vpn-ticket-1"); first.ID != want {
+		t.Fatalf("handoff id %s, want %s (derived from the key)", first.ID, want)
+	}
+	if st := e.do("POST", "/v1/orgs/acme/handoffs", body, key, &again); st != 200 || again != first {
+		t.Fatalf("retried create: %d %+v, want 200 %+v", st, again, first)
+	}
+	e.waitTranscript(first.ConversationID, "Employee: My VPN drops every hour")
+	if n := e.transcriptCount(first.ConversationID, "Employee: My VPN drops every hour"); n != 1 {
+		t.Fatalf("the agent sees the transcript %d times", n)
+	}
+	other := map[string]any{"user_id": "emp-8"}
+	e.wantError("POST", "/v1/orgs/acme/handoffs", other, key, 409, "idempotency_key_reused")
+	// Without a key, every POST is a new handoff.
+	var a, b handoff
+	e.do("POST", "/v1/orgs/acme/handoffs", body, nil, &a)
+	e.do("POST", "/v1/orgs/acme/handoffs", body, nil, &b)
+	if a.ID == "" || a.ID == b.ID || a.ID == first.ID {
+		t.Fatalf("unkeyed creates gave %q and %q", a.ID, b.ID)
+	}
+}

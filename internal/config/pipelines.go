@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net/url"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -172,27 +171,6 @@ func knownEventPattern(p string) bool {
 	})
 }
 
-// ParseSince turns a span (7d, 12h) or a time (RFC 3339, or a date) into
-// the time a first collection starts from, relative to now.
-func ParseSince(s string, now time.Time) (time.Time, error) {
-	s = strings.TrimSpace(s)
-	if t, err := time.Parse(time.RFC3339, s); err == nil {
-		return t, nil
-	}
-	if t, err := time.Parse(time.DateOnly, s); err == nil {
-		return t, nil
-	}
-	if n, ok := strings.CutSuffix(s, "d"); ok {
-		if d, err := strconv.Atoi(n); err == nil && d >= 0 {
-			return now.Add(-time.Duration(d) * 24 * time.Hour), nil
-		}
-	}
-	if d, err := time.ParseDuration(s); err == nil && d >= 0 {
-		return now.Add(-d), nil
-	}
-	return time.Time{}, fmt.Errorf("%q is neither a span such as 7d or 12h nor a time such as 2026-12-01T00:00:00Z", s)
-}
-
 func minInterval(add func(path, format string, args ...any), path string, d Duration, least time.Duration) {
 	if d.set && d.Duration < least {
 		add(path, "%s is shorter than the minimum %s: each run spends the org's daily API calls", d.Duration, least)
@@ -286,7 +264,7 @@ func validateEventLogs(p string, e *EventLogs, add func(path, format string, arg
 		}
 	}
 	if e.Since != "" {
-		if _, err := ParseSince(e.Since, time.Now()); err != nil {
+		if _, err := eventlog.ParseSince(e.Since, time.Now()); err != nil {
 			add(p+".since", "%s", err)
 		}
 	}

@@ -76,7 +76,7 @@ func newEventLogsPipeline(org *OrgEnv) (Component, error) {
 		types = nil
 	}
 	p.work = func(ctx context.Context, _ state.Fence, p *pipeline) error {
-		since, err := config.ParseSince(c.Since, p.clk.Now())
+		since, err := eventlog.ParseSince(c.Since, p.clk.Now())
 		if err != nil {
 			return err
 		}

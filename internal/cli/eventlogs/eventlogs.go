@@ -41,27 +41,16 @@ sfbridge doctor --require eventlogs).`,
 	return cmd
 }
 
-// parseSince reads 7d, 36h, 90m or an RFC 3339 time.
+// parseSince reads --since (see eventlog.ParseSince); empty is no start.
 func parseSince(s string, now time.Time) (time.Time, error) {
-	s = strings.TrimSpace(s)
-	if s == "" {
+	if strings.TrimSpace(s) == "" {
 		return time.Time{}, nil
 	}
-	if t, err := time.Parse(time.RFC3339, s); err == nil {
-		return t, nil
+	t, err := eventlog.ParseSince(s, now)
+	if err != nil {
+		return time.Time{}, exitcode.UsageErrorf("--since: %v", err)
 	}
-	if t, err := time.Parse(time.DateOnly, s); err == nil {
-		return t, nil
-	}
-	if n, ok := strings.CutSuffix(s, "d"); ok {
-		if d, err := strconv.Atoi(n); err == nil && d >= 0 {
-			return now.Add(-time.Duration(d) * 24 * time.Hour), nil
-		}
-	}
-	if d, err := time.ParseDuration(s); err == nil && d >= 0 {
-		return now.Add(-d), nil
-	}
-	return time.Time{}, exitcode.UsageErrorf("--since %q is neither a span such as 7d or 12h nor a time such as 2026-12-01T00:00:00Z", s)
+	return t, nil
 }
 
 func splitList(s []string) []string {

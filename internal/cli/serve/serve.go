@@ -19,8 +19,9 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/sfbridge/sfbridge/doctor"
 	"github.com/sfbridge/sfbridge/emulator/localorg"
+	"github.com/sfbridge/sfbridge/internal/atomicfile"
+	"github.com/sfbridge/sfbridge/internal/botapi"
 	"github.com/sfbridge/sfbridge/internal/cli/cmdutil"
 	"github.com/sfbridge/sfbridge/internal/cli/exitcode"
 	"github.com/sfbridge/sfbridge/internal/cli/factory"
@@ -47,6 +48,10 @@ type Options struct {
 	StateDir   string
 	InfoFile   string
 	LogLevel   string
+	// WebhookURL and WebhookSecretFile add a webhooks section to the
+	// --dev configuration.
+	WebhookURL        string
+	WebhookSecretFile string
 
 	// Factory reads the master key of stored org keys (key.stored) from
 	// the environment.
@@ -67,13 +72,19 @@ func NewCmd(f *factory.Factory, runF func(*Options) error) *cobra.Command {
 
 For every org in the configuration the daemon keeps a Salesforce session
 (logging in when needed and again when Salesforce refuses the session) and
-runs the doctor checks at start and on an interval. Its HTTP API:
+runs the doctor checks at start and on an interval, and the pipelines its
+section asks for: eventlogs, cases, knowledge, employees and messaging
+(live-agent handoffs), each under a lease in the state store, so replicas
+sharing a PostgreSQL store split the work; webhooks deliver the journal's
+events, signed. Its HTTP API:
 
   /healthz    200 while the process is alive
   /readyz     503 until every org has a session and passed its required checks,
               and again while stopping (?verbose lists every component)
   /metrics    Prometheus metrics, all named sfbridge_*
-  /v1/orgs    status of every org and its components as JSON (/v1/orgs/ALIAS)
+  /v1/orgs    status of every org, its components and pipelines (/v1/orgs/ALIAS)
+  /v1/orgs/ALIAS/employees, /cases, /knowledge, /events, /handoffs
+              the bot-facing API (docs/api.md, docs/openapi.yaml)
 
 The listener is loopback only unless the configuration names a bearer token
 (auth_token_file), which every endpoint but /healthz then requires. Logs are
@@ -99,13 +110,29 @@ Configuration (YAML; unknown keys are errors):
       key: {file: salesforce.key}  # or JKS: {file: x.jks, passphrase_file: p, keystore_alias: a, key_password_file: kp}
                                    # or {stored: acme}: sealed by 'sfbridge keys import', opened
                                    # with SFBRIDGE_MASTER_KEY_FILE (see 'sfbridge help environment')
-      require: [servicedesk]       # servicedesk, eventlogs`,
+      require: [servicedesk]       # servicedesk, eventlogs
+      cases: {poll: 30s}
+      knowledge: {languages: [en_US], interval: 15m}
+      employees: {interval: 1h}
+      eventlogs: {types: [all], output: {ndjson: logs/acme.ndjson}}
+      messaging: {scrt_url: https://acme.my.salesforce-scrt.com, org_id: 00D..., deployment: bot,
+                  key_file: uv.key, key_id: k1, issuer: https://bot.example.com}
+  webhooks: {url: https://bot.example.com/hooks, secret_file: hook.secret, events: ["case.*"]}
+
+  (every key: docs/operations.md; serve --dev writes the file it runs to
+  serve-dev.yaml in its state directory)`,
 		Example: `  sfbridge serve --dev
   sfbridge serve --config /etc/sfbridge/sfbridge.yaml`,
 		Args: cobra.NoArgs,
 		RunE: cmdutil.RunE(opts, runF, run, func(*cobra.Command, []string) error {
 			if opts.Dev == (opts.ConfigFile != "") {
 				return exitcode.UsageErrorf("give exactly one of --config FILE and --dev")
+			}
+			if (opts.WebhookURL != "" || opts.WebhookSecretFile != "") && !opts.Dev {
+				return exitcode.UsageErrorf("--webhook-url and --webhook-secret-file go with --dev; a configuration file has a webhooks section")
+			}
+			if (opts.WebhookURL == "") != (opts.WebhookSecretFile == "") {
+				return exitcode.UsageErrorf("give --webhook-url and --webhook-secret-file together")
 			}
 			dir, err := f.ConfigDir()
 			if err != nil {
@@ -125,6 +152,8 @@ Configuration (YAML; unknown keys are errors):
 	fl.StringVar(&opts.StateDir, "state-dir", "", "Directory for session caches and, with --dev, the emulator's credentials")
 	fl.StringVar(&opts.InfoFile, "info-file", "", "Write the daemon's URLs as JSON to this file once it listens (for scripts)")
 	fl.StringVar(&opts.LogLevel, "log-level", "info", "Log level: debug, info, warn or error")
+	fl.StringVar(&opts.WebhookURL, "webhook-url", "", "With --dev: POST the dev org's events, signed, to this URL")
+	fl.StringVar(&opts.WebhookSecretFile, "webhook-secret-file", "", "With --dev: the webhook signing secret (a file only its owner can read, 16+ bytes)")
 	return cmd
 }
 
@@ -212,7 +241,12 @@ func run(ctx context.Context, opts *Options) error {
 	info := Info{URL: base, MetricsURL: base + "/metrics", ReadyURL: base + "/readyz", OrgsURL: base + "/v1/orgs", PID: os.Getpid()}
 	if emu != nil {
 		info.EmulatorURL = emu.Info.BaseURL
-		printDevBanner(opts.IO.Out, opts.Invocation, info, emu, emuInfoFile)
+		abs, err := filepath.Abs(cfg.StateDir)
+		if err != nil {
+			return err
+		}
+		key := fmt.Sprintf("try-%d-%d", os.Getpid(), time.Now().Unix()%100000)
+		printDevBanner(opts.IO.Out, opts.Invocation, devBannerArgs{Info: info, StateDir: abs, HandoffKey: key}, emu, emuInfoFile)
 	} else {
 		fmt.Fprintf(opts.IO.Out, "sfbridge serve: %d org(s); listening on %s (ready: %s, metrics: %s)\n", len(cfg.Orgs), base, info.ReadyURL, info.MetricsURL)
 	}
@@ -253,17 +287,20 @@ func startDev(ctx context.Context, opts *Options, stateDir string, logger *slog.
 		return nil, nil, "", fmt.Errorf("writing the emulated org's info: %w", err)
 	}
 	user := emu.Info.Users["integration"]
-	cfg := &config.Config{
-		Listen:         config.DefaultListen,
-		StateDir:       stateDir,
-		DoctorInterval: config.Duration{Duration: time.Minute},
-		// The checks run every minute against an org that only this
-		// developer uses: half its allocation keeps them going all day.
-		ChecksAPIBudget: config.Percent{Fraction: 0.5},
-		Orgs: []config.Org{{
-			Alias: "dev", ClientID: emu.Info.ClientID, Username: user, LoginURL: emu.Info.LoginURL, Audience: emu.Info.LoginURL,
-			Key: config.KeySpec{File: emu.Info.KeyFile}, Require: doctor.Groups(),
-		}},
+	text, err := devConfig(stateDir, emu.Info, opts.WebhookURL, opts.WebhookSecretFile)
+	if err != nil {
+		return nil, nil, "", err
+	}
+	if err := os.MkdirAll(filepath.Join(stateDir, filepath.Dir(devEventLogFile)), 0o700); err != nil {
+		return nil, nil, "", err
+	}
+	cfgFile := filepath.Join(stateDir, devConfigFile)
+	if err := atomicfile.WriteFile(cfgFile, []byte(text), 0o600); err != nil {
+		return nil, nil, "", fmt.Errorf("writing the dev configuration: %w", err)
+	}
+	cfg, err := config.Parse([]byte(text), cfgFile)
+	if err != nil {
+		return nil, nil, "", fmt.Errorf("the dev configuration is invalid (a bug in sfbridge): %w", err)
 	}
 	store := profile.Store{Dir: opts.ConfigDir}
 	_, def, err := store.List()
@@ -304,14 +341,26 @@ func devStateDir(opts *Options) string {
 	return filepath.Join(opts.ConfigDir, "dev")
 }
 
+// devBannerArgs is what the banner names besides the emulated org: the
+// daemon's URLs, the state directory (event logs, the dev configuration)
+// and the Idempotency-Key of the sample handoff, unique to this run.
+type devBannerArgs struct {
+	Info       Info
+	StateDir   string
+	HandoffKey string
+}
+
 // printDevBanner prints the URLs and the next commands, spelt with self so
 // that they run as printed (see [cmdutil.Invocation]); the emulated org's
 // admin token stays in emuInfoFile, out of the terminal and its logs.
-func printDevBanner(w io.Writer, self string, info Info, emu *localorg.Org, emuInfoFile string) {
+func printDevBanner(w io.Writer, self string, a devBannerArgs, emu *localorg.Org, emuInfoFile string) {
+	info := a.Info
 	where := "in another terminal"
 	if self == cmdutil.GoRun {
 		where = "in another terminal, in this repository"
 	}
+	org := info.OrgsURL + "/dev"
+	handoff := org + "/handoffs/" + botapi.HandoffIDForKey("dev", a.HandoffKey)
 	fmt.Fprintf(w, `sfbridge serve --dev
 
   Emulated org   %s  (org %s; admin token in %s)
@@ -321,18 +370,33 @@ func printDevBanner(w io.Writer, self string, info Info, emu *localorg.Org, emuI
     ready        %s
     metrics      %s
     org status   %s
+  Configuration  %s
 
   Org "dev": %s via the connected app %s,
   key %s
 
 Try next, %s:
+  curl -N %s/events
+  ls -l %s
+  curl -s '%s/knowledge?q=password'
+  curl -s -X POST -H 'Content-Type: application/json' -H 'Idempotency-Key: %s' -d '{"user_id":"emp-1","transcript":[{"role":"Employee","text":"My laptop will not start"}]}' %s/handoffs
+  curl -N %s/events
+  curl -s -X POST -H 'Content-Type: application/json' -d '{"text":"bye"}' %s/messages
   %s doctor -o dev --require servicedesk,eventlogs
   %s query "SELECT CaseNumber, Subject, Status, Contact.Name FROM Case ORDER BY CaseNumber LIMIT 10" -o dev
   %s record create Case -o dev --values "Subject='Printer on fire' Priority=High"
   curl -s %s
   %s emulator messaging agents
+
+The first command streams case, comment and knowledge events as the org changes; the second lists
+the org's event logs as NDJSON; the third searches the synced Knowledge copy; the next three start a
+live-agent handoff, read the scripted agent Emma's reply, and say bye. To answer as the agent yourself,
+open the Agent console, choose "Take over" on the conversation, and reply there.
 `, emu.Info.BaseURL, emu.Info.OrgID, emuInfoFile, emu.Info.SCRTURL, emu.Info.ConsoleURL, info.URL, info.ReadyURL, info.MetricsURL, info.OrgsURL,
-		emu.Info.Users["integration"], emu.Info.ClientID, emu.Info.KeyFile, where, self, self, self, info.OrgsURL, self)
+		filepath.Join(a.StateDir, devConfigFile),
+		emu.Info.Users["integration"], emu.Info.ClientID, emu.Info.KeyFile, where,
+		org, filepath.Join(a.StateDir, filepath.Dir(devEventLogFile)), org, a.HandoffKey, org, handoff, handoff,
+		self, self, self, info.OrgsURL, self)
 	if self == cmdutil.GoRun {
 		fmt.Fprintf(w, `
 To type plain "sfbridge" instead of %q, install it:

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/sfbridge/sfbridge/emulator/localorg"
+	"github.com/sfbridge/sfbridge/internal/botapi"
 	"github.com/sfbridge/sfbridge/internal/cli/cmdutil"
 )
 
@@ -19,7 +20,7 @@ func devBanner(self string) string {
 	emu := &localorg.Org{Info: localorg.Info{BaseURL: "http://127.0.0.1:40000", OrgID: "00Dxx0000000001EAA", ClientID: "3MVG9x",
 		KeyFile: "server.key", Users: map[string]string{"integration": "integration@sfbridge.test"}}}
 	var b bytes.Buffer
-	printDevBanner(&b, self, info, emu, "info.json")
+	printDevBanner(&b, self, devBannerArgs{Info: info, StateDir: "/home/you/.config/sfbridge/dev", HandoffKey: "try-4242-17"}, emu, "info.json")
 	return b.String()
 }
 
@@ -43,6 +44,9 @@ func TestDevBannerUnderGoRunPrintsGoRunCommandsAndHowToInstall(t *testing.T) {
 		"\n  go run ./cmd/sfbridge record create Case -o dev --values",
 		"\n  go install ./cmd/sfbridge ",
 		"in this repository",
+		"\n  curl -N http://127.0.0.1:8421/v1/orgs/dev/events\n",
+		"\n  ls -l /home/you/.config/sfbridge/dev/eventlogs\n",
+		"\n  curl -N http://127.0.0.1:8421/v1/orgs/dev/handoffs/" + botapi.HandoffIDForKey("dev", "try-4242-17") + "/events\n",
 	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("banner lacks %q:\n%s", want, got)
