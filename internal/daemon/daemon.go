@@ -1,7 +1,8 @@
 // Package daemon runs the sfbridge connector daemon: for every org a group
-// of components (the session keeper, the doctor, the pipelines and the
-// journal's janitor) and an HTTP server with /healthz, /readyz, /metrics
-// and /v1/orgs. Pipelines run under leases in a shared state store, so
+// of components (the session keeper, the doctor, the pipelines, the
+// journal's janitor, the handoff pump and the webhooks) and an HTTP server
+// with /healthz, /readyz, /metrics, /v1/orgs and the bot-facing API
+// (internal/botapi) under /v1/orgs/{org}/…. Pipelines run under leases in a shared state store, so
 // replicas on one PostgreSQL store split them, each (org, pipeline) on one.
 //
 // Components are built per org from a table ([Components]) and run in a
