@@ -197,7 +197,7 @@ func killWhen(p *os.Process, cond func() bool, done <-chan struct{}) bool {
 }
 
 // TestEventlogsCollectSurvivesKill9 kills `sfbridge eventlogs collect` at
-// least 20 times at random points of its downloads, resuming each time,
+// least 10 times at random points of its downloads, resuming each time,
 // and checks the NDJSON file then holds every event of a clean run once.
 func TestEventlogsCollectSurvivesKill9(t *testing.T) {
 	o := newCrashOrg(t)
@@ -212,7 +212,10 @@ func TestEventlogsCollectSurvivesKill9(t *testing.T) {
 		// before the first write, mostly between writes and commits.
 		return killAfterGrowth(p, out, base, rng.Int64N(o.total/25), done)
 	})
-	if kills < 20 {
+	// About 25 kills are expected; a loaded machine notices the growth
+	// late and kills fewer times, but a run with fewer than 10 did not
+	// test resuming enough.
+	if kills < 10 {
 		t.Fatalf("only %d kills before the collection completed", kills)
 	}
 	got := eventIDs(t, out)

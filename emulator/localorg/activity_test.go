@@ -281,10 +281,17 @@ func TestDevActivity(t *testing.T) {
 
 	t.Logf("case actions %v; %d hourly files in the first minute", acts, len(files))
 	// Knowledge: 20 actions in 2 minutes at 600/h.
-	arts := c.queryAll("SELECT Id, KnowledgeArticleId, PublishStatus, VersionNumber FROM Knowledge__kav WHERE SystemModstamp > " + since)
+	// One PublishStatus and one Language per query: Salesforce's Knowledge
+	// query rules, which the emulator enforces.
 	status := map[string]int{}
-	for _, a := range arts {
-		status[a["PublishStatus"].(string)]++
+	for _, ps := range []string{"Online", "Archived"} {
+		for _, lang := range []string{"en_US", "de"} {
+			arts := c.queryAll("SELECT Id, KnowledgeArticleId, PublishStatus, VersionNumber FROM Knowledge__kav WHERE PublishStatus = '" + ps +
+				"' AND Language = '" + lang + "' AND SystemModstamp > " + since)
+			for _, a := range arts {
+				status[a["PublishStatus"].(string)]++
+			}
+		}
 	}
 	if st.Articles["article.update"] == 0 || st.Articles["article.publish"] == 0 || st.Articles["article.archive"] == 0 ||
 		status["Online"] == 0 || status["Archived"] == 0 {
