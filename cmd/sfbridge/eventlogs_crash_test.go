@@ -197,7 +197,7 @@ func killWhen(p *os.Process, cond func() bool, done <-chan struct{}) bool {
 }
 
 // TestEventlogsCollectSurvivesKill9 kills `sfbridge eventlogs collect` at
-// least 10 times at random points of its downloads, resuming each time,
+// least 20 times at random points of its downloads, resuming each time,
 // and checks the NDJSON file then holds every event of a clean run once.
 func TestEventlogsCollectSurvivesKill9(t *testing.T) {
 	o := newCrashOrg(t)
@@ -208,14 +208,13 @@ func TestEventlogsCollectSurvivesKill9(t *testing.T) {
 		if fi, err := os.Stat(out); err == nil {
 			base = fi.Size()
 		}
-		// Kill once the output grew by 0 to 4 % of the whole: sometimes
+		// Kill once the output grew by 0 to 2.5 % of the whole: sometimes
 		// before the first write, mostly between writes and commits.
-		return killAfterGrowth(p, out, base, rng.Int64N(o.total/25), done)
+		return killAfterGrowth(p, out, base, rng.Int64N(o.total/40), done)
 	})
-	// About 25 kills are expected; a loaded machine notices the growth
-	// late and kills fewer times, but a run with fewer than 10 did not
-	// test resuming enough.
-	if kills < 10 {
+	// About 40 kills are expected; a loaded machine notices the growth
+	// late and kills fewer times, but issue 16 asks for at least 20.
+	if kills < 20 {
 		t.Fatalf("only %d kills before the collection completed", kills)
 	}
 	got := eventIDs(t, out)

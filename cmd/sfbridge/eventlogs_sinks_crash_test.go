@@ -19,7 +19,7 @@ import (
 )
 
 // minSinkKills is how many times each test below kills the collector.
-const minSinkKills = 10
+const minSinkKills = 20
 
 // TestEventlogsCollectIntoElasticsearchSurvivesKill9 collects into the
 // in-process _bulk API of estest over HTTP, kills `sfbridge eventlogs
@@ -40,7 +40,7 @@ func TestEventlogsCollectIntoElasticsearchSurvivesKill9(t *testing.T) {
 		if runs > 3*minSinkKills {
 			return false // enough: let this run finish
 		}
-		at := es.Requests() + rng.IntN(8)
+		at := es.Requests() + rng.IntN(4)
 		return killWhen(p, func() bool { return es.Requests() > at }, done)
 	})
 	if kills < minSinkKills {
@@ -95,7 +95,7 @@ func TestEventlogsCollectIntoKafkaSurvivesKill9(t *testing.T) {
 		if runs > 3*minSinkKills {
 			return false // enough: let this run finish
 		}
-		at := produces.Load() + rng.Int64N(6)
+		at := produces.Load() + rng.Int64N(3)
 		return killWhen(p, func() bool { return produces.Load() > at }, done)
 	})
 	if kills < minSinkKills {
