@@ -38,6 +38,7 @@ var (
 	benchRate    = flag.Int("handoff.rate", 500, "agent messages per second in TestHandoffCapacity")
 	benchSeconds = flag.Int("handoff.seconds", 60, "how long the agents send in TestHandoffCapacity")
 	benchClient  = flag.String("handoff.client", "", "internal: run TestHandoffCapacityClient with this plan file")
+	benchBuffer  = flag.Int("handoff.buffer", 0, "the client's Config.EventBuffer in TestHandoffCapacity (0: the default)")
 	benchMemProf = flag.String("handoff.memprofile", "", "write the client's heap profile to this file once the handoffs are open and idle")
 )
 
@@ -49,6 +50,7 @@ type benchPlan struct {
 	N       int    `json:"n"`
 	Convs   string `json:"convs"`
 	MemProf string `json:"mem_profile,omitempty"`
+	Buffer  int    `json:"event_buffer,omitempty"`
 }
 
 type benchResult struct {
@@ -143,7 +145,7 @@ func TestHandoffCapacity(t *testing.T) {
 	hs := httptest.NewServer(srv.Handler())
 	defer hs.Close()
 	defer srv.Close()
-	plan := benchPlan{SCRTURL: hs.URL, KeyFile: keyFile, N: n, Convs: filepath.Join(dir, "convs.json"), MemProf: *benchMemProf}
+	plan := benchPlan{SCRTURL: hs.URL, KeyFile: keyFile, N: n, Convs: filepath.Join(dir, "convs.json"), MemProf: *benchMemProf, Buffer: *benchBuffer}
 	planFile := filepath.Join(dir, "plan.json")
 	b, _ := json.Marshal(plan)
 	if err := os.WriteFile(planFile, b, 0o600); err != nil {
@@ -272,7 +274,7 @@ func TestHandoffCapacityClient(t *testing.T) {
 	// can be closed at the end (goleak).
 	tr := &http.Transport{MaxIdleConns: 512, MaxIdleConnsPerHost: 256, DialContext: (&net.Dialer{}).DialContext, ReadBufferSize: 1024, WriteBufferSize: 1024}
 	c, err := messaging.New(messaging.Config{SCRTURL: plan.SCRTURL, OrgID: benchOrg, DeploymentName: "sfbridge_api", Key: key, KeyID: kid, Issuer: issuer,
-		HTTPClient: &http.Client{Transport: tr}})
+		HTTPClient: &http.Client{Transport: tr}, EventBuffer: plan.Buffer})
 	if err != nil {
 		t.Fatal(err)
 	}
