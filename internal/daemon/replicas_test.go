@@ -392,7 +392,7 @@ orgs:
 		if err := json.Unmarshal(r.Payload, &ev); err != nil {
 			t.Fatal(err)
 		}
-		if strings.HasPrefix(string(ev.Type), "case.") {
+		if strings.HasPrefix(ev.Type, "case.") {
 			caseEvents = append(caseEvents, ev.ID)
 		}
 	}
