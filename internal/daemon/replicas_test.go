@@ -287,6 +287,8 @@ orgs:
 	}
 	_ = victim.cmd.Wait()
 	victim.dead = true
+	waitLong(t, "the pump to move", func() bool { h := runners()["messaging"]; return len(h) == 1 && h[0] != victim.n })
+	t.Logf("the pump moved %.1fs after kill -9 (lease TTL %s)", time.Since(killed).Seconds(), ttl)
 	spread("the killed replica's pipelines to move", victim.n)
 	t.Logf("the pipelines of replica %d (the pump among them) moved %.1fs after kill -9 (lease TTL %s; the webhooks' at least 20s)", victim.n, time.Since(killed).Seconds(), ttl)
 
