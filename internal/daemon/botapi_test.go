@@ -207,10 +207,11 @@ func (s *sseStream) until(t *testing.T, what string, match func(sseEvent) bool) 
 // Verification key in the messaging deployment's keyset, a webhook
 // receiver, and a configuration of every pipeline, messaging and webhooks.
 type botSetup struct {
-	s     *sftest.Server
-	hooks *hookReceiver
-	dir   string
-	yaml  string
+	s       *sftest.Server
+	hooks   *hookReceiver
+	hookURL string // the receiver's URL
+	dir     string
+	yaml    string
 }
 
 func newBotSetup(t *testing.T) *botSetup {
@@ -275,7 +276,7 @@ orgs:
       routing: {Topic: General}
 `, dir, receiver.URL, filepath.Join(dir, "hook.secret"), s.ClientID, s.Username("integration"), s.URL, s.URL, s.KeyFile,
 		filepath.Join(dir, "eventlogs.ndjson"), s.SCRTURL, string(s.Org.OrgID()), s.KeyFile, kid, issuer)
-	return &botSetup{s: s, hooks: hooks, dir: dir, yaml: y}
+	return &botSetup{s: s, hooks: hooks, hookURL: receiver.URL, dir: dir, yaml: y}
 }
 
 // config parses the setup's configuration with its state directory

@@ -16,8 +16,8 @@ import (
 	"time"
 
 	"github.com/sfbridge/sfbridge/emulator"
+	"github.com/sfbridge/sfbridge/internal/botapi"
 	"github.com/sfbridge/sfbridge/servicedesk"
-	"github.com/sfbridge/sfbridge/sftest"
 	"github.com/sfbridge/sfbridge/state"
 	"github.com/sfbridge/sfbridge/state/statetest"
 )
@@ -49,17 +49,28 @@ func (r *replica) status(t *testing.T) (OrgStatus, bool) {
 }
 
 // Three real `sfbridge serve` processes share one PostgreSQL store: every
-// (org, pipeline) runs on exactly one; a replica killed with SIGKILL
-// leaves its work to another within the lease TTL; one stopped with
-// SIGSTOP and continued commits nothing stale; and across the whole run
-// no case event or event-log row is lost or written twice.
+// (org, pipeline) runs on exactly one; the replica holding the handoff
+// pump's lease, killed with SIGKILL, leaves its work to another within the
+// lease TTL; the next holder, stopped with SIGSTOP and continued, commits
+// nothing stale; and across the whole run no case event or event-log row
+// is lost or written twice, every agent message of a handoff open the whole
+// time is journaled exactly once and in order, and every case event reaches
+// the webhook receiver at least once.
 func TestThreeReplicasOnPostgres(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds cmd/sfbridge and runs three processes")
 	}
 	url := statetest.PostgresURL(t)
-	s := sftest.NewServer(t)
-	if err := s.Org.AddSampleRecords(1); err != nil {
+	// The org of the bot API test: a contact, the daemon's User
+	// Verification key in the messaging keyset, and a webhook receiver.
+	b := newBotSetup(t)
+	s := b.s
+	// A person answers the handoff: the scripted agent stays away.
+	msg := s.Org.Messaging()
+	if err := msg.SetPresence("Emma Bot", "Offline"); err != nil {
+		t.Fatal(err)
+	}
+	if err := msg.SetPresence("Alex Agent", "Available"); err != nil {
 		t.Fatal(err)
 	}
 	const files, rows = 3, 5
@@ -80,6 +91,10 @@ func TestThreeReplicasOnPostgres(t *testing.T) {
 	y := fmt.Sprintf(`state: %q
 lease_ttl: %s
 doctor_interval: 0s
+webhooks:
+  url: %s
+  secret_file: %s
+  events: ["case.*"]
 orgs:
   - alias: acme
     client_id: %s
@@ -91,7 +106,16 @@ orgs:
     cases: {poll: 5s}
     knowledge: {interval: 1m}
     employees: {interval: 1m}
-`, url, ttl, s.ClientID, s.Username("integration"), s.URL, s.URL, s.KeyFile, ndjsonPath)
+    messaging:
+      scrt_url: %s
+      org_id: %s
+      deployment: sfbridge_api
+      key_file: %s
+      key_id: bot-key-1
+      issuer: https://bot.example
+      routing: {Topic: General}
+`, url, ttl, b.hookURL, filepath.Join(b.dir, "hook.secret"), s.ClientID, s.Username("integration"), s.URL, s.URL, s.KeyFile, ndjsonPath,
+		s.SCRTURL, string(s.Org.OrgID()), s.KeyFile)
 	if err := os.WriteFile(conf, []byte(y), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -127,7 +151,9 @@ orgs:
 		})
 		reps[i] = r
 	}
-	names := []string{"eventlogs", "cases", "knowledge", "employees", "journal"}
+	// The webhooks' lease lasts at least 20s (two delivery attempts),
+	// whatever lease_ttl says: waitLong's deadline allows for it.
+	names := []string{"eventlogs", "cases", "knowledge", "employees", "journal", "messaging", "webhooks"}
 	// runners maps each pipeline to the live replicas that run it.
 	runners := func() map[string][]int {
 		out := map[string][]int{}
@@ -191,19 +217,84 @@ orgs:
 		<-casesDone
 	}()
 
-	// kill -9 the replica running cases: another takes it over.
-	victim := reps[runners()["cases"][0]]
+	// A handoff opened through one replica's API; a person accepts it and
+	// writes a numbered message every so often for the whole run.
+	api := botClient{t: t, base: reps[0].base}
+	var h struct {
+		ID             string `json:"id"`
+		ConversationID string `json:"conversation_id"`
+	}
+	hb := map[string]any{"user_id": "emp-42", "transcript": []map[string]string{{"role": "Employee", "text": "My payslip is missing"}}}
+	if code := api.do("POST", "/v1/orgs/acme/handoffs", hb, nil, &h); code != http.StatusCreated || h.ID == "" || h.ConversationID == "" {
+		t.Fatalf("create handoff: %d %+v", code, h)
+	}
+	waitLong(t, "Alex Agent to accept the handoff", func() bool { return msg.Accept("Alex Agent", h.ConversationID) == nil })
+	type sent struct{ entry, text string }
+	var said []sent
+	stopAgent := make(chan struct{})
+	agentDone := make(chan struct{})
+	go func() {
+		defer close(agentDone)
+		for i := 1; ; i++ {
+			select {
+			case <-stopAgent:
+				return
+			case <-time.After(400 * time.Millisecond):
+			}
+			text := fmt.Sprintf("agent message %d", i)
+			if entry, err := msg.Send("Alex Agent", h.ConversationID, text); err == nil {
+				mu.Lock()
+				said = append(said, sent{entry, text})
+				mu.Unlock()
+			}
+		}
+	}()
+	defer func() {
+		select {
+		case <-stopAgent:
+		default:
+			close(stopAgent)
+		}
+		<-agentDone
+	}()
+	st, err := state.Open(t.Context(), url, state.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	journaled := func(typ string) int {
+		recs, err := st.Outbox(t.Context(), state.OutboxQuery{Org: "acme", Topic: botapi.HandoffTopic(h.ID), Limit: 100000})
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, r := range recs {
+			var ev botapi.HandoffEvent
+			if json.Unmarshal(r.Payload, &ev) == nil && ev.Type == typ {
+				n++
+			}
+		}
+		return n
+	}
+	waitLong(t, "the pump to journal an agent message", func() bool { return journaled(botapi.EventAgentMessage) > 0 })
+
+	// kill -9 the replica running the handoff pump: another takes its
+	// pipelines over, the pump following the handoff again.
+	victim := reps[runners()["messaging"][0]]
 	killed := time.Now()
 	if err := victim.cmd.Process.Kill(); err != nil {
 		t.Fatal(err)
 	}
 	_ = victim.cmd.Wait()
 	victim.dead = true
+	waitLong(t, "the pump to move", func() bool { h := runners()["messaging"]; return len(h) == 1 && h[0] != victim.n })
+	t.Logf("the pump moved %.1fs after kill -9 (lease TTL %s)", time.Since(killed).Seconds(), ttl)
 	spread("the killed replica's pipelines to move", victim.n)
-	t.Logf("cases moved %.1fs after kill -9 (lease TTL %s)", time.Since(killed).Seconds(), ttl)
+	t.Logf("the pipelines of replica %d (the pump among them) moved %.1fs after kill -9 (lease TTL %s; the webhooks' at least 20s)", victim.n, time.Since(killed).Seconds(), ttl)
 
-	// SIGSTOP the replica running cases past its lease, then continue it.
-	paused := reps[runners()["cases"][0]]
+	// SIGSTOP the replica now running the pump past its lease, then
+	// continue it: its pump must not journal what the new holder did.
+	paused := reps[runners()["messaging"][0]]
 	if err := paused.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
 		t.Fatal(err)
 	}
@@ -218,15 +309,51 @@ orgs:
 
 	close(stopCases)
 	<-casesDone
+	close(stopAgent)
+	<-agentDone
 	mu.Lock()
 	want := append([]string(nil), created...)
+	wantSaid := append([]sent(nil), said...)
 	mu.Unlock()
-
-	st, err := state.Open(t.Context(), url, state.Options{})
-	if err != nil {
-		t.Fatal(err)
+	if len(wantSaid) == 0 {
+		t.Fatal("the agent could send no message during the run")
 	}
-	defer st.Close()
+
+	// The bot ends the handoff through a surviving replica and reads it
+	// from the start: every agent message exactly once, in order.
+	survivor := reps[(victim.n+1)%3]
+	api = botClient{t: t, base: survivor.base}
+	if code := api.do("DELETE", "/v1/orgs/acme/handoffs/"+h.ID, nil, nil, nil); code != http.StatusNoContent {
+		t.Fatalf("end handoff: %d", code)
+	}
+	hs := api.open("/v1/orgs/acme/handoffs/"+h.ID+"/events", "")
+	read := hs.until(t, "the handoff's end", func(ev sseEvent) bool { return ev.Type == botapi.EventEnded })
+	hs.close()
+	var gotSaid []sent
+	ids := map[string]bool{}
+	for _, ev := range read {
+		id, _ := ev.Data["id"].(string)
+		if ids[id] {
+			t.Errorf("handoff event %s (%s) delivered twice", id, ev.Type)
+		}
+		ids[id] = true
+		if ev.Type == botapi.EventAgentMessage {
+			text, _ := ev.Data["text"].(string)
+			gotSaid = append(gotSaid, sent{strings.TrimSuffix(id, ":"+botapi.EventAgentMessage), text})
+		}
+	}
+	if len(gotSaid) != len(wantSaid) {
+		t.Errorf("the handoff stream has %d agent messages, the agent sent %d", len(gotSaid), len(wantSaid))
+	}
+	for i := range min(len(gotSaid), len(wantSaid)) {
+		if gotSaid[i] != wantSaid[i] {
+			t.Fatalf("agent message %d: got %+v, the agent sent %+v\ngot %+v\nsent %+v", i, gotSaid[i], wantSaid[i], gotSaid, wantSaid)
+		}
+	}
+	if n := journaled(botapi.EventAgentMessage); n != len(wantSaid) {
+		t.Errorf("the journal holds %d agent messages, the agent sent %d", n, len(wantSaid))
+	}
+	t.Logf("%d agent messages across the failover, each journaled once", len(wantSaid))
 	waitLong(t, "a case.created event for every case created", func() bool {
 		recs, err := st.Outbox(t.Context(), state.OutboxQuery{Org: "acme", Topic: TopicCases, Limit: 100000})
 		if err != nil {
@@ -255,12 +382,57 @@ orgs:
 		return true
 	})
 
-	b, err := os.ReadFile(ndjsonPath)
+	// Every case event reached the webhook receiver; repeats are allowed
+	// (at least once) and counted.
+	recs, err := st.Outbox(t.Context(), state.OutboxQuery{Org: "acme", Topic: TopicCases, Limit: 100000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var caseEvents []string
+	for _, r := range recs {
+		var ev servicedesk.Event
+		if err := json.Unmarshal(r.Payload, &ev); err != nil {
+			t.Fatal(err)
+		}
+		if strings.HasPrefix(ev.Type, "case.") {
+			caseEvents = append(caseEvents, ev.ID)
+		}
+	}
+	delivered := func() (map[string]int, []string) {
+		b.hooks.mu.Lock()
+		defer b.hooks.mu.Unlock()
+		n := map[string]int{}
+		for _, ev := range b.hooks.events {
+			id, _ := ev["id"].(string)
+			n[id]++
+		}
+		return n, append([]string(nil), b.hooks.bad...)
+	}
+	waitLong(t, "every case event at the webhook receiver", func() bool {
+		n, _ := delivered()
+		for _, id := range caseEvents {
+			if n[id] == 0 {
+				return false
+			}
+		}
+		return true
+	})
+	n, bad := delivered()
+	if len(bad) > 0 {
+		t.Errorf("the receiver refused deliveries: %v", bad)
+	}
+	repeats := 0
+	for _, c := range n {
+		repeats += c - 1
+	}
+	t.Logf("%d case events delivered by webhook, %d repeated deliveries (at least once across the failover)", len(caseEvents), repeats)
+
+	data, err := os.ReadFile(ndjsonPath)
 	if err != nil {
 		t.Fatal(err)
 	}
 	seen := map[string]bool{}
-	for sc := bufio.NewScanner(bytes.NewReader(b)); sc.Scan(); {
+	for sc := bufio.NewScanner(bytes.NewReader(data)); sc.Scan(); {
 		var doc struct {
 			Event struct {
 				ID string `json:"id"`
