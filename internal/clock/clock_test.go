@@ -164,3 +164,28 @@ func TestRealClockSleep(t *testing.T) {
 		t.Fatal("real Since runs backwards")
 	}
 }
+
+// Jump moves the time without firing what falls due; the next Advance
+// fires it, late, as a resumed process sees its timers.
+func TestFakeJumpFiresNothingUntilTheNextAdvance(t *testing.T) {
+	f := NewFake(epoch)
+	tm := f.NewTimer(10 * time.Second)
+	f.Jump(31 * time.Second)
+	if got := f.Now(); !got.Equal(epoch.Add(31 * time.Second)) {
+		t.Fatalf("Now after Jump = %v", got)
+	}
+	select {
+	case <-tm.C():
+		t.Fatal("Jump fired a timer")
+	default:
+	}
+	f.Advance(0)
+	select {
+	case at := <-tm.C():
+		if !at.Equal(epoch.Add(31 * time.Second)) {
+			t.Fatalf("the late timer fired at %v, want the time it was noticed", at)
+		}
+	default:
+		t.Fatal("the next Advance did not fire the overdue timer")
+	}
+}

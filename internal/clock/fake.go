@@ -63,6 +63,16 @@ func (f *Fake) Set(t time.Time) {
 	}
 }
 
+// Jump moves the time forward by d without firing the timers and tickers
+// that fall due on the way: they fire, late, at the next Advance or Set,
+// as a process stopped (SIGSTOP, a frozen VM) and resumed finds them. A
+// test uses it to make another party act while this one is paused.
+func (f *Fake) Jump(d time.Duration) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.now = f.now.Add(d)
+}
+
 // Waiters reports how many timers and tickers are armed.
 func (f *Fake) Waiters() int {
 	f.mu.Lock()

@@ -57,7 +57,7 @@ func TestPausedPipelineStopsAndCommitsNothing(t *testing.T) {
 	if err := clk.BlockUntil(t.Context(), 1); err != nil {
 		t.Fatal(err)
 	}
-	clk.Set(clk.Now().Add(31 * time.Second)) // no timer fires before B acquires
+	clk.Jump(31 * time.Second) // paused: no timer fires before B acquires
 	if _, err := st.AcquireLease(t.Context(), fence.Lease, "replica-b", 30*time.Second); err != nil {
 		t.Fatal(err)
 	}
