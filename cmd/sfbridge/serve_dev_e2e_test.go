@@ -371,20 +371,24 @@ func TestServeDevEndToEnd(t *testing.T) {
 		t.Fatalf("delete handoff: %d", st)
 	}
 
-	// The webhooks: signed, each event once, the case's events among them.
+	// The webhooks: signed, each event once, the case's and the handoff's
+	// events among them.
 	for {
 		hooks.mu.Lock()
 		n := len(hooks.types["comment.created"])
-		var mine bool
+		var mine, agent bool
 		for _, id := range hooks.types["case.created"] {
 			mine = mine || strings.Contains(hooks.bodies[id], c1.ID)
 		}
+		for _, id := range hooks.types["agent.message"] {
+			agent = agent || strings.Contains(hooks.bodies[id], h.ID)
+		}
 		hooks.mu.Unlock()
-		if mine && n > 0 {
+		if mine && n > 0 && agent {
 			break
 		}
 		if time.Now().After(deadline.Add(120 * time.Second)) {
-			t.Fatalf("the webhook receiver never got case.created of %s and a comment", c1.ID)
+			t.Fatalf("the webhook receiver never got case.created of %s, a comment and the agent's message (got %v)", c1.ID, mine)
 		}
 		time.Sleep(200 * time.Millisecond)
 	}

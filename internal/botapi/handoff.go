@@ -84,6 +84,11 @@ func handoffKey(org, id string) state.CheckpointKey {
 // HandoffTopic is the journal topic of a handoff's events.
 func HandoffTopic(id string) string { return "handoff." + id }
 
+// TopicHandoffs is the journal topic that carries the events of all of an
+// org's handoffs, written in the same commit as each handoff's own topic:
+// webhooks read it, since they cannot follow a topic per handoff.
+const TopicHandoffs = "handoffs.events"
+
 func loadHandoff(ctx context.Context, st state.Store, org, id string) (*handoffRecord, state.Checkpoint, error) {
 	if !uuidstr.Valid(id) {
 		return nil, state.Checkpoint{}, &Error{Status: http.StatusNotFound, Code: CodeHandoffNotFound, Message: fmt.Sprintf("no handoff %q (handoff ids are lowercase UUIDs)", id), Fix: "use the id POST /handoffs returned"}

@@ -260,6 +260,20 @@ func TestHandoffSurvivesARestartOfAPIAndPump(t *testing.T) {
 	if len(seen) < 4 {
 		t.Fatalf("journal holds %d events", len(seen))
 	}
+	// The org-wide topic that webhooks read holds the same events, in the
+	// same order.
+	all, err := e.store.Outbox(t.Context(), state.OutboxQuery{Org: alias, Topic: botapi.TopicHandoffs, Limit: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(all) != len(recs) {
+		t.Fatalf("%s holds %d records, %s %d", botapi.TopicHandoffs, len(all), botapi.HandoffTopic(id), len(recs))
+	}
+	for i := range all {
+		if string(all[i].Payload) != string(recs[i].Payload) {
+			t.Fatalf("record %d differs:\n%s\n%s", i, all[i].Payload, recs[i].Payload)
+		}
+	}
 }
 
 // A standby pump waits for the lease and takes the handoffs over when the

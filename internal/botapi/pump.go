@@ -341,8 +341,10 @@ func (p *Pump) commit(ctx context.Context, fence state.Fence, rec *handoffRecord
 	if err != nil {
 		return version, err
 	}
+	now := p.clk.Now()
 	cp, err := p.org.Store.Commit(ctx, state.Commit{Key: handoffKey(p.org.Alias, rec.ID), Expect: version, Value: value, Fence: fence,
-		Outbox: []state.OutboxRecord{{Org: p.org.Alias, Topic: HandoffTopic(rec.ID), Payload: payload, CreatedAt: p.clk.Now()}}})
+		Outbox: []state.OutboxRecord{{Org: p.org.Alias, Topic: HandoffTopic(rec.ID), Payload: payload, CreatedAt: now},
+			{Org: p.org.Alias, Topic: TopicHandoffs, Payload: payload, CreatedAt: now}}})
 	if err != nil {
 		return version, fmt.Errorf("botapi: journaling %s of handoff %s: %w", he.Type, rec.ID, err)
 	}

@@ -22,6 +22,10 @@ import (
 // knowledge pipelines write.
 func Topics() []string { return []string{TopicCases, TopicKnowledge} }
 
+// webhookTopics are the journal topics webhooks deliver: the event
+// stream's, and every handoff's events through their org-wide topic.
+func webhookTopics() []string { return append(Topics(), botapi.TopicHandoffs) }
+
 // WebhookSpec is the daemon's top-level webhooks section with its secret
 // loaded.
 type WebhookSpec struct {
@@ -122,7 +126,7 @@ func newWebhooks(org *OrgEnv) (Component, error) {
 	// A POST may take webhook.DefaultAttemptTimeout: the lease must outlast
 	// two of them, whatever the pipelines' lease_ttl.
 	dl, err := webhook.New(webhook.Config{Store: org.Store, Org: org.Alias, URL: w.URL, Secret: w.Secret, Events: w.Events,
-		Topics: Topics(), Clock: org.Clock, Owner: org.Owner, LeaseTTL: max(org.LeaseTTL, 2*webhook.DefaultAttemptTimeout),
+		Topics: webhookTopics(), Clock: org.Clock, Owner: org.Owner, LeaseTTL: max(org.LeaseTTL, 2*webhook.DefaultAttemptTimeout),
 		Logger:  org.Logger,
 		Observe: func(result string) { m.webhookDeliveries.WithLabelValues(org.Alias, result).Inc() }})
 	if err != nil {
