@@ -277,7 +277,7 @@ func (k *Knowledge) syncLanguage(ctx context.Context, lang string, body []string
 				changes = append(changes, fetchedEvent(a, lang, idx))
 				data, _ := json.Marshal(a)
 				docs = append(docs, state.Document{Org: k.Org, Kind: kindArticle, ID: a.KnowledgeArticleID + "/" + lang, Version: a.ID + "@" + a.SystemModstamp,
-					Lang: isoLang(lang), Title: a.Title, Body: strings.TrimSpace(a.Summary + "\n" + a.Text), Data: data, UpdatedAt: clock.Or(k.Clock).Now()})
+					Lang: isoLang(lang), Title: strings.Clone(a.Title), Body: strings.TrimSpace(a.Summary + "\n" + a.Text), Data: data, UpdatedAt: clock.Or(k.Clock).Now()})
 			}
 		}
 		st.Calls += calls
