@@ -2,12 +2,12 @@ package main
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -21,7 +21,8 @@ import (
 // process of its own against an emulator hosted by this process, filled
 // with 100,000 published en_US articles (-short: 10,000) of about 2 KB of
 // rich-text HTML each, into an empty SQLite state store, and reports the
-// sync process's peak resident set (the child's ru_maxrss, KiB on Linux),
+// sync process's peak resident set (its VmHWM, read from /proc while it
+// runs; Linux only),
 // which is what issue 17's "RSS ≤ 128 MB" is about: the emulator's memory
 // is not in it. Set SFBRIDGE_BENCH_GODEBUG=GODEBUG=gctrace=1 and
 // SFBRIDGE_BENCH_STDERR=FILE to keep the child's garbage collector trace.
@@ -83,27 +84,73 @@ func BenchmarkKnowledgeSyncProcess(b *testing.B) {
 	run := 0
 	for b.Loop() {
 		run++
-		cmd := sfbridge("knowledge", "sync", "--language", "en_US", "--json", "--state", "sqlite:"+filepath.Join(dir, fmt.Sprintf("state%d.db", run)))
+		cmd := sfbridge("knowledge", "sync", "--language", "en_US", "--state", "sqlite:"+filepath.Join(dir, fmt.Sprintf("state%d.db", run)))
 		var stdout, stderr bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &stdout, &stderr
-		if err := cmd.Run(); err != nil {
+		if err := cmd.Start(); err != nil {
+			b.Fatal(err)
+		}
+		hwm := make(chan uint64)
+		go func() { hwm <- pollHWM(cmd.Process.Pid) }()
+		err := cmd.Wait()
+		peak := <-hwm
+		if err != nil {
 			b.Fatalf("knowledge sync: %v\n%s", err, stderr.Bytes())
 		}
 		if p := os.Getenv("SFBRIDGE_BENCH_STDERR"); p != "" {
 			_ = os.WriteFile(p, stderr.Bytes(), 0o600)
 		}
-		var stats struct {
-			Published int `json:"published"`
-			Fetched   int `json:"fetched"`
-		}
-		if err := json.Unmarshal(stdout.Bytes(), &stats); err != nil || stats.Published < n {
+		// The text summary, not --json: --json prints every change of the
+		// sync (100,000 events on a first sync), which the JSON encoder
+		// buffers whole; that is the output's cost, not the sync's.
+		var published int
+		if _, err := fmt.Sscanf(stdout.String(), "%d published", &published); err != nil || published < n {
 			b.Fatalf("knowledge sync printed %q (%v), want at least %d published", stdout.Bytes(), err, n)
 		}
-		ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage)
-		if !ok {
-			b.Skip("no getrusage figures on this platform")
+		if peak == 0 {
+			b.Skip("could not read the sync process's VmHWM from /proc")
 		}
-		b.ReportMetric(float64(ru.Maxrss)/1024, "peak-rss-MB")
-		b.ReportMetric(float64(stats.Published), "published")
+		b.ReportMetric(float64(peak)/1024, "peak-rss-MB")
+		// The child's ru_maxrss is not its own peak: at exec Linux keeps the
+		// high-water mark of the address space being replaced, and os/exec
+		// starts the child sharing this process's (vfork), so it is at least
+		// this process's peak, the emulator's. Reported to show that.
+		if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+			b.ReportMetric(float64(ru.Maxrss)/1024, "rusage-maxrss-MB")
+		}
+		b.ReportMetric(float64(published), "published")
 	}
+}
+
+// pollHWM reads the VmHWM (peak resident set, kB) of process pid from
+// /proc every 2 ms until the process is gone, and returns the last value
+// read: the kernel keeps the high-water mark itself, so sampling misses
+// only what the process adds between the last read and its exit.
+func pollHWM(pid int) uint64 {
+	var last uint64
+	path := fmt.Sprintf("/proc/%d/status", pid)
+	for {
+		raw, err := os.ReadFile(path)
+		if err != nil {
+			return last
+		}
+		v, ok := statusField(raw, "VmHWM")
+		if !ok {
+			return last // a zombie has no address space left: it has exited
+		}
+		last = v
+		time.Sleep(2 * time.Millisecond)
+	}
+}
+
+func statusField(raw []byte, field string) (uint64, bool) {
+	for line := range strings.Lines(string(raw)) {
+		name, rest, ok := strings.Cut(line, ":")
+		if !ok || name != field {
+			continue
+		}
+		v, err := strconv.ParseUint(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 10, 64)
+		return v, err == nil
+	}
+	return 0, false
 }
