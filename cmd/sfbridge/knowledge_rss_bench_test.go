@@ -111,10 +111,7 @@ func BenchmarkKnowledgeSyncProcess(b *testing.B) {
 			b.Skip("could not read the sync process's VmHWM from /proc")
 		}
 		b.ReportMetric(float64(peak)/1024, "peak-rss-MB")
-		// The child's ru_maxrss is not its own peak: at exec Linux keeps the
-		// high-water mark of the address space being replaced, and os/exec
-		// starts the child sharing this process's (vfork), so it is at least
-		// this process's peak, the emulator's. Reported to show that.
+		// The child's ru_maxrss (KiB on Linux), as a cross-check.
 		if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
 			b.ReportMetric(float64(ru.Maxrss)/1024, "rusage-maxrss-MB")
 		}
