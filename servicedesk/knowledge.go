@@ -237,18 +237,25 @@ func (k *Knowledge) syncLanguage(ctx context.Context, lang string, body []string
 			return fmt.Errorf("servicedesk: listing published %s articles: %w", lang, err)
 		}
 		for _, r := range p.Records {
+			// The decoder's strings share one allocation per record: what
+			// is kept for the whole sync is copied, so that the pages are
+			// not kept alive with it.
 			key := str(r, "KnowledgeArticleId") + "/" + lang
-			e := indexEntry{Version: r.ID() + "@" + str(r, "SystemModstamp"), URLName: str(r, "UrlName")}
+			e := indexEntry{Version: r.ID() + "@" + str(r, "SystemModstamp"), URLName: strings.Clone(str(r, "UrlName"))}
 			current[key] = e
 			if idx.Entries[key].Version != e.Version {
-				changed = append(changed, r.ID())
+				changed = append(changed, strings.Clone(r.ID()))
 			}
 		}
 	}
 	st.Calls += calls
 	st.Published += len(current)
 	fenced := k.Fence.Lease != ""
-	var all []state.Document // the fetched articles (committed at the end when fenced)
+	// The fetched articles are kept for the end only when fenced (they are
+	// committed in one transaction then); otherwise each batch is stored
+	// and dropped, so that memory does not grow with the knowledge base.
+	var all []state.Document
+	var changes []KnowledgeEvent
 	fields := append([]string{"Id", "KnowledgeArticleId", "ArticleNumber", "Title", "UrlName", "Summary", "Language", "VersionNumber", "LastPublishedDate", "SystemModstamp"}, body...)
 	for chunk := range slices.Chunk(changed, 200) {
 		quoted := make([]string, len(chunk))
@@ -267,15 +274,16 @@ func (k *Knowledge) syncLanguage(ctx context.Context, lang string, body []string
 			}
 			for _, r := range p.Records {
 				a := articleOf(r, body, k.object())
+				changes = append(changes, fetchedEvent(a, lang, idx))
 				data, _ := json.Marshal(a)
 				docs = append(docs, state.Document{Org: k.Org, Kind: kindArticle, ID: a.KnowledgeArticleID + "/" + lang, Version: a.ID + "@" + a.SystemModstamp,
-					Lang: isoLang(lang), Title: a.Title, Body: strings.TrimSpace(a.Summary + "\n" + a.Text), Data: data, UpdatedAt: clock.Or(k.Clock).Now()})
+					Lang: isoLang(lang), Title: strings.Clone(a.Title), Body: strings.TrimSpace(a.Summary + "\n" + a.Text), Data: data, UpdatedAt: clock.Or(k.Clock).Now()})
 			}
 		}
 		st.Calls += calls
 		st.Fetched += len(docs)
-		all = append(all, docs...)
 		if fenced {
+			all = append(all, docs...)
 			continue
 		}
 		if err := k.Store.PutDocuments(ctx, docs); err != nil {
@@ -289,10 +297,7 @@ func (k *Knowledge) syncLanguage(ctx context.Context, lang string, body []string
 		}
 	}
 	slices.Sort(gone)
-	changes, err := k.changes(ctx, lang, idx, all, gone)
-	if err != nil {
-		return err
-	}
+	changes = append(changes, k.archived(ctx, lang, idx, gone)...)
 	st.Changes = append(st.Changes, changes...)
 	if fenced {
 		if err := k.commit(ctx, lang, current, all, changes); err != nil {
@@ -312,24 +317,23 @@ func (k *Knowledge) syncLanguage(ctx context.Context, lang string, body []string
 	return k.Store.PutDocuments(ctx, []state.Document{{Org: k.Org, Kind: kindIndex, ID: lang, Data: data, UpdatedAt: clock.Or(k.Clock).Now()}})
 }
 
-// changes builds the events of one language's sync: a fetched version
-// is published when its article was not in the index, updated when it
-// was; an article left out of the listing is archived.
-func (k *Knowledge) changes(ctx context.Context, lang string, idx knowledgeIndex, fetched []state.Document, gone []string) ([]KnowledgeEvent, error) {
-	var out []KnowledgeEvent
-	for _, d := range fetched {
-		var a Article
-		if err := json.Unmarshal(d.Data, &a); err != nil {
-			return nil, err
-		}
-		typ := KnowledgePublished
-		if _, ok := idx.Entries[d.ID]; ok {
-			typ = KnowledgeUpdated
-		}
-		stamp, _ := rest.ParseDateTime(a.SystemModstamp)
-		out = append(out, KnowledgeEvent{ID: a.ID + "@" + strconv.FormatInt(stamp.UnixMilli(), 10), Type: typ, Time: stamp.UTC(),
-			ArticleID: a.ID, KnowledgeArticleID: a.KnowledgeArticleID, Language: lang, Title: a.Title, URLName: a.URLName})
+// fetchedEvent is the event of a fetched version: published when its
+// article was not in the index, updated when it was.
+func fetchedEvent(a Article, lang string, idx knowledgeIndex) KnowledgeEvent {
+	typ := KnowledgePublished
+	if _, ok := idx.Entries[a.KnowledgeArticleID+"/"+lang]; ok {
+		typ = KnowledgeUpdated
 	}
+	stamp, _ := rest.ParseDateTime(a.SystemModstamp)
+	// Copies: a's strings share the fetched record's allocation, HTML and
+	// all, which the event would otherwise keep alive for the whole sync.
+	return KnowledgeEvent{ID: a.ID + "@" + strconv.FormatInt(stamp.UnixMilli(), 10), Type: typ, Time: stamp.UTC(),
+		ArticleID: strings.Clone(a.ID), KnowledgeArticleID: strings.Clone(a.KnowledgeArticleID), Language: lang, Title: strings.Clone(a.Title), URLName: strings.Clone(a.URLName)}
+}
+
+// archived builds the events of the articles left out of the listing.
+func (k *Knowledge) archived(ctx context.Context, lang string, idx knowledgeIndex, gone []string) []KnowledgeEvent {
+	var out []KnowledgeEvent
 	now := clock.Or(k.Clock).Now().UTC()
 	for _, key := range gone {
 		e := idx.Entries[key]
@@ -343,7 +347,7 @@ func (k *Knowledge) changes(ctx context.Context, lang string, idx knowledgeIndex
 		}
 		out = append(out, ev)
 	}
-	return out, nil
+	return out
 }
 
 // commit writes one language's fetched articles, its new index, its
