@@ -1,9 +1,7 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
-	"context"
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
@@ -19,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sfbridge/sfbridge/internal/botapi/ssetest"
 	"github.com/sfbridge/sfbridge/webhooksig"
 )
 
@@ -63,87 +62,17 @@ func (h *hookReceiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
-// sseEvent is one event of a server-sent-events stream.
-type sseEvent struct {
-	ID, Type string
-	Data     map[string]any
-}
+type sseEvent = ssetest.Event
 
-// sseStream reads an SSE stream in the background.
-type sseStream struct {
-	events chan sseEvent
-	cancel context.CancelFunc
-}
-
-func openSSE(t *testing.T, url, lastID string) *sseStream {
+// openSSE opens a stream of the dev daemon's API, resuming after lastID
+// when set.
+func openSSE(t *testing.T, url, lastID string) *ssetest.Stream {
 	t.Helper()
-	ctx, cancel := context.WithCancel(t.Context())
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, url, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if lastID != "" {
-		req.Header.Set("Last-Event-ID", lastID)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	if resp.StatusCode != http.StatusOK || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/event-stream") {
-		b, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		cancel()
-		t.Fatalf("GET %s: %s %s", url, resp.Status, b)
-	}
-	s := &sseStream{events: make(chan sseEvent, 1024), cancel: cancel}
-	go func() {
-		defer close(s.events)
-		defer resp.Body.Close()
-		sc := bufio.NewScanner(resp.Body)
-		sc.Buffer(make([]byte, 64<<10), 1<<20)
-		var ev sseEvent
-		var data strings.Builder
-		for sc.Scan() {
-			line := sc.Text()
-			switch {
-			case line == "":
-				if data.Len() > 0 {
-					_ = json.Unmarshal([]byte(data.String()), &ev.Data)
-					s.events <- ev
-				}
-				ev, data = sseEvent{}, strings.Builder{}
-			case strings.HasPrefix(line, "id:"):
-				ev.ID = strings.TrimSpace(strings.TrimPrefix(line, "id:"))
-			case strings.HasPrefix(line, "event:"):
-				ev.Type = strings.TrimSpace(strings.TrimPrefix(line, "event:"))
-			case strings.HasPrefix(line, "data:"):
-				data.WriteString(strings.TrimPrefix(strings.TrimPrefix(line, "data:"), " "))
-			}
-		}
-	}()
-	t.Cleanup(cancel)
-	return s
-}
-
-// next waits for the first event that match accepts.
-func (s *sseStream) next(t *testing.T, what string, limit time.Duration, match func(sseEvent) bool) sseEvent {
-	t.Helper()
-	timer := time.NewTimer(limit)
-	defer timer.Stop()
-	for {
-		select {
-		case ev, ok := <-s.events:
-			if !ok {
-				t.Fatalf("the stream ended before %s", what)
-			}
-			if match(ev) {
-				return ev
-			}
-		case <-timer.C:
-			t.Fatalf("no %s within %s", what, limit)
-		}
-	}
+	return ssetest.Open(t, http.DefaultClient, req, lastID)
 }
 
 func (d *devDaemon) call(method, path string, body any, hdr map[string]string, out any) int {
@@ -309,15 +238,15 @@ func TestServeDevEndToEnd(t *testing.T) {
 
 	// Its events arrive on the stream; a reconnect from the first one
 	// replays what followed and not the first one again.
-	first := events.next(t, "case.created of "+c1.ID, 90*time.Second, func(ev sseEvent) bool {
+	first := events.Next(t, "case.created of "+c1.ID, 90*time.Second, func(ev sseEvent) bool {
 		return ev.Type == "case.created" && ev.Data["case_id"] == c1.ID
 	})
-	events.next(t, "comment.created on "+c1.ID, 90*time.Second, func(ev sseEvent) bool {
+	events.Next(t, "comment.created on "+c1.ID, 90*time.Second, func(ev sseEvent) bool {
 		return ev.Type == "comment.created" && ev.Data["case_id"] == c1.ID
 	})
-	events.cancel()
+	events.Close()
 	replay := openSSE(t, d.org+"/events", first.ID)
-	again := replay.next(t, "the replayed comment", 30*time.Second, func(ev sseEvent) bool {
+	again := replay.Next(t, "the replayed comment", 30*time.Second, func(ev sseEvent) bool {
 		if ev.Data["id"] == first.Data["id"] {
 			t.Fatalf("the replay from %s repeated that event", first.ID)
 		}
@@ -326,7 +255,7 @@ func TestServeDevEndToEnd(t *testing.T) {
 	if again.ID == first.ID {
 		t.Fatalf("replayed event has the cursor it was replayed from")
 	}
-	replay.cancel()
+	replay.Close()
 
 	// Knowledge: search over the synced copy, then one article.
 	var hits struct {
@@ -359,14 +288,14 @@ func TestServeDevEndToEnd(t *testing.T) {
 		t.Fatalf("handoff: %d %+v", st, h)
 	}
 	hs := openSSE(t, d.base+h.EventsURL, "")
-	reply := hs.next(t, "the agent's reply", 90*time.Second, func(ev sseEvent) bool { return ev.Type == "agent.message" })
+	reply := hs.Next(t, "the agent's reply", 90*time.Second, func(ev sseEvent) bool { return ev.Type == "agent.message" })
 	if !strings.Contains(fmt.Sprint(reply.Data["text"]), "Emma") {
 		t.Fatalf("agent's reply: %v", reply.Data)
 	}
 	if st := d.call("POST", "/handoffs/"+h.ID+"/messages", map[string]any{"text": "bye"}, nil, nil); st != 204 {
 		t.Fatalf("message: %d", st)
 	}
-	hs.next(t, "the end of the handoff", 90*time.Second, func(ev sseEvent) bool { return ev.Type == "ended" })
+	hs.Next(t, "the end of the handoff", 90*time.Second, func(ev sseEvent) bool { return ev.Type == "ended" })
 	if st := d.call("DELETE", "/handoffs/"+h.ID, nil, nil, nil); st != 204 {
 		t.Fatalf("delete handoff: %d", st)
 	}

@@ -1,7 +1,6 @@
 package botapi_test
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -23,6 +22,7 @@ import (
 	"github.com/sfbridge/sfbridge/emulator/data"
 	emsg "github.com/sfbridge/sfbridge/emulator/messaging"
 	"github.com/sfbridge/sfbridge/internal/botapi"
+	"github.com/sfbridge/sfbridge/internal/botapi/ssetest"
 	"github.com/sfbridge/sfbridge/keys"
 	"github.com/sfbridge/sfbridge/messaging"
 	"github.com/sfbridge/sfbridge/rest"
@@ -246,88 +246,33 @@ func (e *env) wantError(method, path string, body any, hdr map[string]string, st
 }
 
 // sseEvent is one event read from a stream.
-type sseEvent struct {
-	ID, Type string
-	Data     map[string]any
-}
+type sseEvent = ssetest.Event
 
 // stream is an open SSE connection.
-type stream struct {
-	events chan sseEvent
-	cancel context.CancelFunc
-	done   chan struct{}
-}
+type stream struct{ *ssetest.Stream }
 
 func (e *env) open(path, lastID string) *stream {
 	e.t.Helper()
-	ctx, cancel := context.WithCancel(e.t.Context())
-	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, e.http.URL+path, nil)
-	if lastID != "" {
-		req.Header.Set("Last-Event-ID", lastID)
-	}
-	resp, err := e.client.Do(req)
+	req, err := http.NewRequestWithContext(e.t.Context(), http.MethodGet, e.http.URL+path, nil)
 	if err != nil {
-		cancel()
 		e.t.Fatal(err)
 	}
-	if resp.StatusCode != http.StatusOK || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/event-stream") {
-		cancel()
-		e.t.Fatalf("GET %s: %d %s", path, resp.StatusCode, resp.Header.Get("Content-Type"))
-	}
-	s := &stream{events: make(chan sseEvent, 100), cancel: cancel, done: make(chan struct{})}
-	go func() {
-		defer close(s.done)
-		defer close(s.events)
-		defer resp.Body.Close()
-		sc := bufio.NewScanner(resp.Body)
-		var cur sseEvent
-		for sc.Scan() {
-			line := sc.Text()
-			switch {
-			case line == "":
-				if cur.Type != "" {
-					s.events <- cur
-				}
-				cur = sseEvent{}
-			case strings.HasPrefix(line, "id: "):
-				cur.ID = line[4:]
-			case strings.HasPrefix(line, "event: "):
-				cur.Type = line[7:]
-			case strings.HasPrefix(line, "data: "):
-				_ = json.Unmarshal([]byte(line[6:]), &cur.Data)
-			}
-		}
-	}()
-	e.t.Cleanup(s.close)
-	return s
+	return &stream{ssetest.Open(e.t, e.client, req, lastID)}
 }
 
-func (s *stream) close() { s.cancel(); <-s.done }
+func (s *stream) close() { s.Close() }
 
 // next returns the next event; the deadline only bounds a failing test.
 func (s *stream) next(t *testing.T, skipTyping bool) sseEvent {
 	t.Helper()
-	for {
-		select {
-		case ev, ok := <-s.events:
-			if !ok {
-				t.Fatal("the stream ended")
-			}
-			if skipTyping && ev.Type == "agent.typing" {
-				continue
-			}
-			return ev
-		case <-time.After(20 * time.Second):
-			t.Fatal("no event within 20s")
-		}
-	}
+	return s.Next(t, "an event", 20*time.Second, func(ev sseEvent) bool { return !skipTyping || ev.Type != "agent.typing" })
 }
 
 // ended reports whether the server closed the stream (within the deadline).
 func (s *stream) ended(t *testing.T) bool {
 	t.Helper()
 	select {
-	case <-s.done:
+	case <-s.Done():
 		return true
 	case <-time.After(20 * time.Second):
 		return false

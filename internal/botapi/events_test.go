@@ -133,7 +133,7 @@ func TestOrgEventsReplayFromLastEventID(t *testing.T) {
 		t.Fatalf("replay: %+v", replay)
 	}
 	select {
-	case ev := <-s.events:
+	case ev := <-s.Events():
 		t.Fatalf("an extra event after the replay: %+v", ev)
 	case <-time.After(300 * time.Millisecond):
 	}

@@ -164,7 +164,7 @@ func TestHandoffWithAnAgentReply(t *testing.T) {
 	e.wantError("POST", "/v1/orgs/acme/handoffs/"+id+"/messages", map[string]any{"text": "still there?"}, nil, 409, "handoff_ended")
 	all := e.open("/v1/orgs/acme/handoffs/"+id+"/events", "")
 	var types []string
-	for ev := range all.events {
+	for ev := range all.Events() {
 		types = append(types, ev.Type)
 	}
 	if types[0] != "queued" || types[len(types)-1] != "ended" || !slices.Contains(types, "agent.message") {

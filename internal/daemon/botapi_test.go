@@ -1,7 +1,6 @@
 package daemon
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -17,6 +16,7 @@ import (
 	"time"
 
 	emsg "github.com/sfbridge/sfbridge/emulator/messaging"
+	"github.com/sfbridge/sfbridge/internal/botapi/ssetest"
 	"github.com/sfbridge/sfbridge/internal/config"
 	"github.com/sfbridge/sfbridge/keys"
 	"github.com/sfbridge/sfbridge/sftest"
@@ -116,64 +116,24 @@ func (c botClient) do(method, path string, body any, hdr map[string]string, out 
 	return resp.StatusCode
 }
 
-type sseEvent struct {
-	ID, Type string
-	Data     map[string]any
-}
+// sseEvent is one event read from a stream.
+type sseEvent = ssetest.Event
 
-type sseStream struct {
-	events chan sseEvent
-	cancel context.CancelFunc
-	done   chan struct{}
-}
+// sseStream is an open SSE connection of the API.
+type sseStream struct{ *ssetest.Stream }
 
 // open opens an SSE stream of the API, resuming after lastID when set.
 func (c botClient) open(path, lastID string) *sseStream {
 	c.t.Helper()
-	ctx, cancel := context.WithCancel(c.t.Context())
-	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, c.base+path, nil)
-	req.Header.Set("Authorization", "Bearer "+c.token)
-	if lastID != "" {
-		req.Header.Set("Last-Event-ID", lastID)
-	}
-	resp, err := http.DefaultClient.Do(req)
+	req, err := http.NewRequestWithContext(c.t.Context(), http.MethodGet, c.base+path, nil)
 	if err != nil {
-		cancel()
 		c.t.Fatal(err)
 	}
-	if resp.StatusCode != http.StatusOK || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/event-stream") {
-		cancel()
-		c.t.Fatalf("GET %s: %d %s", path, resp.StatusCode, resp.Header.Get("Content-Type"))
-	}
-	s := &sseStream{events: make(chan sseEvent, 1000), cancel: cancel, done: make(chan struct{})}
-	go func() {
-		defer close(s.done)
-		defer close(s.events)
-		defer resp.Body.Close()
-		sc := bufio.NewScanner(resp.Body)
-		var cur sseEvent
-		for sc.Scan() {
-			line := sc.Text()
-			switch {
-			case line == "":
-				if cur.Type != "" {
-					s.events <- cur
-				}
-				cur = sseEvent{}
-			case strings.HasPrefix(line, "id: "):
-				cur.ID = line[4:]
-			case strings.HasPrefix(line, "event: "):
-				cur.Type = line[7:]
-			case strings.HasPrefix(line, "data: "):
-				_ = json.Unmarshal([]byte(line[6:]), &cur.Data)
-			}
-		}
-	}()
-	c.t.Cleanup(s.close)
-	return s
+	req.Header.Set("Authorization", "Bearer "+c.token)
+	return &sseStream{ssetest.Open(c.t, http.DefaultClient, req, lastID)}
 }
 
-func (s *sseStream) close() { s.cancel(); <-s.done }
+func (s *sseStream) close() { s.Close() }
 
 // until reads events until match returns true, returning the events read;
 // the deadline only bounds a failing test.
@@ -183,7 +143,7 @@ func (s *sseStream) until(t *testing.T, what string, match func(sseEvent) bool) 
 	deadline := time.After(90 * time.Second)
 	for {
 		select {
-		case ev, ok := <-s.events:
+		case ev, ok := <-s.Events():
 			if !ok {
 				t.Fatalf("the stream ended before %s (read %+v)", what, seen)
 			}
