@@ -328,20 +328,27 @@ func (o *Org) archiveArticle(st *data.Store, articleID string) error {
 
 func (o *Org) activityRoutes(m *http.ServeMux, p string) {
 	m.HandleFunc("GET "+p+"/activity", func(w http.ResponseWriter, _ *http.Request) { httpjson.Write(w, http.StatusOK, o.Activity()) })
-	m.HandleFunc("PUT "+p+"/activity", func(w http.ResponseWriter, r *http.Request) {
-		var s ActivitySpec
-		if err := decodeStrict(r.Body, &s); err != nil {
-			writeAdminError(w, http.StatusBadRequest, "body: %v", err)
-			return
-		}
-		if err := o.StartActivity(s); err != nil {
-			writeAdminError(w, http.StatusBadRequest, "%v", err)
-			return
-		}
-		httpjson.Write(w, http.StatusOK, o.Activity())
-	})
+	m.HandleFunc("PUT "+p+"/activity", putSpec(o.StartActivity, func() any { return o.Activity() }))
 	m.HandleFunc("DELETE "+p+"/activity", func(w http.ResponseWriter, _ *http.Request) {
 		o.StopActivity()
 		httpjson.Write(w, http.StatusOK, o.Activity())
 	})
+}
+
+// putSpec is an admin PUT that decodes a spec strictly, applies it, and
+// answers with the state after: 400 for a body that does not decode or a
+// spec that apply refuses.
+func putSpec[S any](apply func(S) error, state func() any) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		var s S
+		if err := decodeStrict(r.Body, &s); err != nil {
+			writeAdminError(w, http.StatusBadRequest, "body: %v", err)
+			return
+		}
+		if err := apply(s); err != nil {
+			writeAdminError(w, http.StatusBadRequest, "%v", err)
+			return
+		}
+		httpjson.Write(w, http.StatusOK, state())
+	}
 }

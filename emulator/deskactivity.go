@@ -230,16 +230,5 @@ func (o *Org) publishNewVersion(st *data.Store, rng *rand.Rand) error {
 
 func (o *Org) deskActivityRoutes(m *http.ServeMux, p string) {
 	m.HandleFunc("GET "+p+"/servicedesk/activity", func(w http.ResponseWriter, _ *http.Request) { httpjson.Write(w, http.StatusOK, o.DeskActivity()) })
-	m.HandleFunc("PUT "+p+"/servicedesk/activity", func(w http.ResponseWriter, r *http.Request) {
-		var s DeskActivitySpec
-		if err := decodeStrict(r.Body, &s); err != nil {
-			writeAdminError(w, http.StatusBadRequest, "body: %v", err)
-			return
-		}
-		if err := o.SetDeskActivity(s); err != nil {
-			writeAdminError(w, http.StatusBadRequest, "%v", err)
-			return
-		}
-		httpjson.Write(w, http.StatusOK, o.DeskActivity())
-	})
+	m.HandleFunc("PUT "+p+"/servicedesk/activity", putSpec(o.SetDeskActivity, func() any { return o.DeskActivity() }))
 }
