@@ -47,6 +47,11 @@ type Knowledge struct {
 	// Topic is the outbox topic of the change events (KnowledgeEvent), for
 	// example "knowledge.events"; it needs Fence.
 	Topic string
+	// KeepChanges makes Sync return every change event in
+	// KnowledgeStats.Changes. Without it only their number (Changed) is
+	// returned, so that a first sync of a large knowledge base does not
+	// hold one event per article in memory.
+	KeepChanges bool
 }
 
 // Knowledge event types.
@@ -102,8 +107,11 @@ type KnowledgeStats struct {
 	Fetched    int      `json:"fetched"`
 	Removed    int      `json:"removed"`
 	Calls      int      `json:"api_calls"`
-	// Changes are the versions published, updated and archived since the
-	// last sync, as the events a fenced sync journals.
+	// Changed counts the versions published, updated and archived since
+	// the last sync.
+	Changed int `json:"changed"`
+	// Changes are those versions as the events a fenced sync journals,
+	// when Knowledge.KeepChanges is set.
 	Changes []KnowledgeEvent `json:"changes,omitempty"`
 }
 
@@ -250,7 +258,12 @@ func (k *Knowledge) syncLanguage(ctx context.Context, lang string, body []string
 	}
 	st.Calls += calls
 	st.Published += len(current)
+	fetchedBefore := st.Fetched
 	fenced := k.Fence.Lease != ""
+	// The change events are built only for the journal (fenced, with a
+	// topic) and for a caller that asked for them; otherwise they are only
+	// counted.
+	events := (fenced && k.Topic != "") || k.KeepChanges
 	// The fetched articles are kept for the end only when fenced (they are
 	// committed in one transaction then); otherwise each batch is stored
 	// and dropped, so that memory does not grow with the knowledge base.
@@ -274,7 +287,9 @@ func (k *Knowledge) syncLanguage(ctx context.Context, lang string, body []string
 			}
 			for _, r := range p.Records {
 				a := articleOf(r, body, k.object())
-				changes = append(changes, fetchedEvent(a, lang, idx))
+				if events {
+					changes = append(changes, fetchedEvent(a, lang, idx))
+				}
 				data, _ := json.Marshal(a)
 				docs = append(docs, state.Document{Org: k.Org, Kind: kindArticle, ID: a.KnowledgeArticleID + "/" + lang, Version: a.ID + "@" + a.SystemModstamp,
 					Lang: isoLang(lang), Title: strings.Clone(a.Title), Body: strings.TrimSpace(a.Summary + "\n" + a.Text), Data: data, UpdatedAt: clock.Or(k.Clock).Now()})
@@ -290,6 +305,7 @@ func (k *Knowledge) syncLanguage(ctx context.Context, lang string, body []string
 			return fmt.Errorf("servicedesk: storing %d articles: %w", len(docs), err)
 		}
 	}
+	changed = nil
 	var gone []string
 	for key := range idx.Entries {
 		if _, ok := current[key]; !ok {
@@ -297,8 +313,13 @@ func (k *Knowledge) syncLanguage(ctx context.Context, lang string, body []string
 		}
 	}
 	slices.Sort(gone)
-	changes = append(changes, k.archived(ctx, lang, idx, gone)...)
-	st.Changes = append(st.Changes, changes...)
+	st.Changed += st.Fetched - fetchedBefore + len(gone)
+	if events {
+		changes = append(changes, k.archived(ctx, lang, idx, gone)...)
+	}
+	if k.KeepChanges {
+		st.Changes = append(st.Changes, changes...)
+	}
 	if fenced {
 		if err := k.commit(ctx, lang, current, all, changes); err != nil {
 			return err
@@ -313,8 +334,54 @@ func (k *Knowledge) syncLanguage(ctx context.Context, lang string, body []string
 	if fenced {
 		return nil
 	}
-	data, _ := json.Marshal(knowledgeIndex{Entries: current})
+	data := marshalIndex(current)
+	clear(current)
 	return k.Store.PutDocuments(ctx, []state.Document{{Org: k.Org, Kind: kindIndex, ID: lang, Data: data, UpdatedAt: clock.Or(k.Clock).Now()}})
+}
+
+// marshalIndex is json.Marshal(knowledgeIndex{Entries: current}), keys
+// sorted, written into one buffer of the exact size: encoding/json sorts
+// a map through a copy of its keys and doubles its buffer, which at
+// 100,000 articles costs some 30 MB more than the document itself.
+func marshalIndex(current map[string]indexEntry) []byte {
+	keys := make([]string, 0, len(current))
+	for key := range current {
+		keys = append(keys, key)
+	}
+	slices.Sort(keys)
+	quote := func(dst []byte, s string) []byte {
+		for i := 0; i < len(s); i++ {
+			if c := s[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+				b, _ := json.Marshal(s)
+				return append(dst, b...)
+			}
+		}
+		dst = append(dst, '"')
+		dst = append(dst, s...)
+		return append(dst, '"')
+	}
+	size := len(`{"entries":{}}`)
+	var scratch []byte
+	for _, key := range keys {
+		e := current[key]
+		scratch = quote(quote(quote(scratch[:0], key), e.Version), e.URLName)
+		size += len(scratch) + len(`,:{"v":,"u":}`)
+	}
+	out := make([]byte, 0, size)
+	out = append(out, `{"entries":{`...)
+	for i, key := range keys {
+		if i > 0 {
+			out = append(out, ',')
+		}
+		e := current[key]
+		out = quote(out, key)
+		out = append(out, `:{"v":`...)
+		out = quote(out, e.Version)
+		out = append(out, `,"u":`...)
+		out = quote(out, e.URLName)
+		out = append(out, '}')
+	}
+	return append(out, "}}"...)
 }
 
 // fetchedEvent is the event of a fetched version: published when its
@@ -362,7 +429,7 @@ func (k *Knowledge) commit(ctx context.Context, lang string, current map[string]
 		return fmt.Errorf("servicedesk: reading the knowledge checkpoint of %s: %w", lang, err)
 	}
 	now := clock.Or(k.Clock).Now()
-	index, _ := json.Marshal(knowledgeIndex{Entries: current})
+	index := marshalIndex(current)
 	docs = append(docs, state.Document{Org: k.Org, Kind: kindIndex, ID: lang, Data: index, UpdatedAt: now})
 	var out []state.OutboxRecord
 	if k.Topic != "" {

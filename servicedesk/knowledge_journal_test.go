@@ -45,7 +45,9 @@ func TestKnowledgeFencedSyncJournalsChanges(t *testing.T) {
 		t.Fatal(err)
 	}
 	evs := journal(t, d.store)
-	if st.Fetched != 20 || len(evs) != 20 || len(st.Changes) != 20 {
+	// The journal has the events; the stats count them and, without
+	// KeepChanges, do not carry them too.
+	if st.Fetched != 20 || len(evs) != 20 || st.Changed != 20 || st.Changes != nil {
 		t.Fatalf("first sync: %+v, %d events", st, len(evs))
 	}
 	ids := map[string]bool{}
@@ -69,8 +71,8 @@ func TestKnowledgeFencedSyncJournalsChanges(t *testing.T) {
 	if err := d.srv.Org.Store().Upsert("Knowledge__kav", sfid.ID(a.ID), map[string]any{"PublishStatus": "Archived", "IsLatestVersion": false}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := k.Sync(ctx, []string{"en_US", "de"}); err != nil {
-		t.Fatal(err)
+	if st, err := k.Sync(ctx, []string{"en_US", "de"}); err != nil || st.Changed != 1 || st.Removed != 1 {
+		t.Fatalf("archive sync: %+v, %v; want 1 change, 1 removed", st, err)
 	}
 	evs = journal(t, d.store)
 	last := evs[len(evs)-1]
@@ -93,5 +95,42 @@ func TestKnowledgeFencedSyncJournalsChanges(t *testing.T) {
 	}
 	if n := len(journal(t, d.store)); n != 21 {
 		t.Fatalf("the fenced-off sync journaled: %d events", n)
+	}
+}
+
+// An unfenced sync (the CLI's) returns the change events only when asked
+// for them, and counts them either way.
+func TestKnowledgeSyncKeepsChangesOnlyWhenAsked(t *testing.T) {
+	d := newDesk(t)
+	if err := d.srv.Org.AddSampleRecords(1); err != nil {
+		t.Fatal(err)
+	}
+	ctx := t.Context()
+	k := &servicedesk.Knowledge{Client: d.client, Store: d.store, Org: "emu", Clock: d.clk}
+	st, err := k.Sync(ctx, []string{"en_US"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Changed == 0 || st.Changed != st.Fetched || st.Changes != nil {
+		t.Fatalf("first sync without KeepChanges: %+v", st)
+	}
+	published := st.Published
+	a, err := k.Get(ctx, "reset-your-password", "en_US")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.srv.Org.Store().Upsert("Knowledge__kav", sfid.ID(a.ID), map[string]any{"PublishStatus": "Archived", "IsLatestVersion": false}); err != nil {
+		t.Fatal(err)
+	}
+	k.KeepChanges = true
+	st, err = k.Sync(ctx, []string{"en_US"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Changed != 1 || len(st.Changes) != 1 || st.Published != published-1 {
+		t.Fatalf("archive sync with KeepChanges: %+v", st)
+	}
+	if ev := st.Changes[0]; ev.Type != servicedesk.KnowledgeArchived || ev.ArticleID != a.ID || ev.Title != a.Title || ev.URLName != a.URLName {
+		t.Fatalf("archived event %+v, article %s %q %q", ev, a.ID, a.Title, a.URLName)
 	}
 }

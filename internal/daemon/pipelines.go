@@ -202,7 +202,7 @@ func newKnowledgePipeline(org *OrgEnv) (Component, error) {
 		k := &servicedesk.Knowledge{Client: api, Store: org.Store, Org: org.Alias, Clock: org.Clock, Fence: fence, Topic: TopicKnowledge}
 		return p.every(ctx, c.Interval.Duration, func(ctx context.Context) (int, string, error) {
 			st, err := k.Sync(ctx, c.Languages)
-			return len(st.Changes), fmt.Sprintf("synced %d published articles (%d fetched, %d removed)", st.Published, st.Fetched, st.Removed), err
+			return st.Changed, fmt.Sprintf("synced %d published articles (%d fetched, %d removed)", st.Published, st.Fetched, st.Removed), err
 		})
 	}
 	return p, nil

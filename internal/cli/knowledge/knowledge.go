@@ -136,6 +136,8 @@ func run(ctx context.Context, opts *Options) error {
 		}
 		defer func() { _ = org.Persist() }()
 		k.Client = c
+		// --json prints every change; the text summary needs only counts.
+		k.KeepChanges = opts.Output.JSON
 		st, err := k.Sync(ctx, opts.Languages)
 		if err != nil {
 			return usageIfInvalid(err)
