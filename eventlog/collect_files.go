@@ -43,6 +43,7 @@ type fileMsg struct {
 	deferred error  // every attempt failed; the file waits for the next run
 	fatal    error  // collection must stop
 	buf      []byte // holds the events' documents; reused once they are delivered
+	lines    []byte // the events as NDJSON (in buf), for a sink.LineAppender
 }
 
 // advanceType moves the type's cursor over the files done at its head.
@@ -284,7 +285,13 @@ func (r *run) appendGroup(ctx context.Context, ap sink.Appender, group []fileMsg
 			continue
 		}
 		if len(m.events) > 0 {
-			if err := ap.Append(ctx, m.events); err != nil {
+			var err error
+			if la, ok := ap.(sink.LineAppender); ok && m.lines != nil {
+				err = la.AppendLines(ctx, m.events, m.lines)
+			} else {
+				err = ap.Append(ctx, m.events)
+			}
+			if err != nil {
 				r.pending = nil
 				return err
 			}
@@ -451,17 +458,19 @@ func (r *run) stream(ctx context.Context, j *fileJob, skip int64, send func(file
 	dataset := rd.Dataset().Name
 	// The documents of a batch share one buffer and their ids one string
 	// (as Reader.ReadBatch does): a batch of thousands of events costs a
-	// few allocations, not one per event.
+	// few allocations, not one per event. Each document is followed by a
+	// newline in the buffer, outside its Doc, so that the buffer is the
+	// batch as NDJSON, which a sink.LineAppender writes as it is.
 	buf := r.getBuf()
 	var ids []byte
-	var ends []int // where each document ends in buf
+	var ends []int // where each document ends in buf (its newline)
 	cut := func(n int) []sink.Event {
 		idStr := string(ids[:n*32])
 		events := make([]sink.Event, n)
 		start := 0
 		for i := range n {
 			events[i] = sink.Event{ID: idStr[i*32 : (i+1)*32], Dataset: dataset, Doc: buf[start:ends[i]:ends[i]]}
-			start = ends[i]
+			start = ends[i] + 1
 		}
 		return events
 	}
@@ -470,22 +479,23 @@ func (r *run) stream(ctx context.Context, j *fileJob, skip int64, send func(file
 		ev := rd.Event()
 		buf = ev.AppendJSON(buf)
 		ends = append(ends, len(buf))
+		buf = append(buf, '\n')
 		ids = ev.AppendID(ids)
 		if len(ends) > cfg.BatchEvents || len(buf) >= cfg.BatchBytes {
 			n := len(ends) - 1
 			heldStart := 0
 			if n > 0 {
-				heldStart = ends[n-1]
+				heldStart = ends[n-1] + 1
 			}
 			next := append(r.getBuf(), buf[heldStart:]...) // before the send: the sent buffer is reused once delivered
 			events := cut(n)
 			rows := rd.Row() - 1
-			if !send(fileMsg{job: j, events: events, rows: rows, bytes: b.n - sentBytes, buf: buf}) {
+			if !send(fileMsg{job: j, events: events, rows: rows, bytes: b.n - sentBytes, buf: buf, lines: buf[:heldStart]}) {
 				return sent, ctx.Err()
 			}
 			sent, sentBytes, buf = rows, b.n, next
 			ids = append(ids[:0], ids[n*32:]...)
-			ends = append(ends[:0], len(buf))
+			ends = append(ends[:0], len(buf)-1)
 		}
 	}
 	if err := rd.Err(); err != nil {
@@ -497,7 +507,7 @@ func (r *run) stream(ctx context.Context, j *fileJob, skip int64, send func(file
 	if j.f.Length > 0 && b.n < j.f.Length {
 		return sent, &TruncatedError{FileID: j.f.ID, Got: b.n, Want: j.f.Length}
 	}
-	if !send(fileMsg{job: j, events: cut(len(ends)), rows: rd.Row(), bytes: b.n - sentBytes, final: true, buf: buf}) {
+	if !send(fileMsg{job: j, events: cut(len(ends)), rows: rd.Row(), bytes: b.n - sentBytes, final: true, buf: buf, lines: buf}) {
 		return sent, ctx.Err()
 	}
 	return rd.Row(), nil

@@ -98,6 +98,15 @@ type Appender interface {
 	Flush(ctx context.Context) (Ack, error)
 }
 
+// LineAppender is an Appender that also takes a batch already laid out as
+// NDJSON, so that it can write the bytes as they are instead of copying
+// each document and its newline: lines is every event's Doc, in order,
+// each followed by one '\n'. Its result is Append's.
+type LineAppender interface {
+	Appender
+	AppendLines(ctx context.Context, batch []Event, lines []byte) error
+}
+
 // Error is a sink failure that says which output failed, what happened and
 // what to do about it.
 type Error struct {

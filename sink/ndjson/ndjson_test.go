@@ -402,3 +402,61 @@ func TestAppendIsAcknowledgedByFlushOnly(t *testing.T) {
 		t.Fatalf("flush with nothing appended: %+v, %v; want 0 delivered at %s", ack3, err, ack.Position)
 	}
 }
+
+// AppendLines writes the same file as Append, with rotation and
+// acknowledgement alike, and refuses lines that are not the batch's.
+func TestAppendLinesWritesWhatAppendWrites(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	open := func(name string) *Sink {
+		s, err := New(Options{Path: filepath.Join(dir, name), MaxBytes: 400})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Open(ctx, nil); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = s.Close() })
+		return s
+	}
+	plain, laid := open("plain.ndjson"), open("lines.ndjson")
+	var _ sink.LineAppender = laid
+	for i := 0; i < 5; i++ {
+		b := batch(i*3, 3)
+		if err := plain.Append(ctx, b); err != nil {
+			t.Fatal(err)
+		}
+		var lines []byte
+		for _, ev := range b {
+			lines = append(append(lines, ev.Doc...), '\n')
+		}
+		if err := laid.AppendLines(ctx, b, lines); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a1, err1 := plain.Flush(ctx)
+	a2, err2 := laid.Flush(ctx)
+	if err1 != nil || err2 != nil || a1.Delivered != 15 || a2.Delivered != 15 {
+		t.Fatalf("flush: %+v %v / %+v %v; want 15 delivered each", a1, err1, a2, err2)
+	}
+	if diff := cmp.Diff(readIDs(t, plain), readIDs(t, laid)); diff != "" {
+		t.Fatalf("AppendLines wrote other lines than Append (-Append +AppendLines):\n%s", diff)
+	}
+	if segs, _ := laid.Segments(); len(segs) < 2 {
+		t.Fatalf("segments %v: the test wants a rotation among the appends", segs)
+	}
+
+	b := batch(100, 2)
+	short := append(append([]byte{}, b[0].Doc...), '\n')
+	if err := laid.AppendLines(ctx, b, short); err == nil {
+		t.Fatal("AppendLines took lines that hold one of two documents")
+	}
+	noNL := append(append(append([]byte{}, b[0].Doc...), '\n'), b[1].Doc...)
+	noNL = append(noNL, ' ')
+	if err := laid.AppendLines(ctx, b, noNL); err == nil {
+		t.Fatal("AppendLines took lines that do not end with a newline")
+	}
+	if a, err := laid.Flush(ctx); err != nil || a.Delivered != 0 {
+		t.Fatalf("refused batches were counted: %+v, %v", a, err)
+	}
+}
