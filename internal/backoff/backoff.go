@@ -94,9 +94,20 @@ func (p Policy) Delay(n int) time.Duration {
 
 // jittered draws the delay after the n-th failure.
 func (p Policy) jittered(n int) time.Duration {
-	d := p.Delay(n)
-	if p.Jitter == 0 {
+	return p.Spread(p.Delay(n))
+}
+
+// Spread draws a period from [d·(1−Jitter), d], for work repeated every d
+// that many processes start at the same moment (the pipelines of many
+// orgs): each waits a little less than d, by a different amount, so they
+// drift apart instead of calling at the same second for ever, and none
+// waits longer than d.
+func (p Policy) Spread(d time.Duration) time.Duration {
+	if p.Jitter == 0 || d <= 0 {
 		return d
+	}
+	if p.Rand == nil {
+		p.Rand = rand.Float64
 	}
 	fixed := time.Duration(float64(d) * (1 - p.Jitter))
 	return fixed + time.Duration(p.Rand()*float64(d-fixed))

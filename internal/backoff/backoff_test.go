@@ -52,6 +52,29 @@ func TestNextJittersWithinRange(t *testing.T) {
 	}
 }
 
+// Spread shortens a period by up to Jitter of it, never lengthens it, and
+// leaves it alone without jitter.
+func TestSpreadStaysWithinThePeriod(t *testing.T) {
+	t.Parallel()
+	var r float64
+	p := Policy{Jitter: 0.1, Rand: func() float64 { return r }}
+	for _, tc := range []struct {
+		r    float64
+		want time.Duration
+	}{{0, 27 * time.Second}, {0.5, 28500 * time.Millisecond}, {0.999999, 29999997 * time.Microsecond}} {
+		r = tc.r
+		if got := p.Spread(30 * time.Second); got != tc.want {
+			t.Errorf("r=%v: Spread(30s) = %v, want %v", tc.r, got, tc.want)
+		}
+	}
+	if got := (Policy{}).Spread(30 * time.Second); got != 30*time.Second {
+		t.Errorf("without jitter: Spread(30s) = %v", got)
+	}
+	if got := p.Spread(0); got != 0 {
+		t.Errorf("Spread(0) = %v", got)
+	}
+}
+
 func TestHintWinsButIsCapped(t *testing.T) {
 	t.Parallel()
 	b := Policy{Initial: time.Second, Max: 10 * time.Second, Rand: half}.Start(clock.NewFake(epoch))

@@ -246,12 +246,14 @@ func (p *pipeline) renew(ctx context.Context, lease state.Lease, stop context.Ca
 	}
 }
 
-// every runs pass now and then every interval while ctx lasts; a failed
-// pass is reported and retried with backoff (from the retry interval up
-// to the pipeline's interval), without ending the work, unless it was
-// fenced off: then the lease is gone and the work ends.
+// every runs pass now, again after a random part of interval (the
+// pipeline's phase), and then every interval while ctx lasts; a failed
+// pass is reported and retried with backoff (from the retry interval up to
+// the pipeline's interval), without ending the work, unless it was fenced
+// off: then the lease is gone and the work ends.
 func (p *pipeline) every(ctx context.Context, interval time.Duration, pass func(ctx context.Context) (events int, msg string, err error)) error {
 	b := p.retry.Start(p.clk)
+	phased := false
 	for {
 		n, msg, err := pass(ctx)
 		if ctx.Err() != nil {
@@ -268,6 +270,15 @@ func (p *pipeline) every(ctx context.Context, interval time.Duration, pass func(
 		default:
 			b.Reset()
 			p.done(n, msg)
+			if !phased {
+				// The orgs' pipelines start together: the first wait,
+				// drawn from (0, interval], puts each at a phase of its
+				// own, so that N orgs do not poll in the same second for
+				// ever. The later waits are the interval, so the rate of
+				// calls and the longest wait stay what was configured.
+				wait = backoff.Policy{Jitter: 1, Rand: p.retry.Rand}.Spread(interval)
+				phased = true
+			}
 		}
 		if clock.Sleep(ctx, p.clk, wait) != nil {
 			return nil

@@ -228,3 +228,53 @@ func TestSweepJournal(t *testing.T) {
 		t.Errorf("globex lost its records: %d", len(recs))
 	}
 }
+
+// A pipeline's second pass comes after a random part of its interval, its
+// phase, and the passes after it every interval: the pipelines of many
+// orgs started together spread over the interval instead of polling in
+// the same second, at the configured rate.
+func TestEveryTakesARandomPhaseOnce(t *testing.T) {
+	for _, tc := range []struct {
+		rand  float64
+		phase time.Duration
+	}{{0.25, 7500 * time.Millisecond}, {0.9, 27 * time.Second}} {
+		clk := clock.NewFake(time.Date(2026, 12, 4, 12, 0, 0, 0, time.UTC))
+		p := newPipeline(testOrgEnv(clk, fakeStore(t, clk), "replica-a"), "cases", state.PipelineLease("acme", "cases"), nil, nil)
+		p.retry.Rand = func() float64 { return tc.rand }
+		passes := make(chan time.Time, 10)
+		ctx, cancel := context.WithCancel(t.Context())
+		done := make(chan error, 1)
+		go func() {
+			done <- p.every(ctx, 30*time.Second, func(context.Context) (int, string, error) {
+				passes <- clk.Now()
+				return 0, "ok", nil
+			})
+		}()
+		start := <-passes
+		for i, wait := range []time.Duration{tc.phase, 30 * time.Second, 30 * time.Second} {
+			if err := clk.BlockUntil(t.Context(), 1); err != nil {
+				t.Fatal(err)
+			}
+			clk.Advance(wait - time.Millisecond)
+			select {
+			case at := <-passes:
+				t.Fatalf("rand %v: pass %d at %v, before its wait of %v", tc.rand, i+2, at.Sub(start), wait)
+			case <-time.After(20 * time.Millisecond):
+			}
+			before := clk.Now().Add(time.Millisecond).Sub(start)
+			clk.Advance(time.Millisecond)
+			select {
+			case at := <-passes:
+				if at.Sub(start) != before {
+					t.Fatalf("rand %v: pass %d at %v, want %v", tc.rand, i+2, at.Sub(start), before)
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatalf("rand %v: no pass %d after its wait of %v", tc.rand, i+2, wait)
+			}
+		}
+		cancel()
+		if err := <-done; err != nil {
+			t.Fatalf("every = %v", err)
+		}
+	}
+}
