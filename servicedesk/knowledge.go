@@ -305,7 +305,6 @@ func (k *Knowledge) syncLanguage(ctx context.Context, lang string, body []string
 			return fmt.Errorf("servicedesk: storing %d articles: %w", len(docs), err)
 		}
 	}
-	changed = nil
 	var gone []string
 	for key := range idx.Entries {
 		if _, ok := current[key]; !ok {

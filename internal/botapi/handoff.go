@@ -107,6 +107,34 @@ func loadHandoff(ctx context.Context, st state.Store, org, id string) (*handoffR
 	return &rec, cp, nil
 }
 
+// SweepEndedHandoffs deletes the records of org's handoffs that ended (or
+// failed to route) before cutoff, by the time of their last write, as the
+// journal janitor deletes their events: GET …/handoffs/{id} then answers
+// 404 for them, and their Idempotency-Key creates a new handoff. Open
+// handoffs are kept however old. It reports how many it deleted.
+func SweepEndedHandoffs(ctx context.Context, st state.Store, org string, cutoff time.Time) (int, error) {
+	cps, err := st.Checkpoints(ctx, org)
+	if err != nil {
+		return 0, fmt.Errorf("botapi: listing the handoffs of %s: %w", org, err)
+	}
+	n := 0
+	for _, cp := range cps {
+		if !strings.HasPrefix(cp.Pipeline, handoffPipelinePrefix) || cp.Key != "state" || !cp.UpdatedAt.Before(cutoff) {
+			continue
+		}
+		var rec handoffRecord
+		if err := json.Unmarshal(cp.Value, &rec); err != nil || rec.State == StateOpen {
+			continue
+		}
+		d, err := st.DeleteCheckpoints(ctx, org, cp.Pipeline)
+		n += d
+		if err != nil {
+			return n, fmt.Errorf("botapi: deleting ended handoff %s: %w", rec.ID, err)
+		}
+	}
+	return n, nil
+}
+
 // TranscriptLine is one line of the bot's conversation before the handoff.
 type TranscriptLine struct {
 	Role string `json:"role"`

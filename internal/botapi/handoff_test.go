@@ -342,3 +342,41 @@ func TestHandoffCreationIsIdempotent(t *testing.T) {
 		t.Fatalf("unkeyed creates gave %q and %q", a.ID, b.ID)
 	}
 }
+
+// The journal janitor's sweep deletes the records of handoffs that ended
+// before the cutoff, with their events, and keeps open handoffs; the pump
+// goes on following the open one.
+func TestSweepDeletesEndedHandoffsOnly(t *testing.T) {
+	e := newEnv(t)
+	e.runPump("replica-a")
+	open, ended := e.startHandoff(), e.startHandoff()
+	if st := e.do("DELETE", "/v1/orgs/acme/handoffs/"+ended, nil, nil, nil); st != 204 {
+		t.Fatalf("delete: %d", st)
+	}
+	s := e.open("/v1/orgs/acme/handoffs/"+ended+"/events", "")
+	defer s.close()
+	for s.next(t, true).Type != "ended" {
+	}
+	// Nothing is old enough yet.
+	if n, err := botapi.SweepEndedHandoffs(t.Context(), e.store, "acme", time.Now().Add(-time.Hour)); err != nil || n != 0 {
+		t.Fatalf("sweep with an hour's cutoff: %d, %v; want nothing deleted", n, err)
+	}
+	if n, err := botapi.SweepEndedHandoffs(t.Context(), e.store, "acme", time.Now().Add(time.Second)); err != nil || n != 1 {
+		t.Fatalf("sweep: %d, %v; want the ended handoff deleted", n, err)
+	}
+	e.wantError("GET", "/v1/orgs/acme/handoffs/"+ended+"/events", nil, nil, 404, "handoff_not_found")
+	e.waitTranscript(open, "Employee: My payslip is missing")
+	if err := e.msg.Accept("Alex Agent", open); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.msg.Send("Alex Agent", open, "Still here for you"); err != nil {
+		t.Fatal(err)
+	}
+	o := e.open("/v1/orgs/acme/handoffs/"+open+"/events", "")
+	defer o.close()
+	for {
+		if ev := o.next(t, true); ev.Type == "agent.message" && ev.Data["text"] == "Still here for you" {
+			break
+		}
+	}
+}

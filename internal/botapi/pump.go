@@ -71,6 +71,11 @@ type Pump struct {
 	mu     sync.Mutex
 	status PumpStatus
 	retry  map[string]time.Time // handoff → not before
+
+	// ended are the handoffs a scan found ended, with the version it read:
+	// an ended record is not written again, so later scans skip it
+	// without decoding it (scan runs on Run's goroutine only).
+	ended map[string]int64
 }
 
 // NewPump checks the options.
@@ -90,7 +95,7 @@ func NewPump(o PumpOptions) (*Pump, error) {
 	if o.Retry <= 0 {
 		o.Retry = 10 * time.Second
 	}
-	p := &Pump{o: o, org: o.Org, clk: clock.Or(o.Clock), log: o.Logger, retry: map[string]time.Time{}}
+	p := &Pump{o: o, org: o.Org, clk: clock.Or(o.Clock), log: o.Logger, retry: map[string]time.Time{}, ended: map[string]int64{}}
 	if p.log == nil {
 		p.log = slog.New(slog.DiscardHandler)
 	}
@@ -189,9 +194,14 @@ func (p *Pump) scan(ctx context.Context, fence state.Fence, following map[string
 		return err
 	}
 	now := p.clk.Now()
+	listed := make(map[string]bool, len(p.ended))
 	for _, cp := range cps {
 		id, ok := strings.CutPrefix(cp.Pipeline, handoffPipelinePrefix)
 		if !ok || cp.Key != "state" {
+			continue
+		}
+		listed[id] = true
+		if v, ok := p.ended[id]; ok && v == cp.Version {
 			continue
 		}
 		if _, busy := following[id]; busy {
@@ -204,7 +214,11 @@ func (p *Pump) scan(ctx context.Context, fence state.Fence, following map[string
 			continue
 		}
 		var rec handoffRecord
-		if err := json.Unmarshal(cp.Value, &rec); err != nil || rec.State != StateOpen {
+		if err := json.Unmarshal(cp.Value, &rec); err != nil {
+			continue
+		}
+		if rec.State != StateOpen {
+			p.ended[id] = cp.Version
 			continue
 		}
 		done := make(chan struct{})
@@ -226,6 +240,11 @@ func (p *Pump) scan(ctx context.Context, fence state.Fence, following map[string
 				p.mu.Unlock()
 			}
 		}()
+	}
+	for id := range p.ended {
+		if !listed[id] {
+			delete(p.ended, id) // swept by the journal janitor
+		}
 	}
 	p.update(func(s *PumpStatus) { s.Following = len(following) })
 	return nil

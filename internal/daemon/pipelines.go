@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/sfbridge/sfbridge/eventlog"
+	"github.com/sfbridge/sfbridge/internal/botapi"
 	"github.com/sfbridge/sfbridge/internal/config"
 	"github.com/sfbridge/sfbridge/rest"
 	"github.com/sfbridge/sfbridge/servicedesk"
@@ -242,7 +243,8 @@ const JournalPipeline = "journal"
 const journalSweepEvery = time.Hour
 
 // newJournalJanitor deletes the org's journal records (every outbox topic:
-// cases.events, knowledge.events, handoff.*) older than the retention. It
+// cases.events, knowledge.events, handoff.*) older than the retention, and
+// the records of the handoffs that ended before it. It
 // runs for every org with a store, under a lease like the pipelines, so
 // one replica sweeps each org.
 func newJournalJanitor(org *OrgEnv) (Component, error) {
@@ -252,8 +254,15 @@ func newJournalJanitor(org *OrgEnv) (Component, error) {
 	p := newPipeline(org, "journal", state.PipelineLease(org.Alias, JournalPipeline), nil, nil)
 	p.work = func(ctx context.Context, _ state.Fence, p *pipeline) error {
 		return p.every(ctx, min(journalSweepEvery, org.JournalRetention/4), func(ctx context.Context) (int, string, error) {
-			n, err := sweepJournal(ctx, org.Store, org.Alias, p.clk.Now().Add(-org.JournalRetention))
-			return n, fmt.Sprintf("removed %d journal records older than %s", n, org.JournalRetention), err
+			cutoff := p.clk.Now().Add(-org.JournalRetention)
+			n, err := sweepJournal(ctx, org.Store, org.Alias, cutoff)
+			if err != nil {
+				return n, "", err
+			}
+			// A handoff's record goes with its events: ended handoffs
+			// would otherwise pile up in the state store for ever.
+			h, err := botapi.SweepEndedHandoffs(ctx, org.Store, org.Alias, cutoff)
+			return n + h, fmt.Sprintf("removed %d journal records and %d ended handoffs older than %s", n, h, org.JournalRetention), err
 		})
 	}
 	return p, nil
