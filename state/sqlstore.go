@@ -309,6 +309,33 @@ func (s *sqlStore) Document(ctx context.Context, org, kind, id string) (Document
 	return d, err
 }
 
+func (s *sqlStore) Documents(ctx context.Context, dq DocumentQuery) ([]Document, error) {
+	if dq.Org == "" || dq.Kind == "" {
+		return nil, &InvalidError{What: "documents", Reason: "org and kind must both be set"}
+	}
+	if dq.Limit <= 0 {
+		dq.Limit = 100
+	}
+	dq.Limit = min(dq.Limit, 1000)
+	rs, err := s.db.query(ctx, "SELECT org, kind, id, version, lang, title, body, data, updated_at FROM documents WHERE org = $1 AND kind = $2 AND id > $3 ORDER BY id LIMIT $4",
+		dq.Org, dq.Kind, dq.After, dq.Limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rs.Close()
+	var out []Document
+	for rs.Next() {
+		var d Document
+		var updated int64
+		if err := rs.Scan(&d.Org, &d.Kind, &d.ID, &d.Version, &d.Lang, &d.Title, &d.Body, &d.Data, &updated); err != nil {
+			return nil, err
+		}
+		d.UpdatedAt = fromMS(updated)
+		out = append(out, d)
+	}
+	return out, rs.Err()
+}
+
 func (s *sqlStore) DeleteDocuments(ctx context.Context, org, kind string, ids []string) (int, error) {
 	var total int64
 	err := s.writeReplayable(ctx, func(q querier) error {

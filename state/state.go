@@ -40,6 +40,9 @@ type Store interface {
 	PutDocuments(ctx context.Context, docs []Document) error
 	// Document reads one document; a missing one is ErrNotFound.
 	Document(ctx context.Context, org, kind, id string) (Document, error)
+	// Documents lists documents of (org, kind) in id order, for paging
+	// through them: those after q.After, at most q.Limit.
+	Documents(ctx context.Context, q DocumentQuery) ([]Document, error)
 	// DeleteDocuments removes documents by id and reports how many existed.
 	DeleteDocuments(ctx context.Context, org, kind string, ids []string) (int, error)
 	// Search runs a full-text query over the documents' title and body.
@@ -165,6 +168,17 @@ type Document struct {
 	Body      string    `json:"body,omitempty"`
 	Data      []byte    `json:"data,omitempty"`
 	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// DocumentQuery pages through the documents of one org and kind.
+type DocumentQuery struct {
+	Org  string
+	Kind string
+	// After is the id of the last document of the previous page; empty
+	// starts at the first.
+	After string
+	// Limit bounds the page; default 100, at most 1,000.
+	Limit int
 }
 
 // SearchQuery is a full-text query. Every word of Text must match (in the

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -346,6 +347,41 @@ func testDocuments(t *testing.T, url string) {
 	n, err := st.DeleteDocuments(ctx, "acme", "case", []string{"5000001", "5000002", "nope"})
 	if err != nil || n != 2 {
 		t.Fatalf("DeleteDocuments = %d, %v; want 2", n, err)
+	}
+	// Paging through a kind: every document once, in id order, pages of
+	// at most the limit (1,000 at most whatever is asked).
+	if err := st.PutDocuments(ctx, []state.Document{{Org: "acme", Kind: "other", ID: "5000000", Data: []byte(`{}`)}, {Org: "beta", Kind: "case", ID: "5000000", Data: []byte(`{}`)}}); err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	after := ""
+	for page := 0; ; page++ {
+		got, err := st.Documents(ctx, state.DocumentQuery{Org: "acme", Kind: "case", After: after, Limit: 300})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) > 300 {
+			t.Fatalf("page %d holds %d documents, limit 300", page, len(got))
+		}
+		if len(got) == 0 {
+			break
+		}
+		for _, d := range got {
+			if d.Org != "acme" || d.Kind != "case" {
+				t.Fatalf("page %d: document %+v of another org or kind", page, d)
+			}
+			ids = append(ids, d.ID)
+		}
+		after = got[len(got)-1].ID
+	}
+	if len(ids) != 1098 || !slices.IsSorted(ids) || slices.Contains(ids, "5000001") || ids[7-2] != "5000007" {
+		t.Fatalf("paged %d documents (want 1098, in id order, without the deleted)", len(ids))
+	}
+	if d, err := st.Documents(ctx, state.DocumentQuery{Org: "acme", Kind: "case", Limit: 5000}); err != nil || len(d) != 1000 || d[5].Version != "2" || string(d[5].Data) != `{"n":2}` {
+		t.Fatalf("a page asked for 5,000: %d documents, %v; want 1,000 with their data", len(d), err)
+	}
+	if _, err := st.Documents(ctx, state.DocumentQuery{Org: "acme"}); err == nil {
+		t.Fatal("Documents without a kind was accepted")
 	}
 	if err := st.PutDocuments(ctx, []state.Document{{Org: "acme", Kind: "", ID: "x"}}); err == nil {
 		t.Fatal("a document without a kind was accepted")

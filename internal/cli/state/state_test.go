@@ -9,6 +9,7 @@ import (
 	"github.com/sfbridge/sfbridge/internal/cli/factory"
 	"github.com/sfbridge/sfbridge/internal/clock"
 	"github.com/sfbridge/sfbridge/internal/iostreams"
+	"github.com/sfbridge/sfbridge/internal/webhook"
 	libstate "github.com/sfbridge/sfbridge/state"
 	"github.com/sfbridge/sfbridge/state/statetest"
 )
@@ -77,5 +78,72 @@ func TestInspectAndResetOnBothEngines(t *testing.T) {
 				t.Fatalf("inspect after reset:\n%s", stdout)
 			}
 		})
+	}
+}
+
+// dead-letters lists what the webhook deliverer gave up on, per org and
+// newest first, in text and whole in JSON, and says when there is none.
+func TestDeadLettersListsWhatWasGivenUp(t *testing.T) {
+	url := statetest.SQLiteURL(t)
+	st, err := libstate.Open(t.Context(), url, libstate.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dead := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	var docs []libstate.Document
+	for i, d := range []struct {
+		org, id string
+		status  int
+	}{{"acme", "ev-1", 500}, {"acme", "ev-2", 0}, {"beta", "ev-9", 410}} {
+		dl := webhook.DeadLetter{ID: d.id, Type: "case.updated", Topic: "cases.events", Seq: int64(i + 1), DeadAt: dead.Add(time.Duration(i) * time.Minute),
+			Attempts: 3, LastStatus: d.status, Error: "the receiver failed", Payload: json.RawMessage(`{"id":"` + d.id + `"}`)}
+		data, _ := json.Marshal(dl)
+		docs = append(docs, libstate.Document{Org: d.org, Kind: webhook.KindDeadLetter, ID: d.id, Data: data, UpdatedAt: dl.DeadAt})
+	}
+	docs = append(docs, libstate.Document{Org: "acme", Kind: "case", ID: "500x", Data: []byte(`{}`)})
+	if err := st.PutDocuments(t.Context(), docs); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+
+	ios, _, stdout, stderr := iostreams.Test()
+	f := factory.New(ios, func(string) string { return "" }, "test")
+	run := func(args ...string) error {
+		stdout.Reset()
+		stderr.Reset()
+		cmd := NewCmd(f)
+		cmd.SetArgs(append([]string{"dead-letters", "--state", url}, args...))
+		cmd.SetOut(stdout)
+		cmd.SetErr(stderr)
+		return cmd.ExecuteContext(t.Context())
+	}
+	if err := run(); err != nil {
+		t.Fatal(err)
+	}
+	want := "2026-03-01T12:01:00Z  acme  ev-2  case.updated  3 attempts, no answer: the receiver failed\n" +
+		"2026-03-01T12:00:00Z  acme  ev-1  case.updated  3 attempts, HTTP 500: the receiver failed\n" +
+		"2026-03-01T12:02:00Z  beta  ev-9  case.updated  3 attempts, HTTP 410: the receiver failed\n"
+	if stdout.String() != want {
+		t.Fatalf("dead-letters:\n%s\nwant:\n%s", stdout, want)
+	}
+	if err := run("--org", "acme", "--limit", "1", "--json"); err != nil {
+		t.Fatal(err)
+	}
+	var got []DeadLetter
+	if err := json.Unmarshal(stdout.Bytes(), &got); err != nil {
+		t.Fatalf("--json: %v\n%s", err, stdout)
+	}
+	var payload struct{ ID string }
+	if len(got) == 1 {
+		_ = json.Unmarshal(got[0].Payload, &payload)
+	}
+	if len(got) != 1 || got[0].Org != "acme" || got[0].ID != "ev-2" || payload.ID != "ev-2" || got[0].Topic != "cases.events" {
+		t.Fatalf("--org acme --limit 1 --json = %+v", got)
+	}
+	if err := run("--org", "gamma"); err != nil || stdout.Len() != 0 || !strings.Contains(stderr.String(), "no dead letters") {
+		t.Fatalf("an org without dead letters: %v, stdout %q, stderr %q", err, stdout, stderr)
+	}
+	if err := run("--limit", "0"); err == nil {
+		t.Fatal("--limit 0 was accepted")
 	}
 }
