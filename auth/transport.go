@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync/atomic"
 )
 
 // maxSessionErrorBody caps how much of a 401 body Transport reads to look
@@ -33,6 +34,11 @@ type Transport struct {
 	Source Source
 	// Base sends the requests; nil means [http.DefaultTransport].
 	Base http.RoundTripper
+
+	// accepted is the access token of the last answer that was not a
+	// refusal of the session: a session Salesforce accepted once and then
+	// refuses has expired (or was logged out), which a new session cures.
+	accepted atomic.Pointer[string]
 }
 
 // RoundTrip implements [http.RoundTripper].
@@ -49,34 +55,69 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	canReplay := req.Body == nil || req.Body == http.NoBody || req.GetBody != nil
 	resp, err := t.base().RoundTrip(withBearer(req, tok, req.Body))
-	if err != nil || (resp.StatusCode != http.StatusUnauthorized && resp.StatusCode != http.StatusForbidden) {
+	if err != nil {
 		return resp, err
 	}
-	if !sessionExpired(resp) {
+	if !t.refused(resp, tok) {
 		return resp, nil
 	}
-	t.Source.Invalidate(tok)
 	if !canReplay {
+		t.Source.Invalidate(tok)
 		return resp, nil
 	}
-	body := req.Body
-	if req.GetBody != nil && req.Body != nil && req.Body != http.NoBody {
-		if body, err = req.GetBody(); err != nil {
-			return resp, nil
+	// Renew and send again. The session handed out after the refusal may
+	// be one another request renewed a moment earlier and that has since
+	// expired too (requests share the session): if Salesforce had accepted
+	// it, its refusal is an expiry, and one more renewal is tried. A new
+	// session refused without ever being accepted is a policy: the answer
+	// is returned, marked with RenewedHeader.
+	for renewals := 1; ; renewals++ {
+		t.Source.Invalidate(tok)
+		body := req.Body
+		if req.GetBody != nil && req.Body != nil && req.Body != http.NoBody {
+			if body, err = req.GetBody(); err != nil {
+				return resp, nil
+			}
 		}
-	}
-	fresh, err := t.Source.Token(ctx)
-	if err != nil {
-		closeBody(body)
+		fresh, err := t.Source.Token(ctx)
+		if err != nil {
+			closeBody(body)
+			resp.Body.Close()
+			return nil, err
+		}
 		resp.Body.Close()
-		return nil, err
-	}
-	resp.Body.Close()
-	again, err := t.base().RoundTrip(withBearer(req, fresh, body))
-	if err == nil {
+		again, err := t.base().RoundTrip(withBearer(req, fresh, body))
+		if err != nil {
+			return nil, err
+		}
+		wasAccepted := t.wasAccepted(fresh)
+		if t.refused(again, fresh) && renewals < maxRenewals && wasAccepted {
+			resp, tok = again, fresh
+			continue
+		}
 		again.Header.Set(RenewedHeader, "true")
+		return again, nil
 	}
-	return again, err
+}
+
+// maxRenewals bounds the new sessions one request asks for.
+const maxRenewals = 2
+
+// refused reports whether resp refuses the session tok (see
+// sessionExpired), and otherwise remembers tok as accepted.
+func (t *Transport) refused(resp *http.Response, tok *Token) bool {
+	if (resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden) && sessionExpired(resp) {
+		return true
+	}
+	if p := t.accepted.Load(); p == nil || *p != tok.AccessToken {
+		t.accepted.Store(&tok.AccessToken)
+	}
+	return false
+}
+
+func (t *Transport) wasAccepted(tok *Token) bool {
+	p := t.accepted.Load()
+	return p != nil && *p == tok.AccessToken
 }
 
 // RenewedHeader is set by [Transport] on the answer to a request it sent

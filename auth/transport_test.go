@@ -326,3 +326,80 @@ func TestTransportReplaysOnGzippedExpiry(t *testing.T) {
 		t.Fatalf("status %d, body intact %t, %d mints; want the compressed 401 untouched and no new session", resp.StatusCode, bytes.Equal(got, other), mints.Load())
 	}
 }
+
+// scriptSource hands out queued tokens first, then its current one; an
+// Invalidate of the current token mints the next ("tok-3", "tok-4", …).
+type scriptSource struct {
+	mu    sync.Mutex
+	queue []string
+	cur   string
+	mints int
+}
+
+func (s *scriptSource) Token(context.Context) (*Token, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.queue) > 0 {
+		tok := s.queue[0]
+		s.queue = s.queue[1:]
+		return &Token{AccessToken: tok}, nil
+	}
+	return &Token{AccessToken: s.cur}, nil
+}
+
+func (s *scriptSource) Invalidate(tok *Token) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if tok.AccessToken == s.cur {
+		s.mints++
+		s.cur = "tok-" + string(rune('2'+s.mints))
+	}
+}
+
+// A request whose session expired is handed the session another request
+// renewed a moment before; when that one has expired too (Salesforce had
+// accepted it), Transport renews once more instead of reporting a policy.
+// A renewed session refused without ever being accepted is reported.
+func TestTransportRenewsAgainWhenTheSharedRenewalExpired(t *testing.T) {
+	for _, tc := range []struct {
+		name          string
+		acceptedFirst bool
+		status, calls int
+		mints         int
+	}{
+		{"the renewal was accepted, then expired", true, http.StatusOK, 1 + 3, 1},
+		{"the renewal was never accepted: a policy", false, http.StatusUnauthorized, 2, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ss, srv := newSessionServer(t, "tok-2")
+			src := &scriptSource{cur: "tok-2"}
+			c := &http.Client{Transport: &Transport{Source: src}}
+			get := func() *http.Response {
+				t.Helper()
+				req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, srv.URL, nil)
+				resp, err := c.Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				_, _ = io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				return resp
+			}
+			if tc.acceptedFirst {
+				if resp := get(); resp.StatusCode != http.StatusOK {
+					t.Fatalf("with tok-2: %d", resp.StatusCode)
+				}
+			}
+			// This request took tok-1 before tok-2 replaced it; tok-2 has
+			// expired since, and only a new login (tok-3) is valid.
+			src.queue = []string{"tok-1"}
+			tok3 := "tok-3"
+			ss.valid.Store(&tok3)
+			resp := get()
+			if resp.StatusCode != tc.status || resp.Header.Get(RenewedHeader) == "" || ss.calls.Load() != int64(tc.calls) || src.mints != tc.mints {
+				t.Fatalf("got %d (renewed %q) after %d calls and %d new sessions; want %d after %d calls and %d",
+					resp.StatusCode, resp.Header.Get(RenewedHeader), ss.calls.Load(), src.mints, tc.status, tc.calls, tc.mints)
+			}
+		})
+	}
+}
