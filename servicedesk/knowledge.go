@@ -9,9 +9,11 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/sfbridge/sfbridge/internal/clock"
+	"github.com/sfbridge/sfbridge/internal/uuidstr"
 	"github.com/sfbridge/sfbridge/rest"
 	"github.com/sfbridge/sfbridge/state"
 )
@@ -52,6 +54,22 @@ type Knowledge struct {
 	// returned, so that a first sync of a large knowledge base does not
 	// hold one event per article in memory.
 	KeepChanges bool
+
+	// indexes caches each language's parsed index for Get and Each,
+	// with the generation it was read at (see indexFor).
+	mu      sync.Mutex
+	indexes map[string]*cachedIndex
+}
+
+// cachedIndex is a language's index as Get reads it: the entries and
+// their keys in order, for the generation of the index it was read from.
+type cachedIndex struct {
+	gen  string
+	keys []string
+	idx  knowledgeIndex
+	// byRef maps each version Id and each lower-cased URL name to its key
+	// (the first key in order when two URL names differ only in case).
+	byRef map[string]string
 }
 
 // Knowledge event types.
@@ -335,8 +353,18 @@ func (k *Knowledge) syncLanguage(ctx context.Context, lang string, body []string
 	}
 	data := marshalIndex(current)
 	clear(current)
-	return k.Store.PutDocuments(ctx, []state.Document{{Org: k.Org, Kind: kindIndex, ID: lang, Data: data, UpdatedAt: clock.Or(k.Clock).Now()}})
+	return k.Store.PutDocuments(ctx, indexDocs(k.Org, lang, data, clock.Or(k.Clock).Now()))
 }
+
+// indexDocs are a language's index and its generation, a small document
+// with a new random value each time the index is written, which Get reads
+// to know whether its parsed copy of the index is still current.
+func indexDocs(org, lang string, index []byte, now time.Time) []state.Document {
+	return []state.Document{{Org: org, Kind: kindIndex, ID: lang, Data: index, UpdatedAt: now},
+		{Org: org, Kind: kindMeta, ID: indexGenID(lang), Data: []byte(strconv.Quote(uuidstr.New())), UpdatedAt: now}}
+}
+
+func indexGenID(lang string) string { return "index-generation/" + lang }
 
 // marshalIndex is json.Marshal(knowledgeIndex{Entries: current}), keys
 // sorted, written into one buffer of the exact size: encoding/json sorts
@@ -428,8 +456,7 @@ func (k *Knowledge) commit(ctx context.Context, lang string, current map[string]
 		return fmt.Errorf("servicedesk: reading the knowledge checkpoint of %s: %w", lang, err)
 	}
 	now := clock.Or(k.Clock).Now()
-	index := marshalIndex(current)
-	docs = append(docs, state.Document{Org: k.Org, Kind: kindIndex, ID: lang, Data: index, UpdatedAt: now})
+	docs = append(docs, indexDocs(k.Org, lang, marshalIndex(current), now)...)
 	var out []state.OutboxRecord
 	if k.Topic != "" {
 		for _, ev := range changes {
@@ -442,7 +469,7 @@ func (k *Knowledge) commit(ctx context.Context, lang string, current map[string]
 	}
 	value, _ := json.Marshal(map[string]any{"articles": len(current), "synced_at": now.UTC()})
 	if _, err := k.Store.Commit(ctx, state.Commit{Key: key, Expect: version, Value: value, Fence: k.Fence, Documents: docs, Outbox: out}); err != nil {
-		return fmt.Errorf("servicedesk: committing %d %s articles and %d events: %w", len(docs)-1, lang, len(out), err)
+		return fmt.Errorf("servicedesk: committing %d %s articles and %d events: %w", len(docs)-2, lang, len(out), err)
 	}
 	return nil
 }
@@ -584,28 +611,24 @@ func (k *Knowledge) Get(ctx context.Context, ref, language string) (*Article, er
 		langs = synced
 	}
 	for _, lang := range langs {
-		doc, err := k.Store.Document(ctx, k.Org, kindIndex, lang)
-		if errors.Is(err, state.ErrNotFound) {
+		// A KnowledgeArticleId is the article's key: one read.
+		if a, err := k.load(ctx, ref+"/"+lang); err == nil {
+			return a, nil
+		} else if !errors.As(err, new(*NotFoundError)) {
+			return nil, err
+		}
+		ci, err := k.indexFor(ctx, lang)
+		if err != nil {
+			return nil, err
+		}
+		if ci == nil {
 			continue
 		}
-		if err != nil {
-			return nil, fmt.Errorf("servicedesk: reading the local knowledge index: %w", err)
+		if key, ok := ci.byRef[ref]; ok {
+			return k.load(ctx, key)
 		}
-		var idx knowledgeIndex
-		if err := json.Unmarshal(doc.Data, &idx); err != nil {
-			return nil, fmt.Errorf("servicedesk: the local knowledge index of %s is unreadable: %w", lang, err)
-		}
-		keys := make([]string, 0, len(idx.Entries))
-		for key := range idx.Entries {
-			keys = append(keys, key)
-		}
-		slices.Sort(keys)
-		for _, key := range keys {
-			e := idx.Entries[key]
-			vid, _, _ := strings.Cut(e.Version, "@")
-			if strings.HasPrefix(key, ref+"/") || vid == ref || strings.EqualFold(e.URLName, ref) {
-				return k.load(ctx, key)
-			}
+		if key, ok := ci.byRef["url:"+strings.ToLower(ref)]; ok {
+			return k.load(ctx, key)
 		}
 	}
 	return nil, &NotFoundError{What: "synced knowledge article", Key: ref}
@@ -637,22 +660,14 @@ func (k *Knowledge) Each(ctx context.Context, fn func(*Article) error) error {
 		return err
 	}
 	for _, lang := range langs {
-		doc, err := k.Store.Document(ctx, k.Org, kindIndex, lang)
-		if errors.Is(err, state.ErrNotFound) {
+		ci, err := k.indexFor(ctx, lang)
+		if err != nil {
+			return err
+		}
+		if ci == nil {
 			continue
 		}
-		if err != nil {
-			return fmt.Errorf("servicedesk: reading the local knowledge index: %w", err)
-		}
-		var idx knowledgeIndex
-		if err := json.Unmarshal(doc.Data, &idx); err != nil {
-			return fmt.Errorf("servicedesk: the local knowledge index of %s is unreadable: %w", lang, err)
-		}
-		keys := make([]string, 0, len(idx.Entries))
-		for key := range idx.Entries {
-			keys = append(keys, key)
-		}
-		slices.Sort(keys)
+		keys := ci.keys
 		for _, key := range keys {
 			a, err := k.load(ctx, key)
 			if err != nil {
@@ -664,4 +679,65 @@ func (k *Knowledge) Each(ctx context.Context, fn func(*Article) error) error {
 		}
 	}
 	return nil
+}
+
+// indexFor returns the parsed index of lang, or nil when lang has not been
+// synced. The index of a large knowledge base is a large document (some
+// 10 MB at 100,000 articles), so the parsed copy is kept and used again
+// for as long as the index's generation document is unchanged: a lookup
+// then costs one small read instead of reading and decoding the index.
+func (k *Knowledge) indexFor(ctx context.Context, lang string) (*cachedIndex, error) {
+	gen := ""
+	switch doc, err := k.Store.Document(ctx, k.Org, kindMeta, indexGenID(lang)); {
+	case err == nil:
+		gen = string(doc.Data)
+	case !errors.Is(err, state.ErrNotFound):
+		return nil, fmt.Errorf("servicedesk: reading the local knowledge index: %w", err)
+	}
+	k.mu.Lock()
+	ci := k.indexes[lang]
+	k.mu.Unlock()
+	if ci != nil && gen != "" && ci.gen == gen {
+		return ci, nil
+	}
+	doc, err := k.Store.Document(ctx, k.Org, kindIndex, lang)
+	if errors.Is(err, state.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("servicedesk: reading the local knowledge index: %w", err)
+	}
+	ci = &cachedIndex{gen: gen}
+	if err := json.Unmarshal(doc.Data, &ci.idx); err != nil {
+		return nil, fmt.Errorf("servicedesk: the local knowledge index of %s is unreadable: %w", lang, err)
+	}
+	ci.keys = make([]string, 0, len(ci.idx.Entries))
+	for key := range ci.idx.Entries {
+		ci.keys = append(ci.keys, key)
+	}
+	slices.Sort(ci.keys)
+	ci.byRef = make(map[string]string, 2*len(ci.keys))
+	for _, key := range ci.keys {
+		e := ci.idx.Entries[key]
+		vid, _, _ := strings.Cut(e.Version, "@")
+		if _, ok := ci.byRef[vid]; !ok {
+			ci.byRef[vid] = key
+		}
+		if url := "url:" + strings.ToLower(e.URLName); e.URLName != "" {
+			if _, ok := ci.byRef[url]; !ok {
+				ci.byRef[url] = key
+			}
+		}
+	}
+	// An index written before generations were (gen == "") is read
+	// again each time, never cached as current.
+	if gen != "" {
+		k.mu.Lock()
+		if k.indexes == nil {
+			k.indexes = map[string]*cachedIndex{}
+		}
+		k.indexes[lang] = ci
+		k.mu.Unlock()
+	}
+	return ci, nil
 }

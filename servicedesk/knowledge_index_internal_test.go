@@ -2,8 +2,15 @@ package servicedesk
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"path/filepath"
 	"testing"
+	"time"
+
+	"github.com/sfbridge/sfbridge/state"
 )
 
 // marshalIndex writes what encoding/json writes for the index, whatever
@@ -29,4 +36,56 @@ func FuzzMarshalIndex(f *testing.F) {
 			t.Fatalf("unmarshal: %v, %d entries", err, len(back.Entries))
 		}
 	})
+}
+
+// BenchmarkKnowledgeGet looks up synced articles by URL name among
+// 100,000 (-short: 10,000) in one language. "cached" is Get as the bot
+// API calls it, with the parsed index kept between calls; "uncached"
+// drops it before each call, which is what every Get cost before the
+// index was cached (read and decode the whole index).
+func BenchmarkKnowledgeGet(b *testing.B) {
+	n := 100_000
+	if testing.Short() {
+		n = 10_000
+	}
+	ctx := context.Background()
+	st, err := state.Open(ctx, "sqlite:"+filepath.Join(b.TempDir(), "k.db"), state.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+	current := map[string]indexEntry{}
+	var docs []state.Document
+	for i := range n {
+		key := fmt.Sprintf("kA0%015d/en_US", i)
+		a := Article{ID: fmt.Sprintf("ka0%015d", i), KnowledgeArticleID: key[:18], URLName: fmt.Sprintf("fix-%d", i), Title: "How to fix it", Language: "en_US"}
+		data, _ := json.Marshal(a)
+		current[key] = indexEntry{Version: a.ID + "@2026-12-05T00:00:00.000+0000", URLName: a.URLName}
+		docs = append(docs, state.Document{Org: "bench", Kind: kindArticle, ID: key, Data: data, UpdatedAt: time.Unix(0, 0)})
+		if len(docs) == 1000 {
+			if err := st.PutDocuments(ctx, docs); err != nil {
+				b.Fatal(err)
+			}
+			docs = docs[:0]
+		}
+	}
+	if err := st.PutDocuments(ctx, indexDocs("bench", "en_US", marshalIndex(current), time.Unix(0, 0))); err != nil {
+		b.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	for _, mode := range []string{"cached", "uncached"} {
+		b.Run(mode, func(b *testing.B) {
+			k := &Knowledge{Store: st, Org: "bench"}
+			for b.Loop() {
+				if mode == "uncached" {
+					k.indexes = nil
+				}
+				i := rng.IntN(n)
+				a, err := k.Get(ctx, fmt.Sprintf("fix-%d", i), "en_US")
+				if err != nil || a.URLName != fmt.Sprintf("fix-%d", i) {
+					b.Fatalf("Get(fix-%d) = %+v, %v", i, a, err)
+				}
+			}
+		})
+	}
 }

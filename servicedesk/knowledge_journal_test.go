@@ -134,3 +134,41 @@ func TestKnowledgeSyncKeepsChangesOnlyWhenAsked(t *testing.T) {
 		t.Fatalf("archived event %+v, article %s %q %q", ev, a.ID, a.Title, a.URLName)
 	}
 }
+
+// Get keeps its parsed copy of the index only while the index is
+// unchanged: after a sync that renames an article, the same Knowledge
+// finds it by its new URL name and no longer by the old one, by version
+// Id and by KnowledgeArticleId alike.
+func TestKnowledgeGetSeesTheIndexOfTheLatestSync(t *testing.T) {
+	d := newDesk(t)
+	if err := d.srv.Org.AddSampleRecords(1); err != nil {
+		t.Fatal(err)
+	}
+	ctx := t.Context()
+	k := &servicedesk.Knowledge{Client: d.client, Store: d.store, Org: "emu", Clock: d.clk}
+	if _, err := k.Sync(ctx, []string{"en_US"}); err != nil {
+		t.Fatal(err)
+	}
+	a, err := k.Get(ctx, "reset-your-password", "en_US")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ref := range []string{a.ID, a.KnowledgeArticleID, "RESET-your-password"} {
+		if b, err := k.Get(ctx, ref, ""); err != nil || b.ID != a.ID {
+			t.Fatalf("Get(%q) = %+v, %v; want article %s", ref, b, err, a.ID)
+		}
+	}
+	d.clk.Advance(time.Minute)
+	if err := d.srv.Org.Store().Upsert("Knowledge__kav", sfid.ID(a.ID), map[string]any{"UrlName": "change-your-password"}); err != nil {
+		t.Fatal(err)
+	}
+	if st, err := k.Sync(ctx, []string{"en_US"}); err != nil || st.Fetched != 1 {
+		t.Fatalf("resync: %+v, %v; want the renamed article fetched", st, err)
+	}
+	if b, err := k.Get(ctx, "change-your-password", "en_US"); err != nil || b.ID != a.ID || b.URLName != "change-your-password" {
+		t.Fatalf("Get by the new URL name = %+v, %v", b, err)
+	}
+	if b, err := k.Get(ctx, "reset-your-password", "en_US"); !errors.Is(err, servicedesk.ErrNotFound) {
+		t.Fatalf("Get by the old URL name = %+v, %v; want not found", b, err)
+	}
+}
