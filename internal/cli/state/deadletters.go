@@ -3,7 +3,6 @@ package state
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -67,14 +66,7 @@ type DeadLetter struct {
 }
 
 func runDeadLetters(ctx context.Context, opts *DeadLettersOptions) error {
-	u, err := opts.State.Resolve(opts.Factory)
-	if err != nil {
-		return err
-	}
-	st, err := opts.State.Open(ctx, opts.Factory, libstate.Options{SkipMigrate: true})
-	if errors.Is(err, libstate.ErrNotFound) {
-		return fmt.Errorf("there is no state store at %s yet: nothing was dead-lettered", libstate.Redacted(u))
-	}
+	st, _, _, err := openExisting(ctx, &opts.State, opts.Factory)
 	if err != nil {
 		return err
 	}

@@ -119,26 +119,39 @@ func printable(b []byte) (string, bool) {
 	return string(b), true
 }
 
-func runInspect(ctx context.Context, opts *InspectOptions) error {
-	u, err := opts.State.Resolve(opts.Factory)
+// openExisting opens the store of flag for reading, without migrating
+// it: a store that does not exist yet, or has no schema, is an error that
+// says so. It returns the store, its redacted URL and its schema version.
+func openExisting(ctx context.Context, flag *statearg.Flag, f *factory.Factory) (libstate.Store, string, int, error) {
+	u, err := flag.Resolve(f)
 	if err != nil {
-		return err
+		return nil, "", 0, err
 	}
-	st, err := opts.State.Open(ctx, opts.Factory, libstate.Options{SkipMigrate: true})
+	st, err := flag.Open(ctx, f, libstate.Options{SkipMigrate: true})
 	if errors.Is(err, libstate.ErrNotFound) {
-		return fmt.Errorf("there is no state store at %s yet: run `sfbridge state migrate` (or start the daemon) to create it", libstate.Redacted(u))
+		return nil, "", 0, fmt.Errorf("there is no state store at %s yet: run `sfbridge state migrate` (or start the daemon) to create it", libstate.Redacted(u))
 	}
+	if err != nil {
+		return nil, "", 0, err
+	}
+	v, err := st.SchemaVersion(ctx)
+	if err == nil && v == 0 {
+		err = fmt.Errorf("the state store %s has no schema yet: run `sfbridge state migrate` (or start the daemon) first", libstate.Redacted(u))
+	}
+	if err != nil {
+		st.Close()
+		return nil, "", 0, err
+	}
+	return st, libstate.Redacted(u), v, nil
+}
+
+func runInspect(ctx context.Context, opts *InspectOptions) error {
+	st, url, version, err := openExisting(ctx, &opts.State, opts.Factory)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	r := Report{Engine: st.Engine(), URL: libstate.Redacted(u), LatestSchemaVersion: libstate.LatestSchemaVersion(st.Engine())}
-	if r.SchemaVersion, err = st.SchemaVersion(ctx); err != nil {
-		return err
-	}
-	if r.SchemaVersion == 0 {
-		return fmt.Errorf("the state store %s has no schema yet: run `sfbridge state migrate` (or start the daemon) first", r.URL)
-	}
+	r := Report{Engine: st.Engine(), URL: url, SchemaVersion: version, LatestSchemaVersion: libstate.LatestSchemaVersion(st.Engine())}
 	cps, err := st.Checkpoints(ctx, "")
 	if err != nil {
 		return err
