@@ -61,15 +61,15 @@ type Knowledge struct {
 	indexes map[string]*cachedIndex
 }
 
-// cachedIndex is a language's index as Get reads it: the entries and
-// their keys in order, for the generation of the index it was read from.
+// cachedIndex is a language's index as Get and Each read it, for the
+// generation of the index it was read from: the article keys in order,
+// and the key of each version Id and of each lower-cased URL name (the
+// first key in order when two URL names differ only in case).
 type cachedIndex struct {
-	gen  string
-	keys []string
-	idx  knowledgeIndex
-	// byRef maps each version Id and each lower-cased URL name to its key
-	// (the first key in order when two URL names differ only in case).
-	byRef map[string]string
+	gen       string
+	keys      []string
+	byVersion map[string]string
+	byURL     map[string]string
 }
 
 // Knowledge event types.
@@ -624,10 +624,10 @@ func (k *Knowledge) Get(ctx context.Context, ref, language string) (*Article, er
 		if ci == nil {
 			continue
 		}
-		if key, ok := ci.byRef[ref]; ok {
+		if key, ok := ci.byVersion[ref]; ok {
 			return k.load(ctx, key)
 		}
-		if key, ok := ci.byRef["url:"+strings.ToLower(ref)]; ok {
+		if key, ok := ci.byURL[strings.ToLower(ref)]; ok {
 			return k.load(ctx, key)
 		}
 	}
@@ -667,8 +667,7 @@ func (k *Knowledge) Each(ctx context.Context, fn func(*Article) error) error {
 		if ci == nil {
 			continue
 		}
-		keys := ci.keys
-		for _, key := range keys {
+		for _, key := range ci.keys {
 			a, err := k.load(ctx, key)
 			if err != nil {
 				return err
@@ -707,25 +706,25 @@ func (k *Knowledge) indexFor(ctx context.Context, lang string) (*cachedIndex, er
 	if err != nil {
 		return nil, fmt.Errorf("servicedesk: reading the local knowledge index: %w", err)
 	}
-	ci = &cachedIndex{gen: gen}
-	if err := json.Unmarshal(doc.Data, &ci.idx); err != nil {
+	var idx knowledgeIndex
+	if err := json.Unmarshal(doc.Data, &idx); err != nil {
 		return nil, fmt.Errorf("servicedesk: the local knowledge index of %s is unreadable: %w", lang, err)
 	}
-	ci.keys = make([]string, 0, len(ci.idx.Entries))
-	for key := range ci.idx.Entries {
+	ci = &cachedIndex{gen: gen, keys: make([]string, 0, len(idx.Entries)),
+		byVersion: make(map[string]string, len(idx.Entries)), byURL: make(map[string]string, len(idx.Entries))}
+	for key := range idx.Entries {
 		ci.keys = append(ci.keys, key)
 	}
 	slices.Sort(ci.keys)
-	ci.byRef = make(map[string]string, 2*len(ci.keys))
 	for _, key := range ci.keys {
-		e := ci.idx.Entries[key]
+		e := idx.Entries[key]
 		vid, _, _ := strings.Cut(e.Version, "@")
-		if _, ok := ci.byRef[vid]; !ok {
-			ci.byRef[vid] = key
+		if _, ok := ci.byVersion[vid]; !ok {
+			ci.byVersion[vid] = key
 		}
-		if url := "url:" + strings.ToLower(e.URLName); e.URLName != "" {
-			if _, ok := ci.byRef[url]; !ok {
-				ci.byRef[url] = key
+		if url := strings.ToLower(e.URLName); url != "" {
+			if _, ok := ci.byURL[url]; !ok {
+				ci.byURL[url] = key
 			}
 		}
 	}
