@@ -272,7 +272,7 @@ func (p *pipeline) every(ctx context.Context, interval time.Duration, pass func(
 			p.done(n, msg)
 			if !phased {
 				// The orgs' pipelines start together: the first wait,
-				// drawn from (0, interval], puts each at a phase of its
+				// drawn from [0, interval), puts each at a phase of its
 				// own, so that N orgs do not poll in the same second for
 				// ever. The later waits are the interval, so the rate of
 				// calls and the longest wait stay what was configured.

@@ -65,6 +65,9 @@ type DeadLetter struct {
 	webhook.DeadLetter
 }
 
+// deadLetterPage is the page size dead-letters reads (the store's largest).
+const deadLetterPage = 1000
+
 func runDeadLetters(ctx context.Context, opts *DeadLettersOptions) error {
 	st, _, _, err := openExisting(ctx, &opts.State, opts.Factory)
 	if err != nil {
@@ -86,7 +89,7 @@ func runDeadLetters(ctx context.Context, opts *DeadLettersOptions) error {
 	for _, org := range orgs {
 		var list []DeadLetter
 		for after := ""; ; {
-			docs, err := st.Documents(ctx, libstate.DocumentQuery{Org: org, Kind: webhook.KindDeadLetter, After: after, Limit: 1000})
+			docs, err := st.Documents(ctx, libstate.DocumentQuery{Org: org, Kind: webhook.KindDeadLetter, After: after, Limit: deadLetterPage})
 			if err != nil {
 				return fmt.Errorf("reading the dead letters of %s: %w", org, err)
 			}
@@ -97,7 +100,7 @@ func runDeadLetters(ctx context.Context, opts *DeadLettersOptions) error {
 				}
 				list = append(list, dl)
 			}
-			if len(docs) < 1000 {
+			if len(docs) < deadLetterPage {
 				break
 			}
 			after = docs[len(docs)-1].ID
