@@ -609,6 +609,33 @@ func (s *sqlStore) ReleaseLease(ctx context.Context, l Lease) error {
 	})
 }
 
+func (s *sqlStore) DeleteLease(ctx context.Context, name string) (bool, error) {
+	if name == "" {
+		return false, &InvalidError{What: "lease", Reason: "the name is empty"}
+	}
+	var deleted bool
+	err := s.write(ctx, func(q querier) error {
+		now := s.now()
+		n, err := q.exec(ctx, "DELETE FROM leases WHERE name = $1 AND (owner = '' OR expires_at <= $2)", name, ms(now))
+		if err != nil {
+			return err
+		}
+		if n == 1 {
+			deleted = true
+			return nil
+		}
+		cur, err := s.readLease(ctx, q, name, "")
+		if errors.Is(err, errNoRows) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		return &LeaseHeldError{Name: name, Owner: cur.Owner, ExpiresAt: cur.ExpiresAt}
+	})
+	return deleted, err
+}
+
 func (s *sqlStore) Leases(ctx context.Context) ([]Lease, error) {
 	rs, err := s.db.query(ctx, "SELECT name, owner, token, expires_at FROM leases ORDER BY name")
 	if err != nil {

@@ -72,6 +72,13 @@ type Store interface {
 	ReleaseLease(ctx context.Context, l Lease) error
 	// Leases lists every lease, live or not.
 	Leases(ctx context.Context) ([]Lease, error)
+	// DeleteLease removes the named lease if it is released or expired and
+	// reports whether it existed; a live lease is a *LeaseHeldError. A later
+	// AcquireLease of the name starts its tokens at 1 again, so delete a
+	// lease only when no write can still be made under a token it gave out:
+	// when what it guarded is gone, or every write under it is a
+	// compare-and-set that cannot succeed twice.
+	DeleteLease(ctx context.Context, name string) (bool, error)
 
 	// PutSecret stores a sealed secret, replacing the one for (org, kind).
 	PutSecret(ctx context.Context, s SealedSecret) error

@@ -305,6 +305,36 @@ func testLeaseFencing(t *testing.T, url string) {
 	if err != nil || len(leases) != 1 || leases[0].Owner != "replica-c" || !leases[0].Live(fc.Now()) {
 		t.Fatalf("Leases = %+v, %v; want replica-c live", leases, err)
 	}
+
+	// A live lease cannot be deleted; a released or expired one can, and
+	// its name then starts again at token 1.
+	if ok, err := st.DeleteLease(ctx, "acme/cases"); ok || !errors.As(err, &held) || held.Owner != "replica-c" {
+		t.Fatalf("DeleteLease of a live lease = %v, %v; want LeaseHeldError naming replica-c", ok, err)
+	}
+	if err := st.ReleaseLease(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := st.DeleteLease(ctx, "acme/cases"); !ok || err != nil {
+		t.Fatalf("DeleteLease of a released lease = %v, %v; want true, nil", ok, err)
+	}
+	if ok, err := st.DeleteLease(ctx, "acme/cases"); ok || err != nil {
+		t.Fatalf("DeleteLease of a missing lease = %v, %v; want false, nil", ok, err)
+	}
+	d := mustLease(t, st, "acme/other", "replica-d", ttl)
+	fc.Advance(ttl)
+	if ok, err := st.DeleteLease(ctx, "acme/other"); !ok || err != nil {
+		t.Fatalf("DeleteLease of an expired lease = %v, %v; want true, nil", ok, err)
+	}
+	// The deleted lease fences its old holder: the row is gone.
+	if _, err := st.Commit(ctx, state.Commit{Key: state.CheckpointKey{Org: "acme", Pipeline: "other", Key: "k"}, Value: []byte("x"), Fence: state.FenceOf(d)}); !errors.Is(err, state.ErrFenced) {
+		t.Fatalf("write under a deleted lease: err = %v, want ErrFenced", err)
+	}
+	if again := mustLease(t, st, "acme/cases", "replica-e", ttl); again.Token != 1 {
+		t.Fatalf("token after delete = %d, want 1", again.Token)
+	}
+	if _, err := st.DeleteLease(ctx, ""); err == nil {
+		t.Fatal("DeleteLease of an empty name: no error")
+	}
 }
 
 func testDocuments(t *testing.T, url string) {
