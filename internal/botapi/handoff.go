@@ -135,6 +135,39 @@ func SweepEndedHandoffs(ctx context.Context, st state.Store, org string, cutoff 
 	return n, nil
 }
 
+// handoffLease names the lease a handoff's creation is written under.
+func handoffLease(org, id string) string {
+	return state.PipelineLease(org, handoffPipelinePrefix+id)
+}
+
+// SweepHandoffLeases deletes org's handoff creation leases that are no
+// longer held: creation deletes its own, so these are the ones a failure
+// (or a version before that) left behind. It reports how many it deleted.
+func SweepHandoffLeases(ctx context.Context, st state.Store, org string) (int, error) {
+	leases, err := st.Leases(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("botapi: listing the leases of %s: %w", org, err)
+	}
+	prefix := handoffLease(org, "")
+	n := 0
+	for _, l := range leases {
+		if !strings.HasPrefix(l.Name, prefix) || !uuidstr.Valid(strings.TrimPrefix(l.Name, prefix)) {
+			continue
+		}
+		ok, err := st.DeleteLease(ctx, l.Name)
+		var held *state.LeaseHeldError
+		switch {
+		case errors.As(err, &held):
+			// A handoff being created right now.
+		case err != nil:
+			return n, fmt.Errorf("botapi: deleting the lease %s: %w", l.Name, err)
+		case ok:
+			n++
+		}
+	}
+	return n, nil
+}
+
 // TranscriptLine is one line of the bot's conversation before the handoff.
 type TranscriptLine struct {
 	Role string `json:"role"`
@@ -305,18 +338,26 @@ func HandoffIDForKey(org, key string) string {
 }
 
 // saveNewHandoff writes the handoff's first checkpoint under a lease of its
-// own (every checkpoint write is fenced), which it releases at once.
+// own (every checkpoint write is fenced), which it then deletes: the lease
+// guards only this write, a compare-and-set from version 0 that cannot
+// succeed twice, and a row left per handoff would pile up. The journal
+// janitor deletes any that a failure left behind (SweepHandoffLeases).
 func (a *API) saveNewHandoff(ctx context.Context, o *Org, rec *handoffRecord) error {
 	data, err := json.Marshal(rec)
 	if err != nil {
 		return err
 	}
-	name := state.PipelineLease(o.Alias, handoffPipelinePrefix+rec.ID)
+	name := handoffLease(o.Alias, rec.ID)
 	l, err := o.Store.AcquireLease(ctx, name, "botapi", time.Minute)
 	if err != nil {
 		return err
 	}
-	defer func() { _ = o.Store.ReleaseLease(context.WithoutCancel(ctx), l) }()
+	defer func() {
+		bg := context.WithoutCancel(ctx)
+		if o.Store.ReleaseLease(bg, l) == nil {
+			_, _ = o.Store.DeleteLease(bg, name)
+		}
+	}()
 	_, err = o.Store.Commit(ctx, state.Commit{Key: handoffKey(o.Alias, rec.ID), Expect: 0, Value: data, Fence: state.FenceOf(l)})
 	return err
 }

@@ -380,3 +380,53 @@ func TestSweepDeletesEndedHandoffsOnly(t *testing.T) {
 		}
 	}
 }
+
+// Creating a handoff leaves no lease row behind, and the janitor's lease
+// sweep deletes released or expired ones an older version or a failure
+// left, but never one a creation holds right now.
+func TestHandoffCreationLeavesNoLease(t *testing.T) {
+	e := newEnv(t)
+	ctx := t.Context()
+	e.startHandoff()
+	e.startHandoff()
+	handoffLeases := func() []string {
+		t.Helper()
+		leases, err := e.store.Leases(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var names []string
+		for _, l := range leases {
+			if strings.HasPrefix(l.Name, "acme/handoff/") {
+				names = append(names, l.Name)
+			}
+		}
+		return names
+	}
+	if got := handoffLeases(); len(got) != 0 {
+		t.Fatalf("handoff leases after two creations: %q, want none", got)
+	}
+	left := "acme/handoff/" + botapi.HandoffIDForKey("acme", "left-behind")
+	l, err := e.store.AcquireLease(ctx, left, "botapi", time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.store.ReleaseLease(ctx, l); err != nil {
+		t.Fatal(err)
+	}
+	busy := "acme/handoff/" + botapi.HandoffIDForKey("acme", "being-created")
+	if _, err := e.store.AcquireLease(ctx, busy, "botapi", time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	other := "acme/handoff/not-a-uuid"
+	if _, err := e.store.AcquireLease(ctx, other, "someone", time.Millisecond); err != nil {
+		t.Fatal(err)
+	}
+	n, err := botapi.SweepHandoffLeases(ctx, e.store, "acme")
+	if err != nil || n != 1 {
+		t.Fatalf("SweepHandoffLeases = %d, %v; want the released lease deleted", n, err)
+	}
+	if got := handoffLeases(); len(got) != 2 || !slices.Contains(got, busy) || !slices.Contains(got, other) {
+		t.Fatalf("handoff leases after the sweep: %q, want %q and %q kept", got, busy, other)
+	}
+}

@@ -262,7 +262,11 @@ func newJournalJanitor(org *OrgEnv) (Component, error) {
 			// A handoff's record goes with its events: ended handoffs
 			// would otherwise pile up in the state store for ever.
 			h, err := botapi.SweepEndedHandoffs(ctx, org.Store, org.Alias, cutoff)
-			return n + h, fmt.Sprintf("removed %d journal records and %d ended handoffs older than %s", n, h, org.JournalRetention), err
+			if err != nil {
+				return n + h, "", err
+			}
+			l, err := botapi.SweepHandoffLeases(ctx, org.Store, org.Alias)
+			return n + h + l, fmt.Sprintf("removed %d journal records and %d ended handoffs older than %s, and %d unused handoff leases", n, h, org.JournalRetention, l), err
 		})
 	}
 	return p, nil
