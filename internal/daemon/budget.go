@@ -1,7 +1,9 @@
 package daemon
 
 import (
+	"encoding/json"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -155,6 +157,77 @@ func (b *Budget) trim(now time.Time) []time.Time {
 		i++
 	}
 	return b.calls[i:]
+}
+
+// budgetRecord is a budget's calls as the state store keeps them, so that
+// the replica that takes a pipeline over goes on from what the last one
+// spent: the calls of the last 24 hours counted per minute, oldest first.
+type budgetRecord struct {
+	V       int        `json:"v"`
+	Minutes [][2]int64 `json:"minutes"` // [Unix minute, calls]
+}
+
+// Snapshot encodes the calls of the last 24 hours, counted per minute.
+func (b *Budget) Snapshot() []byte {
+	rec := budgetRecord{V: 1, Minutes: [][2]int64{}}
+	if b != nil {
+		now := b.clk.Now()
+		b.mu.Lock()
+		b.calls = b.trim(now)
+		for _, c := range b.calls {
+			m := c.Unix() / 60
+			if n := len(rec.Minutes); n > 0 && rec.Minutes[n-1][0] == m {
+				rec.Minutes[n-1][1]++
+			} else {
+				rec.Minutes = append(rec.Minutes, [2]int64{m, 1})
+			}
+		}
+		b.mu.Unlock()
+	}
+	data, _ := json.Marshal(rec) // a struct of numbers cannot fail
+	return data
+}
+
+// Merge counts the calls of a snapshot that the budget has not counted
+// itself: in each minute the larger of the two counts stands. A call it
+// adds is placed at the end of its minute, so that it leaves the 24-hour
+// window no earlier than the call it stands for.
+func (b *Budget) Merge(data []byte) error {
+	var rec budgetRecord
+	if err := json.Unmarshal(data, &rec); err != nil {
+		return fmt.Errorf("daemon: reading the stored API budget of %s: %w", b.who, err)
+	}
+	if rec.V != 1 {
+		return fmt.Errorf("daemon: the stored API budget of %s has version %d; this daemon reads version 1", b.who, rec.V)
+	}
+	now := b.clk.Now()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.calls = b.trim(now)
+	mine := map[int64]int64{}
+	for _, c := range b.calls {
+		mine[c.Unix()/60]++
+	}
+	added := false
+	for _, mc := range rec.Minutes {
+		m, n := mc[0], mc[1]
+		if n > 1_000_000 {
+			return fmt.Errorf("daemon: the stored API budget of %s counts %d calls in one minute", b.who, n)
+		}
+		at := time.Unix(m*60+59, 0)
+		if at.After(now) {
+			at = now // a clock behind the last writer's: count the calls as made now
+		}
+		for range n - mine[m] {
+			b.calls = append(b.calls, at)
+			added = true
+		}
+	}
+	if added {
+		slices.SortFunc(b.calls, func(x, y time.Time) int { return x.Compare(y) })
+		b.calls = b.trim(now)
+	}
+	return nil
 }
 
 func formatShare(s float64) string {

@@ -78,7 +78,16 @@ type pipeline struct {
 	errors      int64
 	holder      string
 	lastSuccess time.Time
+
+	// The API budget as last stored (see keepBudget); used by hold only.
+	budgetVersion int64
+	budgetSaved   []byte
 }
+
+// BudgetPipeline is the checkpoint pipeline under which the daemon keeps
+// each pipeline's API budget (key: the pipeline's name), so that the
+// replica that takes a pipeline over counts what the last one spent.
+const BudgetPipeline = "daemon.budget"
 
 func newPipeline(org *OrgEnv, name, lease string, budget *Budget, work pipelineWork) *pipeline {
 	ttl := org.LeaseTTL
@@ -196,11 +205,21 @@ func (p *pipeline) hold(ctx context.Context, lease state.Lease) error {
 	defer stop(nil)
 	var wg sync.WaitGroup
 	wg.Go(func() { p.renew(workCtx, lease, stop) })
+	if p.budget != nil {
+		p.loadBudget(workCtx)
+		wg.Go(func() { p.keepBudget(workCtx, state.FenceOf(lease)) })
+	}
 	err := p.work(workCtx, state.FenceOf(lease), p)
 	stop(nil)
 	wg.Wait()
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
+	if p.budget != nil {
+		// The calls since the last save, while the lease still fences.
+		if berr := p.saveBudget(rctx, state.FenceOf(lease)); berr != nil && !errors.Is(berr, state.ErrFenced) {
+			p.log.Warn("storing the API budget", "err", berr)
+		}
+	}
 	if rerr := p.store.ReleaseLease(rctx, lease); rerr != nil {
 		p.log.Warn("releasing the pipeline lease", "err", rerr)
 	}
@@ -217,6 +236,64 @@ func (p *pipeline) hold(ctx context.Context, lease state.Lease) error {
 	}
 	p.failed(err)
 	return err
+}
+
+func (p *pipeline) budgetKey() state.CheckpointKey {
+	return state.CheckpointKey{Org: p.org, Pipeline: BudgetPipeline, Key: p.name}
+}
+
+// loadBudget adds the calls the stored budget counts (spent by whichever
+// replica held the pipeline before) to this replica's budget. Without the
+// store's answer the pipeline goes on with what this replica counted; the
+// next save merges again.
+func (p *pipeline) loadBudget(ctx context.Context) {
+	cp, err := p.store.Checkpoint(ctx, p.budgetKey())
+	switch {
+	case errors.Is(err, state.ErrNotFound):
+		p.budgetVersion = 0
+		return
+	case err != nil:
+		p.log.Warn("reading the stored API budget", "err", err)
+		return
+	}
+	p.budgetVersion = cp.Version
+	if err := p.budget.Merge(cp.Value); err != nil {
+		p.log.Warn("reading the stored API budget", "err", err)
+	}
+}
+
+// saveBudget stores the budget's calls under the pipeline's lease, when
+// they changed since the last save. A store that moved on (another writer
+// of an older lease, or a save that failed after it committed) is read and
+// merged, and the save tried once more.
+func (p *pipeline) saveBudget(ctx context.Context, fence state.Fence) error {
+	for attempt := 0; ; attempt++ {
+		data := p.budget.Snapshot()
+		if p.budgetSaved != nil && string(data) == string(p.budgetSaved) {
+			return nil
+		}
+		cp, err := p.store.Commit(ctx, state.Commit{Key: p.budgetKey(), Expect: p.budgetVersion, Value: data, Fence: fence})
+		var conflict *state.ConflictError
+		if errors.As(err, &conflict) && attempt == 0 {
+			p.loadBudget(ctx)
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		p.budgetVersion, p.budgetSaved = cp.Version, data
+		return nil
+	}
+}
+
+// keepBudget saves the budget every third of the lease's TTL while the
+// work runs.
+func (p *pipeline) keepBudget(ctx context.Context, fence state.Fence) {
+	for clock.Sleep(ctx, p.clk, p.ttl/3) == nil {
+		if err := p.saveBudget(ctx, fence); err != nil && ctx.Err() == nil {
+			p.log.Warn("storing the API budget", "err", err)
+		}
+	}
 }
 
 // renew extends the lease every third of its TTL. A renewal refused

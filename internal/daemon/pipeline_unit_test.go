@@ -278,3 +278,109 @@ func TestEveryTakesARandomPhaseOnce(t *testing.T) {
 		}
 	}
 }
+
+// A pipeline's API budget outlives the replica that spent it: the replica
+// that takes the pipeline over counts the calls the last holder made in
+// the last 24 hours, and a replica that takes it back does not count its
+// own calls twice.
+func TestBudgetSurvivesFailover(t *testing.T) {
+	clk := clock.NewFake(time.Date(2026, 12, 5, 12, 0, 0, 0, time.UTC))
+	st := fakeStore(t, clk)
+	lease := state.PipelineLease("acme", "cases")
+	// run holds the pipeline on replica owner with budget b, spends n
+	// calls, and gives the lease back; it returns what b counted when the
+	// work began.
+	run := func(owner string, b *Budget, n int) int {
+		t.Helper()
+		began := make(chan int, 1)
+		p := newPipeline(testOrgEnv(clk, st, owner), "cases", lease, b, func(ctx context.Context, _ state.Fence, _ *pipeline) error {
+			used, _ := b.Used()
+			for range n {
+				if w := b.Reserve(); w != 0 {
+					t.Errorf("%s: call refused (wait %s) after %d calls", owner, w, used)
+				}
+			}
+			began <- used
+			<-ctx.Done()
+			return nil
+		})
+		ctx, cancel := context.WithCancel(t.Context())
+		done := make(chan error, 1)
+		go func() { done <- p.Run(ctx) }()
+		used := <-began
+		cancel()
+		if err := <-done; err != nil {
+			t.Fatalf("%s: Run = %v", owner, err)
+		}
+		return used
+	}
+	a := NewBudgetFor(clk, 0.1, "pipeline cases")
+	a.ObserveLimit(1000) // 100 calls a day for this pipeline
+	if got := run("replica-a", a, 60); got != 0 {
+		t.Fatalf("replica-a began with %d calls counted, want 0", got)
+	}
+	clk.Advance(time.Hour)
+	b := NewBudgetFor(clk, 0.1, "pipeline cases")
+	b.ObserveLimit(1000)
+	if got := run("replica-b", b, 30); got != 60 {
+		t.Fatalf("replica-b took over with %d calls counted, want replica-a's 60", got)
+	}
+	if w := b.Reserve(); w != 0 {
+		t.Fatalf("the 91st call waits %s, want none", w)
+	}
+	for range 9 {
+		b.Reserve()
+	}
+	if w := b.Reserve(); w < 23*time.Hour || w > 23*time.Hour+time.Minute {
+		t.Fatalf("the 101st call in 24 hours waits %s; want until replica-a's calls leave the window (23h, and at most a minute more)", w)
+	}
+	clk.Advance(time.Hour)
+	// The ten calls replica-b counted after it gave the lease up were
+	// never stored (a pipeline calls only while it holds the lease).
+	if got := run("replica-a", a, 0); got != 90 {
+		t.Fatalf("replica-a took the pipeline back with %d calls counted, want 90 (its own 60 once, and replica-b's 30)", got)
+	}
+	// A day after replica-a's calls, only replica-b's remain.
+	clk.Advance(22*time.Hour + 2*time.Minute)
+	if used, _ := a.Used(); used != 30 {
+		t.Fatalf("a day later replica-a counts %d calls, want replica-b's 30", used)
+	}
+}
+
+func TestBudgetSnapshotAndMerge(t *testing.T) {
+	clk := clock.NewFake(time.Date(2026, 12, 5, 12, 0, 30, 0, time.UTC))
+	a := NewBudgetFor(clk, 0.5, "pipeline x")
+	a.Count()
+	a.Count()
+	clk.Advance(2 * time.Minute)
+	a.Count()
+	snap := a.Snapshot()
+	if want := `{"v":1,"minutes":[[29941200,2],[29941202,1]]}`; string(snap) != want {
+		t.Fatalf("Snapshot = %s, want %s", snap, want)
+	}
+	b := NewBudgetFor(clk, 0.5, "pipeline x")
+	b.Count() // one call of its own in the last minute
+	if err := b.Merge(snap); err != nil {
+		t.Fatal(err)
+	}
+	if used, _ := b.Used(); used != 3 {
+		t.Fatalf("after Merge: %d calls, want 3 (the larger count of each minute)", used)
+	}
+	if err := b.Merge(snap); err != nil {
+		t.Fatal(err)
+	}
+	if used, _ := b.Used(); used != 3 {
+		t.Fatalf("after a second Merge: %d calls, want still 3", used)
+	}
+	// Merged calls sit at the end of their minute: the two of 12:00 leave
+	// the window at 12:00:59 the next day, not at 12:00:30.
+	clk.Advance(24*time.Hour - 2*time.Minute + 15*time.Second) // 12:00:45 the next day
+	if used, _ := b.Used(); used != 3 {
+		t.Fatalf("at 12:00:45 the next day: %d calls, want 3", used)
+	}
+	for _, bad := range []string{`nonsense`, `{"v":2,"minutes":[]}`, `{"v":1,"minutes":[[1,2000000]]}`} {
+		if err := b.Merge([]byte(bad)); err == nil {
+			t.Errorf("Merge(%s): no error", bad)
+		}
+	}
+}
