@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -63,15 +64,56 @@ type handoffRecord struct {
 	Created        time.Time         `json:"created"`
 	// LastEventID is the stable id of the last journal record.
 	LastEventID string `json:"last_event_id,omitempty"`
-	// Seen are the stable ids already in the journal, so a pump that
-	// follows the conversation again after a restart writes each once.
+	// Watermark is the transcript time (Unix milliseconds) of the newest
+	// conversation entry journaled, and AtWatermark the stable ids
+	// journaled of the entries at that time. The messaging client
+	// delivers entries in transcript order, so every entry event before
+	// the watermark is in the journal already: a pump that follows the
+	// conversation again (from just before the watermark) writes each
+	// event once, and the record stays small however long the chat.
+	Watermark   int64    `json:"watermark,omitempty"`
+	AtWatermark []string `json:"at_watermark,omitempty"`
+	// Seen are the stable ids journaled by versions before the watermark
+	// (2026-12-05): read, so their handoffs go on without duplicates,
+	// and never grown.
 	Seen []string `json:"seen,omitempty"`
 	// Counts number the events without a conversation entry, by type.
 	Counts map[string]int `json:"counts,omitempty"`
 }
 
 func (h *handoffRecord) conversation() Conversation {
-	return Conversation{UserID: h.UserID, ID: h.ConversationID, Routing: h.Routing}
+	c := Conversation{UserID: h.UserID, ID: h.ConversationID, Routing: h.Routing}
+	if h.Watermark > 0 {
+		// The entries at the watermark come again, to find those of its
+		// events a crash kept from the journal.
+		c.After = time.UnixMilli(h.Watermark - 1)
+	}
+	return c
+}
+
+// seenEntry reports whether the event id of a conversation entry
+// transcripted at ms is in the journal already.
+func (h *handoffRecord) seenEntry(id string, ms int64) bool {
+	switch {
+	case slices.Contains(h.Seen, id):
+		return true
+	case ms < h.Watermark:
+		return true
+	case ms == h.Watermark:
+		return slices.Contains(h.AtWatermark, id)
+	}
+	return false
+}
+
+// markEntry records the event id of an entry transcripted at ms as
+// journaled.
+func (h *handoffRecord) markEntry(id string, ms int64) {
+	switch {
+	case ms > h.Watermark:
+		h.Watermark, h.AtWatermark = ms, []string{id}
+	case ms == h.Watermark:
+		h.AtWatermark = append(slices.Clip(h.AtWatermark), id)
+	}
 }
 
 // handoffPipeline is the checkpoint pipeline of one handoff.

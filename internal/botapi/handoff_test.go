@@ -3,6 +3,7 @@ package botapi_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -428,5 +429,87 @@ func TestHandoffCreationLeavesNoLease(t *testing.T) {
 	}
 	if got := handoffLeases(); len(got) != 2 || !slices.Contains(got, busy) || !slices.Contains(got, other) {
 		t.Fatalf("handoff leases after the sweep: %q, want %q and %q kept", got, busy, other)
+	}
+}
+
+// A long chat keeps the handoff's record small: the pump remembers the
+// transcript time it reached and the ids at that time, not every event's
+// id, and a pump that follows the handoff again after a restart journals
+// each event once.
+func TestLongHandoffKeepsItsRecordSmall(t *testing.T) {
+	e := newEnv(t)
+	stop := e.runPump("replica-1")
+	id := e.startHandoff()
+	s := e.open("/v1/orgs/acme/handoffs/"+id+"/events", "")
+	defer s.close()
+	if ev := s.next(t, true); ev.Type != "queued" {
+		t.Fatalf("first event: %+v", ev)
+	}
+	if err := e.msg.Accept("Alex Agent", id); err != nil {
+		t.Fatal(err)
+	}
+	const n = 60
+	for i := range n {
+		if _, err := e.msg.Send("Alex Agent", id, fmt.Sprintf("line %d", i)); err != nil {
+			t.Fatal(err)
+		}
+		// Paced as a chat is: entries sent within one millisecond share
+		// the watermark, and the record keeps all their ids (exactly).
+		time.Sleep(2 * time.Millisecond)
+	}
+	var last string
+	for last != fmt.Sprintf("line %d", n-1) {
+		if ev := s.next(t, true); ev.Type == "agent.message" {
+			last, _ = ev.Data["text"].(string)
+		}
+	}
+	cp, err := e.store.Checkpoint(t.Context(), state.CheckpointKey{Org: alias, Pipeline: "handoff/" + id, Key: "state"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rec map[string]any
+	if err := json.Unmarshal(cp.Value, &rec); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := rec["seen"]; ok || rec["watermark"] == nil || len(cp.Value) > 1024 {
+		t.Fatalf("after %d messages the record is %d bytes: %s", n, len(cp.Value), cp.Value)
+	}
+
+	// Restart: another replica follows from just before the watermark.
+	stop()
+	e.runPump("replica-2")
+	if _, err := e.msg.Send("Alex Agent", id, "after the restart"); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		ev := s.next(t, true)
+		if ev.Type == "agent.message" && ev.Data["text"] == "after the restart" {
+			break
+		}
+		if ev.Type == "agent.message" {
+			t.Fatalf("replayed after the restart: %+v", ev)
+		}
+	}
+	recs, err := e.store.Outbox(t.Context(), state.OutboxQuery{Org: alias, Topic: botapi.HandoffTopic(id), Limit: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := map[string]bool{}
+	messages := 0
+	for _, r := range recs {
+		var ev struct{ ID, Type string }
+		if err := json.Unmarshal(r.Payload, &ev); err != nil {
+			t.Fatal(err)
+		}
+		if ids[ev.ID] {
+			t.Fatalf("event %s (%s) journaled twice", ev.ID, ev.Type)
+		}
+		ids[ev.ID] = true
+		if ev.Type == "agent.message" {
+			messages++
+		}
+	}
+	if messages != n+1 {
+		t.Fatalf("journal holds %d agent messages, want %d", messages, n+1)
 	}
 }

@@ -2,6 +2,7 @@ package botapi
 
 import (
 	"context"
+	"time"
 
 	"github.com/sfbridge/sfbridge/messaging"
 )
@@ -30,6 +31,9 @@ type Conversation struct {
 	ID         string // a lowercase UUID
 	Routing    map[string]string
 	Transcript []string
+	// After, for Follow: the entries transcripted at or before it were
+	// handled already (zero: follow from the start).
+	After time.Time
 }
 
 // Stream is a followed conversation.
@@ -76,7 +80,8 @@ func (m clientMessenger) End(ctx context.Context, c Conversation) error {
 }
 
 func (m clientMessenger) Follow(ctx context.Context, c Conversation) (Stream, error) {
-	// From the start: the pump dedupes by its journal's stable ids, which
+	// By time, not by entry id: the pump asks for the entries at its
+	// watermark again and dedupes them by its journal's stable ids, which
 	// is exact even when a crash fell between two events of one entry.
-	return m.c.Resume(ctx, messaging.ResumeOptions{UserID: c.UserID, ConversationID: c.ID, Routing: c.Routing, EndWithSession: true})
+	return m.c.Resume(ctx, messaging.ResumeOptions{UserID: c.UserID, ConversationID: c.ID, Routing: c.Routing, AfterTime: c.After, EndWithSession: true})
 }

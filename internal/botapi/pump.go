@@ -6,7 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"slices"
+	"maps"
 	"strconv"
 	"strings"
 	"sync"
@@ -277,7 +277,7 @@ func (p *Pump) follow(ctx context.Context, fence state.Fence, rec *handoffRecord
 		if !keep {
 			continue
 		}
-		version, err = p.commit(ctx, fence, rec, version, he)
+		version, err = p.commit(ctx, fence, rec, version, he, entryMillis(rec, ev))
 		if err != nil {
 			return err
 		}
@@ -285,6 +285,16 @@ func (p *Pump) follow(ctx context.Context, fence state.Fence, rec *handoffRecord
 			return nil
 		}
 	}
+}
+
+// entryMillis is the transcript time of an entry's event in Unix
+// milliseconds; an event without one counts as at the watermark, so it is
+// deduped by its id.
+func entryMillis(rec *handoffRecord, ev messaging.Event) int64 {
+	if ev.Time.IsZero() {
+		return rec.Watermark
+	}
+	return ev.Time.UnixMilli()
 }
 
 // translate maps a messaging event to a handoff event with a stable id;
@@ -323,7 +333,7 @@ func (p *Pump) translate(rec *handoffRecord, ev messaging.Event) (HandoffEvent, 
 	}
 	if ev.EntryID != "" && ev.Kind != messaging.KindAgentTyping && ev.Kind != messaging.KindError {
 		he.ID = ev.EntryID + ":" + he.Type
-		if slices.Contains(rec.Seen, he.ID) {
+		if rec.seenEntry(he.ID, entryMillis(rec, ev)) {
 			return he, false
 		}
 	} else {
@@ -337,16 +347,17 @@ func (p *Pump) translate(rec *handoffRecord, ev messaging.Event) (HandoffEvent, 
 
 // commit appends he to the journal and advances the handoff's checkpoint
 // in one transaction.
-func (p *Pump) commit(ctx context.Context, fence state.Fence, rec *handoffRecord, version int64, he HandoffEvent) (int64, error) {
+func (p *Pump) commit(ctx context.Context, fence state.Fence, rec *handoffRecord, version int64, he HandoffEvent, ms int64) (int64, error) {
 	next := *rec
-	next.Seen = append(slices.Clone(rec.Seen), he.ID)
-	next.Counts = map[string]int{}
-	for k, v := range rec.Counts {
-		next.Counts[k] = v
-	}
+	next.Counts = maps.Clone(rec.Counts)
 	if strings.HasPrefix(he.ID, rec.ConversationID+":") {
+		// Synthesized ids are numbered, not remembered.
+		if next.Counts == nil {
+			next.Counts = map[string]int{}
+		}
 		next.Counts[he.Type]++
-		next.Seen = rec.Seen // synthesized ids are numbered, not remembered
+	} else {
+		next.markEntry(he.ID, ms)
 	}
 	next.LastEventID = he.ID
 	if he.Type == EventEnded || he.Type == EventRoutingFailed {
