@@ -35,6 +35,10 @@ type DeadLetter struct {
 	// it is not JSON).
 	Payload     json.RawMessage `json:"payload,omitempty"`
 	PayloadText string          `json:"payload_text,omitempty"`
+	// RedrivenAt is when [Redrive] put the event back in the journal
+	// (zero: not yet). If it is given up again, a new dead letter
+	// replaces this one.
+	RedrivenAt time.Time `json:"redriven_at,omitzero"`
 }
 
 // AttemptError is a failed delivery attempt: the receiver's status

@@ -210,6 +210,9 @@ func New(cfg Config) (*Deliverer, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	cfg.Topics = slices.Clone(cfg.Topics)
+	if !slices.Contains(cfg.Topics, TopicRedrive) {
+		cfg.Topics = append(cfg.Topics, TopicRedrive) // events sent again by Redrive
+	}
 	d := &Deliverer{
 		cfg: cfg, clk: clock.Or(cfg.Clock), filter: f, client: client, host: u.Host,
 		lease: state.PipelineLease(cfg.Org, Pipeline), wake: make(chan struct{}, 1),

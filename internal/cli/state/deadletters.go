@@ -41,9 +41,10 @@ org, newest first, with the event's id and type, when it was given up, how many
 POSTs were made, the last HTTP status and the error. --json prints each dead
 letter whole, the payload included, as docs/webhooks.md describes it.
 
-The events are also still in the journal until journal_retention: resend them
-with "sfbridge state reset --org ALIAS --pipeline webhooks" (every event of the
-journal is sent again, with its original id).`,
+Send some or all of them again with "sfbridge state redrive --org ALIAS
+EVENT_ID..." (or --all); the list marks those already sent again. To send
+every event of the journal again (until journal_retention), with its original
+id: "sfbridge state reset --org ALIAS --pipeline webhooks".`,
 		Args: cobra.NoArgs,
 		RunE: cmdutil.RunE(opts, runF, runDeadLetters, func(*cobra.Command, []string) error {
 			if opts.Limit < 1 {
@@ -125,7 +126,11 @@ func runDeadLetters(ctx context.Context, opts *DeadLettersOptions) error {
 		if dl.LastStatus != 0 {
 			status = fmt.Sprintf("HTTP %d", dl.LastStatus)
 		}
-		fmt.Fprintf(&b, "%s  %s  %s  %s  %d attempts, %s: %s\n", dl.DeadAt.UTC().Format(time.RFC3339), dl.Org, dl.ID, dl.Type, dl.Attempts, status, dl.Error)
+		again := ""
+		if !dl.RedrivenAt.IsZero() {
+			again = " (sent again " + dl.RedrivenAt.UTC().Format(time.RFC3339) + ")"
+		}
+		fmt.Fprintf(&b, "%s  %s  %s  %s  %d attempts, %s: %s%s\n", dl.DeadAt.UTC().Format(time.RFC3339), dl.Org, dl.ID, dl.Type, dl.Attempts, status, dl.Error, again)
 	}
 	_, err = fmt.Fprint(opts.IO.Out, b.String())
 	return err

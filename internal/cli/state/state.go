@@ -35,7 +35,7 @@ undelivered webhooks and events, and sealed keys.
 postgres://USER@HOST/DATABASE for replicas that share one database.`,
 		Args: cobra.NoArgs,
 	}
-	cmd.AddCommand(NewInspectCmd(f, nil), NewResetCmd(f, nil), NewMigrateCmd(f, nil), NewDeadLettersCmd(f, nil))
+	cmd.AddCommand(NewInspectCmd(f, nil), NewResetCmd(f, nil), NewMigrateCmd(f, nil), NewDeadLettersCmd(f, nil), NewRedriveCmd(f, nil))
 	return cmd
 }
 

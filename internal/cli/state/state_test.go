@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sfbridge/sfbridge/internal/cli/exitcode"
 	"github.com/sfbridge/sfbridge/internal/cli/factory"
 	"github.com/sfbridge/sfbridge/internal/clock"
 	"github.com/sfbridge/sfbridge/internal/iostreams"
@@ -145,5 +146,47 @@ func TestDeadLettersListsWhatWasGivenUp(t *testing.T) {
 	}
 	if err := run("--limit", "0"); err == nil {
 		t.Fatal("--limit 0 was accepted")
+	}
+
+	// redrive puts named dead letters back in the journal and marks them;
+	// --all takes the rest of the org's; an unknown id writes nothing.
+	redrive := func(args ...string) error {
+		stdout.Reset()
+		stderr.Reset()
+		cmd := NewCmd(f)
+		cmd.SetArgs(append([]string{"redrive", "--state", url}, args...))
+		cmd.SetOut(stdout)
+		cmd.SetErr(stderr)
+		return cmd.ExecuteContext(t.Context())
+	}
+	for _, bad := range [][]string{{"ev-1"}, {"--org", "acme"}, {"--org", "acme", "--all", "ev-1"}} {
+		if err := redrive(bad...); exitcode.Of(err) != exitcode.Usage {
+			t.Errorf("redrive %q: %v, want a usage error", bad, err)
+		}
+	}
+	if err := redrive("--org", "acme", "ev-1", "ev-404"); err == nil || !strings.Contains(err.Error(), `no dead letter with event id "ev-404"`) {
+		t.Fatalf("redrive of an unknown id: %v", err)
+	}
+	if err := redrive("--org", "acme", "ev-1"); err != nil || !strings.Contains(stdout.String(), "ev-1  case.updated  sent again") {
+		t.Fatalf("redrive ev-1: %v\n%s", err, stdout)
+	}
+	if err := run("--org", "acme"); err != nil || !strings.Contains(stdout.String(), "ev-1  case.updated  3 attempts, HTTP 500: the receiver failed (sent again 20") {
+		t.Fatalf("dead-letters after a redrive: %v\n%s", err, stdout)
+	}
+	if err := redrive("--org", "acme", "--all", "--json"); err != nil {
+		t.Fatal(err)
+	}
+	got = nil
+	if err := json.Unmarshal(stdout.Bytes(), &got); err != nil || len(got) != 1 || got[0].ID != "ev-2" || got[0].RedrivenAt.IsZero() {
+		t.Fatalf("redrive --all: %v, %+v (want ev-2 only: ev-1 was sent again already)", err, got)
+	}
+	st, err = libstate.Open(t.Context(), url, libstate.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	recs, err := st.Outbox(t.Context(), libstate.OutboxQuery{Org: "acme", Topic: webhook.TopicRedrive})
+	if err != nil || len(recs) != 2 || string(recs[0].Payload) != `{"id":"ev-1"}` || string(recs[1].Payload) != `{"id":"ev-2"}` {
+		t.Fatalf("journal %s: %+v, %v; want ev-1 then ev-2 with their payloads", webhook.TopicRedrive, recs, err)
 	}
 }
