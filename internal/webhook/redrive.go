@@ -30,6 +30,32 @@ func (e *NotDeadError) Error() string {
 	return fmt.Sprintf("webhook: org %s has no dead letter with event id %q; list them with `sfbridge state dead-letters --org %s`", e.Org, e.ID, e.Org)
 }
 
+// deadLetterPage is how many dead letters DeadLetters reads at once (the
+// store's largest page).
+const deadLetterPage = 1000
+
+// DeadLetters reads every dead letter of org, in event id order.
+func DeadLetters(ctx context.Context, st state.Store, org string) ([]DeadLetter, error) {
+	var out []DeadLetter
+	for after := ""; ; {
+		docs, err := st.Documents(ctx, state.DocumentQuery{Org: org, Kind: KindDeadLetter, After: after, Limit: deadLetterPage})
+		if err != nil {
+			return nil, fmt.Errorf("webhook: reading the dead letters of %s: %w", org, err)
+		}
+		for _, d := range docs {
+			var dl DeadLetter
+			if err := json.Unmarshal(d.Data, &dl); err != nil {
+				return nil, fmt.Errorf("webhook: the dead letter %s of org %s is not readable: %w", d.ID, org, err)
+			}
+			out = append(out, dl)
+		}
+		if len(docs) < deadLetterPage {
+			return out, nil
+		}
+		after = docs[len(docs)-1].ID
+	}
+}
+
 // Redrive puts the dead-lettered events ids of org back into the journal,
 // on TopicRedrive, with their original payload and id: the org's
 // Deliverer POSTs each again, with a new MaxAge from now, and a receiver

@@ -2,7 +2,6 @@ package state
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -17,7 +16,6 @@ import (
 	"github.com/sfbridge/sfbridge/internal/iostreams"
 	"github.com/sfbridge/sfbridge/internal/output"
 	"github.com/sfbridge/sfbridge/internal/webhook"
-	libstate "github.com/sfbridge/sfbridge/state"
 )
 
 // DeadLettersOptions holds the flags of `sfbridge state dead-letters`.
@@ -66,9 +64,6 @@ type DeadLetter struct {
 	webhook.DeadLetter
 }
 
-// deadLetterPage is the page size dead-letters reads (the store's largest).
-const deadLetterPage = 1000
-
 func runDeadLetters(ctx context.Context, opts *DeadLettersOptions) error {
 	st, _, _, err := openExisting(ctx, &opts.State, opts.Factory)
 	if err != nil {
@@ -88,23 +83,13 @@ func runDeadLetters(ctx context.Context, opts *DeadLettersOptions) error {
 	slices.Sort(orgs)
 	var all []DeadLetter
 	for _, org := range orgs {
-		var list []DeadLetter
-		for after := ""; ; {
-			docs, err := st.Documents(ctx, libstate.DocumentQuery{Org: org, Kind: webhook.KindDeadLetter, After: after, Limit: deadLetterPage})
-			if err != nil {
-				return fmt.Errorf("reading the dead letters of %s: %w", org, err)
-			}
-			for _, d := range docs {
-				dl := DeadLetter{Org: org}
-				if err := json.Unmarshal(d.Data, &dl.DeadLetter); err != nil {
-					return fmt.Errorf("dead letter %s of %s is unreadable: %w", d.ID, org, err)
-				}
-				list = append(list, dl)
-			}
-			if len(docs) < deadLetterPage {
-				break
-			}
-			after = docs[len(docs)-1].ID
+		dls, err := webhook.DeadLetters(ctx, st, org)
+		if err != nil {
+			return err
+		}
+		list := make([]DeadLetter, len(dls))
+		for i, dl := range dls {
+			list[i] = DeadLetter{Org: org, DeadLetter: dl}
 		}
 		// Newest first; the store pages by id, which says nothing of time.
 		slices.SortStableFunc(list, func(a, b DeadLetter) int { return b.DeadAt.Compare(a.DeadAt) })

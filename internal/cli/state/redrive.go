@@ -2,7 +2,6 @@ package state
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
 	"strings"
@@ -16,7 +15,6 @@ import (
 	"github.com/sfbridge/sfbridge/internal/iostreams"
 	"github.com/sfbridge/sfbridge/internal/output"
 	"github.com/sfbridge/sfbridge/internal/webhook"
-	libstate "github.com/sfbridge/sfbridge/state"
 )
 
 // RedriveOptions holds the flags and arguments of `sfbridge state redrive`.
@@ -69,6 +67,9 @@ letter after max_age (at once for 410 Gone).`,
 	return cmd
 }
 
+// redrivePage is how many dead letters one transaction sends again.
+const redrivePage = 1000
+
 func runRedrive(ctx context.Context, opts *RedriveOptions) error {
 	st, _, _, err := openExisting(ctx, &opts.State, opts.Factory)
 	if err != nil {
@@ -77,25 +78,15 @@ func runRedrive(ctx context.Context, opts *RedriveOptions) error {
 	defer st.Close()
 	ids := opts.IDs
 	if opts.All {
+		dls, err := webhook.DeadLetters(ctx, st, opts.Org)
+		if err != nil {
+			return err
+		}
 		ids = nil
-		for after := ""; ; {
-			docs, err := st.Documents(ctx, libstate.DocumentQuery{Org: opts.Org, Kind: webhook.KindDeadLetter, After: after, Limit: deadLetterPage})
-			if err != nil {
-				return fmt.Errorf("reading the dead letters of %s: %w", opts.Org, err)
+		for _, dl := range dls {
+			if dl.RedrivenAt.IsZero() {
+				ids = append(ids, dl.ID)
 			}
-			for _, d := range docs {
-				var dl webhook.DeadLetter
-				if err := json.Unmarshal(d.Data, &dl); err != nil {
-					return fmt.Errorf("dead letter %s of %s is unreadable: %w", d.ID, opts.Org, err)
-				}
-				if dl.RedrivenAt.IsZero() {
-					ids = append(ids, d.ID)
-				}
-			}
-			if len(docs) < deadLetterPage {
-				break
-			}
-			after = docs[len(docs)-1].ID
 		}
 	}
 	host, _ := os.Hostname()
@@ -103,7 +94,7 @@ func runRedrive(ctx context.Context, opts *RedriveOptions) error {
 	// One transaction per page, so that --all over many dead letters does
 	// not build one huge commit.
 	for len(ids) > 0 {
-		n := min(len(ids), deadLetterPage)
+		n := min(len(ids), redrivePage)
 		dls, err := webhook.Redrive(ctx, st, nil, opts.Org, fmt.Sprintf("sfbridge-cli/%s/%d", host, os.Getpid()), ids[:n])
 		if err != nil {
 			return err
