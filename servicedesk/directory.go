@@ -187,17 +187,17 @@ func (d *Directory) Sync(ctx context.Context) (DirectoryStats, error) {
 			}
 		}
 	}
-	if len(gone) > 0 {
-		n, err := d.Store.DeleteDocuments(ctx, d.Org, kindDirectory, gone)
-		if err != nil {
-			return st, fmt.Errorf("servicedesk: removing deleted Contacts: %w", err)
-		}
-		st.Removed = n
+	// Removals go in the fenced commit with the upserts: a replica that
+	// lost the lease removes nothing.
+	deletes := make([]state.DocumentRef, len(gone))
+	for i, id := range gone {
+		deletes[i] = state.DocumentRef{Org: d.Org, Kind: kindDirectory, ID: id}
 	}
 	value, _ := json.Marshal(checkpoint{Watermark: mark})
-	if _, err := d.Store.Commit(ctx, state.Commit{Key: key, Expect: version, Value: value, Fence: fence, Documents: docs}); err != nil {
-		return st, fmt.Errorf("servicedesk: committing %d directory entries: %w", len(docs), err)
+	if _, err := d.Store.Commit(ctx, state.Commit{Key: key, Expect: version, Value: value, Fence: fence, Documents: docs, Deletes: deletes}); err != nil {
+		return st, fmt.Errorf("servicedesk: committing %d directory entries and %d removals: %w", len(docs), len(gone), err)
 	}
+	st.Removed = len(gone)
 	return st, nil
 }
 

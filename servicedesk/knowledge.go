@@ -338,18 +338,19 @@ func (k *Knowledge) syncLanguage(ctx context.Context, lang string, body []string
 		st.Changes = append(st.Changes, changes...)
 	}
 	if fenced {
-		if err := k.commit(ctx, lang, current, all, changes); err != nil {
+		// The removals go in the fenced commit: a replica that lost the
+		// lease removes nothing.
+		if err := k.commit(ctx, lang, current, all, changes, gone); err != nil {
 			return err
 		}
+		st.Removed += len(gone)
+		return nil
 	}
 	if len(gone) > 0 {
 		if _, err := k.Store.DeleteDocuments(ctx, k.Org, kindArticle, gone); err != nil {
 			return fmt.Errorf("servicedesk: removing %d unpublished articles: %w", len(gone), err)
 		}
 		st.Removed += len(gone)
-	}
-	if fenced {
-		return nil
 	}
 	data := marshalIndex(current)
 	clear(current)
@@ -446,7 +447,7 @@ func (k *Knowledge) archived(ctx context.Context, lang string, idx knowledgeInde
 
 // commit writes one language's fetched articles, its new index, its
 // checkpoint and its events in one transaction fenced by k.Fence.
-func (k *Knowledge) commit(ctx context.Context, lang string, current map[string]indexEntry, docs []state.Document, changes []KnowledgeEvent) error {
+func (k *Knowledge) commit(ctx context.Context, lang string, current map[string]indexEntry, docs []state.Document, changes []KnowledgeEvent, gone []string) error {
 	key := state.CheckpointKey{Org: k.Org, Pipeline: knowledgePipeline, Key: lang}
 	var version int64
 	switch cp, err := k.Store.Checkpoint(ctx, key); {
@@ -468,8 +469,12 @@ func (k *Knowledge) commit(ctx context.Context, lang string, current map[string]
 		}
 	}
 	value, _ := json.Marshal(map[string]any{"articles": len(current), "synced_at": now.UTC()})
-	if _, err := k.Store.Commit(ctx, state.Commit{Key: key, Expect: version, Value: value, Fence: k.Fence, Documents: docs, Outbox: out}); err != nil {
-		return fmt.Errorf("servicedesk: committing %d %s articles and %d events: %w", len(docs)-2, lang, len(out), err)
+	deletes := make([]state.DocumentRef, len(gone))
+	for i, id := range gone {
+		deletes[i] = state.DocumentRef{Org: k.Org, Kind: kindArticle, ID: id}
+	}
+	if _, err := k.Store.Commit(ctx, state.Commit{Key: key, Expect: version, Value: value, Fence: k.Fence, Documents: docs, Outbox: out, Deletes: deletes}); err != nil {
+		return fmt.Errorf("servicedesk: committing %d %s articles, %d removals and %d events: %w", len(docs)-2, lang, len(gone), len(out), err)
 	}
 	return nil
 }

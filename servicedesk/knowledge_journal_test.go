@@ -90,11 +90,27 @@ func TestKnowledgeFencedSyncJournalsChanges(t *testing.T) {
 		"Title": "Neu", "UrlName": "neu", "Summary": "s", "Answer__c": "<p>neu</p>", "Language": "de", "PublishStatus": "Online", "VersionNumber": 3}); err != nil {
 		t.Fatal(err)
 	}
+	// ... and one more article is archived: the stale replica must not
+	// remove it from the copy either.
+	docs, err := d.store.Documents(ctx, state.DocumentQuery{Org: "emu", Kind: "knowledge.article", Limit: 1})
+	if err != nil || len(docs) != 1 {
+		t.Fatalf("articles: %v, %v", docs, err)
+	}
+	var b servicedesk.Article
+	if err := json.Unmarshal(docs[0].Data, &b); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.srv.Org.Store().Upsert("Knowledge__kav", sfid.ID(b.ID), map[string]any{"PublishStatus": "Archived", "IsLatestVersion": false}); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := k.Sync(ctx, []string{"en_US", "de"}); !errors.Is(err, state.ErrFenced) {
 		t.Fatalf("a sync under a lost lease: %v, want fenced", err)
 	}
 	if n := len(journal(t, d.store)); n != 21 {
 		t.Fatalf("the fenced-off sync journaled: %d events", n)
+	}
+	if _, err := d.store.Document(ctx, "emu", "knowledge.article", docs[0].ID); err != nil {
+		t.Fatalf("the fenced-off sync removed %s: %v", docs[0].ID, err)
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 	"unicode"
@@ -148,6 +149,11 @@ func (s *sqlStore) Commit(ctx context.Context, c Commit) (Checkpoint, error) {
 	if err := validDocuments(c.Documents); err != nil {
 		return Checkpoint{}, err
 	}
+	for _, d := range c.Deletes {
+		if d.Org == "" || d.Kind == "" || d.ID == "" {
+			return Checkpoint{}, &InvalidError{What: "document to delete", Reason: fmt.Sprintf("org, kind and id must all be set (got %q/%q/%q)", d.Org, d.Kind, d.ID)}
+		}
+	}
 	now := s.now()
 	out := Checkpoint{CheckpointKey: c.Key, Value: nonNil(c.Value), Version: c.Expect + 1, Token: c.Fence.Token, UpdatedAt: fromMS(ms(now))}
 	if c.Fence.Lease == "" || c.Fence.Token <= 0 {
@@ -182,7 +188,7 @@ func (s *sqlStore) Commit(ctx context.Context, c Commit) (Checkpoint, error) {
 		}
 		return &ConflictError{Key: c.Key, Expected: c.Expect, Actual: actual}
 	}
-	if len(c.Documents) == 0 && len(c.Outbox) == 0 && s.opts.BeforeCommit == nil {
+	if len(c.Documents) == 0 && len(c.Outbox) == 0 && len(c.Deletes) == 0 && s.opts.BeforeCommit == nil {
 		// A lone checkpoint is one statement: atomic without a
 		// transaction, and one round trip instead of three.
 		if err := cas(s.db); err != nil {
@@ -196,6 +202,11 @@ func (s *sqlStore) Commit(ctx context.Context, c Commit) (Checkpoint, error) {
 		}
 		if err := s.putDocuments(ctx, q, c.Documents, now); err != nil {
 			return err
+		}
+		for _, g := range groupRefs(c.Deletes) {
+			if _, err := deleteDocuments(ctx, q, g[0].Org, g[0].Kind, refIDs(g)); err != nil {
+				return err
+			}
 		}
 		for _, o := range c.Outbox {
 			org := o.Org
@@ -339,22 +350,55 @@ func (s *sqlStore) Documents(ctx context.Context, dq DocumentQuery) ([]Document,
 func (s *sqlStore) DeleteDocuments(ctx context.Context, org, kind string, ids []string) (int, error) {
 	var total int64
 	err := s.writeReplayable(ctx, func(q querier) error {
-		total = 0
-		for start := 0; start < len(ids); start += docBatch {
-			batch := ids[start:min(start+docBatch, len(ids))]
-			args := []any{org, kind}
-			for _, id := range batch {
-				args = append(args, id)
-			}
-			n, err := q.exec(ctx, "DELETE FROM documents WHERE org = $1 AND kind = $2 AND id IN ("+bindParams(3, len(batch))+")", args...)
-			if err != nil {
-				return err
-			}
-			total += n
-		}
-		return nil
+		var err error
+		total, err = deleteDocuments(ctx, q, org, kind, ids)
+		return err
 	})
 	return int(total), err
+}
+
+// deleteDocuments removes documents of (org, kind) by id, a statement per
+// docBatch ids, and reports how many existed.
+func deleteDocuments(ctx context.Context, q querier, org, kind string, ids []string) (int64, error) {
+	var total int64
+	for batch := range slices.Chunk(ids, docBatch) {
+		args := []any{org, kind}
+		for _, id := range batch {
+			args = append(args, id)
+		}
+		n, err := q.exec(ctx, "DELETE FROM documents WHERE org = $1 AND kind = $2 AND id IN ("+bindParams(3, len(batch))+")", args...)
+		if err != nil {
+			return total, err
+		}
+		total += n
+	}
+	return total, nil
+}
+
+// groupRefs groups document references by (org, kind), in first-seen
+// order.
+func groupRefs(refs []DocumentRef) [][]DocumentRef {
+	var groups [][]DocumentRef
+	at := map[[2]string]int{}
+	for _, r := range refs {
+		k := [2]string{r.Org, r.Kind}
+		i, ok := at[k]
+		if !ok {
+			i = len(groups)
+			at[k] = i
+			groups = append(groups, nil)
+		}
+		groups[i] = append(groups[i], r)
+	}
+	return groups
+}
+
+func refIDs(refs []DocumentRef) []string {
+	ids := make([]string, len(refs))
+	for i, r := range refs {
+		ids[i] = r.ID
+	}
+	return ids
 }
 
 // searchTerms splits text into words (letters and digits).

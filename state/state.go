@@ -159,6 +159,16 @@ type Commit struct {
 	Documents []Document
 	// Outbox records are appended in the same transaction.
 	Outbox []OutboxRecord
+	// Deletes are documents removed in the same transaction, after the
+	// upserts; ids that do not exist are ignored.
+	Deletes []DocumentRef
+}
+
+// DocumentRef names one document.
+type DocumentRef struct {
+	Org  string `json:"org"`
+	Kind string `json:"kind"`
+	ID   string `json:"id"`
 }
 
 // Document is a small record per (org, kind, id), for example the last

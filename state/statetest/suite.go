@@ -189,6 +189,40 @@ func testCommitAtomic(t *testing.T, url string) {
 	if err != nil || d.Title != "Reset a password" {
 		t.Fatalf("document = %+v, %v", d, err)
 	}
+
+	// Deletes go with the commit: not at all when it loses, and when it
+	// wins in the same transaction (out of search too), whatever the
+	// order of upserts and deletes in the commit.
+	if err := st.PutDocuments(ctx, []state.Document{{Org: "acme", Kind: "article", ID: "ka3", Title: "Printer jam"},
+		{Org: "acme", Kind: "user", ID: "005a", Title: "Ada"}}); err != nil {
+		t.Fatal(err)
+	}
+	deletes := []state.DocumentRef{{Org: "acme", Kind: "article", ID: "ka1"}, {Org: "acme", Kind: "user", ID: "005a"},
+		{Org: "acme", Kind: "article", ID: "ka3"}, {Org: "acme", Kind: "article", ID: "missing"}}
+	lost = state.Commit{Key: key, Expect: 7, Value: []byte("t3"), Fence: state.FenceOf(l), Deletes: deletes}
+	if _, err := st.Commit(ctx, lost); !errors.Is(err, state.ErrConflict) {
+		t.Fatalf("err = %v, want ErrConflict", err)
+	}
+	if _, err := st.Document(ctx, "acme", "article", "ka1"); err != nil {
+		t.Fatalf("a lost commit deleted ka1: %v", err)
+	}
+	won := state.Commit{Key: key, Expect: 1, Value: []byte("t3"), Fence: state.FenceOf(l), Deletes: deletes,
+		Documents: []state.Document{{Org: "acme", Kind: "article", ID: "ka4", Title: "Printer drivers"}}}
+	if _, err := st.Commit(ctx, won); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range deletes {
+		if _, err := st.Document(ctx, r.Org, r.Kind, r.ID); !errors.Is(err, state.ErrNotFound) {
+			t.Fatalf("%s/%s after the commit: err = %v, want ErrNotFound", r.Kind, r.ID, err)
+		}
+	}
+	hits, err := st.Search(ctx, state.SearchQuery{Org: "acme", Kind: "article", Text: "printer"})
+	if err != nil || len(hits) != 1 || hits[0].ID != "ka4" {
+		t.Fatalf("search after the commit = %+v, %v; want ka4 only", hits, err)
+	}
+	if _, err := st.Commit(ctx, state.Commit{Key: key, Expect: 2, Fence: state.FenceOf(l), Deletes: []state.DocumentRef{{Org: "acme", ID: "x"}}}); err == nil {
+		t.Fatal("a delete without a kind was accepted")
+	}
 }
 
 func testConcurrentCAS(t *testing.T, url string) {
