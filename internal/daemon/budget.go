@@ -167,6 +167,10 @@ type budgetRecord struct {
 	Minutes [][2]int64 `json:"minutes"` // [Unix minute, calls]
 }
 
+// maxStoredCalls bounds the calls a stored budget may count (each costs
+// memory when merged): more than any org's daily API allocation.
+const maxStoredCalls = 10_000_000
+
 // Snapshot encodes the calls of the last 24 hours, counted per minute.
 func (b *Budget) Snapshot() []byte {
 	rec := budgetRecord{V: 1, Minutes: [][2]int64{}}
@@ -208,12 +212,16 @@ func (b *Budget) Merge(data []byte) error {
 	for _, c := range b.calls {
 		mine[c.Unix()/60]++
 	}
+	var total int64
+	for _, mc := range rec.Minutes {
+		total += max(mc[1], 0)
+		if mc[1] > maxStoredCalls || total > maxStoredCalls {
+			return fmt.Errorf("daemon: the stored API budget of %s counts more than %d calls; it is not one this daemon wrote", b.who, maxStoredCalls)
+		}
+	}
 	added := false
 	for _, mc := range rec.Minutes {
 		m, n := mc[0], mc[1]
-		if n > 1_000_000 {
-			return fmt.Errorf("daemon: the stored API budget of %s counts %d calls in one minute", b.who, n)
-		}
 		at := time.Unix(m*60+59, 0)
 		if at.After(now) {
 			at = now // a clock behind the last writer's: count the calls as made now

@@ -47,3 +47,32 @@ func TestBudgetCapsTheChecksShareOfTheDailyAllocation(t *testing.T) {
 		t.Error("a nil budget limits")
 	}
 }
+
+// FuzzBudgetMerge: whatever a stored budget holds, Merge never panics,
+// refuses what it cannot read, and a budget merged with its own snapshot
+// counts what it counted.
+func FuzzBudgetMerge(f *testing.F) {
+	f.Add([]byte(`{"v":1,"minutes":[[29941200,2],[29941202,1]]}`))
+	f.Add([]byte(`{"v":1,"minutes":[[-5,3],[29941200,-2]]}`))
+	f.Add([]byte(`{"v":1,"minutes":[[99999999999,1]]}`))
+	f.Add([]byte(`{"v":2}`))
+	f.Add([]byte(`null`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		clk := clock.NewFake(time.Date(2026, 12, 5, 12, 0, 0, 0, time.UTC))
+		b := NewBudgetFor(clk, 0.5, "pipeline x")
+		b.ObserveLimit(1000)
+		if err := b.Merge(data); err != nil {
+			return
+		}
+		used, _ := b.Used()
+		if err := b.Merge(b.Snapshot()); err != nil {
+			t.Fatalf("merging its own snapshot: %v", err)
+		}
+		if again, _ := b.Used(); again != used {
+			t.Fatalf("merging its own snapshot moved the count from %d to %d", used, again)
+		}
+		if w := b.Reserve(); w < 0 || w > budgetWindow {
+			t.Fatalf("Reserve waits %s", w)
+		}
+	})
+}

@@ -378,7 +378,7 @@ func TestBudgetSnapshotAndMerge(t *testing.T) {
 	if used, _ := b.Used(); used != 3 {
 		t.Fatalf("at 12:00:45 the next day: %d calls, want 3", used)
 	}
-	for _, bad := range []string{`nonsense`, `{"v":2,"minutes":[]}`, `{"v":1,"minutes":[[1,2000000]]}`} {
+	for _, bad := range []string{`nonsense`, `{"v":2,"minutes":[]}`, `{"v":1,"minutes":[[1,20000000]]}`, `{"v":1,"minutes":[[1,6000000],[2,6000000]]}`} {
 		if err := b.Merge([]byte(bad)); err == nil {
 			t.Errorf("Merge(%s): no error", bad)
 		}
