@@ -74,7 +74,13 @@ type session struct {
 	renewedAt time.Time
 	cursors   map[string]*cursor
 	buf       map[string][]state.OutboxRecord
+	// redriveRead is when TopicRedrive was last read and found empty: it
+	// is read every redrivePoll, not every Poll, as it is seldom written.
+	redriveRead time.Time
 }
+
+// redrivePoll is how often an idle session reads TopicRedrive.
+const redrivePoll = 30 * time.Second
 
 func (s *session) key(topic string) state.CheckpointKey {
 	return state.CheckpointKey{Org: s.d.cfg.Org, Pipeline: Pipeline, Key: topic}
@@ -183,13 +189,23 @@ func (s *session) next(ctx context.Context) (state.OutboxRecord, bool, error) {
 		best  state.OutboxRecord
 		found bool
 	)
+	now := s.d.clk.Now()
 	for _, t := range s.d.cfg.Topics {
 		if len(s.buf[t]) == 0 {
+			if t == TopicRedrive && !s.redriveRead.IsZero() && now.Sub(s.redriveRead) < redrivePoll {
+				continue
+			}
 			recs, err := s.d.cfg.Store.Outbox(ctx, state.OutboxQuery{Org: s.d.cfg.Org, Topic: t, After: s.cursors[t].seq, Limit: batch})
 			if err != nil {
 				return state.OutboxRecord{}, false, fmt.Errorf("webhook: reading the journal topic %s: %w", t, err)
 			}
 			s.buf[t] = recs
+			if t == TopicRedrive {
+				s.redriveRead = time.Time{}
+				if len(recs) == 0 {
+					s.redriveRead = now
+				}
+			}
 		}
 		if len(s.buf[t]) == 0 {
 			continue

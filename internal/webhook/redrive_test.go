@@ -44,6 +44,7 @@ func TestRedriveSendsADeadLetterAgain(t *testing.T) {
 
 	gone.Store(false)
 	e.write(t, kbTopic, "e3", "knowledge.published")
+	redriveAt := e.clk.Now()
 	dls, err := Redrive(t.Context(), e.st, e.clk, org, "cli", []string{"e1", "e1"})
 	if err != nil || len(dls) != 1 || dls[0].RedrivenAt.IsZero() {
 		t.Fatalf("Redrive = %+v, %v; want e1 marked once", dls, err)
@@ -54,6 +55,9 @@ func TestRedriveSendsADeadLetterAgain(t *testing.T) {
 	}
 	ds := e.rcv.deliveries()
 	last := ds[len(ds)-1]
+	if wait := last.at.Sub(redriveAt); wait > redrivePoll+DefaultPoll {
+		t.Errorf("the redriven event was sent %s after the redrive; want within %s (the redrive topic's poll)", wait, redrivePoll+DefaultPoll)
+	}
 	var body map[string]string
 	if err := json.Unmarshal(last.body, &body); err != nil || body["id"] != "e1" || body["subject"] != "event e1" {
 		t.Fatalf("redriven body %s (%v); want e1's original payload", last.body, err)
