@@ -286,10 +286,15 @@ func (p *pipeline) saveBudget(ctx context.Context, fence state.Fence) error {
 	}
 }
 
-// keepBudget saves the budget every third of the lease's TTL while the
-// work runs.
+// budgetSaveEvery is how often a pipeline stores its API budget while it
+// works (and once more when it gives the lease up): what a replica that
+// dies spent in the last minute is all a new holder can miss, at one
+// small commit a minute per pipeline.
+const budgetSaveEvery = time.Minute
+
+// keepBudget saves the budget every budgetSaveEvery while the work runs.
 func (p *pipeline) keepBudget(ctx context.Context, fence state.Fence) {
-	for clock.Sleep(ctx, p.clk, p.ttl/3) == nil {
+	for clock.Sleep(ctx, p.clk, budgetSaveEvery) == nil {
 		if err := p.saveBudget(ctx, fence); err != nil && ctx.Err() == nil {
 			p.log.Warn("storing the API budget", "err", err)
 		}

@@ -384,3 +384,43 @@ func TestBudgetSnapshotAndMerge(t *testing.T) {
 		}
 	}
 }
+
+// While it holds the lease a pipeline stores its budget every minute, so a
+// replica that dies without giving the lease up loses at most a minute of
+// counted calls.
+func TestBudgetIsStoredWhileThePipelineWorks(t *testing.T) {
+	clk := clock.NewFake(time.Date(2026, 12, 5, 12, 0, 0, 0, time.UTC))
+	st := fakeStore(t, clk)
+	b := NewBudgetFor(clk, 0.1, "pipeline cases")
+	b.ObserveLimit(1000)
+	spent := make(chan struct{})
+	p := newPipeline(testOrgEnv(clk, st, "replica-a"), "cases", state.PipelineLease("acme", "cases"), b, func(ctx context.Context, _ state.Fence, _ *pipeline) error {
+		for range 12 {
+			b.Reserve()
+		}
+		close(spent)
+		<-ctx.Done()
+		return nil
+	})
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	go func() { _ = p.Run(ctx) }()
+	<-spent
+	key := state.CheckpointKey{Org: "acme", Pipeline: BudgetPipeline, Key: "cases"}
+	waitFor(t, "the budget to be stored", func() bool {
+		clk.Advance(10 * time.Second)
+		cp, err := st.Checkpoint(t.Context(), key)
+		if err != nil {
+			return false
+		}
+		other := NewBudgetFor(clk, 0.1, "pipeline cases")
+		if err := other.Merge(cp.Value); err != nil {
+			t.Fatal(err)
+		}
+		used, _ := other.Used()
+		return used == 12
+	})
+	if l, err := st.Leases(t.Context()); err != nil || len(l) != 1 || !l[0].Live(clk.Now()) {
+		t.Fatalf("the budget was stored only after the lease was given up: %+v, %v", l, err)
+	}
+}
