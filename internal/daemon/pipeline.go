@@ -216,7 +216,17 @@ func (p *pipeline) hold(ctx context.Context, lease state.Lease) error {
 	defer cancel()
 	if p.budget != nil {
 		// The calls since the last save, while the lease still fences.
-		if berr := p.saveBudget(rctx, state.FenceOf(lease)); berr != nil && !errors.Is(berr, state.ErrFenced) {
+		berr := p.saveBudget(rctx, state.FenceOf(lease))
+		if errors.Is(berr, state.ErrFenced) {
+			// The work may have given the lease up itself (the event-log
+			// collector releases it as it stops): take it back for this
+			// one write, unless another replica holds it now.
+			if l, aerr := p.store.AcquireLease(rctx, p.lease, p.owner, p.ttl); aerr == nil {
+				lease = l // released below
+				berr = p.saveBudget(rctx, state.FenceOf(l))
+			}
+		}
+		if berr != nil && !errors.Is(berr, state.ErrFenced) {
 			p.log.Warn("storing the API budget", "err", berr)
 		}
 	}

@@ -424,3 +424,49 @@ func TestBudgetIsStoredWhileThePipelineWorks(t *testing.T) {
 		t.Fatalf("the budget was stored only after the lease was given up: %+v, %v", l, err)
 	}
 }
+
+// A pipeline whose work gives the lease up itself as it stops (the
+// event-log collector does) still stores the calls it made: the final
+// save takes the lease back for that one write.
+func TestBudgetIsStoredWhenTheWorkReleasedTheLease(t *testing.T) {
+	clk := clock.NewFake(time.Date(2026, 12, 5, 12, 0, 0, 0, time.UTC))
+	st := fakeStore(t, clk)
+	b := NewBudgetFor(clk, 0.1, "pipeline eventlogs")
+	b.ObserveLimit(1000)
+	name := state.PipelineLease("acme", "eventlogs")
+	began := make(chan struct{})
+	p := newPipeline(testOrgEnv(clk, st, "replica-a"), "eventlogs", name, b, func(ctx context.Context, _ state.Fence, _ *pipeline) error {
+		own, err := st.AcquireLease(ctx, name, "replica-a", 30*time.Second) // the same owner: the same tenure
+		if err != nil {
+			return err
+		}
+		for range 7 {
+			b.Reserve()
+		}
+		close(began)
+		<-ctx.Done()
+		return st.ReleaseLease(context.WithoutCancel(ctx), own)
+	})
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- p.Run(ctx) }()
+	<-began
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	cp, err := st.Checkpoint(t.Context(), state.CheckpointKey{Org: "acme", Pipeline: BudgetPipeline, Key: "eventlogs"})
+	if err != nil {
+		t.Fatalf("the budget was not stored: %v", err)
+	}
+	other := NewBudgetFor(clk, 0.1, "pipeline eventlogs")
+	if err := other.Merge(cp.Value); err != nil {
+		t.Fatal(err)
+	}
+	if used, _ := other.Used(); used != 7 {
+		t.Fatalf("stored %d calls, want 7", used)
+	}
+	if l, err := st.Leases(t.Context()); err != nil || len(l) != 1 || l[0].Live(clk.Now()) {
+		t.Fatalf("after the stop the lease is %+v, %v; want it released", l, err)
+	}
+}
