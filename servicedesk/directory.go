@@ -189,12 +189,8 @@ func (d *Directory) Sync(ctx context.Context) (DirectoryStats, error) {
 	}
 	// Removals go in the fenced commit with the upserts: a replica that
 	// lost the lease removes nothing.
-	deletes := make([]state.DocumentRef, len(gone))
-	for i, id := range gone {
-		deletes[i] = state.DocumentRef{Org: d.Org, Kind: kindDirectory, ID: id}
-	}
 	value, _ := json.Marshal(checkpoint{Watermark: mark})
-	if _, err := d.Store.Commit(ctx, state.Commit{Key: key, Expect: version, Value: value, Fence: fence, Documents: docs, Deletes: deletes}); err != nil {
+	if _, err := d.Store.Commit(ctx, state.Commit{Key: key, Expect: version, Value: value, Fence: fence, Documents: docs, Deletes: state.DocumentRefs(d.Org, kindDirectory, gone)}); err != nil {
 		return st, fmt.Errorf("servicedesk: committing %d directory entries and %d removals: %w", len(docs), len(gone), err)
 	}
 	st.Removed = len(gone)

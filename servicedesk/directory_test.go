@@ -7,6 +7,7 @@ import (
 
 	"github.com/sfbridge/sfbridge/emulator"
 	"github.com/sfbridge/sfbridge/servicedesk"
+	"github.com/sfbridge/sfbridge/state"
 )
 
 func TestDirectorySyncIsIncremental(t *testing.T) {
@@ -63,5 +64,41 @@ func TestDirectorySyncIsIncremental(t *testing.T) {
 	}
 	if e, err := dir.Entry(t.Context(), ana.Users[0].ID); err != nil || e.Active {
 		t.Fatalf("deactivated user: %+v %v", e, err)
+	}
+}
+
+// A directory sync under a lease another replica has taken writes nothing
+// and removes nothing: the removal of a deleted Contact is part of the
+// fenced commit, not a step before it.
+func TestFencedOffDirectorySyncRemovesNothing(t *testing.T) {
+	d := newDesk(t)
+	if err := d.srv.Org.AddSampleRecords(1); err != nil {
+		t.Fatal(err)
+	}
+	ctx := t.Context()
+	lease, err := d.store.AcquireLease(ctx, servicedesk.DirectoryLease("emu"), "replica-a", time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := &servicedesk.Directory{Client: d.client, Store: d.store, Org: "emu", Clock: d.clk, Fence: state.FenceOf(lease)}
+	if _, err := dir.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	ana, err := (&servicedesk.Employees{Client: d.client}).Find(ctx, "ana.smith@sfbridge.test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.srv.Org.Store().Delete(d.agent, "Contact", ana.Contacts[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	d.clk.Advance(2 * time.Minute) // replica-a's lease ran out; replica-b takes it
+	if _, err := d.store.AcquireLease(ctx, servicedesk.DirectoryLease("emu"), "replica-b", time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := dir.Sync(ctx); !errors.Is(err, state.ErrFenced) {
+		t.Fatalf("a sync under a lost lease: %v, want fenced", err)
+	}
+	if _, err := dir.Entry(ctx, ana.Contacts[0].ID); err != nil {
+		t.Fatalf("the fenced-off sync removed the deleted Contact's entry: %v", err)
 	}
 }

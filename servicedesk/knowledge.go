@@ -469,11 +469,7 @@ func (k *Knowledge) commit(ctx context.Context, lang string, current map[string]
 		}
 	}
 	value, _ := json.Marshal(map[string]any{"articles": len(current), "synced_at": now.UTC()})
-	deletes := make([]state.DocumentRef, len(gone))
-	for i, id := range gone {
-		deletes[i] = state.DocumentRef{Org: k.Org, Kind: kindArticle, ID: id}
-	}
-	if _, err := k.Store.Commit(ctx, state.Commit{Key: key, Expect: version, Value: value, Fence: k.Fence, Documents: docs, Outbox: out, Deletes: deletes}); err != nil {
+	if _, err := k.Store.Commit(ctx, state.Commit{Key: key, Expect: version, Value: value, Fence: k.Fence, Documents: docs, Outbox: out, Deletes: state.DocumentRefs(k.Org, kindArticle, gone)}); err != nil {
 		return fmt.Errorf("servicedesk: committing %d %s articles, %d removals and %d events: %w", len(docs)-2, lang, len(gone), len(out), err)
 	}
 	return nil

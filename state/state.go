@@ -171,6 +171,15 @@ type DocumentRef struct {
 	ID   string `json:"id"`
 }
 
+// DocumentRefs names the documents ids of (org, kind).
+func DocumentRefs(org, kind string, ids []string) []DocumentRef {
+	refs := make([]DocumentRef, len(ids))
+	for i, id := range ids {
+		refs[i] = DocumentRef{Org: org, Kind: kind, ID: id}
+	}
+	return refs
+}
+
 // Document is a small record per (org, kind, id), for example the last
 // seen version of a case or a knowledge article. Title and Body, when set,
 // are indexed for [Store.Search]; Lang selects the language of the index
